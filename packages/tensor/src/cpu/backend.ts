@@ -1,0 +1,69 @@
+import type { Backend, KernelTable, OutInfo, TensorInfo } from '../backend.js';
+import { arrayFor, type DType, type TypedArray } from '../dtype.js';
+import { BINARY_OPS, UNARY_OPS, type RandomAttrs } from '../primitives.js';
+import { fillNormal, fillUniform } from '../rng.js';
+import { sizeOf } from '../shape.js';
+import { assignKernel, binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
+import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './indexing.js';
+import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel, maxPool2dIndicesKernel } from './linalg.js';
+import { argReduceKernel, reduceKernel, rowKernel } from './reduce.js';
+import { contiguousData } from './strided.js';
+
+function randomKernel(normal: boolean, a: RandomAttrs, out: OutInfo): TypedArray {
+  const r = arrayFor(out.dtype, sizeOf(out.shape)) as Float32Array | Float64Array;
+  (normal ? fillNormal : fillUniform)(r, a.key, a.counter);
+  return r;
+}
+
+const unary = Object.fromEntries(UNARY_OPS.map((op) => [op, (i: TensorInfo[], _a: unknown, o: OutInfo) => unaryKernel(op, i, o)]));
+const binary = Object.fromEntries(BINARY_OPS.map((op) => [op, (i: TensorInfo[], _a: unknown, o: OutInfo) => binaryKernel(op, i, o)]));
+
+const kernels: KernelTable = {
+  ...(unary as Pick<KernelTable, (typeof UNARY_OPS)[number]>),
+  ...(binary as Pick<KernelTable, (typeof BINARY_OPS)[number]>),
+  where: (i, _a, o) => whereKernel(i, o),
+  cast: (i, _a, o) => castKernel(i, o),
+  copy: (i, _a, o) => copyKernel(i, o),
+  sum: (i, a, o) => reduceKernel('sum', i, a, o),
+  prod: (i, a, o) => reduceKernel('prod', i, a, o),
+  max: (i, a, o) => reduceKernel('max', i, a, o),
+  min: (i, a, o) => reduceKernel('min', i, a, o),
+  argmax: (i, a, o) => argReduceKernel('argmax', i, a, o),
+  argmin: (i, a, o) => argReduceKernel('argmin', i, a, o),
+  cumsum: (i, a, o) => rowKernel('cumsum', i, a, o),
+  softmax: (i, a, o) => rowKernel('softmax', i, a, o),
+  logSoftmax: (i, a, o) => rowKernel('logSoftmax', i, a, o),
+  matmul: (i, _a, o) => matmulKernel(i, o),
+  conv2d: conv2dKernel,
+  conv2dGradInput: conv2dGradInputKernel,
+  conv2dGradWeight: conv2dGradWeightKernel,
+  maxPool2dIndices: maxPool2dIndicesKernel,
+  gather: gatherKernel,
+  scatterAdd: scatterAddKernel,
+  argsort: argsortKernel,
+  cat: catKernel,
+  sliceScatter: sliceScatterKernel,
+  full: (_i, a, o) => arrayFor(o.dtype, sizeOf(o.shape)).fill(a.value),
+  arange: (_i, a, o) => {
+    const r = arrayFor(o.dtype, a.n);
+    for (let k = 0; k < a.n; k++) r[k] = a.start + k * a.step;
+    return r;
+  },
+  randomUniform: (_i, a, o) => randomKernel(false, a, o),
+  randomNormal: (_i, a, o) => randomKernel(true, a, o),
+};
+
+const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+/** The CPU backend: TypedArray storage, synchronous kernels. Registered by default as 'cpu'. */
+export const cpuBackend: Backend = {
+  name: 'cpu',
+  kernels,
+  dtypes: DTYPES,
+  upload: (values) => values.slice(),
+  read: async (x) => contiguousData<TypedArray>(x).slice(),
+  readSync: (x) => contiguousData<TypedArray>(x).slice(),
+  assign: assignKernel,
+  free: () => {},
+  byteLength: (data) => (data as TypedArray).byteLength,
+};

@@ -1,0 +1,96 @@
+import type { OutInfo, TensorInfo } from '../backend.js';
+import { arrayFor, type TypedArray } from '../dtype.js';
+import { IndexError, fmt } from '../errors.js';
+import { contiguousStrides, sizeOf } from '../shape.js';
+import { assignKernel, copyKernel } from './elementwise.js';
+import { contiguousOffsetsWithLast, offsets, offsetsOf, offsetsWithLast } from './strided.js';
+
+function checkedIndex(op: string, v: number, n: number, shape: readonly number[]): number {
+  if (v < -n || v >= n) throw new IndexError(op, `index ${v} is out of range for a dim of size ${n} (x ${fmt(shape)})`);
+  return v < 0 ? v + n : v;
+}
+
+export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
+  const n = sizeOf(out.shape);
+  const r = arrayFor(out.dtype, n);
+  const a = x.data as TypedArray;
+  const idx = index.data as Int32Array;
+  const oi = offsets(index);
+  // x's layout over index's shape with the gathered dim pinned at 0
+  const xs = [...x.strides];
+  xs[dim] = 0;
+  const base = offsetsOf(index.shape, xs, x.offset);
+  const step = x.strides[dim];
+  const size = x.shape[dim];
+  for (let i = 0; i < n; i++) {
+    const k = checkedIndex('gather', idx[oi ? oi[i] : index.offset + i], size, x.shape);
+    r[i] = a[(base ? base[i] : x.offset + i) + k * step];
+  }
+  return r;
+}
+
+export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
+  const r = copyKernel([x], out);
+  const idx = index.data as Int32Array;
+  const s = src.data as TypedArray;
+  const oi = offsets(index);
+  const os = offsetsOf(index.shape, src.strides, src.offset);
+  const rs = contiguousStrides(out.shape);
+  const step = rs[dim];
+  rs[dim] = 0;
+  const base = offsetsOf(index.shape, rs, 0);
+  const n = sizeOf(index.shape);
+  const size = x.shape[dim];
+  for (let i = 0; i < n; i++) {
+    const k = checkedIndex('scatterAdd', idx[oi ? oi[i] : index.offset + i], size, x.shape);
+    r[(base ? base[i] : i) + k * step] += s[os ? os[i] : src.offset + i];
+  }
+  return r;
+}
+
+/** Stable sort of each row; NaN sorts as the largest value, as in PyTorch. */
+export function argsortKernel([x]: TensorInfo[], { dim, descending }: { dim: number; descending: boolean }, out: OutInfo): TypedArray {
+  const total = sizeOf(out.shape);
+  const r = new Int32Array(total);
+  if (total === 0) return r;
+  const len = x.shape[dim];
+  const a = x.data as TypedArray;
+  const src = offsetsWithLast(x, [dim]);
+  const dst = contiguousOffsetsWithLast(out.shape, [dim]);
+  const order = new Array<number>(len);
+  const vals = new Float64Array(len);
+  const cmp = (vi: number, vj: number): number => {
+    const ni = vi !== vi;
+    const nj = vj !== vj;
+    if (ni || nj) return (ni ? 1 : 0) - (nj ? 1 : 0);
+    return vi < vj ? -1 : vi > vj ? 1 : 0;
+  };
+  for (let base = 0; base < total; base += len) {
+    for (let i = 0; i < len; i++) {
+      order[i] = i;
+      vals[i] = a[src[base + i]];
+    }
+    order.sort((i, j) => (descending ? cmp(vals[j], vals[i]) : cmp(vals[i], vals[j])));
+    for (let i = 0; i < len; i++) r[dst[base + i]] = order[i];
+  }
+  return r;
+}
+
+export function catKernel(inputs: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
+  const r = arrayFor(out.dtype, sizeOf(out.shape));
+  const rs = contiguousStrides(out.shape);
+  let at = 0;
+  for (const x of inputs) {
+    assignKernel({ data: r, shape: x.shape, strides: rs, offset: at * rs[dim], dtype: out.dtype }, x);
+    at += x.shape[dim];
+  }
+  return r;
+}
+
+export function sliceScatterKernel([base, src]: TensorInfo[], { starts, steps }: { starts: number[]; steps: number[] }, out: OutInfo): TypedArray {
+  const r = copyKernel([base], out);
+  const rs = contiguousStrides(out.shape);
+  const offset = starts.reduce((o, s, i) => o + s * rs[i], 0);
+  assignKernel({ data: r, shape: src.shape, strides: rs.map((s, i) => s * steps[i]), offset, dtype: out.dtype }, src);
+  return r;
+}

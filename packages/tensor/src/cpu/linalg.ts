@@ -1,0 +1,108 @@
+import type { OutInfo, TensorInfo } from '../backend.js';
+import { arrayFor, type TypedArray } from '../dtype.js';
+import type { ConvAttrs, PoolAttrs } from '../primitives.js';
+import { sizeOf } from '../shape.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dParams } from './conv.js';
+import type { FloatArray } from './gemm.js';
+import { kernelChoice } from './select.js';
+import { contiguousData, identity, offsetsOf } from './strided.js';
+
+/** a [...batch, M, K] @ b [...batch, K, N]: one strided GEMM per batch entry, no copies. */
+export function matmulKernel([a, b]: TensorInfo[], out: OutInfo): TypedArray {
+  const r = arrayFor(out.dtype, sizeOf(out.shape));
+  const rank = out.shape.length;
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[rank - 1];
+  const batch = out.shape.slice(0, -2);
+  const nb = sizeOf(batch);
+  const aOffs = offsetsOf(batch, a.strides.slice(0, -2), a.offset) ?? identity(nb, a.offset);
+  const bOffs = offsetsOf(batch, b.strides.slice(0, -2), b.offset) ?? identity(nb, b.offset);
+  const [aRs, aCs] = a.strides.slice(-2);
+  const [bRs, bCs] = b.strides.slice(-2);
+  const A = a.data as TypedArray;
+  const B = b.data as TypedArray;
+  const mm = out.dtype === 'int32' ? intGemm : kernelChoice().gemm;
+  for (let i = 0; i < nb; i++) {
+    mm(M, N, K, A as FloatArray, aOffs[i], aRs, aCs, B as FloatArray, bOffs[i], bRs, bCs, r as FloatArray, i * M * N);
+  }
+  return r;
+}
+
+/** Integer matmul: plain loops (rare, small). */
+function intGemm(M: number, N: number, K: number, a: TypedArray, aOff: number, aRs: number, aCs: number, b: TypedArray, bOff: number, bRs: number, bCs: number, c: TypedArray, cOff: number): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[aOff + i * aRs + k * aCs] * b[bOff + k * bRs + j * bCs];
+      c[cOff + i * N + j] = s;
+    }
+  }
+}
+
+function convParams(x: readonly number[], w: readonly number[], y: readonly number[], a: ConvAttrs): Conv2dParams {
+  return {
+    N: x[0], C: x[1], H: x[2], W: x[3], O: w[0], kH: w[2], kW: w[3], groups: a.groups,
+    sH: a.stride[0], sW: a.stride[1], pH: a.padding[0], pW: a.padding[1], dH: a.dilation[0], dW: a.dilation[1],
+    oH: y[2], oW: y[3],
+  };
+}
+
+export function conv2dKernel([x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
+  const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
+  const p = convParams(x.shape, w.shape, out.shape, attrs);
+  (kernelChoice().conv2dForward ?? conv2dForward)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(w), r);
+  return r;
+}
+
+/** gy [N,O,oH,oW], w [O,C/g,kH,kW] -> gx [N,C,H,W] (out shape) */
+export function conv2dGradInputKernel([gy, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
+  const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
+  const p = convParams(out.shape, w.shape, gy.shape, attrs);
+  (kernelChoice().conv2dBackwardInput ?? conv2dBackwardInput)(p, contiguousData<FloatArray>(gy), contiguousData<FloatArray>(w), r);
+  return r;
+}
+
+/** x [N,C,H,W], gy [N,O,oH,oW] -> gw [O,C/g,kH,kW] (out shape) */
+export function conv2dGradWeightKernel([x, gy]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
+  const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
+  const p = convParams(x.shape, out.shape, gy.shape, attrs);
+  (kernelChoice().conv2dBackwardWeight ?? conv2dBackwardWeight)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(gy), r);
+  return r;
+}
+
+export function maxPool2dIndicesKernel([x]: TensorInfo[], a: PoolAttrs, out: OutInfo): TypedArray {
+  const [N, C, H, W] = x.shape;
+  const [, , oH, oW] = out.shape;
+  const [kH, kW] = a.kernel;
+  const [sH, sW] = a.stride;
+  const [pH, pW] = a.padding;
+  const [dH, dW] = a.dilation;
+  const xs = contiguousData<FloatArray>(x);
+  const r = new Int32Array(sizeOf(out.shape));
+  let o = 0;
+  for (let nc = 0; nc < N * C; nc++) {
+    const plane = nc * H * W;
+    for (let i = 0; i < oH; i++) {
+      for (let j = 0; j < oW; j++) {
+        let best = -Infinity;
+        let bi = -1;
+        for (let ki = 0; ki < kH; ki++) {
+          const h = i * sH - pH + ki * dH;
+          if (h < 0 || h >= H) continue;
+          for (let kj = 0; kj < kW; kj++) {
+            const w = j * sW - pW + kj * dW;
+            if (w < 0 || w >= W) continue;
+            const v = xs[plane + h * W + w];
+            if (v > best || bi < 0 || v !== v) {
+              best = v;
+              bi = h * W + w;
+              if (v !== v) break;
+            }
+          }
+        }
+        r[o++] = bi;
+      }
+    }
+  }
+  return r;
+}

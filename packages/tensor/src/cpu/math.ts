@@ -1,0 +1,88 @@
+import type { BinaryOp, UnaryOp } from '../primitives.js';
+
+const SQRT1_2 = Math.SQRT1_2;
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_PI = 1 / Math.sqrt(Math.PI);
+
+/** erf to ~1e-15: Taylor series near 0, Lentz-style continued fraction for erfc in the tails. */
+export function erf(x: number): number {
+  if (x !== x) return x;
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    let term = ax;
+    let sum = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 80; n++) {
+      term *= -x2 / n;
+      const t = term / (2 * n + 1);
+      sum += t;
+      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+    }
+    const r = 2 * INV_SQRT_PI * sum;
+    return x < 0 ? -r : r;
+  }
+  if (ax > 6) return x < 0 ? -1 : 1;
+  // erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))
+  let k = ax;
+  for (let n = 60; n >= 1; n--) k = ax + n / 2 / k;
+  const erfc = (Math.exp(-ax * ax) * INV_SQRT_PI) / k;
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}
+
+/** Round half to even, as PyTorch's round. */
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 ? 2 * Math.round(x / 2) : r;
+}
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+export const UNARY: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x),
+  exp: Math.exp,
+  log: Math.log,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  sin: Math.sin,
+  cos: Math.cos,
+  tanh: Math.tanh,
+  sigmoid,
+  relu: (x) => (x > 0 ? x : x !== x ? x : 0),
+  gelu: (x) => 0.5 * x * (1 + erf(x * SQRT1_2)),
+  geluTanh: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_PI * (x + 0.044715 * x * x * x))),
+  silu: (x) => x * sigmoid(x),
+  // PyTorch's threshold of 20 keeps large inputs exact
+  softplus: (x) => (x > 20 ? x : Math.log1p(Math.exp(x))),
+  erf,
+  reciprocal: (x) => 1 / x,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: roundEven,
+  logicalNot: (x) => (x === 0 ? 1 : 0),
+};
+
+export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: Math.max,
+  minimum: Math.min,
+  mod: (a, b) => {
+    const r = a % b;
+    return r !== 0 && r < 0 !== b < 0 ? r + b : r;
+  },
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  logicalAnd: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
+  logicalOr: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
+};

@@ -1,0 +1,95 @@
+import type { OutInfo, TensorInfo } from '../backend.js';
+import { arrayFor, type TypedArray } from '../dtype.js';
+import type { ReduceAttrs } from '../primitives.js';
+import { sizeOf } from '../shape.js';
+import { contiguousOffsetsWithLast, offsetsWithLast } from './strided.js';
+
+type Reducer = 'sum' | 'prod' | 'max' | 'min';
+
+/** Reduces `dims` (moved last by the offset walk) into a contiguous output. */
+export function reduceKernel(kind: Reducer, [x]: TensorInfo[], { dims }: ReduceAttrs, out: OutInfo): TypedArray {
+  const n = sizeOf(out.shape);
+  const r = arrayFor(out.dtype, n);
+  const len = dims.reduce((p, d) => p * x.shape[d], 1);
+  const a = x.data as TypedArray;
+  const offs = offsetsWithLast(x, dims);
+  for (let j = 0, base = 0; j < n; j++, base += len) {
+    let acc: number;
+    if (kind === 'sum') {
+      acc = 0;
+      for (let i = 0; i < len; i++) acc += a[offs[base + i]];
+    } else if (kind === 'prod') {
+      acc = 1;
+      for (let i = 0; i < len; i++) acc *= a[offs[base + i]];
+    } else if (kind === 'max') {
+      acc = -Infinity;
+      for (let i = 0; i < len; i++) {
+        const v = a[offs[base + i]];
+        if (v > acc || v !== v) acc = v;
+        if (acc !== acc) break;
+      }
+    } else {
+      acc = Infinity;
+      for (let i = 0; i < len; i++) {
+        const v = a[offs[base + i]];
+        if (v < acc || v !== v) acc = v;
+        if (acc !== acc) break;
+      }
+    }
+    r[j] = acc;
+  }
+  return r;
+}
+
+/** First index of the max (min) along dim; NaN counts as the max, as in PyTorch. */
+export function argReduceKernel(kind: 'argmax' | 'argmin', [x]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
+  const n = sizeOf(out.shape);
+  const r = new Int32Array(n);
+  const len = x.shape[dim] ?? 1;
+  const a = x.data as TypedArray;
+  const offs = offsetsWithLast(x, x.shape.length ? [dim] : []);
+  const better = kind === 'argmax' ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
+  for (let j = 0, base = 0; j < n; j++, base += len) {
+    let best = a[offs[base]];
+    let bi = 0;
+    for (let i = 1; i < len && best === best; i++) {
+      const v = a[offs[base + i]];
+      if (better(v, best) || v !== v) {
+        best = v;
+        bi = i;
+      }
+    }
+    r[j] = bi;
+  }
+  return r;
+}
+
+/** Row-wise kernels along one dim: cumsum, softmax, logSoftmax. */
+export function rowKernel(kind: 'cumsum' | 'softmax' | 'logSoftmax', [x]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
+  const total = sizeOf(out.shape);
+  const r = arrayFor(out.dtype, total);
+  if (total === 0) return r;
+  const dims = x.shape.length ? [dim] : [];
+  const len = x.shape.length ? x.shape[dim] : 1;
+  const a = x.data as TypedArray;
+  const src = offsetsWithLast(x, dims);
+  const dst = contiguousOffsetsWithLast(out.shape, dims);
+  for (let base = 0; base < total; base += len) {
+    if (kind === 'cumsum') {
+      let acc = 0;
+      for (let i = 0; i < len; i++) r[dst[base + i]] = acc += a[src[base + i]];
+      continue;
+    }
+    let m = -Infinity;
+    for (let i = 0; i < len; i++) m = Math.max(m, a[src[base + i]]);
+    if (m === -Infinity) m = 0;
+    let s = 0;
+    for (let i = 0; i < len; i++) s += Math.exp(a[src[base + i]] - m);
+    if (kind === 'softmax') for (let i = 0; i < len; i++) r[dst[base + i]] = Math.exp(a[src[base + i]] - m) / s;
+    else {
+      const ls = Math.log(s) + m;
+      for (let i = 0; i < len; i++) r[dst[base + i]] = a[src[base + i]] - ls;
+    }
+  }
+  return r;
+}

@@ -1,0 +1,67 @@
+import type { TensorInfo } from '../backend.js';
+import type { TypedArray } from '../dtype.js';
+import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
+
+/**
+ * Element offsets of a strided view in row-major order, or null when the view is contiguous
+ * (element i then sits at offset + i). Every CPU kernel walks views through this one helper.
+ */
+export function offsetsOf(shape: readonly number[], strides: readonly number[], offset: number): Int32Array | null {
+  if (isContiguousLayout(shape, strides)) return null;
+  const n = sizeOf(shape);
+  const out = new Int32Array(n);
+  const rank = shape.length;
+  if (n === 0) return out;
+  const last = rank - 1;
+  const inner = shape[last];
+  const innerStride = strides[last];
+  const idx = new Array<number>(rank).fill(0);
+  let base = offset;
+  for (let o = 0; o < n; o += inner) {
+    for (let i = 0, p = base; i < inner; i++, p += innerStride) out[o + i] = p;
+    // advance the outer counters like an odometer
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      base += strides[d];
+      if (idx[d] < shape[d]) break;
+      base -= strides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+export function offsets(x: TensorInfo): Int32Array | null {
+  return offsetsOf(x.shape, x.strides, x.offset);
+}
+
+/** A contiguous copy (or the storage itself when already contiguous from offset 0 with exact length). */
+export function contiguousData<T extends TypedArray>(x: TensorInfo): T {
+  const data = x.data as T;
+  const n = sizeOf(x.shape);
+  const offs = offsets(x);
+  if (offs === null) return (x.offset === 0 && data.length === n ? data : data.subarray(x.offset, x.offset + n)) as T;
+  const out = new (data.constructor as new (n: number) => T)(n);
+  for (let i = 0; i < n; i++) out[i] = data[offs[i]];
+  return out;
+}
+
+/** Offsets of `x` reordered so that `dims` come last (for reductions and row-wise kernels). */
+export function offsetsWithLast(x: TensorInfo, dims: readonly number[]): Int32Array {
+  const keep = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const order = [...keep, ...dims];
+  const shape = order.map((i) => x.shape[i]);
+  const strides = order.map((i) => x.strides[i]);
+  return offsetsOf(shape, strides, x.offset) ?? identity(sizeOf(shape), x.offset);
+}
+
+/** Offsets in a contiguous array of `shape` with `dims` moved last. */
+export function contiguousOffsetsWithLast(shape: readonly number[], dims: readonly number[]): Int32Array {
+  return offsetsWithLast({ data: null, shape, strides: contiguousStrides(shape), offset: 0, dtype: 'float32' }, dims);
+}
+
+export function identity(n: number, offset = 0): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = offset + i;
+  return out;
+}

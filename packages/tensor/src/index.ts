@@ -1,0 +1,28 @@
+/**
+ * @dl/tensor: N-dimensional tensors, the primitive op table, the Backend interface, the CPU
+ * backend, counter-based RNG and memory scopes.
+ */
+export { Tensor, hooks, fromHost, viewOf, alias, type Scalar, type TensorLike } from './tensor.js';
+export * from './ops/index.js';
+export {
+  registerBackend,
+  getBackend,
+  hasBackend,
+  setDefaultDevice,
+  getDefaultDevice,
+  type Backend,
+  type KernelTable,
+  type Kernel,
+  type TensorInfo,
+  type OutInfo,
+} from './backend.js';
+export { runKernel, runView, setDispatchHook, gradMode, isRecording, type DispatchHook } from './dispatch.js';
+export * from './primitives.js';
+export * from './errors.js';
+export * from './dtype.js';
+export { broadcastShapes, contiguousStrides, isContiguousLayout, normDim, normDims, sizeOf, shapesEqual, type Shape } from './shape.js';
+export { memory, scope, keep, Storage, type MemoryInfo } from './memory.js';
+export { manualSeed, philox, fillUniform, fillNormal, generator } from './rng.js';
+export { cpuBackend } from './cpu/backend.js';
+export { setCpuKernels, kernelChoice, type CpuKernels } from './cpu/select.js';
+export { offsetsOf } from './cpu/strided.js';

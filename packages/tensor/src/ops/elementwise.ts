@@ -1,0 +1,152 @@
+import { isFloat, promoteTypes, promoteWithScalar, type DType } from '../dtype.js';
+import { DLError, DTypeError, ShapeError, fmt } from '../errors.js';
+import { isRecording, runKernel } from '../dispatch.js';
+import { COMPARE_OPS, type BinaryOp, type UnaryOp } from '../primitives.js';
+import { broadcastShapes, shapesEqual } from '../shape.js';
+import { Tensor, type TensorLike } from '../tensor.js';
+import { full } from './creation.js';
+import { expand } from './movement.js';
+
+/** A scalar as a 0-d tensor on `ref`'s device. */
+export function scalarTensor(v: number | boolean, dtype: DType, ref: Tensor): Tensor {
+  return full([], Number(v), { dtype, device: ref.device });
+}
+
+/** Returns x in `dtype` (x itself when it already is). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return runKernel('cast', [x], { dtype }, x.shape, dtype);
+}
+
+/** Broadcasts tensors to one shape with stride-0 views (no copies). */
+export function broadcastTo(op: string, ...xs: Tensor[]): Tensor[] {
+  const shape = broadcastShapes(op, ...xs.map((x) => x.shape));
+  return xs.map((x) => (shapesEqual(x.shape, shape) ? x : expand(x, shape)));
+}
+
+function resultType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
+  let t: DType;
+  if (a instanceof Tensor && b instanceof Tensor) t = promoteTypes(a.dtype, b.dtype);
+  else if (a instanceof Tensor) t = promoteWithScalar(a.dtype, b as number);
+  else if (b instanceof Tensor) t = promoteWithScalar(b.dtype, a as number);
+  else throw new DLError(op, 'at least one argument must be a Tensor');
+  // true division and real powers of integers give floats, as in PyTorch
+  if (op === 'div' && !isFloat(t)) t = 'float32';
+  if (t === 'bool' && !COMPARE_OPS.includes(op)) t = 'int32';
+  return t;
+}
+
+function asTensor(v: TensorLike, dtype: DType, ref: Tensor): Tensor {
+  return v instanceof Tensor ? cast(v, dtype) : scalarTensor(v, dtype, ref);
+}
+
+/** Runs a binary primitive with promotion and broadcasting. */
+export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  const t = resultType(op, a, b);
+  const ref = (a instanceof Tensor ? a : b) as Tensor;
+  const [x, y] = broadcastTo(op, asTensor(a, t, ref), asTensor(b, t, ref));
+  const outType = COMPARE_OPS.includes(op) ? 'bool' : t;
+  return runKernel(op, [x, y], {}, x.shape, outType);
+}
+
+const KEEPS_INT: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'relu', 'floor', 'ceil', 'round'];
+
+/** Runs a unary primitive; float-only functions of integer tensors compute in float32. */
+export function unary(op: UnaryOp, x: Tensor): Tensor {
+  if (op === 'logicalNot') return runKernel(op, [x], {}, x.shape, 'bool');
+  if (!isFloat(x.dtype) && !KEEPS_INT.includes(op)) x = cast(x, 'float32');
+  if (x.dtype === 'bool') x = cast(x, 'int32');
+  return runKernel(op, [x], {}, x.shape, x.dtype);
+}
+
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
+/** Python-style modulo: the result has the sign of the divisor (PyTorch's remainder). */
+export const remainder = (a: TensorLike, b: TensorLike): Tensor => binary('mod', a, b);
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b);
+export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b);
+export const lt = (a: TensorLike, b: TensorLike): Tensor => binary('lt', a, b);
+export const le = (a: TensorLike, b: TensorLike): Tensor => binary('le', a, b);
+export const gt = (a: TensorLike, b: TensorLike): Tensor => binary('gt', a, b);
+export const ge = (a: TensorLike, b: TensorLike): Tensor => binary('ge', a, b);
+export const logicalAnd = (a: TensorLike, b: TensorLike): Tensor => binary('logicalAnd', a, b);
+export const logicalOr = (a: TensorLike, b: TensorLike): Tensor => binary('logicalOr', a, b);
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+export const sign = (x: Tensor): Tensor => unary('sign', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const log1p = (x: Tensor): Tensor => unary('log1p', x);
+export const expm1 = (x: Tensor): Tensor => unary('expm1', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
+export const sin = (x: Tensor): Tensor => unary('sin', x);
+export const cos = (x: Tensor): Tensor => unary('cos', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** GELU; `approximate: 'tanh'` is the tanh formula used by GPT-2. */
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => unary(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+export const softplus = (x: Tensor): Tensor => unary('softplus', x);
+export const erf = (x: Tensor): Tensor => unary('erf', x);
+export const floor = (x: Tensor): Tensor => unary('floor', x);
+export const ceil = (x: Tensor): Tensor => unary('ceil', x);
+export const round = (x: Tensor): Tensor => unary('round', x);
+export const logicalNot = (x: Tensor): Tensor => unary('logicalNot', x);
+export const square = (x: Tensor): Tensor => mul(x, x);
+
+/** Elementwise cond ? a : b, broadcasting all three. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  let t: DType;
+  if (a instanceof Tensor && b instanceof Tensor) t = promoteTypes(a.dtype, b.dtype);
+  else if (a instanceof Tensor) t = promoteWithScalar(a.dtype, b as number);
+  else if (b instanceof Tensor) t = promoteWithScalar(b.dtype, a as number);
+  else t = Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';
+  const [c, x, y] = broadcastTo('where', cast(cond, 'bool'), asTensor(a, t, cond), asTensor(b, t, cond));
+  return runKernel('where', [c, x, y], {}, c.shape, t);
+}
+
+/** Limits values to [min, max]; either bound may be omitted. */
+export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
+  let y = x;
+  if (min !== undefined) y = maximum(y, min);
+  if (max !== undefined) y = minimum(y, max);
+  return y;
+}
+
+/** where(mask, value, x): fills positions where mask is true. */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  if (mask.dtype !== 'bool') throw new DTypeError('maskedFill', `mask must be bool, got ${mask.dtype} (mask ${fmt(mask.shape)}, x ${fmt(x.shape)})`);
+  return where(mask, value, x);
+}
+
+/**
+ * In place: writes `src` (broadcast to dst's shape, cast to dst's dtype) into dst's storage.
+ * Refused while autograd records and either side requires grad — do it inside noGrad().
+ */
+export function assign<T extends Tensor>(dst: T, src: TensorLike): T {
+  const s = src instanceof Tensor ? src : scalarTensor(src, dst.dtype, dst);
+  if (isRecording() && (dst.requiresGrad || s.requiresGrad)) {
+    throw new DLError('in-place op', `tensor ${fmt(dst.shape)} requires grad; in-place updates of it must run inside noGrad()`);
+  }
+  let v = cast(s, dst.dtype);
+  if (!shapesEqual(v.shape, dst.shape)) {
+    const shape = broadcastShapes('copy_', dst.shape, v.shape);
+    if (!shapesEqual(shape, dst.shape)) {
+      throw new ShapeError('copy_', `src ${fmt(v.shape)} does not broadcast to dst ${fmt(dst.shape)}`);
+    }
+    v = expand(v, shape);
+  }
+  if (v.device !== dst.device) throw new DLError('copy_', `src is on ${v.device}, dst on ${dst.device}`);
+  dst.storage.backend.assign(dst.info(), v.info());
+  dst.storage.version++;
+  return dst;
+}

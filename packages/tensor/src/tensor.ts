@@ -1,0 +1,349 @@
+import { getBackend, type TensorInfo } from './backend.js';
+import { type DType, type NestedArray, type TypedArray } from './dtype.js';
+import { DeviceError, DisposedError, IndexError, ShapeError, fmt } from './errors.js';
+import { Storage, deviceStats, keep, trackInScope } from './memory.js';
+import { isContiguousLayout, sizeOf } from './shape.js';
+import * as ops from './ops/index.js';
+import type { ConvOptions, ConvTransposeOptions, PoolOptions } from './ops/conv.js';
+
+export type Scalar = number | boolean;
+export type TensorLike = Tensor | Scalar;
+
+/** Frees the storage reference of a tensor that was collected without dispose(). */
+const finalizer = new FinalizationRegistry<{ storage: Storage; device: string; disposed: boolean }>((h) => {
+  if (h.disposed) return;
+  deviceStats(h.device).tensors--;
+  h.storage.release();
+});
+
+/** Hooks a higher package installs (autograd); the tensor package never imports it. */
+export const hooks: {
+  backward: ((t: Tensor, grad?: Tensor) => void) | null;
+} = { backward: null };
+
+/**
+ * An N-dimensional array on a device: storage + shape + strides + offset + dtype.
+ * Views (reshape, transpose, slice, expand, ...) share storage and change only the layout.
+ * Make tensors with `tensor()`, `zeros()`, `randn()`, ...; never with `new`.
+ */
+export class Tensor {
+  /** set by autograd: true on leaves that want .grad and on results computed from them */
+  requiresGrad = false;
+  /** accumulated gradient of a leaf after backward() */
+  grad: Tensor | null = null;
+  /** autograd's node for non-leaf results (null on leaves) */
+  gradFn: unknown = null;
+  readonly #handle: { storage: Storage; device: string; disposed: boolean };
+
+  /** @internal use the creation functions */
+  constructor(
+    storage: Storage,
+    readonly shape: readonly number[],
+    readonly strides: readonly number[],
+    readonly offset: number,
+    readonly dtype: DType,
+  ) {
+    this.#handle = { storage, device: storage.backend.name, disposed: false };
+    deviceStats(storage.backend.name).tensors++;
+    finalizer.register(this, this.#handle, this);
+    trackInScope(this);
+  }
+
+  get storage(): Storage {
+    if (this.#handle.disposed) throw new DisposedError('tensor', `tensor of shape ${fmt(this.shape)} was used after dispose()`);
+    return this.#handle.storage;
+  }
+  get device(): string {
+    return this.#handle.device;
+  }
+  get isDisposed(): boolean {
+    return this.#handle.disposed;
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  /** numel() as in PyTorch */
+  numel(): number {
+    return this.size;
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  /** storage version, bumped by in-place writes */
+  get version(): number {
+    return this.storage.version;
+  }
+
+  /** @internal what a kernel sees of this tensor */
+  info(): TensorInfo {
+    return { data: this.storage.data, shape: this.shape, strides: this.strides, offset: this.offset, dtype: this.dtype };
+  }
+
+  /** Releases this tensor's reference to its storage; the memory goes when no view uses it. */
+  dispose(): void {
+    const h = this.#handle;
+    if (h.disposed) return;
+    h.disposed = true;
+    finalizer.unregister(this);
+    deviceStats(h.device).tensors--;
+    h.storage.release();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  isContiguous(): boolean {
+    return isContiguousLayout(this.shape, this.strides);
+  }
+
+  // ---- reading back -------------------------------------------------------------------------
+
+  /** Values as a contiguous TypedArray (a copy), on every device. */
+  async data(): Promise<TypedArray> {
+    return this.storage.backend.read(this.info());
+  }
+  /** Values as nested arrays, on every device. */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape, this.dtype);
+  }
+  /** Values as a contiguous TypedArray (a copy); only on devices with synchronous reads (CPU). */
+  dataSync(): TypedArray {
+    const b = this.storage.backend;
+    if (!b.readSync) {
+      throw new DeviceError('dataSync', `device '${b.name}' reads asynchronously; use await t.data() or await t.array() (shape ${fmt(this.shape)})`);
+    }
+    return b.readSync(this.info());
+  }
+  /** Values as nested arrays; only on devices with synchronous reads (CPU). */
+  toArray(): NestedArray {
+    return nest(this.dataSync(), this.shape, this.dtype);
+  }
+  /** The single value of a one-element tensor (CPU). */
+  item(): number {
+    if (this.size !== 1) throw new ShapeError('item', `only one-element tensors convert to a number; got shape ${fmt(this.shape)}`);
+    const v = this.dataSync()[0];
+    return this.dtype === 'bool' ? Number(v !== 0) : v;
+  }
+  toString(): string {
+    return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}, device=${this.device})`;
+  }
+
+  // ---- devices and autograd -----------------------------------------------------------------
+
+  /** Copy on `device` (this tensor itself when already there). Not recorded by autograd. */
+  to(device: string): Tensor {
+    if (device === this.device) return this;
+    const target = getBackend(device, 'to');
+    const src = this.storage.backend;
+    if (!src.readSync) {
+      throw new DeviceError('to', `reads from '${src.name}' are asynchronous; use await t.toAsync('${device}') (shape ${fmt(this.shape)})`);
+    }
+    return fromHost(target.upload(src.readSync(this.info()), this.dtype), target.name, this.shape, this.dtype);
+  }
+  /** Copy on `device`, for sources with asynchronous reads (WebGPU -> CPU). */
+  async toAsync(device: string): Promise<Tensor> {
+    if (device === this.device) return this;
+    const target = getBackend(device, 'toAsync');
+    return fromHost(target.upload(await this.data(), this.dtype), target.name, this.shape, this.dtype);
+  }
+  /** Marks this leaf as requiring grad (in place) and returns it. */
+  requiresGrad_(flag = true): this {
+    if (!this.isLeaf && !flag) throw new ShapeError('requiresGrad_', 'cannot turn off requiresGrad on a non-leaf; use detach()');
+    this.requiresGrad = flag;
+    return this;
+  }
+  /** A view of the same storage that autograd does not track. */
+  detach(): Tensor {
+    return alias(this);
+  }
+  /** Runs autograd's backward from this tensor (needs `@dl/autograd`). */
+  backward(grad?: Tensor): void {
+    if (!hooks.backward) throw new DeviceError('backward', 'autograd is not loaded; import { backward } from "@dl/autograd" and call backward(loss)');
+    hooks.backward(this, grad);
+  }
+
+  // ---- in place (for optimizers, inside noGrad) ---------------------------------------------
+
+  /** Writes `src` (broadcast to this shape, cast to this dtype) into this tensor's storage. */
+  copy_(src: TensorLike): this {
+    return ops.assign(this, src);
+  }
+  add_(other: TensorLike, alpha = 1): this {
+    return ops.assign(this, ops.add(this, alpha === 1 ? other : ops.mul(other, alpha)));
+  }
+  sub_(other: TensorLike, alpha = 1): this {
+    return ops.assign(this, ops.sub(this, alpha === 1 ? other : ops.mul(other, alpha)));
+  }
+  mul_(other: TensorLike): this {
+    return ops.assign(this, ops.mul(this, other));
+  }
+  div_(other: TensorLike): this {
+    return ops.assign(this, ops.div(this, other));
+  }
+  zero_(): this {
+    return ops.assign(this, 0);
+  }
+  fill_(value: number): this {
+    return ops.assign(this, value);
+  }
+
+  // ---- elementwise ----------------------------------------------------------------------------
+  add(o: TensorLike): Tensor { return ops.add(this, o); }
+  sub(o: TensorLike): Tensor { return ops.sub(this, o); }
+  mul(o: TensorLike): Tensor { return ops.mul(this, o); }
+  div(o: TensorLike): Tensor { return ops.div(this, o); }
+  pow(o: TensorLike): Tensor { return ops.pow(this, o); }
+  remainder(o: TensorLike): Tensor { return ops.remainder(this, o); }
+  maximum(o: TensorLike): Tensor { return ops.maximum(this, o); }
+  minimum(o: TensorLike): Tensor { return ops.minimum(this, o); }
+  eq(o: TensorLike): Tensor { return ops.eq(this, o); }
+  ne(o: TensorLike): Tensor { return ops.ne(this, o); }
+  lt(o: TensorLike): Tensor { return ops.lt(this, o); }
+  le(o: TensorLike): Tensor { return ops.le(this, o); }
+  gt(o: TensorLike): Tensor { return ops.gt(this, o); }
+  ge(o: TensorLike): Tensor { return ops.ge(this, o); }
+  logicalAnd(o: TensorLike): Tensor { return ops.logicalAnd(this, o); }
+  logicalOr(o: TensorLike): Tensor { return ops.logicalOr(this, o); }
+  logicalNot(): Tensor { return ops.logicalNot(this); }
+  neg(): Tensor { return ops.neg(this); }
+  abs(): Tensor { return ops.abs(this); }
+  sign(): Tensor { return ops.sign(this); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  log1p(): Tensor { return ops.log1p(this); }
+  expm1(): Tensor { return ops.expm1(this); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  rsqrt(): Tensor { return ops.rsqrt(this); }
+  square(): Tensor { return ops.square(this); }
+  reciprocal(): Tensor { return ops.reciprocal(this); }
+  sin(): Tensor { return ops.sin(this); }
+  cos(): Tensor { return ops.cos(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  relu(): Tensor { return ops.relu(this); }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return ops.gelu(this, approximate); }
+  silu(): Tensor { return ops.silu(this); }
+  softplus(): Tensor { return ops.softplus(this); }
+  erf(): Tensor { return ops.erf(this); }
+  floor(): Tensor { return ops.floor(this); }
+  ceil(): Tensor { return ops.ceil(this); }
+  round(): Tensor { return ops.round(this); }
+  clamp(min?: number | Tensor, max?: number | Tensor): Tensor { return ops.clamp(this, min, max); }
+  where(cond: Tensor, other: TensorLike): Tensor { return ops.where(cond, this, other); }
+  maskedFill(mask: Tensor, value: number): Tensor { return ops.maskedFill(this, mask, value); }
+  cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
+  float(): Tensor { return ops.cast(this, 'float32'); }
+  double(): Tensor { return ops.cast(this, 'float64'); }
+  int(): Tensor { return ops.cast(this, 'int32'); }
+  bool(): Tensor { return ops.cast(this, 'bool'); }
+
+  // ---- reductions -----------------------------------------------------------------------------
+  sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
+  mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
+  prod(dim?: number | number[], keepdim = false): Tensor { return ops.prod(this, dim, keepdim); }
+  var(dim?: number | number[], unbiased = true, keepdim = false): Tensor { return ops.variance(this, dim, unbiased, keepdim); }
+  std(dim?: number | number[], unbiased = true, keepdim = false): Tensor { return ops.std(this, dim, unbiased, keepdim); }
+  max(dim?: number | number[], keepdim = false): Tensor { return ops.max(this, dim, keepdim); }
+  min(dim?: number | number[], keepdim = false): Tensor { return ops.min(this, dim, keepdim); }
+  argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  argmin(dim?: number, keepdim = false): Tensor { return ops.argmin(this, dim, keepdim); }
+  logsumexp(dim: number | number[], keepdim = false): Tensor { return ops.logsumexp(this, dim, keepdim); }
+  cumsum(dim: number): Tensor { return ops.cumsum(this, dim); }
+  softmax(dim: number): Tensor { return ops.softmax(this, dim); }
+  logSoftmax(dim: number): Tensor { return ops.logSoftmax(this, dim); }
+  all(): Tensor { return ops.all(this); }
+  any(): Tensor { return ops.any(this); }
+
+  // ---- linear algebra and nn ------------------------------------------------------------------
+  matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
+  conv2d(w: Tensor, opts?: ConvOptions): Tensor { return ops.conv2d(this, w, opts); }
+  conv1d(w: Tensor, opts?: ConvOptions): Tensor { return ops.conv1d(this, w, opts); }
+  convTranspose2d(w: Tensor, opts?: ConvTransposeOptions): Tensor { return ops.convTranspose2d(this, w, opts); }
+  maxPool2d(kernelSize: number | [number, number], opts?: PoolOptions): Tensor { return ops.maxPool2d(this, kernelSize, opts); }
+  avgPool2d(kernelSize: number | [number, number], opts?: PoolOptions): Tensor { return ops.avgPool2d(this, kernelSize, opts); }
+
+  // ---- views and movement ---------------------------------------------------------------------
+  reshape(...shape: number[] | [number[]]): Tensor { return ops.reshape(this, flatArgs(shape)); }
+  view(...shape: number[] | [number[]]): Tensor { return ops.view(this, flatArgs(shape)); }
+  transpose(dim0: number, dim1: number): Tensor { return ops.transpose(this, dim0, dim1); }
+  permute(...dims: number[] | [number[]]): Tensor { return ops.permute(this, flatArgs(dims)); }
+  expand(...shape: number[] | [number[]]): Tensor { return ops.expand(this, flatArgs(shape)); }
+  expandAs(other: Tensor): Tensor { return ops.expand(this, [...other.shape]); }
+  squeeze(dim?: number | number[]): Tensor { return ops.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return ops.unsqueeze(this, dim); }
+  flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim); }
+  narrow(dim: number, start: number, length: number): Tensor { return ops.narrow(this, dim, start, length); }
+  /** x[..., start:end:step, ...] along `dim` (Python slice semantics, negative indices allowed) */
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor { return ops.slice(this, dim, start, end, step); }
+  /** x[i] along dim 0 (or `dim`), dropping that dim */
+  select(dim: number, index: number): Tensor { return ops.select(this, dim, index); }
+  /** the transpose of all dims (reversed order), as PyTorch's deprecated `.T` for any rank */
+  get T(): Tensor { return ops.permute(this, [...Array(this.ndim).keys()].reverse()); }
+  contiguous(): Tensor { return ops.contiguous(this); }
+  clone(): Tensor { return ops.clone(this); }
+  flip(dims: number | number[]): Tensor { return ops.flip(this, dims); }
+  repeat(...reps: number[] | [number[]]): Tensor { return ops.repeat(this, flatArgs(reps)); }
+  split(sizeOrSections: number | number[], dim = 0): Tensor[] { return ops.split(this, sizeOrSections, dim); }
+  chunk(chunks: number, dim = 0): Tensor[] { return ops.chunk(this, chunks, dim); }
+  tril(k = 0): Tensor { return ops.tril(this, k); }
+  triu(k = 0): Tensor { return ops.triu(this, k); }
+  gather(dim: number, index: Tensor): Tensor { return ops.gather(this, dim, index); }
+  indexSelect(dim: number, index: Tensor): Tensor { return ops.indexSelect(this, dim, index); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return ops.scatterAdd(this, dim, index, src); }
+  sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } { return ops.sort(this, dim, descending); }
+  topk(k: number, dim = -1, largest = true): { values: Tensor; indices: Tensor } { return ops.topk(this, k, dim, largest); }
+}
+
+function flatArgs(args: number[] | [number[]]): number[] {
+  return Array.isArray(args[0]) ? [...(args[0] as number[])] : (args as number[]);
+}
+
+/** @internal a new contiguous tensor around freshly made backend data */
+export function fromHost(data: unknown, device: string, shape: readonly number[], dtype: DType): Tensor {
+  const backend = getBackend(device);
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return new Tensor(new Storage(backend, data, dtype), [...shape], strides, 0, dtype);
+}
+
+/** @internal a tensor sharing `t`'s storage with another layout */
+export function viewOf(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
+  const st = t.storage;
+  st.retain();
+  return new Tensor(st, shape, strides, offset, t.dtype);
+}
+
+/** @internal the same view, as a separate untracked object (autograd saves these) */
+export function alias(t: Tensor): Tensor {
+  return keep(viewOf(t, t.shape, t.strides, t.offset));
+}
+
+function nest(data: TypedArray, shape: readonly number[], dtype: DType): NestedArray {
+  const conv = dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
+  if (shape.length === 0) return conv(data[0]);
+  const build = (dim: number, off: number): NestedArray[] => {
+    const n = shape[dim];
+    const out: NestedArray[] = new Array(n);
+    if (dim === shape.length - 1) {
+      for (let i = 0; i < n; i++) out[i] = conv(data[off + i]);
+      return out;
+    }
+    let inner = 1;
+    for (let d = dim + 1; d < shape.length; d++) inner *= shape[d];
+    for (let i = 0; i < n; i++) out[i] = build(dim + 1, off + i * inner);
+    return out;
+  };
+  return build(0, 0);
+}
+
+export function checkIndex(op: string, i: number, n: number, arg = 'index'): number {
+  if (!Number.isInteger(i) || i < -n || i >= n) throw new IndexError(op, `${arg} ${i} is out of range for a dim of size ${n}`);
+  return i < 0 ? i + n : i;
+}
