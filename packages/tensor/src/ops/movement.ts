@@ -344,3 +344,20 @@ export function tril(x: Tensor, k = 0): Tensor {
 export function triu(x: Tensor, k = 0): Tensor {
   return where(triMask(x, k, false), x, 0);
 }
+
+/**
+ * Copy of `base` whose strided region (per-dim `starts` and `steps`, src's shape) holds `src`:
+ * the out-of-place form of `base[s0::k0, s1::k1, ...] = src` (the gradient of slicing).
+ */
+export function sliceScatter(base: Tensor, src: Tensor, starts: readonly number[], steps: readonly number[]): Tensor {
+  if (src.ndim !== base.ndim || starts.length !== base.ndim || steps.length !== base.ndim) {
+    throw new ShapeError('sliceScatter', `base ${fmt(base.shape)}, src ${fmt(src.shape)}, starts [${starts.join(',')}] and steps [${steps.join(',')}] must have one rank`);
+  }
+  for (let d = 0; d < base.ndim; d++) {
+    const last = starts[d] + (src.shape[d] - 1) * steps[d];
+    if (src.shape[d] > 0 && (starts[d] < 0 || starts[d] >= base.shape[d] || last < 0 || last >= base.shape[d])) {
+      throw new IndexError('sliceScatter', `region of dim ${d} (start ${starts[d]}, step ${steps[d]}, ${src.shape[d]} items) leaves base ${fmt(base.shape)}`);
+    }
+  }
+  return runKernel('sliceScatter', [base, cast(src, base.dtype)], { starts: [...starts], steps: [...steps] }, base.shape, base.dtype);
+}
