@@ -1,0 +1,68 @@
+/**
+ * CPU benchmarks: @dl/tensor next to TensorFlow.js `cpu` and `wasm` on the same work, in one run.
+ *   pnpm bench            (from the repo root; builds the packages first)
+ */
+import * as dl from '@dl/tensor';
+import { useTfjs } from './peers.js';
+import { gflops, msStr, printTable, time, type Row } from './timing.js';
+
+const quick = process.argv.includes('--quick');
+
+async function matmulRows(): Promise<Row[]> {
+  const sizes = quick ? [256] : [256, 512, 1024];
+  const rows: Row[] = sizes.map((n) => ({ work: `matmul f32 ${n}x${n}x${n}` }));
+  for (const [i, n] of sizes.entries()) {
+    const flop = 2 * n ** 3;
+    const a = dl.randn([n, n]);
+    const b = dl.randn([n, n]);
+    rows[i]['@dl/tensor (js)'] = gflops(flop, await time(() => dl.matmul(a, b).dispose(), { budgetMs: 3000 }));
+  }
+  for (const backend of ['wasm', 'cpu'] as const) {
+    const tf = await useTfjs(backend);
+    for (const [i, n] of sizes.entries()) {
+      // tfjs cpu needs ~4 s per 1024 product: one timed repeat there
+      const reps = backend === 'cpu' && n >= 1024 ? { minReps: 1, maxReps: 1 } : { budgetMs: 3000 };
+      const a = tf.randomNormal([n, n]);
+      const b = tf.randomNormal([n, n]);
+      const ms = await time(async () => {
+        const c = tf.matMul(a, b);
+        await c.data();
+        c.dispose();
+      }, reps);
+      rows[i][`tfjs ${backend}`] = gflops(2 * n ** 3, ms);
+      a.dispose();
+      b.dispose();
+    }
+  }
+  return rows;
+}
+
+async function convRows(): Promise<Row[]> {
+  const row: Row = { work: 'conv2d x[32,16,28,28] w[32,16,3,3] pad 1' };
+  const x = dl.randn([32, 16, 28, 28]);
+  const w = dl.randn([32, 16, 3, 3]);
+  row['@dl/tensor (js)'] = msStr(await time(() => dl.conv2d(x, w, { padding: 1 }).dispose()));
+  for (const backend of ['wasm', 'cpu'] as const) {
+    const tf = await useTfjs(backend);
+    // tfjs is NHWC with HWIO filters: the same work, transposed layout
+    const tx = tf.randomNormal([32, 28, 28, 16]) as import('@tensorflow/tfjs-core').Tensor4D;
+    const tw = tf.randomNormal([3, 3, 16, 32]) as import('@tensorflow/tfjs-core').Tensor4D;
+    const reps = backend === 'cpu' ? { minReps: 1, maxReps: 2 } : {};
+    row[`tfjs ${backend}`] = msStr(
+      await time(async () => {
+        const y = tf.conv2d(tx, tw, 1, 'same');
+        await y.data();
+        y.dispose();
+      }, reps),
+    );
+  }
+  return [row];
+}
+
+async function main(): Promise<void> {
+  console.log(`@dl CPU benchmarks — Node ${process.version}, ${(await import('node:os')).cpus().length} cores${quick ? ' (quick)' : ''}`);
+  printTable('matmul (higher is better)', await matmulRows());
+  printTable('conv2d forward (lower is better)', await convRows());
+}
+
+await main();
