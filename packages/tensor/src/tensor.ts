@@ -127,8 +127,15 @@ export class Tensor {
     const v = this.dataSync()[0];
     return this.dtype === 'bool' ? Number(v !== 0) : v;
   }
+  /** `tensor([[1, 2], [3, 4]], shape=[2,2], dtype=float32, device=cpu)`; values only for small CPU tensors. */
   toString(): string {
-    return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}, device=${this.device})`;
+    const meta = `shape=${fmt(this.shape)}, dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''}`;
+    if (this.isDisposed) return `Tensor(disposed, ${meta})`;
+    if (!this.storage.backend.readSync || this.size > 64) return `Tensor(${meta})`;
+    return `tensor(${JSON.stringify(this.toArray())}, ${meta})`;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   // ---- devices and autograd -----------------------------------------------------------------
