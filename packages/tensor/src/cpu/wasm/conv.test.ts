@@ -1,0 +1,81 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Conv2dParams, conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm, initWasmThreads, setNumThreads } from './index.js';
+import { maxRelErr, seeded } from './test-util.js';
+
+function params(N: number, C: number, H: number, W: number, O: number, kH: number, kW: number, o: Partial<Conv2dParams> = {}): Conv2dParams {
+  const p = { N, C, H, W, O, kH, kW, groups: 1, sH: 1, sW: 1, pH: 0, pW: 0, dH: 1, dW: 1, oH: 0, oW: 0, ...o };
+  p.oH = Math.floor((H + 2 * p.pH - p.dH * (kH - 1) - 1) / p.sH) + 1;
+  p.oW = Math.floor((W + 2 * p.pW - p.dW * (kW - 1) - 1) / p.sW) + 1;
+  return p;
+}
+
+/** Direct loops over every (output, window) pair: forward and both gradients in float64. */
+function reference(p: Conv2dParams, x: Float32Array, w: Float32Array, dy: Float32Array) {
+  const out = new Float64Array(p.N * p.O * p.oH * p.oW);
+  const gx = new Float64Array(x.length), gw = new Float64Array(w.length);
+  const Cg = p.C / p.groups, Og = p.O / p.groups;
+  for (let n = 0; n < p.N; n++) {
+    for (let o = 0; o < p.O; o++) {
+      const g = Math.floor(o / Og);
+      for (let oh = 0; oh < p.oH; oh++) {
+        for (let ow = 0; ow < p.oW; ow++) {
+          const yi = ((n * p.O + o) * p.oH + oh) * p.oW + ow;
+          for (let c = 0; c < Cg; c++) {
+            for (let kh = 0; kh < p.kH; kh++) {
+              for (let kw = 0; kw < p.kW; kw++) {
+                const ih = oh * p.sH - p.pH + kh * p.dH, iw = ow * p.sW - p.pW + kw * p.dW;
+                if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) continue;
+                const xi = ((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw;
+                const wi = ((o * Cg + c) * p.kH + kh) * p.kW + kw;
+                out[yi] += x[xi] * w[wi];
+                gx[xi] += dy[yi] * w[wi];
+                gw[wi] += dy[yi] * x[xi];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { out, gx, gw };
+}
+
+const cases: [string, Conv2dParams][] = [
+  ['3x3 pad 1', params(2, 3, 7, 9, 4, 3, 3, { pH: 1, pW: 1 })],
+  ['stride 2, groups 2', params(1, 4, 8, 8, 6, 3, 3, { groups: 2, sH: 2, sW: 2, pH: 1, pW: 1 })],
+  ['dilation 2, 2x3 kernel', params(3, 5, 6, 11, 7, 2, 3, { dH: 2, dW: 2 })],
+  ['depthwise', params(2, 6, 9, 9, 6, 3, 3, { groups: 6, pH: 1, pW: 1 })],
+  ['1x1', params(2, 2, 5, 5, 3, 1, 1)],
+  ['asymmetric stride and padding', params(1, 3, 10, 7, 5, 5, 3, { sH: 3, sW: 1, pH: 2, pW: 1 })],
+  ['padding wider than the kernel reach', params(1, 2, 3, 3, 2, 2, 2, { pH: 3, pW: 2 })],
+  ['larger (threads take part)', params(4, 16, 14, 14, 8, 3, 3, { pH: 1, pW: 1 })],
+  ['many output columns', params(3, 4, 33, 31, 9, 3, 3, { sH: 1, sW: 2, pH: 1, pW: 0 })],
+];
+
+describe('conv2d wasm kernels', () => {
+  beforeAll(async () => {
+    await initWasmThreads(2);
+  });
+
+  for (const threads of [1, 2]) {
+    for (const [name, p] of cases) {
+      it(`${name} (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+        setNumThreads(threads);
+        const rand = seeded(p.N * 1000 + p.C * 100 + p.kH + threads);
+        const x = rand(p.N * p.C * p.H * p.W);
+        const w = rand(p.O * (p.C / p.groups) * p.kH * p.kW);
+        const dy = rand(p.N * p.O * p.oH * p.oW);
+        const want = reference(p, x, w, dy);
+        const out = new Float32Array(dy.length).fill(Number.NaN);
+        conv2dForwardWasm(p, x, w, out);
+        expect(maxRelErr(out, want.out)).toBeLessThan(1e-5);
+        const gx = new Float32Array(x.length).fill(Number.NaN);
+        conv2dBackwardInputWasm(p, dy, w, gx);
+        expect(maxRelErr(gx, want.gx)).toBeLessThan(1e-5);
+        const gw = new Float32Array(w.length).fill(Number.NaN);
+        conv2dBackwardWeightWasm(p, x, dy, gw);
+        expect(maxRelErr(gw, want.gw)).toBeLessThan(1e-4);
+      });
+    }
+  }
+});

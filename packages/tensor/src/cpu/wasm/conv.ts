@@ -1,0 +1,242 @@
+// conv2d forward and both backward passes as packed GEMMs over an implicit im2col matrix: the
+// packing step of each C tile reads the input image directly, so the im2col matrix never exists
+// whole. Backward-input computes dcol = W^T @ dy and folds it back with col2im.
+import { GEO, MR, NR } from './gemm-kernel.js';
+import { gemmBytes, KC, planGemm, runGemm } from './gemm.js';
+import { dispatch, getNumThreads, params } from './pool.js';
+import { heapF32, MAX_SCRATCH, runtime, scratch } from './runtime.js';
+import { BSRC, GEO_AT, JOB, P } from './tasks.js';
+
+/** Convolution geometry; structurally identical to `Conv2dParams` in ../conv.ts. */
+export interface Conv2dParams {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  kH: number;
+  kW: number;
+  groups: number;
+  sH: number;
+  sW: number;
+  pH: number;
+  pW: number;
+  dH: number;
+  dW: number;
+  oH: number;
+  oW: number;
+}
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Writes one group's geometry block (x and gx addresses point at the group's first channel). */
+function writeGeo(p: Conv2dParams): number {
+  const g = new Int32Array(runtime().memory.buffer, GEO_AT, GEO.bytes / 4);
+  const Cg = p.C / p.groups;
+  g[GEO.C / 4] = Cg;
+  g[GEO.H / 4] = p.H;
+  g[GEO.W / 4] = p.W;
+  g[GEO.kH / 4] = p.kH;
+  g[GEO.kW / 4] = p.kW;
+  g[GEO.sH / 4] = p.sH;
+  g[GEO.sW / 4] = p.sW;
+  g[GEO.pH / 4] = p.pH;
+  g[GEO.pW / 4] = p.pW;
+  g[GEO.dH / 4] = p.dH;
+  g[GEO.dW / 4] = p.dW;
+  g[GEO.oH / 4] = p.oH;
+  g[GEO.oW / 4] = p.oW;
+  g[GEO.imgStride / 4] = p.C * p.H * p.W;
+  return GEO_AT;
+}
+
+/** The same convolution over images [n0, n0 + n) only. */
+const batchSlice = (p: Conv2dParams, n: number): Conv2dParams => ({ ...p, N: n });
+
+/** Splits the batch in two when one call would need more scratch than memory allows. */
+function splitBatch(p: Conv2dParams, bytes: number, run: (n0: number, n: number) => void): boolean {
+  if (bytes <= MAX_SCRATCH || p.N <= 1) return false;
+  const h = ceilDiv(p.N, 2);
+  run(0, h);
+  run(h, p.N - h);
+  return true;
+}
+
+/** Copies dy [N, O, P] into kernel memory as [O, N*P], so each group's rows form a matrix. */
+function placeDyByChannel(p: Conv2dParams, dy: Float32Array, at: number): void {
+  const heap = heapF32();
+  const S = p.oH * p.oW, NP = p.N * S;
+  for (let n = 0; n < p.N; n++) {
+    for (let o = 0; o < p.O; o++) {
+      const s = (n * p.O + o) * S;
+      heap.set(dy.subarray(s, s + S), at / 4 + o * NP + n * S);
+    }
+  }
+}
+
+/**
+ * out [N, O, oH, oW] = conv2d(x [N, C, H, W], w [O, C/groups, kH, kW]).
+ * @example conv2dForwardWasm(p, x, w, out)
+ */
+export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Float32Array): void {
+  const { N, C, H, W, O, kH, kW, groups } = p;
+  const Cg = C / groups, Og = O / groups, CKK = Cg * kH * kW, S = p.oH * p.oW, NP = N * S;
+  if (NP === 0 || O === 0) return;
+  if (CKK === 0) {
+    out.fill(0, 0, N * O * S);
+    return;
+  }
+  const plan = planGemm(Og, NP, CKK);
+  const colSlot = 4 * Math.min(KC, CKK) * plan.npTask * NR;
+  const Mp = ceilDiv(Og, MR) * MR, NPp = ceilDiv(NP, NR) * NR;
+  const need = gemmBytes(Og, NP, CKK, plan, colSlot / 4) + 4 * (N * C * H * W + O * CKK);
+  const sliced = splitBatch(p, need, (n0, n) =>
+    conv2dForwardWasm(batchSlice(p, n), x.subarray(n0 * C * H * W), w, out.subarray(n0 * O * S)),
+  );
+  if (sliced) return;
+  scratch.reset();
+  const xAt = scratch.alloc(4 * N * C * H * W);
+  const wAt = scratch.alloc(4 * O * CKK);
+  const cAt = scratch.alloc(4 * Mp * NPp);
+  const mark = scratch.top;
+  scratch.reserve();
+  let heap = heapF32();
+  heap.set(x.subarray(0, N * C * H * W), xAt / 4);
+  heap.set(w.subarray(0, O * CKK), wAt / 4);
+  const geo = writeGeo(p);
+  for (let g = 0; g < groups; g++) {
+    scratch.top = mark;
+    runGemm(
+      {
+        M: Og, N: NP, K: CKK,
+        a: { at: wAt + 4 * g * Og * CKK, rs: CKK, cs: 1 },
+        b: { at: xAt + 4 * g * Cg * H * W, rs: 0, cs: 0, src: BSRC.IM2COL, geo },
+        c: cAt, ldc: NPp, accumulate: false,
+      },
+      plan, colSlot,
+    );
+    heap = heapF32();
+    for (let n = 0; n < N; n++) {
+      for (let o = 0; o < Og; o++) {
+        const s = cAt / 4 + o * NPp + n * S;
+        out.set(heap.subarray(s, s + S), (n * O + g * Og + o) * S);
+      }
+    }
+  }
+}
+
+/**
+ * gx [N, C, H, W] = gradient of conv2d with respect to its input, given dy [N, O, oH, oW] and
+ * w [O, C/groups, kH, kW]. Overwrites gx.
+ * @example conv2dBackwardInputWasm(p, dy, w, gx)
+ */
+export function conv2dBackwardInputWasm(p: Conv2dParams, dy: Float32Array, w: Float32Array, gx: Float32Array): void {
+  const { N, C, H, W, O, kH, kW, groups } = p;
+  const Cg = C / groups, Og = O / groups, CKK = Cg * kH * kW, S = p.oH * p.oW, NP = N * S;
+  const X = N * C * H * W;
+  if (X === 0) return;
+  if (NP === 0 || Og === 0) {
+    gx.fill(0, 0, X);
+    return;
+  }
+  const plan = planGemm(CKK, NP, Og);
+  const CKKp = ceilDiv(CKK, MR) * MR, NPp = ceilDiv(NP, NR) * NR;
+  const need = gemmBytes(CKK, NP, Og, plan, 0) + 4 * (X + O * CKK + N * O * S);
+  const sliced = splitBatch(p, need, (n0, n) =>
+    conv2dBackwardInputWasm(batchSlice(p, n), dy.subarray(n0 * O * S), w, gx.subarray(n0 * C * H * W)),
+  );
+  if (sliced) return;
+  scratch.reset();
+  const dyAt = scratch.alloc(4 * O * NP);
+  const wAt = scratch.alloc(4 * O * CKK);
+  const gxAt = scratch.alloc(4 * X);
+  const dcolAt = scratch.alloc(4 * CKKp * NPp);
+  const mark = scratch.top;
+  scratch.reserve();
+  let heap = heapF32();
+  placeDyByChannel(p, dy, dyAt);
+  heap.set(w.subarray(0, O * CKK), wAt / 4);
+  heap.fill(0, gxAt / 4, gxAt / 4 + X);
+  const geo = writeGeo(p);
+  const planes = N * Cg;
+  const threads = getNumThreads();
+  const perTask = Math.max(1, ceilDiv(planes, 4 * threads));
+  for (let g = 0; g < groups; g++) {
+    scratch.top = mark;
+    // dcol [CKK, N*P] = W_g^T [CKK, Og] @ dy_g [Og, N*P]
+    runGemm(
+      {
+        M: CKK, N: NP, K: Og,
+        a: { at: wAt + 4 * g * Og * CKK, rs: 1, cs: CKK },
+        b: { at: dyAt + 4 * g * Og * NP, rs: NP, cs: 1 },
+        c: dcolAt, ldc: NPp, accumulate: false,
+      },
+      plan, 0,
+    );
+    const q = params();
+    q[P.KIND] = JOB.COL2IM;
+    q[P.GEO] = geo;
+    q[P.C] = dcolAt;
+    q[P.LDD] = NPp;
+    q[P.GX] = gxAt + 4 * g * Cg * H * W;
+    q[P.PLANES] = planes;
+    q[P.PLANES_TASK] = perTask;
+    dispatch(ceilDiv(planes, perTask), X * kH * kW >= 1 << 16 ? threads : 1);
+  }
+  heap = heapF32();
+  gx.set(heap.subarray(gxAt / 4, gxAt / 4 + X));
+}
+
+/**
+ * gw [O, C/groups, kH, kW] = gradient of conv2d with respect to its weight, given x [N, C, H, W]
+ * and dy [N, O, oH, oW]. Overwrites gw.
+ * @example conv2dBackwardWeightWasm(p, x, dy, gw)
+ */
+export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: Float32Array, gw: Float32Array): void {
+  const { N, C, H, W, O, kH, kW, groups } = p;
+  const Cg = C / groups, Og = O / groups, CKK = Cg * kH * kW, S = p.oH * p.oW, NP = N * S;
+  if (O * CKK === 0) return;
+  if (NP === 0) {
+    gw.fill(0, 0, O * CKK);
+    return;
+  }
+  const plan = planGemm(Og, CKK, NP);
+  const colSlot = 4 * Math.min(KC, NP) * plan.npTask * NR;
+  const Mp = ceilDiv(Og, MR) * MR, CKKp = ceilDiv(CKK, NR) * NR;
+  const need = gemmBytes(Og, CKK, NP, plan, colSlot / 4) + 4 * (N * C * H * W + N * O * S);
+  const sliced = splitBatch(p, need, (n0, n) => {
+    const part = new Float32Array(O * CKK);
+    conv2dBackwardWeightWasm(batchSlice(p, n), x.subarray(n0 * C * H * W), dy.subarray(n0 * O * S), part);
+    if (n0 === 0) gw.set(part);
+    else for (let i = 0; i < O * CKK; i++) gw[i] += part[i];
+  });
+  if (sliced) return;
+  scratch.reset();
+  const xAt = scratch.alloc(4 * N * C * H * W);
+  const dyAt = scratch.alloc(4 * O * NP);
+  const cAt = scratch.alloc(4 * Mp * CKKp);
+  const mark = scratch.top;
+  scratch.reserve();
+  let heap = heapF32();
+  heap.set(x.subarray(0, N * C * H * W), xAt / 4);
+  placeDyByChannel(p, dy, dyAt);
+  const geo = writeGeo(p);
+  for (let g = 0; g < groups; g++) {
+    scratch.top = mark;
+    // gw_g [Og, CKK] = dy_g [Og, N*P] @ im2col_g^T [N*P, CKK]
+    runGemm(
+      {
+        M: Og, N: CKK, K: NP,
+        a: { at: dyAt + 4 * g * Og * NP, rs: NP, cs: 1 },
+        b: { at: xAt + 4 * g * Cg * H * W, rs: 0, cs: 0, src: BSRC.IM2COL_T, geo },
+        c: cAt, ldc: CKKp, accumulate: false,
+      },
+      plan, colSlot,
+    );
+    heap = heapF32();
+    for (let o = 0; o < Og; o++) {
+      const s = cAt / 4 + o * CKKp;
+      gw.set(heap.subarray(s, s + CKK), (g * Og + o) * CKK);
+    }
+  }
+}

@@ -1,0 +1,489 @@
+// Generates the kernel module: a register-blocked SIMD128 GEMM microkernel over packed panels,
+// the packing routines that feed it, and the im2col/col2im helpers conv2d needs.
+import { f32 as F32, type FuncBuilder, i32 as I32, ModuleBuilder, v128 as V128 } from './emitter.js';
+
+/** Microkernel tile: MR rows x NR columns of C held in MR*NR/4 f32x4 accumulators. */
+export const MR = 4;
+export const NR = 8;
+
+export interface KernelOptions {
+  /** import a shared memory (threads) or a plain one */
+  shared: boolean;
+  /** use f32x4.relaxed_madd (one FMA) instead of mul + add */
+  fma: boolean;
+  /** memory limits in 64 KiB pages */
+  initialPages: number;
+  maximumPages: number;
+}
+
+/** Names and signatures of the module's exports (addresses are byte offsets, strides in elements). */
+export interface KernelExports {
+  /** C[MR*mp x NR*np] (row stride ldc bytes) (+)= packed A panels x packed B panels over kc */
+  macro(ap: number, bp: number, c: number, ldc: number, kc: number, mp: number, np: number, load: number): void;
+  /** packs mp panels of MR rows x kc from A (rows past `rows` are zero) */
+  packA(src: number, rs: number, cs: number, rows: number, kc: number, dst: number, mp: number): void;
+  /** packs np panels of kc x NR from B (columns past `cols` are zero) */
+  packB(src: number, rs: number, cs: number, cols: number, kc: number, dst: number, np: number): void;
+  /** fills dst[kc x ncols] (row stride ldd elements) with im2col rows k0.. and columns j0.. of the conv at `geo` */
+  im2col(geo: number, x: number, k0: number, kc: number, j0: number, ncols: number, dst: number, ldd: number): void;
+  /** gx planes q = n*C + c in [p0, p1) += col2im of dcol (row stride ldd elements) for the conv at `geo` */
+  col2im(geo: number, dcol: number, ldd: number, gx: number, p0: number, p1: number): void;
+}
+
+/**
+ * Conv geometry block read by im2col/col2im: i32 fields at these byte offsets from `geo`.
+ * Columns j = n*oH*oW + oh*oW + ow; rows k = c*kH*kW + kh*kW + kw (c within one group).
+ */
+export const GEO = {
+  C: 0, // channels in this group's slice
+  H: 4,
+  W: 8,
+  kH: 12,
+  kW: 16,
+  sH: 20,
+  sW: 24,
+  pH: 28,
+  pW: 32,
+  dH: 36,
+  dW: 40,
+  oH: 44,
+  oW: 48,
+  imgStride: 52, // elements between images of x / gx (C_total*H*W); C above is one group's slice
+  bytes: 64,
+} as const;
+
+function emitKernel(m: ModuleBuilder, fma: boolean): number {
+  const f = m.func('kernel', [I32, I32, I32, I32, I32, I32]);
+  const [ap, bp, c, ldc, kc, load] = [0, 1, 2, 3, 4, 5];
+  const NV = NR / 4;
+  const acc: number[][] = [];
+  for (let r = 0; r < MR; r++) acc.push(Array.from({ length: NV }, () => f.local(V128)));
+  const b = Array.from({ length: NV }, () => f.local(V128));
+  const a = f.local(V128);
+  const cp = f.local(I32);
+
+  const loadC = () => {
+    f.get(c).set(cp);
+    for (let r = 0; r < MR; r++) {
+      for (let v = 0; v < NV; v++) f.get(cp).v128Load(16 * v).set(acc[r][v]);
+      if (r < MR - 1) f.get(cp).get(ldc).i32Add().set(cp);
+    }
+  };
+  f.get(load).if(loadC, () => {
+    for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.v128Zero().set(acc[r][v]);
+  });
+
+  const step = (u: number) => {
+    for (let v = 0; v < NV; v++) f.get(bp).v128Load(4 * (u * NR + 4 * v)).set(b[v]);
+    for (let r = 0; r < MR; r++) {
+      f.get(ap).v128Load32Splat(4 * (u * MR + r)).set(a);
+      for (let v = 0; v < NV; v++) {
+        if (fma) f.get(a).get(b[v]).get(acc[r][v]).f32x4RelaxedMadd();
+        else f.get(acc[r][v]).get(a).get(b[v]).f32x4Mul().f32x4Add();
+        f.set(acc[r][v]);
+      }
+    }
+  };
+  // one k per iteration: unrolling made V8 hoist loads and spill accumulators (measured slower)
+  f.get(kc).i32Const(0).i32GtS().if(() => {
+    f.loop((top) => {
+      step(0);
+      f.get(ap).i32Const(4 * MR).i32Add().set(ap);
+      f.get(bp).i32Const(4 * NR).i32Add().set(bp);
+      f.get(kc).i32Const(1).i32Sub().tee(kc).brIf(top);
+    });
+  });
+
+  f.get(c).set(cp);
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < NV; v++) f.get(cp).get(acc[r][v]).v128Store(16 * v);
+    if (r < MR - 1) f.get(cp).get(ldc).i32Add().set(cp);
+  }
+  return f.index;
+}
+
+function emitMacro(m: ModuleBuilder, kernel: number): void {
+  const f = m.func('macro', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [ap, bp, c, ldc, kc, mp, np, load] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const ip = f.local(I32);
+  const jp = f.local(I32);
+  const bq = f.local(I32);
+  const cq = f.local(I32);
+  // ip outer / jp inner: the A micro-panel stays in L1 while B panels stream from L2
+  f.i32Const(0).set(ip);
+  f.block((doneI) => {
+    f.loop((topI) => {
+      f.get(ip).get(mp).i32GeS().brIf(doneI);
+      f.get(bp).set(bq);
+      f.get(c).set(cq);
+      f.i32Const(0).set(jp);
+      f.block((doneJ) => {
+        f.loop((topJ) => {
+          f.get(jp).get(np).i32GeS().brIf(doneJ);
+          f.get(ap).get(bq).get(cq).get(ldc).get(kc).get(load).call(kernel);
+          f.get(bq).get(kc).i32Const(4 * NR).i32Mul().i32Add().set(bq);
+          f.get(cq).i32Const(4 * NR).i32Add().set(cq);
+          f.get(jp).i32Const(1).i32Add().set(jp);
+          f.br(topJ);
+        });
+      });
+      f.get(ap).get(kc).i32Const(4 * MR).i32Mul().i32Add().set(ap);
+      f.get(c).get(ldc).i32Const(MR).i32Mul().i32Add().set(c);
+      f.get(ip).i32Const(1).i32Add().set(ip);
+      f.br(topI);
+    });
+  });
+}
+
+/**
+ * Packs `np` panels of P lanes x kc: dst[panel][k][lane] = src[(panel*P + lane)*ls + k*ks], zero for
+ * lanes at or past `lanes`. For A, lanes are rows (P = MR); for B, columns (P = NR). Each lane is
+ * read along k, which is the contiguous direction for row-major A and for transposed B.
+ */
+function emitPack(m: ModuleBuilder, name: string | null, P: number, laneIsRow: boolean): number {
+  const f = m.func(name, [I32, I32, I32, I32, I32, I32, I32]);
+  const [src, rs, cs, lanes, kc, dst, np] = [0, 1, 2, 3, 4, 5, 6];
+  const ls = laneIsRow ? rs : cs;
+  const ks = laneIsRow ? cs : rs;
+  const lane = f.local(I32); // global lane index
+  const end = f.local(I32);
+  const s = f.local(I32);
+  const d = f.local(I32);
+  const k = f.local(I32);
+  const lsB = f.local(I32);
+  const ksB = f.local(I32);
+  f.get(ls).i32Const(2).i32Shl().set(lsB);
+  f.get(ks).i32Const(2).i32Shl().set(ksB);
+  f.get(np).i32Const(P).i32Mul().set(end);
+  f.i32Const(0).set(lane);
+  f.block((done) => {
+    f.loop((top) => {
+      f.get(lane).get(end).i32GeS().brIf(done);
+      // d = dst + ((lane / P) * kc * P + lane % P) * 4
+      f.get(dst)
+        .get(lane).i32Const(P).i32DivU().get(kc).i32Mul().i32Const(P).i32Mul()
+        .get(lane).i32Const(P).i32RemU().i32Add()
+        .i32Const(2).i32Shl().i32Add().set(d);
+      f.get(kc).set(k);
+      f.get(lane).get(lanes).i32LtS().if(
+        () => {
+          f.get(src).get(lane).get(lsB).i32Mul().i32Add().set(s);
+          f.block((e) => {
+            f.loop((t) => {
+              f.get(k).i32Eqz().brIf(e);
+              f.get(d).get(s).f32Load().f32Store();
+              f.get(s).get(ksB).i32Add().set(s);
+              f.get(d).i32Const(4 * P).i32Add().set(d);
+              f.get(k).i32Const(1).i32Sub().set(k);
+              f.br(t);
+            });
+          });
+        },
+        () => {
+          f.block((e) => {
+            f.loop((t) => {
+              f.get(k).i32Eqz().brIf(e);
+              f.get(d).f32Const(0).f32Store();
+              f.get(d).i32Const(4 * P).i32Add().set(d);
+              f.get(k).i32Const(1).i32Sub().set(k);
+              f.br(t);
+            });
+          });
+        },
+      );
+      f.get(lane).i32Const(1).i32Add().set(lane);
+      f.br(top);
+    });
+  });
+  return f.index;
+}
+
+/**
+ * B panels from a row-major source (cs = 1) with full panels: each k copies NR contiguous floats with
+ * NR/4 vector moves. Registered as `packB`; falls back to the lane-wise packer otherwise.
+ */
+function emitPackB(m: ModuleBuilder, generic: number): void {
+  const f = m.func('packB', [I32, I32, I32, I32, I32, I32, I32]);
+  const [src, rs, cs, cols, kc, dst, np] = [0, 1, 2, 3, 4, 5, 6];
+  const jp = f.local(I32);
+  const full = f.local(I32);
+  const row = f.local(I32);
+  const k = f.local(I32);
+  const rsB = f.local(I32);
+  // panels that lie fully inside `cols` when cs == 1 take the vector path
+  f.get(cs).i32Const(1).i32Ne().if(() => {
+    f.get(src).get(rs).get(cs).get(cols).get(kc).get(dst).get(np).call(generic).return();
+  });
+  f.get(cols).i32Const(NR).i32DivU().set(full);
+  f.get(full).get(np).i32GtS().if(() => {
+    f.get(np).set(full);
+  });
+  f.get(rs).i32Const(2).i32Shl().set(rsB);
+  f.i32Const(0).set(jp);
+  f.block((done) => {
+    f.loop((top) => {
+      f.get(jp).get(full).i32GeS().brIf(done);
+      f.get(src).get(jp).i32Const(4 * NR).i32Mul().i32Add().set(row);
+      f.get(kc).set(k);
+      f.block((e) => {
+        f.loop((t) => {
+          f.get(k).i32Eqz().brIf(e);
+          for (let v = 0; v < NR / 4; v++) f.get(dst).get(row).v128Load(16 * v).v128Store(16 * v);
+          f.get(row).get(rsB).i32Add().set(row);
+          f.get(dst).i32Const(4 * NR).i32Add().set(dst);
+          f.get(k).i32Const(1).i32Sub().set(k);
+          f.br(t);
+        });
+      });
+      f.get(jp).i32Const(1).i32Add().set(jp);
+      f.br(top);
+    });
+  });
+  // remaining (partial) panels go lane by lane
+  f.get(full).get(np).i32LtS().if(() => {
+    f.get(src).get(full).i32Const(4 * NR).i32Mul().i32Add()
+      .get(rs).get(cs)
+      .get(cols).get(full).i32Const(NR).i32Mul().i32Sub()
+      .get(kc).get(dst)
+      .get(np).get(full).i32Sub()
+      .call(generic);
+  });
+}
+
+/** Loads i32 field `off` of the geometry block into a new local. */
+function geoLocal(f: FuncBuilder, geo: number, off: number): number {
+  const l = f.local(I32);
+  f.get(geo).i32Load(off).set(l);
+  return l;
+}
+
+/**
+ * im2col rows k0..k0+kc, columns j0..j0+ncols into dst (row stride ldd). For each row k = (c, kh, kw)
+ * and each output row (n, oh) it copies one strided input row with zeros where the window leaves the
+ * image; unit-stride rows move 4 floats at a time.
+ */
+function emitIm2col(m: ModuleBuilder): void {
+  const f = m.func('im2col', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [geo, x, k0, kc, j0, ncols, dst, ldd] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const H = geoLocal(f, geo, GEO.H), W = geoLocal(f, geo, GEO.W);
+  const kH = geoLocal(f, geo, GEO.kH), kW = geoLocal(f, geo, GEO.kW);
+  const sH = geoLocal(f, geo, GEO.sH), sW = geoLocal(f, geo, GEO.sW);
+  const pH = geoLocal(f, geo, GEO.pH), pW = geoLocal(f, geo, GEO.pW);
+  const dH = geoLocal(f, geo, GEO.dH), dW = geoLocal(f, geo, GEO.dW);
+  const oH = geoLocal(f, geo, GEO.oH), oW = geoLocal(f, geo, GEO.oW);
+  const imgStride = geoLocal(f, geo, GEO.imgStride);
+  const k = f.local(I32), kEnd = f.local(I32);
+  const ch = f.local(I32), kh = f.local(I32), kw = f.local(I32);
+  const j = f.local(I32), jEnd = f.local(I32);
+  const n = f.local(I32), oh = f.local(I32), ow = f.local(I32);
+  const ih = f.local(I32), iwBase = f.local(I32), run = f.local(I32), lo = f.local(I32), hi = f.local(I32);
+  const rowSrc = f.local(I32), d = f.local(I32), t = f.local(I32), P = f.local(I32), kHW = f.local(I32);
+  f.get(oH).get(oW).i32Mul().set(P);
+  f.get(kH).get(kW).i32Mul().set(kHW);
+  f.get(k0).get(kc).i32Add().set(kEnd);
+  f.get(j0).get(ncols).i32Add().set(jEnd);
+  f.get(k0).set(k);
+  f.block((doneK) => {
+    f.loop((topK) => {
+      f.get(k).get(kEnd).i32GeS().brIf(doneK);
+      f.get(k).get(kHW).i32DivU().set(ch);
+      f.get(k).get(kHW).i32RemU().tee(kw).get(kW).i32DivU().set(kh);
+      f.get(kw).get(kW).i32RemU().set(kw);
+      // d walks the dst row; j walks output columns in runs of one output row each
+      f.get(dst).get(k).get(k0).i32Sub().get(ldd).i32Mul().i32Const(2).i32Shl().i32Add().set(d);
+      f.get(j0).set(j);
+      f.block((doneJ) => {
+        f.loop((topJ) => {
+          f.get(j).get(jEnd).i32GeS().brIf(doneJ);
+          f.get(j).get(P).i32DivU().set(n);
+          f.get(j).get(P).i32RemU().tee(ow).get(oW).i32DivU().set(oh);
+          f.get(ow).get(oW).i32RemU().set(ow);
+          // run = columns left in this output row (and in the block)
+          f.get(oW).get(ow).i32Sub().set(run);
+          f.get(jEnd).get(j).i32Sub().get(run).i32LtS().if(() => {
+            f.get(jEnd).get(j).i32Sub().set(run);
+          });
+          f.get(oh).get(sH).i32Mul().get(pH).i32Sub().get(kh).get(dH).i32Mul().i32Add().set(ih);
+          // iw(ow') = iwBase + ow' * sW for ow' in [ow, ow+run)
+          f.get(kw).get(dW).i32Mul().get(pW).i32Sub().set(iwBase);
+          f.get(ih).i32Const(0).i32LtS().get(ih).get(H).i32GeS().i32Or().if(
+            () => {
+              // the whole run reads padding
+              f.i32Const(0).set(t);
+              f.block((e) => {
+                f.loop((l) => {
+                  f.get(t).get(run).i32GeS().brIf(e);
+                  f.get(d).f32Const(0).f32Store();
+                  f.get(d).i32Const(4).i32Add().set(d);
+                  f.get(t).i32Const(1).i32Add().set(t);
+                  f.br(l);
+                });
+              });
+            },
+            () => {
+              // rowSrc = &x[n, ch, ih, 0]
+              f.get(x)
+                .get(n).get(imgStride).i32Mul()
+                .get(ch).get(H).i32Mul().get(ih).i32Add().get(W).i32Mul()
+                .i32Add().i32Const(2).i32Shl().i32Add().set(rowSrc);
+              // in-image ow' satisfy 0 <= iwBase + ow'*sW < W: lo = first, hi = one past last (clipped to run)
+              f.i32Const(0).set(lo);
+              f.block((e) => {
+                f.loop((l) => {
+                  f.get(lo).get(run).i32GeS().brIf(e);
+                  f.get(iwBase).get(ow).get(lo).i32Add().get(sW).i32Mul().i32Add().i32Const(0).i32GeS().brIf(e);
+                  f.get(d).f32Const(0).f32Store();
+                  f.get(d).i32Const(4).i32Add().set(d);
+                  f.get(lo).i32Const(1).i32Add().set(lo);
+                  f.br(l);
+                });
+              });
+              f.get(lo).set(hi);
+              f.block((e) => {
+                f.loop((l) => {
+                  f.get(hi).get(run).i32GeS().brIf(e);
+                  f.get(iwBase).get(ow).get(hi).i32Add().get(sW).i32Mul().i32Add().get(W).i32GeS().brIf(e);
+                  f.get(hi).i32Const(1).i32Add().set(hi);
+                  f.br(l);
+                });
+              });
+              // t = source byte address of ow' = ow + lo
+              f.get(rowSrc).get(iwBase).get(ow).get(lo).i32Add().get(sW).i32Mul().i32Add().i32Const(2).i32Shl().i32Add().set(t);
+              f.get(sW).i32Const(1).i32Eq().if(() => {
+                f.block((e) => {
+                  f.loop((l) => {
+                    f.get(hi).get(lo).i32Sub().i32Const(4).i32LtS().brIf(e);
+                    f.get(d).get(t).v128Load().v128Store();
+                    f.get(d).i32Const(16).i32Add().set(d);
+                    f.get(t).i32Const(16).i32Add().set(t);
+                    f.get(lo).i32Const(4).i32Add().set(lo);
+                    f.br(l);
+                  });
+                });
+              });
+              f.block((e) => {
+                f.loop((l) => {
+                  f.get(lo).get(hi).i32GeS().brIf(e);
+                  f.get(d).get(t).f32Load().f32Store();
+                  f.get(d).i32Const(4).i32Add().set(d);
+                  f.get(t).get(sW).i32Const(2).i32Shl().i32Add().set(t);
+                  f.get(lo).i32Const(1).i32Add().set(lo);
+                  f.br(l);
+                });
+              });
+              f.block((e) => {
+                f.loop((l) => {
+                  f.get(hi).get(run).i32GeS().brIf(e);
+                  f.get(d).f32Const(0).f32Store();
+                  f.get(d).i32Const(4).i32Add().set(d);
+                  f.get(hi).i32Const(1).i32Add().set(hi);
+                  f.br(l);
+                });
+              });
+            },
+          );
+          f.get(j).get(run).i32Add().set(j);
+          f.br(topJ);
+        });
+      });
+      f.get(k).i32Const(1).i32Add().set(k);
+      f.br(topK);
+    });
+  });
+}
+
+/**
+ * col2im for whole planes: for each plane q = n*C + c in [p0, p1) (C = the group's channels, gx at
+ * the group's first channel), adds every dcol entry whose window lands in it. dcol rows are
+ * (c, kh, kw), columns (n, oh, ow); row stride ldd elements.
+ */
+function emitCol2im(m: ModuleBuilder): void {
+  const f = m.func('col2im', [I32, I32, I32, I32, I32, I32]);
+  const [geo, dcol, ldd, gx, p0, p1] = [0, 1, 2, 3, 4, 5];
+  const H = geoLocal(f, geo, GEO.H), W = geoLocal(f, geo, GEO.W);
+  const kH = geoLocal(f, geo, GEO.kH), kW = geoLocal(f, geo, GEO.kW);
+  const sH = geoLocal(f, geo, GEO.sH), sW = geoLocal(f, geo, GEO.sW);
+  const pH = geoLocal(f, geo, GEO.pH), pW = geoLocal(f, geo, GEO.pW);
+  const dH = geoLocal(f, geo, GEO.dH), dW = geoLocal(f, geo, GEO.dW);
+  const oH = geoLocal(f, geo, GEO.oH), oW = geoLocal(f, geo, GEO.oW);
+  const chans = geoLocal(f, geo, GEO.C);
+  const imgStride = geoLocal(f, geo, GEO.imgStride);
+  const q = f.local(I32), n = f.local(I32), ch = f.local(I32), kh = f.local(I32), kw = f.local(I32);
+  const oh = f.local(I32), ow = f.local(I32), ih = f.local(I32), iw = f.local(I32);
+  const plane = f.local(I32), rowD = f.local(I32), s = f.local(I32), g = f.local(I32), P = f.local(I32);
+  f.get(oH).get(oW).i32Mul().set(P);
+  f.get(p0).set(q);
+  f.block((doneQ) => {
+    f.loop((topQ) => {
+      f.get(q).get(p1).i32GeS().brIf(doneQ);
+      f.get(q).get(chans).i32DivU().set(n);
+      f.get(q).get(chans).i32RemU().set(ch);
+      f.get(gx).get(n).get(imgStride).i32Mul().get(ch).get(H).i32Mul().get(W).i32Mul().i32Add().i32Const(2).i32Shl().i32Add().set(plane);
+      f.i32Const(0).set(kh);
+      f.block((dKh) => {
+        f.loop((tKh) => {
+          f.get(kh).get(kH).i32GeS().brIf(dKh);
+          f.i32Const(0).set(kw);
+          f.block((dKw) => {
+            f.loop((tKw) => {
+              f.get(kw).get(kW).i32GeS().brIf(dKw);
+              // rowD = &dcol[(ch*kH + kh)*kW + kw, n*P]
+              f.get(dcol)
+                .get(ch).get(kH).i32Mul().get(kh).i32Add().get(kW).i32Mul().get(kw).i32Add().get(ldd).i32Mul()
+                .get(n).get(P).i32Mul().i32Add()
+                .i32Const(2).i32Shl().i32Add().set(rowD);
+              f.i32Const(0).set(oh);
+              f.block((dOh) => {
+                f.loop((tOh) => {
+                  f.get(oh).get(oH).i32GeS().brIf(dOh);
+                  f.get(oh).get(sH).i32Mul().get(pH).i32Sub().get(kh).get(dH).i32Mul().i32Add().set(ih);
+                  f.get(ih).i32Const(0).i32GeS().get(ih).get(H).i32LtS().i32And().if(() => {
+                    f.get(rowD).get(oh).get(oW).i32Mul().i32Const(2).i32Shl().i32Add().set(s);
+                    f.get(plane).get(ih).get(W).i32Mul().i32Const(2).i32Shl().i32Add().set(g);
+                    f.i32Const(0).set(ow);
+                    f.block((dOw) => {
+                      f.loop((tOw) => {
+                        f.get(ow).get(oW).i32GeS().brIf(dOw);
+                        f.get(ow).get(sW).i32Mul().get(pW).i32Sub().get(kw).get(dW).i32Mul().i32Add().set(iw);
+                        f.get(iw).i32Const(0).i32GeS().get(iw).get(W).i32LtS().i32And().if(() => {
+                          f.get(g).get(iw).i32Const(2).i32Shl().i32Add().tee(iw)
+                            .get(iw).f32Load()
+                            .get(s).f32Load()
+                            .f32Add().f32Store();
+                        });
+                        f.get(s).i32Const(4).i32Add().set(s);
+                        f.get(ow).i32Const(1).i32Add().set(ow);
+                        f.br(tOw);
+                      });
+                    });
+                  });
+                  f.get(oh).i32Const(1).i32Add().set(oh);
+                  f.br(tOh);
+                });
+              });
+              f.get(kw).i32Const(1).i32Add().set(kw);
+              f.br(tKw);
+            });
+          });
+          f.get(kh).i32Const(1).i32Add().set(kh);
+          f.br(tKh);
+        });
+      });
+      f.get(q).i32Const(1).i32Add().set(q);
+      f.br(topQ);
+    });
+  });
+}
+
+/** Assembles the kernel module's bytes. */
+export function kernelModuleBytes(o: KernelOptions): Uint8Array {
+  const m = new ModuleBuilder();
+  m.importMemory({ module: 'env', name: 'memory', initial: o.initialPages, maximum: o.maximumPages, shared: o.shared });
+  const kernel = emitKernel(m, o.fma);
+  emitMacro(m, kernel);
+  emitPack(m, 'packA', MR, true);
+  emitPackB(m, emitPack(m, null, NR, false));
+  emitIm2col(m);
+  emitCol2im(m);
+  return m.bytes();
+}

@@ -1,0 +1,104 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gemmWasm, getNumThreads, initWasmThreads, setNumThreads, wasmAvailable } from './index.js';
+import { maxRelErr, seeded } from './test-util.js';
+
+/** C = A @ B (+C) in float64 with the same strided addressing as gemmWasm. */
+function reference(
+  M: number, N: number, K: number,
+  a: Float32Array, aOff: number, aRs: number, aCs: number,
+  b: Float32Array, bOff: number, bRs: number, bCs: number,
+  c0: Float32Array | null,
+): Float64Array {
+  const c = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = c0 ? c0[i * N + j] : 0;
+      for (let k = 0; k < K; k++) s += a[aOff + i * aRs + k * aCs] * b[bOff + k * bRs + j * bCs];
+      c[i * N + j] = s;
+    }
+  }
+  return c;
+}
+
+type Layout = 'row' | 'col' | 'neg' | 'bcast' | 'sparse';
+
+/** Backing array, offset and strides for an r x c matrix stored in `layout`. */
+function strided(rand: (n: number) => Float32Array, r: number, c: number, layout: Layout) {
+  switch (layout) {
+    case 'row':
+      return { data: rand(r * c + 5), off: 3, rs: c, cs: 1 };
+    case 'col':
+      return { data: rand(r * c + 2), off: 1, rs: 1, cs: r };
+    case 'neg': // rows reversed
+      return { data: rand(r * c), off: (r - 1) * c, rs: -c, cs: 1 };
+    case 'bcast': // every row the same
+      return { data: rand(c), off: 0, rs: 0, cs: 1 };
+    case 'sparse': // every 3rd row, every 2nd column of a bigger array: gathered, not copied whole
+      return { data: rand(3 * r * 2 * c), off: 0, rs: 6 * c, cs: 2 };
+  }
+}
+
+const layouts: Layout[] = ['row', 'col', 'neg', 'bcast', 'sparse'];
+
+function check(rand: (n: number) => Float32Array, M: number, N: number, K: number, la: Layout, lb: Layout, accumulate: boolean) {
+  const A = strided(rand, M, K, la);
+  const B = strided(rand, K, N, lb);
+  const c = rand(M * N + 4);
+  const before = c.slice();
+  gemmWasm(M, N, K, A.data, A.off, A.rs, A.cs, B.data, B.off, B.rs, B.cs, c, 2, accumulate);
+  const want = reference(M, N, K, A.data, A.off, A.rs, A.cs, B.data, B.off, B.rs, B.cs, accumulate ? before.subarray(2) : null);
+  expect(maxRelErr(c.subarray(2, 2 + M * N), want), `${M}x${N}x${K} A:${la} B:${lb} acc:${accumulate}`).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-6);
+  // untouched outside C
+  expect([c[0], c[1], c[M * N + 2], c[M * N + 3]]).toEqual([before[0], before[1], before[M * N + 2], before[M * N + 3]]);
+}
+
+describe('gemmWasm', () => {
+  beforeAll(async () => {
+    await initWasmThreads(2);
+  });
+
+  it('validates SIMD128 here', () => {
+    expect(wasmAvailable()).toBe(true);
+  });
+
+  for (const threads of [1, 2]) {
+    it(`matches the reference at random shapes and layouts (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+      setNumThreads(threads);
+      expect(getNumThreads()).toBe(threads);
+      const rand = seeded(threads);
+      const pick = (n: number) => 1 + Math.floor(rand(1)[0] * 0.5 * n + 0.5 * n);
+      for (let t = 0; t < 40; t++) {
+        // mostly small, some past the threading threshold and the KC block
+        const big = t % 4 === 0;
+        const M = pick(big ? 90 : 13), N = pick(big ? 140 : 21), K = pick(big ? 600 : 40);
+        const la = layouts[t % layouts.length], lb = layouts[(t * 3 + 1) % layouts.length];
+        check(rand, M, N, K, la, lb, t % 3 === 0);
+      }
+    });
+
+    it(`handles edge shapes (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+      setNumThreads(threads);
+      const rand = seeded(10 + threads);
+      for (const [M, N, K] of [[1, 1, 1], [1, 9, 1], [5, 1, 3], [4, 8, 256], [4, 8, 257], [3, 7, 255], [129, 1, 70], [1, 515, 33], [64, 64, 64], [257, 255, 513]]) {
+        check(rand, M, N, K, 'row', 'row', false);
+        check(rand, M, N, K, 'col', 'col', true);
+      }
+    });
+  }
+
+  it('leaves C alone for empty M or N and zeroes it for K = 0', () => {
+    const c = new Float32Array([1, 2, 3, 4]);
+    gemmWasm(0, 2, 3, new Float32Array(6), 0, 3, 1, new Float32Array(6), 0, 2, 1, c, 0);
+    expect(Array.from(c)).toEqual([1, 2, 3, 4]);
+    gemmWasm(2, 2, 0, new Float32Array(0), 0, 0, 1, new Float32Array(0), 0, 2, 1, c, 0);
+    expect(Array.from(c)).toEqual([0, 0, 0, 0]);
+    c.set([1, 2, 3, 4]);
+    gemmWasm(2, 2, 0, new Float32Array(0), 0, 0, 1, new Float32Array(0), 0, 2, 1, c, 0, true);
+    expect(Array.from(c)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('rejects thread counts that are not positive integers', () => {
+    expect(() => setNumThreads(0)).toThrow(RangeError);
+    expect(() => setNumThreads(1.5)).toThrow(RangeError);
+  });
+});

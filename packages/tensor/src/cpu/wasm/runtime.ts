@@ -1,0 +1,109 @@
+// The kernel module, compiled once per process, and its memory: feature probes, a byte-offset bump
+// allocator for per-call scratch, and typed views that follow memory growth.
+import { ModuleBuilder, v128 } from './emitter.js';
+import { kernelModuleBytes, type KernelExports } from './gemm-kernel.js';
+import { CTRL_BYTES } from './tasks.js';
+
+const PAGE = 65536;
+/** 2 GiB: the largest shared memory every engine accepts; bigger problems are split by the callers. */
+export const MAX_PAGES = 32768;
+/** Scratch bytes one call may ask for before it must split its problem. */
+export const MAX_SCRATCH = 1.5 * 1024 ** 3;
+
+function validates(build: (m: ModuleBuilder) => void): boolean {
+  try {
+    const m = new ModuleBuilder();
+    build(m);
+    return typeof WebAssembly === 'object' && WebAssembly.validate(m.bytes() as BufferSource);
+  } catch {
+    return false;
+  }
+}
+
+let simdOk: boolean | undefined;
+/** true where WebAssembly with SIMD128 validates. */
+export function simdSupported(): boolean {
+  simdOk ??= validates((m) => {
+    m.func('f', [v128], [v128]).get(0).get(0).f32x4Mul();
+  });
+  return simdOk;
+}
+
+let relaxedOk: boolean | undefined;
+/** true where relaxed-SIMD (f32x4.relaxed_madd) validates. */
+export function relaxedSimdSupported(): boolean {
+  relaxedOk ??= validates((m) => {
+    m.func('f', [v128], [v128]).get(0).get(0).get(0).f32x4RelaxedMadd();
+  });
+  return relaxedOk;
+}
+
+/** Shared WebAssembly memory needs SharedArrayBuffer (cross-origin isolation in browsers). */
+function sharedMemorySupported(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  try {
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return m.buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+export interface Runtime {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  ex: KernelExports;
+  shared: boolean;
+  /** control words (first page), valid across growth because it is never detached when shared */
+  ctrl: Int32Array;
+}
+
+let rt: Runtime | undefined;
+
+/** Compiles and instantiates the kernel module on first use (synchronous: the module is small). */
+export function runtime(): Runtime {
+  if (rt) return rt;
+  const shared = sharedMemorySupported();
+  const initialPages = 16;
+  // relaxed-SIMD FMA is left out: its rounding differs per platform, and on x86 mul+add runs as fast
+  const bytes = kernelModuleBytes({ shared, fma: false, initialPages: 1, maximumPages: MAX_PAGES });
+  const module = new WebAssembly.Module(bytes as BufferSource);
+  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  rt = { memory, module, ex, shared, ctrl: new Int32Array(memory.buffer, 0, CTRL_BYTES / 4) };
+  return rt;
+}
+
+let f32View: Float32Array | undefined;
+
+/** A Float32Array over all of memory, re-made after growth. */
+export function heapF32(): Float32Array {
+  const buf = runtime().memory.buffer;
+  if (!f32View || f32View.buffer !== buf || f32View.byteLength !== buf.byteLength) f32View = new Float32Array(buf);
+  return f32View;
+}
+
+/**
+ * Per-call scratch: `alloc` hands out 64-byte aligned byte offsets after the control block;
+ * `reserve` grows memory to cover them. Calls are synchronous, so each call starts from `reset()`.
+ */
+export class Scratch {
+  top = CTRL_BYTES;
+  reset(): this {
+    this.top = CTRL_BYTES;
+    return this;
+  }
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = (at + bytes + 63) & ~63;
+    return at;
+  }
+  /** grows memory to hold everything allocated so far */
+  reserve(): void {
+    const mem = runtime().memory;
+    const have = mem.buffer.byteLength;
+    if (this.top > have) mem.grow(Math.ceil((this.top - have) / PAGE));
+  }
+}
+
+export const scratch = new Scratch();

@@ -1,0 +1,147 @@
+// What one thread does for one task of a job. `runTask` and `workerLoop` are shipped to workers as
+// source text (Function.prototype.toString), so they must stay self-contained: no imports, no
+// outer variables; layout constants arrive as arguments.
+import type { KernelExports } from './gemm-kernel.js';
+
+/** Control words (Int32 indices) at the start of memory. */
+export const CTRL = {
+  GEN: 0, // job generation: bumped to start a job
+  NTASKS: 1,
+  NEXT: 2, // next task index to claim
+  DONE: 3, // workers finished with the current job
+  PARTS: 4, // threads taking part (caller included); workers with tid >= PARTS sit out
+  ERR: 5, // set when a worker's task threw
+  READY: 8, // READY + tid: worker tid is instantiated and listening
+  PARAMS: 64, // job parameters (see P)
+  NPARAMS: 48,
+  /** idle polls before a thread sleeps in Atomics.wait */
+  SPIN: 20000,
+} as const;
+
+/** Job kinds. */
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3 } as const;
+
+/** B sources for GEMM jobs. */
+export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
+
+/** Indices into the job parameter block (Int32; addresses are byte offsets, strides elements). */
+export const P = {
+  KIND: 0,
+  MR: 1,
+  NR: 2,
+  M: 3,
+  N: 4,
+  K: 5,
+  KC: 6,
+  MP_TASK: 7, // row panels per task
+  NP_TASK: 8, // column panels per task
+  COL_TASKS: 9, // tasks along N
+  A: 10,
+  A_RS: 11,
+  A_CS: 12,
+  AP: 13, // packed A
+  B_SRC: 14, // a BSRC value
+  B: 15,
+  B_RS: 16,
+  B_CS: 17,
+  GEO: 18, // conv geometry block
+  BP: 19, // packed B, one slot per thread
+  BP_STRIDE: 20,
+  COL: 21, // im2col scratch, one slot per thread
+  COL_STRIDE: 22,
+  C: 23, // padded C
+  LDC: 24, // C row stride in elements
+  ACC: 25, // 1: add to C
+  PLANES: 26, // col2im: planes in all
+  PLANES_TASK: 27,
+  LDD: 28, // col2im: dcol row stride in elements
+  GX: 29,
+} as const;
+
+/** Bytes before the first scratch allocation: control words, parameters, conv geometry. */
+export const GEO_AT = 512;
+export const CTRL_BYTES = 1024;
+
+export type Layout = { P: typeof P; JOB: typeof JOB; BSRC: typeof BSRC };
+
+/** Runs task `i` of the job described by `p` on thread `tid` (0 = caller). */
+export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, tid: number): void {
+  const P = L.P, JOB = L.JOB, BSRC = L.BSRC;
+  const kind = p[P.KIND], MR = p[P.MR], NR = p[P.NR];
+  const M = p[P.M], N = p[P.N], K = p[P.K], KC = p[P.KC];
+  const panelsM = Math.ceil(M / MR), Mp = panelsM * MR;
+  if (kind === JOB.PACK_A) {
+    const aRs = p[P.A_RS], aCs = p[P.A_CS];
+    const ip0 = i * p[P.MP_TASK];
+    const mp = Math.min(p[P.MP_TASK], panelsM - ip0);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      ex.packA(p[P.A] + (ip0 * MR * aRs + pc * aCs) * 4, aRs, aCs, M - ip0 * MR, kc, p[P.AP] + (pc * Mp + ip0 * MR * kc) * 4, mp);
+    }
+  } else if (kind === JOB.GEMM) {
+    const colTasks = p[P.COL_TASKS], mpT = p[P.MP_TASK], npT = p[P.NP_TASK];
+    const ic = Math.floor(i / colTasks), jc = i - ic * colTasks;
+    const ip0 = ic * mpT, mp = Math.min(mpT, panelsM - ip0);
+    const j0 = jc * npT * NR, ncols = Math.min(npT * NR, N - j0), np = Math.ceil(ncols / NR);
+    const bp = p[P.BP] + tid * p[P.BP_STRIDE], col = p[P.COL] + tid * p[P.COL_STRIDE];
+    const src = p[P.B_SRC], B = p[P.B], bRs = p[P.B_RS], bCs = p[P.B_CS], geo = p[P.GEO];
+    const ldc = p[P.LDC], c = p[P.C] + (ip0 * MR * ldc + j0) * 4;
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      if (src === BSRC.MATRIX) {
+        ex.packB(B + (pc * bRs + j0 * bCs) * 4, bRs, bCs, ncols, kc, bp, np);
+      } else if (src === BSRC.IM2COL) {
+        // rows k = (c, kh, kw), columns (n, oh, ow)
+        ex.im2col(geo, B, pc, kc, j0, ncols, col, ncols);
+        ex.packB(col, ncols, 1, ncols, kc, bp, np);
+      } else {
+        // B = im2col^T: rows (n, oh, ow), columns (c, kh, kw)
+        ex.im2col(geo, B, j0, ncols, pc, kc, col, kc);
+        ex.packB(col, 1, kc, ncols, kc, bp, np);
+      }
+      ex.macro(p[P.AP] + (pc * Mp + ip0 * MR * kc) * 4, bp, c, ldc * 4, kc, mp, np, pc > 0 || p[P.ACC] ? 1 : 0);
+    }
+  } else if (kind === JOB.COL2IM) {
+    const q0 = i * p[P.PLANES_TASK];
+    ex.col2im(p[P.GEO], p[P.C], p[P.LDD], p[P.GX], q0, Math.min(q0 + p[P.PLANES_TASK], p[P.PLANES]));
+  }
+}
+
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  tid: number;
+  C: typeof CTRL;
+  L: Layout;
+}
+
+/** A worker's life: instantiate on the shared memory, then take tasks of each job until the end. */
+export function workerLoop(d: WorkerInit, run: typeof runTask, ready: () => void): void {
+  const C = d.C;
+  const ex = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports as unknown as KernelExports;
+  const ctrl = new Int32Array(d.memory.buffer, 0, C.PARAMS + C.NPARAMS);
+  const p = ctrl.subarray(C.PARAMS);
+  let seen = Atomics.load(ctrl, C.GEN);
+  Atomics.store(ctrl, C.READY + d.tid, 1);
+  ready();
+  for (;;) {
+    let spin = 0;
+    while (Atomics.load(ctrl, C.GEN) === seen) {
+      if (++spin > C.SPIN) Atomics.wait(ctrl, C.GEN, seen);
+    }
+    seen = Atomics.load(ctrl, C.GEN);
+    if (d.tid < Atomics.load(ctrl, C.PARTS)) {
+      try {
+        for (;;) {
+          const i = Atomics.add(ctrl, C.NEXT, 1);
+          if (i >= ctrl[C.NTASKS]) break;
+          run(ex, p, d.L, i, d.tid);
+        }
+      } catch {
+        Atomics.store(ctrl, C.ERR, 1);
+      }
+      Atomics.add(ctrl, C.DONE, 1);
+      Atomics.notify(ctrl, C.DONE);
+    }
+  }
+}
