@@ -87,7 +87,7 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
     return;
   }
   const plan = planGemm(Og, NP, CKK);
-  const colSlot = 4 * Math.min(KC, CKK) * plan.npTask * NR;
+  const colSlot = 4 * Math.min(KC, CKK) * plan.npTask * NR + 64; // + slack for im2col's whole-vector tail
   const Mp = ceilDiv(Og, MR) * MR, NPp = ceilDiv(NP, NR) * NR;
   const need = gemmBytes(Og, NP, CKK, plan, colSlot / 4) + 4 * (N * C * H * W + O * CKK);
   const sliced = splitBatch(p, need, (n0, n) =>
@@ -201,7 +201,7 @@ export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: F
     return;
   }
   const plan = planGemm(Og, CKK, NP);
-  const colSlot = 4 * Math.min(KC, NP) * plan.npTask * NR;
+  const colSlot = 4 * Math.min(KC, NP) * plan.npTask * NR + 64;
   const Mp = ceilDiv(Og, MR) * MR, CKKp = ceilDiv(CKK, NR) * NR;
   const need = gemmBytes(Og, CKK, NP, plan, colSlot / 4) + 4 * (N * C * H * W + N * O * S);
   const sliced = splitBatch(p, need, (n0, n) => {

@@ -258,9 +258,27 @@ function geoLocal(f: FuncBuilder, geo: number, off: number): number {
 }
 
 /**
- * im2col rows k0..k0+kc, columns j0..j0+ncols into dst (row stride ldd). For each row k = (c, kh, kw)
- * and each output row (n, oh) it copies one strided input row with zeros where the window leaves the
- * image; unit-stride rows move 4 floats at a time.
+ * Stores zeros for n floats at d and advances d by n floats. Whole vectors are written, so up to 3
+ * floats past the run get zeros; callers write left to right and leave 16 bytes of slack at the end.
+ */
+function zeroRun(f: FuncBuilder, d: number, n: number, end: number): void {
+  f.get(d).get(n).i32Const(2).i32Shl().i32Add().set(end);
+  f.block((e) => {
+    f.loop((l) => {
+      f.get(d).get(end).i32GeU().brIf(e);
+      f.get(d).v128Zero().v128Store();
+      f.get(d).i32Const(16).i32Add().set(d);
+      f.br(l);
+    });
+  });
+  f.get(end).set(d);
+}
+
+/**
+ * im2col rows k0..k0+kc, columns j0..j0+ncols into dst (row stride ldd; 16 bytes of slack after the
+ * last row). Per row k = (c, kh, kw) the in-image output columns [owMin, owMax) are computed once;
+ * each output row (n, oh) is then one run: zeros, a copy of the input row (whole vectors at unit
+ * stride, which may read up to 3 floats past it), zeros.
  */
 function emitIm2col(m: ModuleBuilder): void {
   const f = m.func('im2col', [I32, I32, I32, I32, I32, I32, I32, I32]);
@@ -272,117 +290,105 @@ function emitIm2col(m: ModuleBuilder): void {
   const dH = geoLocal(f, geo, GEO.dH), dW = geoLocal(f, geo, GEO.dW);
   const oH = geoLocal(f, geo, GEO.oH), oW = geoLocal(f, geo, GEO.oW);
   const imgStride = geoLocal(f, geo, GEO.imgStride);
-  const k = f.local(I32), kEnd = f.local(I32);
-  const ch = f.local(I32), kh = f.local(I32), kw = f.local(I32);
-  const j = f.local(I32), jEnd = f.local(I32);
-  const n = f.local(I32), oh = f.local(I32), ow = f.local(I32);
-  const ih = f.local(I32), iwBase = f.local(I32), run = f.local(I32), lo = f.local(I32), hi = f.local(I32);
-  const rowSrc = f.local(I32), d = f.local(I32), t = f.local(I32), P = f.local(I32), kHW = f.local(I32);
+  const [k, kEnd, kw, ihOff, iwBase, owMin, owMax, chan, left, n, oh, ow, run, ih, lo, hi, d, s, t, P, kHW, end] =
+    Array.from({ length: 22 }, () => f.local(I32));
   f.get(oH).get(oW).i32Mul().set(P);
   f.get(kH).get(kW).i32Mul().set(kHW);
   f.get(k0).get(kc).i32Add().set(kEnd);
-  f.get(j0).get(ncols).i32Add().set(jEnd);
   f.get(k0).set(k);
   f.block((doneK) => {
     f.loop((topK) => {
       f.get(k).get(kEnd).i32GeS().brIf(doneK);
-      f.get(k).get(kHW).i32DivU().set(ch);
-      f.get(k).get(kHW).i32RemU().tee(kw).get(kW).i32DivU().set(kh);
-      f.get(kw).get(kW).i32RemU().set(kw);
-      // d walks the dst row; j walks output columns in runs of one output row each
+      // chan = &x[0, c, 0, 0]; ihOff = kh*dH - pH; iwBase = kw*dW - pW
+      f.get(x).get(k).get(kHW).i32DivU().get(H).i32Mul().get(W).i32Mul().i32Const(2).i32Shl().i32Add().set(chan);
+      f.get(k).get(kHW).i32RemU().tee(kw).get(kW).i32DivU().get(dH).i32Mul().get(pH).i32Sub().set(ihOff);
+      f.get(kw).get(kW).i32RemU().get(dW).i32Mul().get(pW).i32Sub().set(iwBase);
+      // owMin = first ow with iwBase + ow*sW >= 0; owMax = one past the last with it < W
+      f.i32Const(0).set(owMin);
+      f.get(iwBase).i32Const(0).i32LtS().if(() => {
+        f.i32Const(0).get(iwBase).i32Sub().get(sW).i32Add().i32Const(1).i32Sub().get(sW).i32DivU().set(owMin);
+      });
+      f.get(W).i32Const(1).i32Sub().get(iwBase).i32Sub().tee(t).i32Const(0).i32LtS().if(
+        () => {
+          f.i32Const(0).set(owMax);
+        },
+        () => {
+          f.get(t).get(sW).i32DivU().i32Const(1).i32Add().set(owMax);
+        },
+      );
       f.get(dst).get(k).get(k0).i32Sub().get(ldd).i32Mul().i32Const(2).i32Shl().i32Add().set(d);
-      f.get(j0).set(j);
+      f.get(j0).get(P).i32DivU().set(n);
+      f.get(j0).get(P).i32RemU().tee(ow).get(oW).i32DivU().set(oh);
+      f.get(ow).get(oW).i32RemU().set(ow);
+      f.get(ncols).set(left);
       f.block((doneJ) => {
         f.loop((topJ) => {
-          f.get(j).get(jEnd).i32GeS().brIf(doneJ);
-          f.get(j).get(P).i32DivU().set(n);
-          f.get(j).get(P).i32RemU().tee(ow).get(oW).i32DivU().set(oh);
-          f.get(ow).get(oW).i32RemU().set(ow);
-          // run = columns left in this output row (and in the block)
-          f.get(oW).get(ow).i32Sub().set(run);
-          f.get(jEnd).get(j).i32Sub().get(run).i32LtS().if(() => {
-            f.get(jEnd).get(j).i32Sub().set(run);
+          f.get(left).i32Const(1).i32LtS().brIf(doneJ);
+          f.get(oW).get(ow).i32Sub().tee(run).get(left).i32GtS().if(() => {
+            f.get(left).set(run);
           });
-          f.get(oh).get(sH).i32Mul().get(pH).i32Sub().get(kh).get(dH).i32Mul().i32Add().set(ih);
-          // iw(ow') = iwBase + ow' * sW for ow' in [ow, ow+run)
-          f.get(kw).get(dW).i32Mul().get(pW).i32Sub().set(iwBase);
+          f.get(left).get(run).i32Sub().set(left);
+          f.get(oh).get(sH).i32Mul().get(ihOff).i32Add().set(ih);
           f.get(ih).i32Const(0).i32LtS().get(ih).get(H).i32GeS().i32Or().if(
             () => {
-              // the whole run reads padding
-              f.i32Const(0).set(t);
-              f.block((e) => {
-                f.loop((l) => {
-                  f.get(t).get(run).i32GeS().brIf(e);
-                  f.get(d).f32Const(0).f32Store();
-                  f.get(d).i32Const(4).i32Add().set(d);
-                  f.get(t).i32Const(1).i32Add().set(t);
-                  f.br(l);
-                });
-              });
+              f.get(run).set(t);
+              zeroRun(f, d, t, end);
             },
             () => {
-              // rowSrc = &x[n, ch, ih, 0]
-              f.get(x)
+              // lo = clamp(owMin - ow, 0, run), hi = clamp(owMax - ow, lo, run)
+              f.get(owMin).get(ow).i32Sub().set(lo);
+              f.get(lo).i32Const(0).i32LtS().if(() => f.i32Const(0).set(lo));
+              f.get(lo).get(run).i32GtS().if(() => f.get(run).set(lo));
+              f.get(owMax).get(ow).i32Sub().set(hi);
+              f.get(hi).get(run).i32GtS().if(() => f.get(run).set(hi));
+              f.get(hi).get(lo).i32LtS().if(() => f.get(lo).set(hi));
+              f.get(lo).set(t);
+              zeroRun(f, d, t, end);
+              // s = &x[n, c, ih, iwBase + (ow + lo)*sW]
+              f.get(chan)
                 .get(n).get(imgStride).i32Mul()
-                .get(ch).get(H).i32Mul().get(ih).i32Add().get(W).i32Mul()
-                .i32Add().i32Const(2).i32Shl().i32Add().set(rowSrc);
-              // in-image ow' satisfy 0 <= iwBase + ow'*sW < W: lo = first, hi = one past last (clipped to run)
-              f.i32Const(0).set(lo);
-              f.block((e) => {
-                f.loop((l) => {
-                  f.get(lo).get(run).i32GeS().brIf(e);
-                  f.get(iwBase).get(ow).get(lo).i32Add().get(sW).i32Mul().i32Add().i32Const(0).i32GeS().brIf(e);
-                  f.get(d).f32Const(0).f32Store();
-                  f.get(d).i32Const(4).i32Add().set(d);
-                  f.get(lo).i32Const(1).i32Add().set(lo);
-                  f.br(l);
-                });
-              });
-              f.get(lo).set(hi);
-              f.block((e) => {
-                f.loop((l) => {
-                  f.get(hi).get(run).i32GeS().brIf(e);
-                  f.get(iwBase).get(ow).get(hi).i32Add().get(sW).i32Mul().i32Add().get(W).i32GeS().brIf(e);
-                  f.get(hi).i32Const(1).i32Add().set(hi);
-                  f.br(l);
-                });
-              });
-              // t = source byte address of ow' = ow + lo
-              f.get(rowSrc).get(iwBase).get(ow).get(lo).i32Add().get(sW).i32Mul().i32Add().i32Const(2).i32Shl().i32Add().set(t);
-              f.get(sW).i32Const(1).i32Eq().if(() => {
-                f.block((e) => {
-                  f.loop((l) => {
-                    f.get(hi).get(lo).i32Sub().i32Const(4).i32LtS().brIf(e);
-                    f.get(d).get(t).v128Load().v128Store();
-                    f.get(d).i32Const(16).i32Add().set(d);
-                    f.get(t).i32Const(16).i32Add().set(t);
-                    f.get(lo).i32Const(4).i32Add().set(lo);
-                    f.br(l);
+                .get(ih).get(W).i32Mul().i32Add()
+                .get(iwBase).i32Add()
+                .get(ow).get(lo).i32Add().get(sW).i32Mul().i32Add()
+                .i32Const(2).i32Shl().i32Add().set(s);
+              f.get(hi).get(lo).i32Sub().set(t);
+              f.get(sW).i32Const(1).i32Eq().if(
+                () => {
+                  f.get(d).get(t).i32Const(2).i32Shl().i32Add().set(end);
+                  f.block((e) => {
+                    f.loop((l) => {
+                      f.get(d).get(end).i32GeU().brIf(e);
+                      f.get(d).get(s).v128Load().v128Store();
+                      f.get(d).i32Const(16).i32Add().set(d);
+                      f.get(s).i32Const(16).i32Add().set(s);
+                      f.br(l);
+                    });
                   });
-                });
-              });
-              f.block((e) => {
-                f.loop((l) => {
-                  f.get(lo).get(hi).i32GeS().brIf(e);
-                  f.get(d).get(t).f32Load().f32Store();
-                  f.get(d).i32Const(4).i32Add().set(d);
-                  f.get(t).get(sW).i32Const(2).i32Shl().i32Add().set(t);
-                  f.get(lo).i32Const(1).i32Add().set(lo);
-                  f.br(l);
-                });
-              });
-              f.block((e) => {
-                f.loop((l) => {
-                  f.get(hi).get(run).i32GeS().brIf(e);
-                  f.get(d).f32Const(0).f32Store();
-                  f.get(d).i32Const(4).i32Add().set(d);
-                  f.get(hi).i32Const(1).i32Add().set(hi);
-                  f.br(l);
-                });
-              });
+                  f.get(end).set(d);
+                },
+                () => {
+                  f.block((e) => {
+                    f.loop((l) => {
+                      f.get(t).i32Const(1).i32LtS().brIf(e);
+                      f.get(d).get(s).f32Load().f32Store();
+                      f.get(d).i32Const(4).i32Add().set(d);
+                      f.get(s).get(sW).i32Const(2).i32Shl().i32Add().set(s);
+                      f.get(t).i32Const(1).i32Sub().set(t);
+                      f.br(l);
+                    });
+                  });
+                },
+              );
+              f.get(run).get(hi).i32Sub().set(t);
+              zeroRun(f, d, t, end);
             },
           );
-          f.get(j).get(run).i32Add().set(j);
+          // next output row
+          f.i32Const(0).set(ow);
+          f.get(oh).i32Const(1).i32Add().tee(oh).get(oH).i32Eq().if(() => {
+            f.i32Const(0).set(oh);
+            f.get(n).i32Const(1).i32Add().set(n);
+          });
           f.br(topJ);
         });
       });

@@ -95,14 +95,15 @@ export class Scratch {
   }
   alloc(bytes: number): number {
     const at = this.top;
-    this.top = (at + bytes + 63) & ~63;
+    this.top = Math.ceil((at + bytes) / 64) * 64;
     return at;
   }
-  /** grows memory to hold everything allocated so far */
+  /** grows memory to hold everything allocated so far, plus slack for whole-vector reads past the end */
   reserve(): void {
     const mem = runtime().memory;
     const have = mem.buffer.byteLength;
-    if (this.top > have) mem.grow(Math.ceil((this.top - have) / PAGE));
+    const want = this.top + 64;
+    if (want > have) mem.grow(Math.ceil((want - have) / PAGE));
   }
 }
 
