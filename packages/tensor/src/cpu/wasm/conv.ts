@@ -1,6 +1,7 @@
 // conv2d forward and both backward passes as packed GEMMs over an implicit im2col matrix: the
 // packing step of each C tile reads the input image directly, so the im2col matrix never exists
-// whole. Backward-input computes dcol = W^T @ dy and folds it back with col2im.
+// whole. Backward-input is a forward conv of dy with the flipped kernel at unit stride; other
+// strides compute dcol = W^T @ dy and fold it back with col2im.
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, planGemm, runGemm } from './gemm.js';
 import { dispatch, getNumThreads, params } from './pool.js';
@@ -137,6 +138,26 @@ export function conv2dBackwardInputWasm(p: Conv2dParams, dy: Float32Array, w: Fl
   if (X === 0) return;
   if (NP === 0 || Og === 0) {
     gx.fill(0, 0, X);
+    return;
+  }
+  if (p.sH === 1 && p.sW === 1 && p.pH <= p.dH * (kH - 1) && p.pW <= p.dW * (kW - 1)) {
+    // unit stride: gx is the full correlation of dy with the flipped, transposed kernel, i.e. a
+    // forward conv, which avoids the large dcol matrix and the col2im scatter
+    const KK = kH * kW;
+    const wt = new Float32Array(w.length); // [groups, Cg, Og, kH, kW]
+    for (let g = 0; g < groups; g++) {
+      for (let o = 0; o < Og; o++) {
+        for (let c = 0; c < Cg; c++) {
+          const src = ((g * Og + o) * Cg + c) * KK, dst = ((g * Cg + c) * Og + o) * KK;
+          for (let t = 0; t < KK; t++) wt[dst + t] = w[src + KK - 1 - t];
+        }
+      }
+    }
+    const q: Conv2dParams = {
+      N, C: O, H: p.oH, W: p.oW, O: C, kH, kW, groups, sH: 1, sW: 1,
+      pH: p.dH * (kH - 1) - p.pH, pW: p.dW * (kW - 1) - p.pW, dH: p.dH, dW: p.dW, oH: H, oW: W,
+    };
+    conv2dForwardWasm(q, dy, wt, gx);
     return;
   }
   const plan = planGemm(CKK, NP, Og);

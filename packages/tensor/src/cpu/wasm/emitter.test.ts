@@ -55,3 +55,17 @@ describe('emitter', () => {
     expect(() => new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }) } })).not.toThrow();
   });
 });
+
+describe('kernel module', () => {
+  it('stays under 4 KiB, the largest module a browser main thread may compile synchronously', async () => {
+    const { kernelModuleBytes } = await import('./gemm-kernel.js');
+    for (const fma of [false, true]) {
+      expect(kernelModuleBytes({ shared: true, fma, initialPages: 1, maximumPages: 32768 }).length).toBeLessThan(4096);
+    }
+  });
+
+  it('validates without shared memory (the single-thread fallback)', async () => {
+    const { kernelModuleBytes } = await import('./gemm-kernel.js');
+    expect(WebAssembly.validate(kernelModuleBytes({ shared: false, fma: false, initialPages: 1, maximumPages: 32768 }) as BufferSource)).toBe(true);
+  });
+});

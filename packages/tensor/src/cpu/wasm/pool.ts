@@ -1,6 +1,7 @@
 // Worker threads over the shared kernel memory. A job is a parameter block plus a task count; the
-// caller publishes it, takes tasks itself alongside the workers, then blocks in Atomics.wait until
-// every worker taking part has finished, so kernels stay synchronous for the caller.
+// caller publishes it, claims tasks itself alongside the workers, then blocks in Atomics.wait until
+// every task is finished, so kernels stay synchronous for the caller. It never waits for a worker
+// that has not started: whoever is running claims the work.
 import { runtime } from './runtime.js';
 import { BSRC, CTRL, JOB, type Layout, P, runTask, workerLoop } from './tasks.js';
 
@@ -44,7 +45,8 @@ function blocked(): string | null {
 }
 
 function workerSource(node: boolean): string {
-  const head = `const runTask = (${runTask.toString()});\nconst workerLoop = (${workerLoop.toString()});\n`;
+  // __name: esbuild's keepNames helper, in case the host bundle was built with it
+  const head = `const __name = (f) => f;\nconst runTask = (${runTask.toString()});\nconst workerLoop = (${workerLoop.toString()});\n`;
   return node
     ? `${head}const { workerData, parentPort } = require('node:worker_threads');\nworkerLoop(workerData, runTask, () => parentPort.postMessage('ready'));\n`
     : `${head}self.onmessage = (e) => workerLoop(e.data, runTask, () => self.postMessage('ready'));\n`;
@@ -147,6 +149,8 @@ export function threadsFor(nTasks: number): number {
   return 1 + readyWorkers(Math.min(target, nTasks) - 1);
 }
 
+let gen = 0;
+
 /** Runs tasks 0..nTasks-1 of the job in `params()` on up to `threads` threads; returns when all are done. */
 export function dispatch(nTasks: number, threads: number): void {
   const rt = runtime();
@@ -156,31 +160,43 @@ export function dispatch(nTasks: number, threads: number): void {
     for (let i = 0; i < nTasks; i++) runTask(rt.ex, p, LAYOUT, i, 0);
     return;
   }
+  if (nTasks >= CTRL.CLOSED) throw new RangeError(`@dl/tensor wasm: ${nTasks} tasks in one job (at most ${CTRL.CLOSED - 1})`);
   const ctrl = rt.ctrl;
+  gen = (gen + 1) & CTRL.GEN_MASK;
+  const base = gen << CTRL.GEN_SHIFT;
+  // parameters are already written; publishing WORK makes the job claimable
   Atomics.store(ctrl, CTRL.NTASKS, nTasks);
-  Atomics.store(ctrl, CTRL.NEXT, 0);
-  Atomics.store(ctrl, CTRL.DONE, 0);
+  Atomics.store(ctrl, CTRL.COMPLETED, 0);
   Atomics.store(ctrl, CTRL.ERR, 0);
   Atomics.store(ctrl, CTRL.PARTS, parts);
-  Atomics.add(ctrl, CTRL.GEN, 1);
-  Atomics.notify(ctrl, CTRL.GEN);
+  Atomics.store(ctrl, CTRL.WORK, base);
+  Atomics.notify(ctrl, CTRL.WORK);
   let failure: unknown;
-  try {
-    for (;;) {
-      const i = Atomics.add(ctrl, CTRL.NEXT, 1);
-      if (i >= nTasks) break;
+  let claimed = nTasks;
+  for (;;) {
+    const w = Atomics.load(ctrl, CTRL.WORK);
+    const i = w & CTRL.CLOSED;
+    if (i >= nTasks) break;
+    if (Atomics.compareExchange(ctrl, CTRL.WORK, w, w + 1) !== w) continue;
+    try {
       runTask(rt.ex, p, LAYOUT, i, 0);
+    } catch (e) {
+      failure = e;
+      // stop handing out tasks; wait only for the ones already claimed
+      claimed = Atomics.exchange(ctrl, CTRL.WORK, base | CTRL.CLOSED) & CTRL.CLOSED;
+      Atomics.add(ctrl, CTRL.COMPLETED, 1);
+      break;
     }
-  } catch (e) {
-    failure = e;
-    Atomics.store(ctrl, CTRL.NEXT, nTasks); // let workers stop early
+    Atomics.add(ctrl, CTRL.COMPLETED, 1);
   }
   let spin = 0;
   for (;;) {
-    const done = Atomics.load(ctrl, CTRL.DONE);
-    if (done >= parts - 1) break;
-    if (++spin > CTRL.SPIN) Atomics.wait(ctrl, CTRL.DONE, done);
+    const done = Atomics.load(ctrl, CTRL.COMPLETED);
+    if (done >= claimed) break;
+    if (++spin > CTRL.SPIN) Atomics.wait(ctrl, CTRL.COMPLETED, done);
   }
+  // close the job before the next one's parameters are written (see CTRL)
+  Atomics.store(ctrl, CTRL.WORK, base | CTRL.CLOSED);
   if (failure !== undefined) throw failure;
   if (Atomics.load(ctrl, CTRL.ERR) !== 0) throw new Error('@dl/tensor wasm: a worker thread failed while running a kernel');
 }

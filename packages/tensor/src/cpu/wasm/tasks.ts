@@ -3,17 +3,24 @@
 // outer variables; layout constants arrive as arguments.
 import type { KernelExports } from './gemm-kernel.js';
 
-/** Control words (Int32 indices) at the start of memory. */
+/**
+ * Control words (Int32 indices) at the start of memory. WORK packs the job generation (bits 20-30)
+ * with the next unclaimed task index (bits 0-19); a thread claims a task by compare-exchange on it,
+ * so a thread that wakes late can never claim a task of a job it did not read the parameters of.
+ */
 export const CTRL = {
-  GEN: 0, // job generation: bumped to start a job
+  WORK: 0,
   NTASKS: 1,
-  NEXT: 2, // next task index to claim
-  DONE: 3, // workers finished with the current job
-  PARTS: 4, // threads taking part (caller included); workers with tid >= PARTS sit out
-  ERR: 5, // set when a worker's task threw
+  COMPLETED: 2, // tasks finished in the current job
+  PARTS: 3, // threads allowed to take part (caller included); tids >= PARTS sit out
+  ERR: 4, // set when a worker's task threw
   READY: 8, // READY + tid: worker tid is instantiated and listening
   PARAMS: 64, // job parameters (see P)
   NPARAMS: 48,
+  /** task index meaning "closed": no task can be claimed */
+  CLOSED: 0xfffff,
+  GEN_SHIFT: 20,
+  GEN_MASK: 0x7ff,
   /** idle polls before a thread sleeps in Atomics.wait */
   SPIN: 20000,
 } as const;
@@ -115,33 +122,38 @@ export interface WorkerInit {
   L: Layout;
 }
 
-/** A worker's life: instantiate on the shared memory, then take tasks of each job until the end. */
+/** A worker's life: instantiate on the shared memory, then claim tasks of each job until the end. */
 export function workerLoop(d: WorkerInit, run: typeof runTask, ready: () => void): void {
   const C = d.C;
   const ex = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports as unknown as KernelExports;
   const ctrl = new Int32Array(d.memory.buffer, 0, C.PARAMS + C.NPARAMS);
   const p = ctrl.subarray(C.PARAMS);
-  let seen = Atomics.load(ctrl, C.GEN);
+  // (no inner named functions here: some bundlers wrap those in helpers the worker lacks)
+  let last = (Atomics.load(ctrl, C.WORK) >>> C.GEN_SHIFT) & C.GEN_MASK;
   Atomics.store(ctrl, C.READY + d.tid, 1);
   ready();
   for (;;) {
     let spin = 0;
-    while (Atomics.load(ctrl, C.GEN) === seen) {
-      if (++spin > C.SPIN) Atomics.wait(ctrl, C.GEN, seen);
+    let w = Atomics.load(ctrl, C.WORK);
+    while (((w >>> C.GEN_SHIFT) & C.GEN_MASK) === last) {
+      if (++spin > C.SPIN) Atomics.wait(ctrl, C.WORK, w);
+      w = Atomics.load(ctrl, C.WORK);
     }
-    seen = Atomics.load(ctrl, C.GEN);
-    if (d.tid < Atomics.load(ctrl, C.PARTS)) {
+    const gen = (w >>> C.GEN_SHIFT) & C.GEN_MASK;
+    last = gen;
+    if (d.tid >= Atomics.load(ctrl, C.PARTS)) continue;
+    const n = Atomics.load(ctrl, C.NTASKS);
+    for (;;) {
+      w = Atomics.load(ctrl, C.WORK);
+      const i = w & C.CLOSED;
+      if (((w >>> C.GEN_SHIFT) & C.GEN_MASK) !== gen || i >= n) break;
+      if (Atomics.compareExchange(ctrl, C.WORK, w, w + 1) !== w) continue;
       try {
-        for (;;) {
-          const i = Atomics.add(ctrl, C.NEXT, 1);
-          if (i >= ctrl[C.NTASKS]) break;
-          run(ex, p, d.L, i, d.tid);
-        }
+        run(ex, p, d.L, i, d.tid);
       } catch {
         Atomics.store(ctrl, C.ERR, 1);
       }
-      Atomics.add(ctrl, C.DONE, 1);
-      Atomics.notify(ctrl, C.DONE);
+      if (Atomics.add(ctrl, C.COMPLETED, 1) + 1 === n) Atomics.notify(ctrl, C.COMPLETED);
     }
   }
 }
