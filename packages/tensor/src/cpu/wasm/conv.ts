@@ -2,31 +2,14 @@
 // packing step of each C tile reads the input image directly, so the im2col matrix never exists
 // whole. Backward-input is a forward conv of dy with the flipped kernel at unit stride; other
 // strides compute dcol = W^T @ dy and fold it back with col2im.
+import type { Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, planGemm, runGemm } from './gemm.js';
 import { dispatch, getNumThreads, params } from './pool.js';
 import { heapF32, MAX_SCRATCH, runtime, scratch } from './runtime.js';
 import { BSRC, GEO_AT, JOB, P } from './tasks.js';
 
-/** Convolution geometry; structurally identical to `Conv2dParams` in ../conv.ts. */
-export interface Conv2dParams {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  kH: number;
-  kW: number;
-  groups: number;
-  sH: number;
-  sW: number;
-  pH: number;
-  pW: number;
-  dH: number;
-  dW: number;
-  oH: number;
-  oW: number;
-}
+export type { Conv2dParams };
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
