@@ -1,0 +1,24 @@
+/**
+ * @dl/tensor/testing: the backend-agnostic conformance suite (PyTorch fixtures) and its helpers.
+ *
+ *   import { describe, it, expect } from 'vitest';
+ *   import { runConformance } from '@dl/tensor/testing';
+ *   runConformance({ describe, it, expect }, { device: 'webgpu' });
+ */
+export {
+  runConformance,
+  runCase,
+  buildInput,
+  compareValues,
+  outputsOf,
+  fixtureValue,
+  fixtures,
+  OPS,
+  METHODS,
+  type ConformanceOptions,
+  type FixtureCase,
+  type FixtureInput,
+  type FixtureNumber,
+  type FixtureTensor,
+  type TestApi,
+} from './conformance.js';
