@@ -140,7 +140,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
   const v = new Float64Array(steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   const half = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) v[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  for (let i = 0; i < steps; i++) v[i] = i < half || steps === 1 ? start + step * i : end - step * (steps - 1 - i);
   return tensor(v, { dtype: 'float32', ...opts });
 }
 

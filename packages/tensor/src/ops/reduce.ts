@@ -19,13 +19,13 @@ function reducedShape(shape: readonly number[], dims: number[], keepdim: boolean
 }
 
 function reduce(prim: 'sum' | 'prod' | 'max' | 'min', x: Tensor, dim: Dims, keepdim: boolean, dtype: DType): Tensor {
-  const dims = normDims(prim, dim, x.ndim);
+  const dims = normDims(prim, dim, x.ndim).filter((d) => d < x.ndim); // a 0-d tensor accepts dim 0 and has no dim to reduce
   const attrs: ReduceAttrs = { dims, keepdim };
   return runKernel(prim, [x], attrs, reducedShape(x.shape, dims, keepdim), dtype);
 }
 
 function count(x: Tensor, dim: Dims): number {
-  return normDims('count', dim, x.ndim).reduce((n, d) => n * x.shape[d], 1);
+  return normDims('count', dim, x.ndim).reduce((n, d) => n * (x.shape[d] ?? 1), 1);
 }
 
 const accType = (d: DType): DType => (isFloat(d) ? d : 'int32');
