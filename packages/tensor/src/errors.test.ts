@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DeviceError, DisposedError, DLError, DTypeError, IndexError, ShapeError,
   add, arange, cat, conv2d, cpuBackend, gather, manualSeed, matmul, memory, ones, rand, randint, randn,
-  registerBackend, reshape, scope, stack, sum, tensor, transpose, zeros, type Tensor,
+  pad, registerBackend, reshape, scope, stack, sum, tensor, transpose, zeros, type Tensor,
 } from './index.js';
 
 /** Runs fn, expects it to throw an instance of `type`, and returns the error. */
@@ -112,6 +112,35 @@ describe('bad input throws typed errors that name the shapes', () => {
     const e = thrown(() => gather(zeros([2, 2]), 0, zeros([2, 2])), DTypeError);
     expect(e.message).toContain('int32');
     expect(e.message).toContain('[2,2]');
+  });
+
+  it('dtypes an op does not accept throw DTypeError naming dtype and shape', () => {
+    const i = arange(16).reshape(1, 1, 4, 4);
+    const e = thrown(() => conv2d(i, zeros([1, 1, 3, 3])), DTypeError);
+    expect(e.message).toContain('int32');
+    expect(e.message).toContain('[1,1,4,4]');
+    const m = thrown(() => zeros([2, 2]).maskedFill(zeros([2, 2]), 1), DTypeError);
+    expect(m.message).toContain('bool');
+    expect(m.message).toContain('[2,2]');
+    thrown(() => rand([2], { dtype: 'int32' }), DTypeError);
+    thrown(() => matmul(ones([2, 2], { dtype: 'bool' }), ones([2, 2], { dtype: 'bool' })), DTypeError);
+  });
+
+  it('bad sizes and arguments never allocate or hang', () => {
+    thrown(() => arange(0, 10, 0), ShapeError);
+    thrown(() => arange(0, Infinity), ShapeError);
+    thrown(() => tensor(1.5).sum(1), IndexError); // a 0-d tensor has dims 0 and -1 only
+    const m = thrown(() => zeros([0, 3]).max(0), ShapeError);
+    expect(m.message).toContain('[0,3]');
+    const k = thrown(() => zeros([2, 3]).topk(4), ShapeError);
+    expect(k.message).toContain('[2,3]');
+    const p = thrown(() => pad(zeros([2, 3]), [3, 0], 'reflect'), ShapeError);
+    expect(p.message).toContain('[2,3]');
+    const x = thrown(() => zeros([2, 3]).expand(4, 3), ShapeError);
+    expect(x.message).toContain('[2,3]');
+    expect(x.message).toContain('[4,3]');
+    thrown(() => zeros([5]).split([2, 2]), ShapeError);
+    thrown(() => zeros([2, 3]).permute(0, 0), IndexError);
   });
 
   it('using a disposed tensor throws DisposedError naming its shape', () => {
