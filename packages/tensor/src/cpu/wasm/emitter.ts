@@ -228,6 +228,9 @@ export class FuncBuilder {
   i32Mul(): this {
     return this.op(0x6c);
   }
+  i32DivS(): this {
+    return this.op(0x6d);
+  }
   i32DivU(): this {
     return this.op(0x6e);
   }
@@ -280,6 +283,12 @@ export class FuncBuilder {
   v128Zero(): this {
     this.simd(0x0c);
     for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
+  /** i8x16.shuffle by f32 lanes: each of the 4 result lanes picks lane 0-3 of a or 4-7 of b */
+  f32x4Shuffle(lanes: readonly [number, number, number, number]): this {
+    this.simd(0x0d);
+    for (const l of lanes) for (let b = 0; b < 4; b++) this.code.push(4 * l + b);
     return this;
   }
   f32x4Splat(): this {

@@ -199,10 +199,120 @@ function emitPack(m: ModuleBuilder, name: string | null, P: number, laneIsRow: b
 }
 
 /**
+ * Full panels of P lanes (P a multiple of 4, a parameter so A and B share the code) whose elements
+ * run contiguously along k (row-major A, transposed B): 4 lanes x 4 k are loaded as 4 vectors and
+ * transposed with 8 shuffles into 4 k-vectors. Lane t of panel p starts at src + (p*P + t)*ls floats.
+ */
+function emitPackT(m: ModuleBuilder): number {
+  const f = m.func(null, [I32, I32, I32, I32, I32, I32]);
+  const [src, ls, kc, dst, np, P] = [0, 1, 2, 3, 4, 5];
+  const [p, k, g, base, s, d, lsB, P4] = Array.from({ length: 8 }, () => f.local(I32));
+  const r = Array.from({ length: 4 }, () => f.local(V128));
+  const t = Array.from({ length: 4 }, () => f.local(V128));
+  const next = (x: number, by: number) => f.get(x).get(by).i32Add().set(x);
+  f.get(ls).i32Const(2).i32Shl().set(lsB);
+  f.get(P).i32Const(2).i32Shl().set(P4);
+  f.i32Const(0).set(p);
+  f.block((doneP) => {
+    f.loop((topP) => {
+      f.get(p).get(np).i32GeS().brIf(doneP);
+      f.get(src).get(p).get(P).i32Mul().get(lsB).i32Mul().i32Add().set(base);
+      f.i32Const(0).set(k);
+      f.block((doneK) => {
+        f.loop((topK) => {
+          f.get(k).i32Const(4).i32Add().get(kc).i32GtS().brIf(doneK);
+          f.i32Const(0).set(g);
+          f.loop((topG) => {
+            // lanes g..g+3 at k..k+3 -> k-vectors at dst + (k*P + g)*4 + q*P*4
+            f.get(base).get(k).get(g).get(ls).i32Mul().i32Add().i32Const(2).i32Shl().i32Add().set(s);
+            for (let q = 0; q < 4; q++) {
+              f.get(s).v128Load().set(r[q]);
+              if (q < 3) next(s, lsB);
+            }
+            f.get(r[0]).get(r[1]).f32x4Shuffle([0, 4, 1, 5]).set(t[0]);
+            f.get(r[0]).get(r[1]).f32x4Shuffle([2, 6, 3, 7]).set(t[1]);
+            f.get(r[2]).get(r[3]).f32x4Shuffle([0, 4, 1, 5]).set(t[2]);
+            f.get(r[2]).get(r[3]).f32x4Shuffle([2, 6, 3, 7]).set(t[3]);
+            f.get(dst).get(k).get(P).i32Mul().get(g).i32Add().i32Const(2).i32Shl().i32Add().set(d);
+            f.get(d).get(t[0]).get(t[2]).f32x4Shuffle([0, 1, 4, 5]).v128Store();
+            next(d, P4);
+            f.get(d).get(t[0]).get(t[2]).f32x4Shuffle([2, 3, 6, 7]).v128Store();
+            next(d, P4);
+            f.get(d).get(t[1]).get(t[3]).f32x4Shuffle([0, 1, 4, 5]).v128Store();
+            next(d, P4);
+            f.get(d).get(t[1]).get(t[3]).f32x4Shuffle([2, 3, 6, 7]).v128Store();
+            f.get(g).i32Const(4).i32Add().tee(g).get(P).i32LtS().brIf(topG);
+          });
+          f.get(k).i32Const(4).i32Add().set(k);
+          f.br(topK);
+        });
+      });
+      // k tail, one float at a time
+      f.block((doneK) => {
+        f.loop((topK) => {
+          f.get(k).get(kc).i32GeS().brIf(doneK);
+          f.get(base).get(k).i32Const(2).i32Shl().i32Add().set(s);
+          f.get(dst).get(k).get(P4).i32Mul().i32Add().set(d);
+          f.i32Const(0).set(g);
+          f.loop((topL) => {
+            f.get(d).get(s).f32Load().f32Store();
+            next(s, lsB);
+            f.get(d).i32Const(4).i32Add().set(d);
+            f.get(g).i32Const(1).i32Add().tee(g).get(P).i32LtS().brIf(topL);
+          });
+          f.get(k).i32Const(1).i32Add().set(k);
+          f.br(topK);
+        });
+      });
+      f.get(dst).get(kc).get(P4).i32Mul().i32Add().set(dst);
+      f.get(p).i32Const(1).i32Add().set(p);
+      f.br(topP);
+    });
+  });
+  return f.index;
+}
+
+/**
+ * Emits "full panels by `trans`, the rest (and any other strides) by `lanes`" for lane stride `ls`
+ * when the k stride `ks` is 1. Params (src, ls, ks, lanes, kc, dst, np) are the caller's locals.
+ */
+function packFullThenRest(
+  f: FuncBuilder, P: number, trans: number, generic: number,
+  a: { src: number; ls: number; ks: number; lanes: number; kc: number; dst: number; np: number; full: number },
+  genericArgs: () => void,
+): void {
+  f.get(a.ks).i32Const(1).i32Eq().if(() => {
+    f.get(a.lanes).i32Const(P).i32DivS().set(a.full);
+    f.get(a.full).get(a.np).i32GtS().if(() => f.get(a.np).set(a.full));
+    f.get(a.src).get(a.ls).get(a.kc).get(a.dst).get(a.full).i32Const(P).call(trans);
+    f.get(a.full).get(a.np).i32LtS().if(() => {
+      f.get(a.src).get(a.full).i32Const(P).i32Mul().get(a.ls).i32Mul().i32Const(2).i32Shl().i32Add().set(a.src);
+      f.get(a.dst).get(a.full).i32Const(P).i32Mul().get(a.kc).i32Mul().i32Const(2).i32Shl().i32Add().set(a.dst);
+      f.get(a.lanes).get(a.full).i32Const(P).i32Mul().i32Sub().set(a.lanes);
+      f.get(a.np).get(a.full).i32Sub().set(a.np);
+      genericArgs();
+      f.call(generic);
+    });
+    f.return();
+  });
+}
+
+/** `packA`: row-major A (cs = 1) transposes 4x4 blocks; any other strides go lane by lane. */
+function emitPackA(m: ModuleBuilder, generic: number, trans: number): void {
+  const f = m.func('packA', [I32, I32, I32, I32, I32, I32, I32]);
+  const [src, rs, cs, rows, kc, dst, mp] = [0, 1, 2, 3, 4, 5, 6];
+  const full = f.local(I32);
+  const args = () => f.get(src).get(rs).get(cs).get(rows).get(kc).get(dst).get(mp);
+  packFullThenRest(f, MR, trans, generic, { src, ls: rs, ks: cs, lanes: rows, kc, dst, np: mp, full }, args);
+  args();
+  f.call(generic);
+}
+
+/**
  * B panels from a row-major source (cs = 1) with full panels: each k copies NR contiguous floats with
  * NR/4 vector moves. Registered as `packB`; falls back to the lane-wise packer otherwise.
  */
-function emitPackB(m: ModuleBuilder, generic: number): void {
+function emitPackB(m: ModuleBuilder, generic: number, trans: number): void {
   const f = m.func('packB', [I32, I32, I32, I32, I32, I32, I32]);
   const [src, rs, cs, cols, kc, dst, np] = [0, 1, 2, 3, 4, 5, 6];
   const jp = f.local(I32);
@@ -212,7 +322,11 @@ function emitPackB(m: ModuleBuilder, generic: number): void {
   const rsB = f.local(I32);
   // panels that lie fully inside `cols` when cs == 1 take the vector path
   f.get(cs).i32Const(1).i32Ne().if(() => {
-    f.get(src).get(rs).get(cs).get(cols).get(kc).get(dst).get(np).call(generic).return();
+    // transposed B (rs = 1): 4x4 transposes; other strides lane by lane
+    const args = () => f.get(src).get(rs).get(cs).get(cols).get(kc).get(dst).get(np);
+    packFullThenRest(f, NR, trans, generic, { src, ls: cs, ks: rs, lanes: cols, kc, dst, np, full }, args);
+    args();
+    f.call(generic).return();
   });
   f.get(cols).i32Const(NR).i32DivU().set(full);
   f.get(full).get(np).i32GtS().if(() => {
@@ -487,8 +601,9 @@ export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   m.importMemory({ module: 'env', name: 'memory', initial: o.initialPages, maximum: o.maximumPages, shared: o.shared });
   const kernel = emitKernel(m, o.fma);
   emitMacro(m, kernel);
-  emitPack(m, 'packA', MR, true);
-  emitPackB(m, emitPack(m, null, NR, false));
+  const packT = emitPackT(m);
+  emitPackA(m, emitPack(m, null, MR, true), packT);
+  emitPackB(m, emitPack(m, null, NR, false), packT);
   emitIm2col(m);
   emitCol2im(m);
   return m.bytes();
