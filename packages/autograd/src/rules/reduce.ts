@@ -1,0 +1,78 @@
+import { arange, eq, exp, flip, gradMode, logicalAnd, permute, prod, reshape, sum, where, type KernelPrimitive, type Tensor } from '@dl/tensor';
+import { nonDifferentiable, type GradRule } from './types.js';
+
+/** `shape` with the reduced dims kept as 1 */
+function keptShape(shape: readonly number[], dims: readonly number[]): number[] {
+  return shape.map((s, i) => (dims.includes(i) ? 1 : s));
+}
+
+type Reduction = Extract<KernelPrimitive, 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'cumsum' | 'softmax' | 'logSoftmax'>;
+
+export const reduceRules: { [P in Reduction]: GradRule<P> } = {
+  sum: {
+    backward: (g, { attrs, inputs: [x] }) => [reshape(g, keptShape(x.shape, attrs.dims)).expand([...x.shape])],
+  },
+  // d prod / d x_i = product of the other entries of x_i's group, computed without dividing by
+  // zero. Recording (createGraph), it is an explicit product over the group with x_i replaced by
+  // 1 — O(n²) per group, but its own derivative is right at zeros too. Otherwise: prod / x_i
+  // with no zero in the group, the product of the non-zeros at a lone zero, else 0.
+  prod: {
+    save: ([x]) => [x],
+    backward: (g, { attrs: { dims }, saved: [x] }) => {
+      if (dims.length === 0) return [g];
+      const gk = reshape(g, keptShape(x.shape, dims));
+      if (gradMode.enabled) return [gk.mul(productOfOthers(x, dims))];
+      const isZero = eq(x, 0);
+      const nonZero = where(isZero, 1, x);
+      const p = prod(nonZero, dims, true);
+      const zeros = sum(isZero, dims, true);
+      return [gk.mul(where(eq(zeros, 0), p.div(nonZero), where(logicalAnd(eq(zeros, 1), isZero), p, 0)))];
+    },
+  },
+  // amax semantics: the gradient is shared evenly among tied extremes
+  max: {
+    save: ([x], out) => [x, out],
+    backward: (g, { attrs, saved: [x, y] }) => [shareAmongTies(g, x, y, attrs.dims)],
+  },
+  min: {
+    save: ([x], out) => [x, out],
+    backward: (g, { attrs, saved: [x, y] }) => [shareAmongTies(g, x, y, attrs.dims)],
+  },
+  argmax: nonDifferentiable(),
+  argmin: nonDifferentiable(),
+  // the adjoint of a running sum is the running sum from the other end
+  cumsum: {
+    backward: (g, { attrs: { dim } }) => [g.ndim === 0 ? g : flip(flip(g, dim).cumsum(dim), dim)],
+  },
+  // y (g - Σ g y)
+  softmax: {
+    save: (_inputs, out) => [out],
+    backward: (g, { attrs: { dim }, saved: [y] }) => [y.mul(g.sub(g.mul(y).sum(dim, true)))],
+  },
+  // g - softmax Σ g
+  logSoftmax: {
+    save: (_inputs, out) => [out],
+    backward: (g, { attrs: { dim }, saved: [y] }) => [g.sub(exp(y).mul(g.sum(dim, true)))],
+  },
+};
+
+function shareAmongTies(g: Tensor, x: Tensor, y: Tensor, dims: number[]): Tensor {
+  const keep = keptShape(x.shape, dims);
+  const mask = eq(x, reshape(y, keep)).cast(g.dtype);
+  return reshape(g, keep).mul(mask.div(mask.sum(dims, true)));
+}
+
+/** For each entry, the product of the other entries of its group (the reduced dims). */
+function productOfOthers(x: Tensor, dims: number[]): Tensor {
+  const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const order = [...kept, ...dims];
+  const xp = permute(x, order); // (...kept, ...dims)
+  const n = dims.reduce((k, d) => k * x.shape[d], 1);
+  const rows = xp.reshape([-1, n]); // (R, n)
+  const idx = arange(0, n, 1, { device: x.device });
+  const diagonal = eq(idx.reshape([n, 1]), idx.reshape([1, n])); // (n, n)
+  const others = where(diagonal, 1, rows.unsqueeze(1).expand([rows.shape[0], n, n])).prod(2); // (R, n)
+  const inverse = new Array<number>(order.length);
+  order.forEach((d, i) => (inverse[d] = i));
+  return permute(others.reshape([...xp.shape]), inverse);
+}

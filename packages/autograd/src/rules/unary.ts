@@ -1,0 +1,64 @@
+import { erf, exp, gt, sigmoid, tanh, where, zerosLike, type Tensor, type UnaryOp } from '@dl/tensor';
+import { nonDifferentiable, type GradRule } from './types.js';
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+/** d/dx written from the saved input x */
+const fromX = (f: (g: Tensor, x: Tensor) => Tensor): GradRule<UnaryOp> => ({
+  save: ([x]) => [x],
+  backward: (g, { saved: [x] }) => [f(g, x)],
+});
+/** d/dx written from the saved output y (cheaper where the derivative is a function of y) */
+const fromOut = (f: (g: Tensor, y: Tensor) => Tensor): GradRule<UnaryOp> => ({
+  save: (_inputs, out) => [out],
+  backward: (g, { saved: [y] }) => [f(g, y)],
+});
+/** piecewise-constant functions: the gradient is zero almost everywhere (as PyTorch) */
+const zero: GradRule<UnaryOp> = { backward: (g) => [zerosLike(g)] };
+
+export const unaryRules: { [P in UnaryOp]: GradRule<P> } = {
+  neg: { backward: (g) => [g.neg()] },
+  abs: fromX((g, x) => g.mul(x.sign())),
+  sign: zero,
+  floor: zero,
+  ceil: zero,
+  round: zero,
+  exp: fromOut((g, y) => g.mul(y)),
+  log: fromX((g, x) => g.div(x)),
+  log1p: fromX((g, x) => g.div(x.add(1))),
+  expm1: fromOut((g, y) => g.mul(y.add(1))),
+  sqrt: fromOut((g, y) => g.div(y.mul(2))),
+  // d/dx x^-1/2 = -1/2 y^3
+  rsqrt: fromOut((g, y) => g.mul(y.mul(y).mul(y)).mul(-0.5)),
+  reciprocal: fromOut((g, y) => g.mul(y.mul(y)).neg()),
+  sin: fromX((g, x) => g.mul(x.cos())),
+  cos: fromX((g, x) => g.mul(x.sin()).neg()),
+  tanh: fromOut((g, y) => g.mul(y.mul(y).neg().add(1))),
+  sigmoid: fromOut((g, y) => g.mul(y.mul(y.neg().add(1)))),
+  // the mask comes from the output: relu(x) > 0 exactly where x > 0
+  relu: fromOut((g, y) => where(gt(y, 0), g, 0)),
+  // x Φ(x)  ->  Φ(x) + x φ(x)
+  gelu: fromX((g, x) => {
+    const cdf = erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
+    const pdf = exp(x.mul(x).mul(-0.5)).mul(INV_SQRT_2PI);
+    return g.mul(cdf.add(x.mul(pdf)));
+  }),
+  // 0.5 x (1 + tanh(u)), u = √(2/π)(x + 0.044715 x³)
+  geluTanh: fromX((g, x) => {
+    const x2 = x.mul(x);
+    const t = tanh(x.add(x2.mul(x).mul(0.044715)).mul(SQRT_2_PI));
+    const du = x2.mul(3 * 0.044715).add(1).mul(SQRT_2_PI);
+    const d = t.add(1).mul(0.5).add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du));
+    return g.mul(d);
+  }),
+  // x σ(x)  ->  σ(x) (1 + x (1 - σ(x)))
+  silu: fromX((g, x) => {
+    const s = sigmoid(x);
+    return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+  }),
+  softplus: fromX((g, x) => g.mul(sigmoid(x))),
+  erf: fromX((g, x) => g.mul(exp(x.mul(x).neg()).mul(TWO_OVER_SQRT_PI))),
+  logicalNot: nonDifferentiable(),
+};

@@ -1,0 +1,126 @@
+import { gradMode, isFloat, alias, setDispatchHook, viewOf, type Primitive, type PrimitiveAttrs, type Tensor } from '@dl/tensor';
+import { InplaceModificationError } from './errors.js';
+import { rules, type GradRule, type Grads, type TensorMeta } from './rules/index.js';
+
+/**
+ * Where an input's gradient goes: the node that computed it, the leaf tensor itself (its .grad),
+ * or nowhere (the input does not require grad).
+ */
+export type Edge = Node | Tensor | null;
+
+/** A tensor kept for backward: an untracked alias plus what is needed to check and reconnect it. */
+interface Saved {
+  t: Tensor;
+  /** storage version when saved; a different version at backward means an in-place change */
+  version: number;
+  /** the saved tensor's own node (null for leaves and for the node's output, see isOutput) */
+  gradFn: Node | null;
+  /** the saved tensor when it is a leaf that requires grad (second-order gradients flow to it) */
+  leaf: Tensor | null;
+  /** the node's own output (its gradFn is the node, which does not exist yet at save time) */
+  isOutput: boolean;
+}
+
+export type Apply = (g: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => Grads;
+
+/** One recorded op: where its input gradients go, what it saved, how to map its output gradient. */
+export class Node {
+  /** set once backward released the saved tensors (only nodes that saved any) */
+  released = false;
+  constructor(
+    /** primitive or custom-function name, for error messages */
+    readonly name: string,
+    readonly next: readonly Edge[],
+    public saved: (Saved | null)[],
+    /** null for non-tensor arguments of a custom function */
+    readonly inputs: readonly (TensorMeta | null)[],
+    readonly apply: Apply,
+  ) {}
+}
+
+export const meta = (t: Tensor): TensorMeta => ({ shape: t.shape, dtype: t.dtype, device: t.device });
+
+export function edgeOf(t: Tensor): Edge {
+  return t.gradFn instanceof Node ? t.gradFn : t;
+}
+
+/** Aliases `t` (null stays null) so that scopes and later disposal of `t` leave it alive. */
+export function pack(t: Tensor | null, out: Tensor): Saved | null {
+  if (t === null) return null;
+  const isOutput = t === out;
+  return {
+    t: alias(t),
+    version: t.version,
+    gradFn: !isOutput && t.gradFn instanceof Node ? t.gradFn : null,
+    leaf: !isOutput && t.requiresGrad && t.gradFn === null ? t : null,
+    isOutput,
+  };
+}
+
+/**
+ * The saved tensor for a rule. Under createGraph it is reconnected to the graph (a view carrying
+ * the original node, or the leaf itself), so the gradient it computes is differentiable.
+ */
+export function unpack(s: Saved | null, node: Node, createGraph: boolean): Tensor {
+  if (s === null) return null as unknown as Tensor; // a slot the rule declared it will not read
+  if (s.t.version !== s.version) {
+    throw new InplaceModificationError(
+      'backward',
+      `a tensor ${JSON.stringify(s.t.shape)} saved by '${node.name}' was modified in place after it was saved (version ${s.version} -> ${s.t.version}); ` +
+        'clone() it before the in-place update, or update it after backward()',
+    );
+  }
+  if (!createGraph) return s.t;
+  const fn = s.isOutput ? node : s.gradFn;
+  if (fn !== null) {
+    const v = viewOf(s.t, s.t.shape, s.t.strides, s.t.offset);
+    v.requiresGrad = true;
+    v.gradFn = fn;
+    return v;
+  }
+  if (s.leaf !== null && !s.leaf.isDisposed) return s.leaf;
+  return s.t;
+}
+
+/** @internal test instrumentation: sees the name of every recorded primitive */
+export const trace: { onRecord: ((prim: Primitive) => void) | null } = { onRecord: null };
+
+function record<P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], out: Tensor): void {
+  if (!isFloat(out.dtype)) return; // integer and bool results never require grad
+  const rule = rules[prim] as GradRule<P>;
+  if (rule.differentiable === false) return;
+  const needs = inputs.map((t) => t.requiresGrad && isFloat(t.dtype));
+  if (!needs.includes(true)) return;
+  const saved = rule.save ? rule.save(inputs, out, attrs, needs).map((t) => pack(t, out)) : [];
+  const inputMeta = inputs.map(meta);
+  const outMeta = meta(out);
+  const node = new Node(
+    prim,
+    inputs.map((t, i) => (needs[i] ? edgeOf(t) : null)),
+    saved,
+    inputMeta,
+    (g, s, n) => rule.backward(g, { attrs, saved: s, inputs: inputMeta, out: outMeta, needs: n }),
+  );
+  out.requiresGrad = true;
+  out.gradFn = node;
+  trace.onRecord?.(prim);
+}
+
+// The one dispatch hook. @dl/tensor calls it only while grad mode is on and an input requires grad.
+setDispatchHook(record);
+
+/** Whether operations are recorded for autograd now. */
+export function isGradEnabled(): boolean {
+  return gradMode.enabled;
+}
+
+/** Runs `fn` (synchronously) with grad mode set to `enabled`, restoring the previous mode after. */
+export function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const prev = gradMode.enabled;
+  gradMode.enabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradMode.enabled = prev;
+  }
+}
