@@ -164,7 +164,7 @@ export class Tensor {
   }
   /** A view of the same storage that autograd does not track. */
   detach(): Tensor {
-    return alias(this);
+    return viewOf(this, this.shape, this.strides, this.offset);
   }
   /** Runs autograd's backward from this tensor (needs `@dl/autograd`). */
   backward(grad?: Tensor): void {
