@@ -1,0 +1,156 @@
+import { DLError, IndexError, ShapeError, Tensor, fmt, indexSelect, philox, stack, tensor } from '@dl/tensor';
+
+/** Random access to examples: `length` and `get(i)`, as PyTorch's map-style Dataset. */
+export interface Dataset<T> {
+  readonly length: number;
+  get(i: number): T;
+}
+
+/**
+ * Rows of equally long tensors: example i is [t0[i], t1[i], ...]. Batches are gathered with one
+ * indexSelect per tensor.
+ *
+ *   const ds = new TensorDataset(images, labels); // images [N, 1, 28, 28], labels [N]
+ *   const [x, y] = ds.get(0);
+ */
+export class TensorDataset implements Dataset<Tensor[]> {
+  readonly tensors: Tensor[];
+  constructor(...tensors: Tensor[]) {
+    if (!tensors.length) throw new DLError('TensorDataset', 'needs at least one tensor');
+    const n = tensors[0].shape[0];
+    for (const t of tensors) {
+      if (t.ndim === 0 || t.shape[0] !== n) {
+        throw new ShapeError('TensorDataset', `every tensor needs the same first dim; got ${tensors.map((x) => fmt(x.shape)).join(', ')}`);
+      }
+    }
+    this.tensors = tensors;
+  }
+  get length(): number {
+    return this.tensors[0].shape[0];
+  }
+  get(i: number): Tensor[] {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new IndexError('TensorDataset.get', `index ${i} is out of range for ${this.length} examples`);
+    return this.tensors.map((t) => t.select(0, i));
+  }
+  /** The examples at `indices`, already batched. */
+  getBatch(indices: readonly number[]): Tensor[] {
+    const idx = tensor(Int32Array.from(indices), { device: this.tensors[0].device });
+    const out = this.tensors.map((t) => indexSelect(t, 0, idx));
+    idx.dispose();
+    return out;
+  }
+}
+
+type Collated = Tensor | Collated[] | { [k: string]: Collated };
+
+/**
+ * Stacks a list of examples into a batch: tensors are stacked along a new dim 0, numbers become a
+ * 1-D tensor (int32 when all are integers), arrays and objects are collated per position / key.
+ */
+export function defaultCollate(items: readonly unknown[]): Collated {
+  const first = items[0];
+  if (first instanceof Tensor) return stack(items as Tensor[]);
+  if (typeof first === 'number') {
+    const nums = items as number[];
+    return nums.every(Number.isInteger) ? tensor(Int32Array.from(nums)) : tensor(Float32Array.from(nums));
+  }
+  if (Array.isArray(first)) return first.map((_, i) => defaultCollate(items.map((it) => (it as unknown[])[i])));
+  if (first && typeof first === 'object') {
+    return Object.fromEntries(Object.keys(first).map((k) => [k, defaultCollate(items.map((it) => (it as Record<string, unknown>)[k]))]));
+  }
+  throw new DLError('defaultCollate', `cannot batch ${typeof first} examples; pass a collate function`);
+}
+
+/** A permutation of 0..n-1 from (seed, epoch) by Fisher-Yates on Philox numbers: the same on every machine. */
+export function seededPermutation(n: number, seed: number, epoch = 0): Int32Array {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  const r = new Uint32Array(4);
+  const k0 = seed >>> 0;
+  const k1 = (Math.floor(seed / 2 ** 32) + epoch * 0x9e3779b9) >>> 0;
+  for (let i = n - 1; i > 0; i--) {
+    philox(i, k0, k1, r);
+    const j = Math.floor((r[0] / 4294967296) * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+export interface DataLoaderOptions<T, B> {
+  batchSize?: number;
+  /** new order every epoch, from (seed, epoch) */
+  shuffle?: boolean;
+  seed?: number;
+  /** skip the last incomplete batch */
+  dropLast?: boolean;
+  /** turns a list of examples into a batch (default: defaultCollate) */
+  collate?: (items: T[]) => B;
+}
+
+/**
+ * Iterates a dataset in batches. Each `for...of` is one epoch; with `shuffle` the order comes from
+ * (seed, epoch), so a resumed run sees the same batches (`setEpoch`).
+ *
+ *   const loader = new DataLoader(ds, { batchSize: 64, shuffle: true, seed: 0 });
+ *   for (const [x, y] of loader) { ... }
+ */
+export class DataLoader<T, B = T extends Tensor[] ? Tensor[] : Collated> implements Iterable<B> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  readonly collate: ((items: T[]) => B) | undefined;
+  /** epoch of the next iteration */
+  epoch = 0;
+
+  constructor(
+    readonly dataset: Dataset<T>,
+    { batchSize = 1, shuffle = false, seed = 0, dropLast = false, collate }: DataLoaderOptions<T, B> = {},
+  ) {
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new DLError('DataLoader', `batchSize must be a positive integer, got ${batchSize}`);
+    this.batchSize = batchSize;
+    this.shuffle = shuffle;
+    this.seed = seed;
+    this.dropLast = dropLast;
+    this.collate = collate;
+  }
+
+  /** Number of batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Sets the epoch whose order the next iteration uses (for resuming). */
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  /** Example indices of each batch of the next epoch. */
+  batchIndices(epoch = this.epoch): number[][] {
+    const n = this.dataset.length;
+    const order = this.shuffle ? seededPermutation(n, this.seed, epoch) : Int32Array.from({ length: n }, (_, i) => i);
+    const out: number[][] = [];
+    for (let s = 0; s < n; s += this.batchSize) {
+      const b = Array.from(order.subarray(s, Math.min(n, s + this.batchSize)));
+      if (b.length < this.batchSize && this.dropLast) break;
+      out.push(b);
+    }
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<B> {
+    const batches = this.batchIndices(this.epoch);
+    this.epoch++;
+    const ds = this.dataset as Dataset<T> & { getBatch?: (idx: readonly number[]) => unknown };
+    for (const idx of batches) {
+      if (!this.collate && typeof ds.getBatch === 'function') yield ds.getBatch(idx) as B;
+      else {
+        const items = idx.map((i) => ds.get(i));
+        yield this.collate ? this.collate(items) : (defaultCollate(items) as B);
+      }
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { noGrad } from '@dl/autograd';
+import { DLError, ShapeError, fmt, rand, randn, scope, type Tensor } from '@dl/tensor';
+
+/**
+ * In-place initialisers, as torch.nn.init (without the trailing underscore). All draw from the
+ * seeded counter-based generator (`manualSeed`), so the same seed gives the same weights on
+ * every device.
+ *
+ *   import { init } from '@dl/layers';
+ *   init.kaimingNormal(conv.weight, { mode: 'fanOut', nonlinearity: 'relu' });
+ */
+
+export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
+
+/** fan_in = shape[1] * receptive field, fan_out = shape[0] * receptive field (PyTorch's rule). */
+export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: number } {
+  if (t.ndim < 2) throw new ShapeError('init', `fan in and fan out need a tensor with at least 2 dims, got ${fmt(t.shape)}`);
+  const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: t.shape[1] * receptive, fanOut: t.shape[0] * receptive };
+}
+
+/** The recommended gain for a nonlinearity (leakyRelu's `param` is the negative slope, default 0.01). */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  switch (nonlinearity) {
+    case 'linear':
+    case 'conv1d':
+    case 'conv2d':
+    case 'sigmoid':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leakyRelu': {
+      const slope = param ?? 0.01;
+      return Math.sqrt(2 / (1 + slope * slope));
+    }
+    case 'selu':
+      return 3 / 4;
+    default:
+      throw new DLError('calculateGain', `unknown nonlinearity '${String(nonlinearity)}'`);
+  }
+}
+
+function fill(t: Tensor, make: () => Tensor): Tensor {
+  noGrad(() => scope(() => void t.copy_(make())));
+  return t;
+}
+
+/** Fills t with U(low, high). */
+export function uniform(t: Tensor, low = 0, high = 1): Tensor {
+  return fill(t, () => rand(t.shape, { device: t.device }).mul(high - low).add(low));
+}
+/** Fills t with N(mean, std^2). */
+export function normal(t: Tensor, mean = 0, std = 1): Tensor {
+  return fill(t, () => randn(t.shape, { device: t.device }).mul(std).add(mean));
+}
+export function constant(t: Tensor, value: number): Tensor {
+  noGrad(() => t.fill_(value));
+  return t;
+}
+export function zeros(t: Tensor): Tensor {
+  return constant(t, 0);
+}
+export function ones(t: Tensor): Tensor {
+  return constant(t, 1);
+}
+
+/** Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)). */
+export function xavierUniform(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = calculateFanInAndFanOut(t);
+  const b = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform(t, -b, b);
+}
+/** Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)). */
+export function xavierNormal(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = calculateFanInAndFanOut(t);
+  return normal(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
+}
+
+export interface KaimingOptions {
+  /** negative slope of the leaky ReLU after this layer (PyTorch's `a`), default 0 */
+  a?: number;
+  /** 'fanIn' keeps the forward variance, 'fanOut' the backward one */
+  mode?: 'fanIn' | 'fanOut';
+  nonlinearity?: Nonlinearity;
+}
+
+function kaimingStd(t: Tensor, { a = 0, mode = 'fanIn', nonlinearity = 'leakyRelu' }: KaimingOptions): number {
+  const { fanIn, fanOut } = calculateFanInAndFanOut(t);
+  const fan = mode === 'fanIn' ? fanIn : fanOut;
+  return calculateGain(nonlinearity, a) / Math.sqrt(fan);
+}
+
+/** He uniform: U(-b, b) with b = gain * sqrt(3 / fan). */
+export function kaimingUniform(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  const b = Math.sqrt(3) * kaimingStd(t, opts);
+  return uniform(t, -b, b);
+}
+/** He normal: N(0, (gain / sqrt(fan))^2). */
+export function kaimingNormal(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  return normal(t, 0, kaimingStd(t, opts));
+}
+
+/**
+ * PyTorch's default for Linear and Conv layers: kaiming_uniform(a=sqrt(5)) on the weight
+ * (U(-1/sqrt(fan_in), 1/sqrt(fan_in))) and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) on the bias.
+ */
+export function defaultLinearInit(weight: Tensor, bias: Tensor | null): void {
+  kaimingUniform(weight, { a: Math.sqrt(5) });
+  if (bias) {
+    const { fanIn } = calculateFanInAndFanOut(weight);
+    const b = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+    uniform(bias, -b, b);
+  }
+}

@@ -1,0 +1,339 @@
+import { isParameter as isAutogradParameter, noGrad, parameter } from '@dl/autograd';
+import { DLError, ShapeError, Tensor, fmt, keep } from '@dl/tensor';
+
+/**
+ * A trainable parameter made from `t` (@dl/autograd's Parameter: a leaf that requires grad and
+ * outlives scopes). Assign it to a field and the module finds it.
+ *
+ *   this.weight = param(randn([out, in]));
+ */
+export function param(t: Tensor, requiresGrad = true): Tensor {
+  return parameter(t, requiresGrad);
+}
+
+/** True for tensors a Module treats as parameters when it walks its fields: Parameters and grad-requiring leaves. */
+export function isParameter(v: unknown): v is Tensor {
+  if (!(v instanceof Tensor)) return false;
+  return (v.requiresGrad && v.isLeaf) || isAutogradParameter(v);
+}
+
+/** Missing, unexpected and wrongly shaped keys found by `loadStateDict`. */
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+  /** `name: expected [..], got [..]` */
+  shapeMismatches: string[];
+}
+
+/** A state dict that does not fit the module; the message lists every problem by name. */
+export class StateDictError extends DLError {
+  constructor(
+    op: string,
+    readonly result: LoadResult,
+  ) {
+    const parts: string[] = [];
+    if (result.missingKeys.length) parts.push(`missing keys: ${result.missingKeys.join(', ')}`);
+    if (result.unexpectedKeys.length) parts.push(`unexpected keys: ${result.unexpectedKeys.join(', ')}`);
+    if (result.shapeMismatches.length) parts.push(`shape mismatches: ${result.shapeMismatches.join('; ')}`);
+    super(op, parts.join('; '));
+  }
+}
+
+export type StateDict = Record<string, Tensor>;
+
+interface BufferSlot {
+  value: Tensor | null;
+  persistent: boolean;
+}
+
+/**
+ * Base class of every layer and model. Children and parameters are found by walking the
+ * instance's own fields (in declaration order): Modules, parameter tensors (see `param`), and
+ * arrays or Maps of Modules. Names are dotted paths as in PyTorch (`features.0.weight`).
+ *
+ *   class Net extends Module {
+ *     fc1 = new Linear(784, 128);
+ *     fc2 = new Linear(128, 10);
+ *     forward(x: Tensor) { return this.fc2.forward(this.fc1.forward(x).relu()); }
+ *   }
+ */
+export abstract class Module {
+  /** training mode (dropout active, batch norm uses batch statistics) */
+  training = true;
+  readonly #buffers = new Map<string, BufferSlot>();
+  readonly #extraParams = new Map<string, Tensor | null>();
+  // set by the parent whenever it walks its fields; gives layer paths in error messages
+  #parent: Module | null = null;
+  #name = '';
+
+  abstract forward(...args: never[]): unknown;
+
+  // ---- registration ---------------------------------------------------------------------------
+
+  /**
+   * Registers a buffer under its PyTorch name (`running_mean`); persistent buffers go into the
+   * state dict. Layers expose them through camelCase getters.
+   */
+  protected registerBuffer(name: string, value: Tensor | null, persistent = true): void {
+    this.#buffers.set(name, { value: value && keep(value), persistent });
+  }
+  protected buffer(name: string): Tensor | null {
+    return this.#buffers.get(name)?.value ?? null;
+  }
+  protected setBuffer(name: string, value: Tensor | null): void {
+    const slot = this.#buffers.get(name);
+    if (!slot) throw new DLError(this.label(), `no buffer named '${name}'`);
+    slot.value = value && keep(value);
+  }
+  /** Registers a parameter whose PyTorch name is not a field name (`in_proj_weight`). */
+  protected registerParameter(name: string, value: Tensor | null): void {
+    this.#extraParams.set(name, value === null ? null : param(value));
+  }
+  protected parameter(name: string): Tensor | null {
+    return this.#extraParams.get(name) ?? null;
+  }
+
+  /** The (name, value) pairs that make up this module's own structure, in order. */
+  protected entries(): Iterable<[string, unknown]> {
+    return Object.entries(this);
+  }
+
+  // ---- walking --------------------------------------------------------------------------------
+
+  /** Direct children with their names (array items and Map entries get `field.i` / `field.key`). */
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [k, v] of this.entries()) {
+      if (v instanceof Module) yield this.#adopt(k, v);
+      else if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (v[i] instanceof Module) yield this.#adopt(`${k}.${i}`, v[i]);
+      } else if (v instanceof Map) {
+        for (const [key, m] of v) if (m instanceof Module) yield this.#adopt(`${k}.${String(key)}`, m);
+      }
+    }
+  }
+  #adopt(name: string, child: Module): [string, Module] {
+    child.#parent = this;
+    child.#name = name;
+    return [name, child];
+  }
+  children(): Module[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+
+  /** This module and every descendant, depth first, with dotted paths ('' for this one). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** This module's own parameters (not its children's), fields first then registered ones. */
+  *ownParameters(): Generator<[string, Tensor]> {
+    for (const [k, v] of this.entries()) if (isParameter(v)) yield [k, v];
+    for (const [k, v] of this.#extraParams) if (v) yield [k, v];
+  }
+
+  /** Every parameter with its dotted name, as PyTorch's named_parameters (shared ones once). */
+  *namedParameters(): Generator<[string, Tensor]> {
+    const seen = new Set<Tensor>();
+    for (const [path, m] of this.namedModules()) {
+      for (const [k, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        yield [path ? `${path}.${k}` : k, p];
+      }
+    }
+  }
+  parameters(): Tensor[] {
+    return [...this.namedParameters()].map(([, p]) => p);
+  }
+
+  *namedBuffers(): Generator<[string, Tensor, boolean]> {
+    for (const [path, m] of this.namedModules()) {
+      for (const [k, slot] of m.#buffers) if (slot.value) yield [path ? `${path}.${k}` : k, slot.value, slot.persistent];
+    }
+  }
+  buffers(): Tensor[] {
+    return [...this.namedBuffers()].map(([, b]) => b);
+  }
+
+  /** Number of parameter elements (trainable only with `trainableOnly`). */
+  numParameters(trainableOnly = false): number {
+    return this.parameters().reduce((n, p) => n + (trainableOnly && !p.requiresGrad ? 0 : p.size), 0);
+  }
+
+  // ---- modes, devices, visitors ---------------------------------------------------------------
+
+  /** Sets training mode on this module and every descendant. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Calls fn on every descendant (children first) and then on this module, as PyTorch's apply. */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Moves parameters and buffers to `device`. The parameter tensors are replaced (storage lives
+   * on a device), so create optimizers after moving the model.
+   */
+  to(device: string): this {
+    for (const [, m] of this.namedModules()) m.#moveOwn(device);
+    return this;
+  }
+
+  #moveOwn(device: string): void {
+    const self = this as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(this)) {
+      if (isParameter(v) && v.device !== device) {
+        self[k] = param(v.to(device));
+        v.dispose();
+      }
+    }
+    for (const [k, v] of this.#extraParams) {
+      if (v && v.device !== device) {
+        this.#extraParams.set(k, param(v.to(device)));
+        v.dispose();
+      }
+    }
+    for (const slot of this.#buffers.values()) {
+      if (slot.value && slot.value.device !== device) {
+        const old = slot.value;
+        slot.value = keep(old.to(device));
+        old.dispose();
+      }
+    }
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  /**
+   * Parameters and persistent buffers by dotted name (the tensors themselves, not copies).
+   *
+   *   saveSafetensors('model.safetensors', model.stateDict());
+   */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [path, m] of this.namedModules()) {
+      const pre = path ? `${path}.` : '';
+      for (const [k, p] of m.ownParameters()) out[pre + k] = p;
+      for (const [k, slot] of m.#buffers) if (slot.value && slot.persistent) out[pre + k] = slot.value;
+    }
+    return out;
+  }
+
+  /**
+   * Copies values from `sd` into this module's parameters and buffers (in place, so optimizers
+   * keep working). With `strict` (the default) any missing key, unexpected key or shape mismatch
+   * throws a StateDictError naming all of them; otherwise they are returned.
+   */
+  loadStateDict(sd: StateDict | Map<string, Tensor>, { strict = true }: { strict?: boolean } = {}): LoadResult {
+    const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    const result: LoadResult = { missingKeys: [], unexpectedKeys: [], shapeMismatches: [] };
+    const targets: [string, Tensor, Tensor][] = [];
+    const known = new Set<string>();
+    for (const [name, t] of Object.entries(this.stateDict())) {
+      known.add(name);
+      const v = src.get(name);
+      if (!v) result.missingKeys.push(name);
+      else if (v.size !== t.size || v.shape.some((d, i) => d !== t.shape[i]) || v.ndim !== t.ndim) {
+        result.shapeMismatches.push(`${name}: expected ${fmt(t.shape)}, got ${fmt(v.shape)}`);
+      } else targets.push([name, t, v]);
+    }
+    for (const k of src.keys()) if (!known.has(k)) result.unexpectedKeys.push(k);
+    const bad = result.missingKeys.length + result.unexpectedKeys.length + result.shapeMismatches.length;
+    if (strict && bad) throw new StateDictError(`loadStateDict (${this.constructor.name})`, result);
+    noGrad(() => {
+      for (const [, dst, v] of targets) {
+        const moved = v.device === dst.device ? v : v.to(dst.device);
+        dst.copy_(moved);
+        if (moved !== v) moved.dispose();
+      }
+    });
+    return result;
+  }
+
+  /** Sets requiresGrad on every parameter (freezing with false). */
+  requiresGrad_(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(flag);
+    return this;
+  }
+
+  /** Drops every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  // ---- errors and printing --------------------------------------------------------------------
+
+  /**
+   * Dotted path of this module in the model it belongs to ('' at the root). Known once the model
+   * has been walked (parameters(), train(), stateDict(), toString(), ... or Sequential.forward).
+   */
+  get path(): string {
+    const parts: string[] = [];
+    for (let m: Module | null = this; m && m.#parent; m = m.#parent) parts.push(m.#name);
+    return parts.reverse().join('.');
+  }
+  /** `features.3 (Conv2d)`, or `Conv2d` for a root: the op name in this layer's errors. */
+  label(): string {
+    const p = this.path;
+    return p ? `${p} (${this.constructor.name})` : this.constructor.name;
+  }
+  /**
+   * Checks x's rank and the sizes given (null = any) and throws a ShapeError naming this layer:
+   * `features.3 (Conv2d): expected input [N,16,H,W], got [8,3,32,32]`.
+   */
+  protected checkInput(x: Tensor, expected: (number | null)[], names: string[]): void {
+    const ok = x.ndim === expected.length && expected.every((e, i) => e === null || x.shape[i] === e);
+    if (!ok) {
+      const want = expected.map((e, i) => (e === null ? names[i] : String(e))).join(',');
+      throw new ShapeError(this.label(), `expected input [${want}], got ${fmt(x.shape)}`);
+    }
+  }
+
+  /** One-line description of this layer's own settings, shown by toString(). */
+  protected extraRepr(): string {
+    return '';
+  }
+
+  /** PyTorch-style tree with each module's parameter count and a total. */
+  toString(): string {
+    const lines = this.#reprLines();
+    const total = this.numParameters();
+    const trainable = this.numParameters(true);
+    lines.push(`Parameters: ${total.toLocaleString('en-US')}${trainable !== total ? ` (${trainable.toLocaleString('en-US')} trainable)` : ''}`);
+    return lines.join('\n');
+  }
+
+  #reprLines(): string[] {
+    const name = this.constructor.name;
+    const kids = [...this.namedChildren()];
+    const count = this.numParameters();
+    const extra = this.extraRepr();
+    if (!kids.length) return [`${name}(${extra})${count ? `  # ${count.toLocaleString('en-US')} params` : ''}`];
+    const out = [`${name}(${extra ? `${extra}, ` : ''}  # ${count.toLocaleString('en-US')} params`];
+    for (const [k, c] of kids) {
+      const sub = c.#reprLines();
+      out.push(`  (${k}): ${sub[0]}`);
+      for (const l of sub.slice(1)) out.push(`  ${l}`);
+    }
+    out.push(')');
+    return out;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}

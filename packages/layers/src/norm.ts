@@ -1,0 +1,256 @@
+import { noGrad } from '@dl/autograd';
+import { ShapeError, fmt, full, ones, scope, zeros, type Tensor } from '@dl/tensor';
+import { Module, param } from './module.js';
+
+export interface BatchNormOptions {
+  eps?: number;
+  /** weight of the new batch in the running averages; null gives a cumulative average */
+  momentum?: number | null;
+  /** learnable scale and shift (default true) */
+  affine?: boolean;
+  /** keep running_mean / running_var for eval mode (default true) */
+  trackRunningStats?: boolean;
+  device?: string;
+}
+
+/** Shared code of BatchNorm1d/2d: statistics over every dim except channels (dim 1). */
+abstract class BatchNorm extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly trackRunningStats: boolean;
+
+  constructor(
+    readonly numFeatures: number,
+    { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, device }: BatchNormOptions,
+  ) {
+    super();
+    this.eps = eps;
+    this.momentum = momentum;
+    this.trackRunningStats = trackRunningStats;
+    this.weight = affine ? param(ones([numFeatures], { device })) : null;
+    this.bias = affine ? param(zeros([numFeatures], { device })) : null;
+    if (trackRunningStats) {
+      this.registerBuffer('running_mean', zeros([numFeatures], { device }));
+      this.registerBuffer('running_var', ones([numFeatures], { device }));
+      this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'int32', device }));
+    }
+  }
+
+  get runningMean(): Tensor | null {
+    return this.buffer('running_mean');
+  }
+  get runningVar(): Tensor | null {
+    return this.buffer('running_var');
+  }
+  get numBatchesTracked(): Tensor | null {
+    return this.buffer('num_batches_tracked');
+  }
+
+  protected abstract checkShape(x: Tensor): void;
+
+  forward(x: Tensor): Tensor {
+    this.checkShape(x);
+    const C = this.numFeatures;
+    const dims = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+    const view = [1, C, ...Array(x.ndim - 2).fill(1)];
+    const useBatch = this.training || !this.trackRunningStats;
+    let mean: Tensor;
+    let variance: Tensor;
+    if (useBatch) {
+      const n = x.size / C;
+      if (this.training && n <= 1) throw new ShapeError(this.label(), `expected more than 1 value per channel when training, got input ${fmt(x.shape)}`);
+      mean = x.mean(dims, true);
+      variance = x.var(dims, false, true);
+      if (this.training && this.trackRunningStats) this.#updateStats(mean, variance, n);
+    } else {
+      mean = this.runningMean!.reshape(view);
+      variance = this.runningVar!.reshape(view);
+    }
+    let y = x.sub(mean).mul(variance.add(this.eps).rsqrt());
+    if (this.weight) y = y.mul(this.weight.reshape(view));
+    if (this.bias) y = y.add(this.bias.reshape(view));
+    return y;
+  }
+
+  #updateStats(mean: Tensor, variance: Tensor, n: number): void {
+    noGrad(() =>
+      scope(() => {
+        const nbt = this.numBatchesTracked!;
+        nbt.copy_(nbt.add(1));
+        const m = this.momentum ?? 1 / nbt.item();
+        const rm = this.runningMean!;
+        const rv = this.runningVar!;
+        // running_var keeps the unbiased estimate, as PyTorch
+        rm.copy_(rm.mul(1 - m).add(mean.detach().reshape([this.numFeatures]).mul(m)));
+        rv.copy_(rv.mul(1 - m).add(variance.detach().reshape([this.numFeatures]).mul((m * n) / (n - 1))));
+      }),
+    );
+  }
+
+  protected override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}`;
+  }
+}
+
+/**
+ * Batch normalisation over x [N, C] or [N, C, L].
+ *
+ *   new BatchNorm1d(128).forward(h); // [N, 128]
+ */
+export class BatchNorm1d extends BatchNorm {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, opts);
+  }
+  protected checkShape(x: Tensor): void {
+    if (x.ndim === 2) this.checkInput(x, [null, this.numFeatures], ['N', 'C']);
+    else this.checkInput(x, [null, this.numFeatures, null], ['N', 'C', 'L']);
+  }
+}
+
+/**
+ * Batch normalisation over x [N, C, H, W], with running statistics for eval mode.
+ *
+ *   const bn = new BatchNorm2d(16);
+ *   bn.forward(x);          // training: batch statistics, updates running_mean/var
+ *   bn.eval().forward(x);   // eval: running statistics
+ */
+export class BatchNorm2d extends BatchNorm {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, opts);
+  }
+  protected checkShape(x: Tensor): void {
+    this.checkInput(x, [null, this.numFeatures, null, null], ['N', 'C', 'H', 'W']);
+  }
+}
+
+function lastDimsMatch(x: Tensor, shape: readonly number[]): boolean {
+  const k = shape.length;
+  return x.ndim >= k && shape.every((d, i) => x.shape[x.ndim - k + i] === d);
+}
+
+export interface LayerNormOptions {
+  eps?: number;
+  elementwiseAffine?: boolean;
+  /** learn a shift too (default true) */
+  bias?: boolean;
+  device?: string;
+}
+
+/**
+ * Normalises over the last dims (`normalizedShape`) of each sample.
+ *
+ *   new LayerNorm(128).forward(x); // x [B, T, 128]
+ */
+export class LayerNorm extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  readonly normalizedShape: number[];
+  readonly eps: number;
+
+  constructor(normalizedShape: number | number[], { eps = 1e-5, elementwiseAffine = true, bias = true, device }: LayerNormOptions = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.eps = eps;
+    this.weight = elementwiseAffine ? param(ones(this.normalizedShape, { device })) : null;
+    this.bias = elementwiseAffine && bias ? param(zeros(this.normalizedShape, { device })) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!lastDimsMatch(x, this.normalizedShape)) {
+      throw new ShapeError(this.label(), `expected input [...,${this.normalizedShape.join(',')}], got ${fmt(x.shape)}`);
+    }
+    const dims = this.normalizedShape.map((_, i) => x.ndim - this.normalizedShape.length + i);
+    const mean = x.mean(dims, true);
+    const variance = x.var(dims, false, true);
+    let y = x.sub(mean).mul(variance.add(this.eps).rsqrt());
+    if (this.weight) y = y.mul(this.weight);
+    if (this.bias) y = y.add(this.bias);
+    return y;
+  }
+
+  protected override extraRepr(): string {
+    return `${fmt(this.normalizedShape)}, eps=${this.eps}`;
+  }
+}
+
+/**
+ * Root-mean-square normalisation (no centring): x * rsqrt(mean(x^2) + eps) * weight over the
+ * last dims. eps defaults to float32's machine epsilon, as PyTorch's RMSNorm.
+ *
+ *   new RMSNorm(128).forward(x);
+ */
+export class RMSNorm extends Module {
+  weight: Tensor | null;
+  readonly normalizedShape: number[];
+  readonly eps: number;
+
+  constructor(normalizedShape: number | number[], { eps = 1.1920928955078125e-7, elementwiseAffine = true, device }: Omit<LayerNormOptions, 'bias'> = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.eps = eps;
+    this.weight = elementwiseAffine ? param(ones(this.normalizedShape, { device })) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!lastDimsMatch(x, this.normalizedShape)) {
+      throw new ShapeError(this.label(), `expected input [...,${this.normalizedShape.join(',')}], got ${fmt(x.shape)}`);
+    }
+    const dims = this.normalizedShape.map((_, i) => x.ndim - this.normalizedShape.length + i);
+    const y = x.mul(x.square().mean(dims, true).add(this.eps).rsqrt());
+    return this.weight ? y.mul(this.weight) : y;
+  }
+
+  protected override extraRepr(): string {
+    return `${fmt(this.normalizedShape)}, eps=${this.eps}`;
+  }
+}
+
+export interface GroupNormOptions {
+  eps?: number;
+  affine?: boolean;
+  device?: string;
+}
+
+/**
+ * Normalises groups of channels per sample: x [N, C, *] with C divisible by numGroups.
+ *
+ *   new GroupNorm(8, 32).forward(x); // x [N, 32, H, W]
+ */
+export class GroupNorm extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  readonly eps: number;
+
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    { eps = 1e-5, affine = true, device }: GroupNormOptions = {},
+  ) {
+    super();
+    if (numChannels % numGroups) throw new ShapeError('GroupNorm', `numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
+    this.eps = eps;
+    this.weight = affine ? param(full([numChannels], 1, { device })) : null;
+    this.bias = affine ? param(zeros([numChannels], { device })) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
+      throw new ShapeError(this.label(), `expected input [N,${this.numChannels},*], got ${fmt(x.shape)}`);
+    }
+    const N = x.shape[0];
+    const g = x.reshape([N, this.numGroups, -1]); // [N, G, C/G * spatial]
+    const mean = g.mean(2, true);
+    const variance = g.var(2, false, true);
+    let y = g.sub(mean).mul(variance.add(this.eps).rsqrt()).reshape(x.shape as number[]);
+    const view = [1, this.numChannels, ...Array(x.ndim - 2).fill(1)];
+    if (this.weight) y = y.mul(this.weight.reshape(view));
+    if (this.bias) y = y.add(this.bias.reshape(view));
+    return y;
+  }
+
+  protected override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}`;
+  }
+}

@@ -1,0 +1,24 @@
+import { noGrad } from '@dl/autograd';
+import { DLError, scope, stack, type Tensor } from '@dl/tensor';
+
+/**
+ * Scales all gradients together so their joint norm is at most `maxNorm` (in place) and returns
+ * the norm before clipping as a 0-d tensor. No read-back: it works on every device.
+ *
+ *   clipGradNorm(model.parameters(), 1.0);
+ */
+export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType: number = 2): Tensor {
+  const grads = [...params].map((p) => p.grad).filter((g): g is Tensor => g !== null);
+  if (!grads.length) throw new DLError('clipGradNorm', 'no parameter has a gradient; call backward() first');
+  return noGrad(() =>
+    scope(() => {
+      let total: Tensor;
+      if (normType === Infinity) total = stack(grads.map((g) => g.abs().max())).max();
+      else total = stack(grads.map((g) => g.abs().pow(normType).sum())).sum().pow(1 / normType);
+      // the same clamped coefficient as PyTorch: grads are untouched when the norm is small
+      const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(undefined, 1);
+      for (const g of grads) g.mul_(coef);
+      return total;
+    }),
+  );
+}

@@ -1,0 +1,187 @@
+import { DLError } from '@dl/tensor';
+import type { BaseOptions, Optimizer } from './optim/optimizer.js';
+
+/**
+ * Base of the closed-form schedules: lr = baseLr * factor(t) for each param group, where t counts
+ * calls to step(). Subclass constructors end with `this.start()`, which applies factor(0).
+ *
+ *   const sched = new CosineWithWarmup(opt, { warmupSteps: 100, totalSteps: 5000 });
+ *   for (...) { opt.step(); sched.step(); }
+ */
+export abstract class LRScheduler {
+  readonly baseLrs: number[];
+  /** number of step() calls so far */
+  lastStep = 0;
+
+  constructor(readonly optimizer: Optimizer<BaseOptions>) {
+    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** Applies factor(0); called at the end of each subclass constructor, once its fields exist. */
+  protected start(): void {
+    this.lastStep = 0;
+    this.#apply();
+  }
+
+  /** Multiplier of the base learning rate after t steps. */
+  abstract factor(t: number): number;
+
+  step(): void {
+    this.lastStep++;
+    this.#apply();
+  }
+
+  #apply(): void {
+    const f = this.factor(this.lastStep);
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.baseLrs[i] * f));
+  }
+
+  /** Current learning rate of each param group. */
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  stateDict(): { lastStep: number; baseLrs: number[] } {
+    return { lastStep: this.lastStep, baseLrs: [...this.baseLrs] };
+  }
+  loadStateDict(sd: { lastStep: number; baseLrs?: number[] }): void {
+    this.lastStep = sd.lastStep;
+    if (sd.baseLrs) sd.baseLrs.forEach((v, i) => (this.baseLrs[i] = v));
+    this.#apply();
+  }
+}
+
+/**
+ * Multiplies the learning rate by gamma every stepSize steps (PyTorch's StepLR).
+ *
+ *   new StepLR(opt, { stepSize: 30, gamma: 0.1 });
+ */
+export class StepLR extends LRScheduler {
+  readonly stepSize: number;
+  readonly gamma: number;
+  constructor(optimizer: Optimizer<BaseOptions>, { stepSize, gamma = 0.1 }: { stepSize: number; gamma?: number }) {
+    super(optimizer);
+    if (!(stepSize >= 1)) throw new DLError('StepLR', `stepSize must be >= 1, got ${stepSize}`);
+    this.stepSize = stepSize;
+    this.gamma = gamma;
+    this.start();
+  }
+  factor(t: number): number {
+    return this.gamma ** Math.floor(t / this.stepSize);
+  }
+}
+
+/**
+ * Ramps the learning rate linearly from startFactor * lr to lr over warmupSteps, then holds it
+ * (PyTorch's LinearLR with end_factor 1).
+ *
+ *   new LinearWarmup(opt, { warmupSteps: 500 });
+ */
+export class LinearWarmup extends LRScheduler {
+  readonly warmupSteps: number;
+  readonly startFactor: number;
+  constructor(optimizer: Optimizer<BaseOptions>, { warmupSteps, startFactor = 1 / 3 }: { warmupSteps: number; startFactor?: number }) {
+    super(optimizer);
+    if (!(warmupSteps >= 0)) throw new DLError('LinearWarmup', `warmupSteps must be >= 0, got ${warmupSteps}`);
+    this.warmupSteps = warmupSteps;
+    this.startFactor = startFactor;
+    this.start();
+  }
+  factor(t: number): number {
+    if (this.warmupSteps === 0 || t >= this.warmupSteps) return 1;
+    return this.startFactor + ((1 - this.startFactor) * t) / this.warmupSteps;
+  }
+}
+
+/**
+ * Linear warmup from 0 over warmupSteps, then cosine decay to minLr at totalSteps (the schedule
+ * of most transformer recipes).
+ *
+ *   new CosineWithWarmup(opt, { warmupSteps: 100, totalSteps: 5000, minLrRatio: 0.1 });
+ */
+export class CosineWithWarmup extends LRScheduler {
+  readonly warmupSteps: number;
+  readonly totalSteps: number;
+  readonly minLrRatio: number;
+  constructor(optimizer: Optimizer<BaseOptions>, { warmupSteps, totalSteps, minLrRatio = 0 }: { warmupSteps: number; totalSteps: number; minLrRatio?: number }) {
+    super(optimizer);
+    if (!(totalSteps > warmupSteps && warmupSteps >= 0)) {
+      throw new DLError('CosineWithWarmup', `need 0 <= warmupSteps < totalSteps, got warmupSteps=${warmupSteps} totalSteps=${totalSteps}`);
+    }
+    this.warmupSteps = warmupSteps;
+    this.totalSteps = totalSteps;
+    this.minLrRatio = minLrRatio;
+    this.start();
+  }
+  factor(t: number): number {
+    if (t < this.warmupSteps) return t / this.warmupSteps;
+    const progress = Math.min(1, (t - this.warmupSteps) / (this.totalSteps - this.warmupSteps));
+    return this.minLrRatio + (1 - this.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress));
+  }
+}
+
+export interface PlateauOptions {
+  /** 'min' for losses, 'max' for accuracies */
+  mode?: 'min' | 'max';
+  factor?: number;
+  /** epochs with no improvement before reducing */
+  patience?: number;
+  /** relative improvement that counts */
+  threshold?: number;
+  thresholdMode?: 'rel' | 'abs';
+  cooldown?: number;
+  minLr?: number;
+  eps?: number;
+}
+
+/**
+ * Reduces the learning rate by `factor` when a metric stops improving for `patience` calls,
+ * as PyTorch's ReduceLROnPlateau.
+ *
+ *   const plateau = new ReduceLROnPlateau(opt, { patience: 2 });
+ *   plateau.step(valLoss); // once per epoch
+ */
+export class ReduceLROnPlateau {
+  readonly opts: Required<PlateauOptions>;
+  best: number;
+  numBadEpochs = 0;
+  cooldownCounter = 0;
+
+  constructor(
+    readonly optimizer: Optimizer<BaseOptions>,
+    opts: PlateauOptions = {},
+  ) {
+    this.opts = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...opts };
+    if (this.opts.factor >= 1) throw new DLError('ReduceLROnPlateau', `factor must be < 1, got ${this.opts.factor}`);
+    this.best = this.opts.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  #better(a: number): boolean {
+    const { mode, threshold, thresholdMode } = this.opts;
+    if (mode === 'min') return thresholdMode === 'rel' ? a < this.best * (1 - threshold) : a < this.best - threshold;
+    return thresholdMode === 'rel' ? a > this.best * (1 + threshold) : a > this.best + threshold;
+  }
+
+  step(metric: number): void {
+    if (this.#better(metric)) {
+      this.best = metric;
+      this.numBadEpochs = 0;
+    } else this.numBadEpochs++;
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter--;
+      this.numBadEpochs = 0;
+    }
+    if (this.numBadEpochs > this.opts.patience) {
+      for (const g of this.optimizer.paramGroups) {
+        const next = Math.max(g.lr * this.opts.factor, this.opts.minLr);
+        if (g.lr - next > this.opts.eps) g.lr = next;
+      }
+      this.cooldownCounter = this.opts.cooldown;
+      this.numBadEpochs = 0;
+    }
+  }
+
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+}
