@@ -1,8 +1,22 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // test against @dl/tensor's sources, so a fresh checkout needs no build first
+    alias: [
+      { find: /^@dl\/tensor\/testing$/, replacement: src('../tensor/src/testing/index.ts') },
+      { find: /^@dl\/tensor$/, replacement: src('../tensor/src/index.ts') },
+    ],
+  },
   test: {
     include: ['src/**/*.test.ts'],
-    testTimeout: 60_000,
+    globalSetup: ['./vitest.setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // one GPU device per worker process is plenty on a software adapter
+    fileParallelism: false,
   },
 });

@@ -1,0 +1,31 @@
+import { isContiguousLayout, type DType, type OutInfo, type TensorInfo } from '@dl/tensor';
+import type { GpuContext, GpuData } from '../runtime/context.js';
+import { storageBytes } from '../wgsl/builder.js';
+
+/** Allocates storage for `n` elements of `dtype`. */
+export function newData(ctx: GpuContext, n: number, dtype: DType): GpuData {
+  const bytes = Math.max(4, Math.ceil((n * storageBytes(dtype)) / 4) * 4);
+  return { buffer: ctx.alloc(bytes), n, dtype, freed: false };
+}
+
+export function dataOf(x: TensorInfo): GpuData {
+  return x.data as GpuData;
+}
+
+export function sizeOfShape(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** 'c' for a view that is contiguous (from any offset), 's' for a general strided one; part of shader keys. */
+export function layoutTag(x: TensorInfo): 'c' | 's' {
+  return isContiguousLayout(x.shape, x.strides) ? 'c' : 's';
+}
+
+export function outSize(out: OutInfo): number {
+  return sizeOfShape(out.shape);
+}
+
+/** Workgroup size of the one-thread-per-element kernels. */
+export const WG = 256;

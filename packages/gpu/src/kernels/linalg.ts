@@ -1,0 +1,283 @@
+import type { ConvAttrs, OutInfo, PoolAttrs, TensorInfo } from '@dl/tensor';
+import type { GpuContext, GpuData } from '../runtime/context.js';
+import { ShaderBuilder, fromDomain, grid, storageType, toDomain, type StorageType } from '../wgsl/builder.js';
+import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
+import { WG, dataOf, newData, outSize } from './common.js';
+import { runGemm } from './gemm.js';
+
+/** a [...batch, M, K] @ b [...batch, K, N]: the tiled GEMM over strided operands (stride 0 batch dims included). */
+export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo): GpuData {
+  const data = newData(ctx, outSize(out), out.dtype);
+  const rank = out.shape.length;
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[rank - 1];
+  const batchShape = out.shape.slice(0, -2);
+  const batch = batchShape.reduce((p, d) => p * d, 1);
+  const br = batchShape.length;
+  const at = storageType(a.dtype);
+  const bt = storageType(b.dtype);
+  const ot = storageType(out.dtype);
+  const params: Record<string, number> = {
+    ars: a.strides[rank - 2], acs: a.strides[rank - 1], brs: b.strides[rank - 2], bcs: b.strides[rank - 1],
+  };
+  stridedParams('abase', 'bs', batchShape, a.strides.slice(0, -2), a.offset, params);
+  stridedParams('bbase', 'bs', batchShape, b.strides.slice(0, -2), b.offset, params);
+  runGemm(
+    ctx,
+    'matmul',
+    {
+      key: `matmul:${a.dtype}:${b.dtype}:${out.dtype}:${br}`,
+      declare(s) {
+        s.storage('out', ot, 'read_write');
+        s.storage('a', at);
+        s.storage('b', bt);
+        stridedOffsetFn(s, 'abase', br, 'bs');
+        stridedOffsetFn(s, 'bbase', br, 'bs');
+        s.fn('var<private> aB: i32;\nvar<private> bB: i32;\nvar<private> cB: i32;');
+        s.fn(`fn loadA(m: i32, k: i32) -> f32 { return ${toDomain(`a[aB + m * ${s.param('ars')} + k * ${s.param('acs')}]`, at, 'f32')}; }`);
+        s.fn(`fn loadB(k: i32, n: i32) -> f32 { return ${toDomain(`b[bB + k * ${s.param('brs')} + n * ${s.param('bcs')}]`, bt, 'f32')}; }`);
+        s.fn(`fn storeC(m: i32, n: i32, v: f32) { out[cB + m * ${s.param('N')} + n] = ${fromDomain('v', 'f32', ot)}; }`);
+        return { prologue: `  aB = abase(z);\n  bB = bbase(z);\n  cB = z * ${s.param('M')} * ${s.param('N')};` };
+      },
+    },
+    { M, N, K, batch },
+    [{ buffer: data.buffer }, { buffer: dataOf(a).buffer }, { buffer: dataOf(b).buffer }],
+    params,
+  );
+  return data;
+}
+
+/** Shape and attribute uniforms shared by the three convolution kernels. */
+function convParams(x: readonly number[], w: readonly number[], y: readonly number[], a: ConvAttrs): Record<string, number> {
+  const g = a.groups;
+  return {
+    NB: x[0], C: x[1], H: x[2], W: x[3], O: w[0], kH: w[2], kW: w[3], Cg: x[1] / g, Og: w[0] / g,
+    sH: a.stride[0], sW: a.stride[1], pH: a.padding[0], pW: a.padding[1], dH: a.dilation[0], dW: a.dilation[1],
+    oH: y[2], oW: y[3],
+  };
+}
+
+type P = (name: string) => string;
+
+/** A rank-4 strided view accessor `<name>At(i0, i1, i2, i3)` for a conv operand. */
+function at4(s: ShaderBuilder, name: string, st: StorageType): void {
+  const p: P = (n) => s.param(n);
+  s.fn(`fn ${name}At(i0: i32, i1: i32, i2: i32, i3: i32) -> f32 {
+  return ${toDomain(`${name}[${p(`${name}_off`)} + i0 * ${p(`${name}_s0`)} + i1 * ${p(`${name}_s1`)} + i2 * ${p(`${name}_s2`)} + i3 * ${p(`${name}_s3`)}]`, st, 'f32')};
+}`);
+}
+
+function at4Params(name: string, x: TensorInfo, into: Record<string, number>): void {
+  into[`${name}_off`] = x.offset;
+  x.strides.forEach((s, i) => (into[`${name}_s${i}`] = s));
+}
+
+/** x [N,C,H,W] * w [O,C/g,kH,kW] -> [N,O,oH,oW] as implicit GEMM per group: M = O/g, N = N*oH*oW, K = C/g*kH*kW. */
+export function conv2dKernel(ctx: GpuContext, [x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): GpuData {
+  const data = newData(ctx, outSize(out), out.dtype);
+  const cp = convParams(x.shape, w.shape, out.shape, attrs);
+  const params = { ...cp };
+  at4Params('x', x, params);
+  at4Params('w', w, params);
+  const xt = storageType(x.dtype);
+  const wt = storageType(w.dtype);
+  const ot = storageType(out.dtype);
+  runGemm(
+    ctx,
+    'conv2d',
+    {
+      key: `conv2d:${x.dtype}:${w.dtype}:${out.dtype}`,
+      declare(s) {
+        const p: P = (n) => s.param(n);
+        s.storage('out', ot, 'read_write');
+        s.storage('x', xt);
+        s.storage('w', wt);
+        at4(s, 'x', xt);
+        at4(s, 'w', wt);
+        s.fn('var<private> grp: i32;');
+        s.fn(`fn loadA(m: i32, k: i32) -> f32 {
+  let khw = ${p('kH')} * ${p('kW')};
+  let c = k / khw; let r = k % khw;
+  return wAt(grp * ${p('Og')} + m, c, r / ${p('kW')}, r % ${p('kW')});
+}`);
+        s.fn(`fn loadB(k: i32, n: i32) -> f32 {
+  let khw = ${p('kH')} * ${p('kW')};
+  let c = k / khw; let r = k % khw;
+  let ohw = ${p('oH')} * ${p('oW')};
+  let nb = n / ohw; let q = n % ohw;
+  let ih = (q / ${p('oW')}) * ${p('sH')} - ${p('pH')} + (r / ${p('kW')}) * ${p('dH')};
+  let iw = (q % ${p('oW')}) * ${p('sW')} - ${p('pW')} + (r % ${p('kW')}) * ${p('dW')};
+  if (ih < 0 || ih >= ${p('H')} || iw < 0 || iw >= ${p('W')}) { return 0.0; }
+  return xAt(nb, grp * ${p('Cg')} + c, ih, iw);
+}`);
+        s.fn(`fn storeC(m: i32, n: i32, v: f32) {
+  let ohw = ${p('oH')} * ${p('oW')};
+  let nb = n / ohw; let q = n % ohw;
+  out[(nb * ${p('O')} + grp * ${p('Og')} + m) * ohw + q] = ${fromDomain('v', 'f32', ot)};
+}`);
+        return { prologue: '  grp = z;' };
+      },
+    },
+    { M: cp.Og, N: cp.NB * cp.oH * cp.oW, K: cp.Cg * cp.kH * cp.kW, batch: attrs.groups },
+    [{ buffer: data.buffer }, { buffer: dataOf(x).buffer }, { buffer: dataOf(w).buffer }],
+    params,
+  );
+  return data;
+}
+
+/**
+ * gy [N,O,oH,oW], w [O,C/g,kH,kW] -> gx [N,C,H,W]: per group, M = C/g, N = N*H*W, K = O/g*kH*kW,
+ * reading gy at the output position each (h, w, kh, kw) came from (skipped when the stride misses).
+ */
+export function conv2dGradInputKernel(ctx: GpuContext, [gy, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): GpuData {
+  const data = newData(ctx, outSize(out), out.dtype);
+  const cp = convParams(out.shape, w.shape, gy.shape, attrs);
+  const params = { ...cp };
+  at4Params('gy', gy, params);
+  at4Params('w', w, params);
+  const yt = storageType(gy.dtype);
+  const wt = storageType(w.dtype);
+  const ot = storageType(out.dtype);
+  runGemm(
+    ctx,
+    'conv2dGradInput',
+    {
+      key: `conv2dGradInput:${gy.dtype}:${w.dtype}:${out.dtype}`,
+      declare(s) {
+        const p: P = (n) => s.param(n);
+        s.storage('out', ot, 'read_write');
+        s.storage('gy', yt);
+        s.storage('w', wt);
+        at4(s, 'gy', yt);
+        at4(s, 'w', wt);
+        s.fn('var<private> grp: i32;');
+        s.fn(`fn loadA(m: i32, k: i32) -> f32 {
+  let khw = ${p('kH')} * ${p('kW')};
+  let o = k / khw; let r = k % khw;
+  return wAt(grp * ${p('Og')} + o, m, r / ${p('kW')}, r % ${p('kW')});
+}`);
+        s.fn(`fn loadB(k: i32, n: i32) -> f32 {
+  let khw = ${p('kH')} * ${p('kW')};
+  let o = k / khw; let r = k % khw;
+  let hw = ${p('H')} * ${p('W')};
+  let nb = n / hw; let q = n % hw;
+  let th = q / ${p('W')} + ${p('pH')} - (r / ${p('kW')}) * ${p('dH')};
+  let tw = q % ${p('W')} + ${p('pW')} - (r % ${p('kW')}) * ${p('dW')};
+  if (th < 0 || tw < 0 || th % ${p('sH')} != 0 || tw % ${p('sW')} != 0) { return 0.0; }
+  let oh = th / ${p('sH')}; let ow = tw / ${p('sW')};
+  if (oh >= ${p('oH')} || ow >= ${p('oW')}) { return 0.0; }
+  return gyAt(nb, grp * ${p('Og')} + o, oh, ow);
+}`);
+        s.fn(`fn storeC(m: i32, n: i32, v: f32) {
+  let hw = ${p('H')} * ${p('W')};
+  let nb = n / hw; let q = n % hw;
+  out[(nb * ${p('C')} + grp * ${p('Cg')} + m) * hw + q] = ${fromDomain('v', 'f32', ot)};
+}`);
+        return { prologue: '  grp = z;' };
+      },
+    },
+    { M: cp.Cg, N: cp.NB * cp.H * cp.W, K: cp.Og * cp.kH * cp.kW, batch: attrs.groups },
+    [{ buffer: data.buffer }, { buffer: dataOf(gy).buffer }, { buffer: dataOf(w).buffer }],
+    params,
+  );
+  return data;
+}
+
+/** x [N,C,H,W], gy [N,O,oH,oW] -> gw [O,C/g,kH,kW]: per group, M = O/g, N = C/g*kH*kW, K = N*oH*oW. */
+export function conv2dGradWeightKernel(ctx: GpuContext, [x, gy]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): GpuData {
+  const data = newData(ctx, outSize(out), out.dtype);
+  const cp = convParams(x.shape, out.shape, gy.shape, attrs);
+  const params = { ...cp };
+  at4Params('x', x, params);
+  at4Params('gy', gy, params);
+  const xt = storageType(x.dtype);
+  const yt = storageType(gy.dtype);
+  const ot = storageType(out.dtype);
+  runGemm(
+    ctx,
+    'conv2dGradWeight',
+    {
+      key: `conv2dGradWeight:${x.dtype}:${gy.dtype}:${out.dtype}`,
+      declare(s) {
+        const p: P = (n) => s.param(n);
+        s.storage('out', ot, 'read_write');
+        s.storage('x', xt);
+        s.storage('gy', yt);
+        at4(s, 'x', xt);
+        at4(s, 'gy', yt);
+        s.fn('var<private> grp: i32;');
+        s.fn(`fn loadA(m: i32, k: i32) -> f32 {
+  let ohw = ${p('oH')} * ${p('oW')};
+  let nb = k / ohw; let q = k % ohw;
+  return gyAt(nb, grp * ${p('Og')} + m, q / ${p('oW')}, q % ${p('oW')});
+}`);
+        s.fn(`fn loadB(k: i32, n: i32) -> f32 {
+  let ohw = ${p('oH')} * ${p('oW')};
+  let nb = k / ohw; let q = k % ohw;
+  let khw = ${p('kH')} * ${p('kW')};
+  let c = n / khw; let r = n % khw;
+  let ih = (q / ${p('oW')}) * ${p('sH')} - ${p('pH')} + (r / ${p('kW')}) * ${p('dH')};
+  let iw = (q % ${p('oW')}) * ${p('sW')} - ${p('pW')} + (r % ${p('kW')}) * ${p('dW')};
+  if (ih < 0 || ih >= ${p('H')} || iw < 0 || iw >= ${p('W')}) { return 0.0; }
+  return xAt(nb, grp * ${p('Cg')} + c, ih, iw);
+}`);
+        s.fn(`fn storeC(m: i32, n: i32, v: f32) {
+  out[(grp * ${p('Og')} + m) * ${p('Cg')} * ${p('kH')} * ${p('kW')} + n] = ${fromDomain('v', 'f32', ot)};
+}`);
+        return { prologue: '  grp = z;' };
+      },
+    },
+    { M: cp.Og, N: cp.Cg * cp.kH * cp.kW, K: cp.NB * cp.oH * cp.oW, batch: attrs.groups },
+    [{ buffer: data.buffer }, { buffer: dataOf(x).buffer }, { buffer: dataOf(gy).buffer }],
+    params,
+  );
+  return data;
+}
+
+/** int32 [N,C,oH,oW]: flat h*W+w of each window's max (first max wins; padding never does; NaN wins). */
+export function maxPool2dIndicesKernel(ctx: GpuContext, [x]: TensorInfo[], a: PoolAttrs, out: OutInfo): GpuData {
+  const data = newData(ctx, outSize(out), 'int32');
+  const n = outSize(out);
+  if (n === 0) return data;
+  const [, C, H, W] = x.shape;
+  const [, , oH, oW] = out.shape;
+  const xt = storageType(x.dtype);
+  const prog = ctx.program(`maxPool2dIndices:${x.dtype}`, () => {
+    const s = new ShaderBuilder(WG);
+    const p: P = (k) => s.param(k);
+    s.storage('out', 'i32', 'read_write');
+    s.storage('x', xt);
+    at4(s, 'x', xt);
+    return s.build(`
+  let i = wg * ${WG} + lid;
+  if (i >= ${p('n')}) { return; }
+  let ow = i % ${p('oW')}; let oh = (i / ${p('oW')}) % ${p('oH')};
+  let nc = i / (${p('oW')} * ${p('oH')});
+  let nb = nc / ${p('C')}; let c = nc % ${p('C')};
+  var best = 0.0;
+  var bi = -1;
+  var done = false;
+  for (var ki = 0; ki < ${p('kH')} && !done; ki++) {
+    let h = oh * ${p('sH')} - ${p('pH')} + ki * ${p('dH')};
+    if (h < 0 || h >= ${p('H')}) { continue; }
+    for (var kj = 0; kj < ${p('kW')}; kj++) {
+      let w = ow * ${p('sW')} - ${p('pW')} + kj * ${p('dW')};
+      if (w < 0 || w >= ${p('W')}) { continue; }
+      let v = xAt(nb, c, h, w);
+      if (bi < 0 || v > best || isnan(v)) {
+        best = v;
+        bi = h * ${p('W')} + w;
+        if (isnan(v)) { done = true; break; }
+      }
+    }
+  }
+  out[i] = bi;`);
+  });
+  const params: Record<string, number> = {
+    n, C, H, W, oH, oW, kH: a.kernel[0], kW: a.kernel[1], sH: a.stride[0], sW: a.stride[1],
+    pH: a.padding[0], pW: a.padding[1], dH: a.dilation[0], dW: a.dilation[1],
+  };
+  at4Params('x', x, params);
+  ctx.dispatch('maxPool2dIndices', prog, [{ buffer: data.buffer }, { buffer: dataOf(x).buffer }], params, grid(Math.ceil(n / WG)));
+  return data;
+}

@@ -1,0 +1,159 @@
+import type { BinaryOp, UnaryOp } from '@dl/tensor';
+import type { ShaderBuilder } from '../wgsl/builder.js';
+
+/**
+ * WGSL for each elementwise op, matching the CPU reference (src/cpu/math.ts of @dl/tensor):
+ * NaN propagates through max/min/sign/relu, pow of a negative base works for integer exponents,
+ * mod takes the divisor's sign, round is half-to-even. Helper functions are added on demand.
+ */
+const F_HELPERS: Record<string, string> = {
+  log1p_: `fn log1p_(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  // Kahan's correction keeps log1p accurate for small x
+  if (abs(x) < 0.5) { return log(u) * x / (u - 1.0); }
+  return log(u);
+}`,
+  expm1_: `fn expm1_(x: f32) -> f32 {
+  if (abs(x) >= 0.5) { return exp(x) - 1.0; }
+  let u = exp(x);
+  if (u == 1.0) { return x; }
+  return (u - 1.0) * x / log(u);
+}`,
+  tanh_: `fn tanh_(x: f32) -> f32 {
+  // tanh through exp overflows for large |x| on some drivers
+  if (abs(x) > 15.0) { return sign(x); }
+  return tanh(x);
+}`,
+  erf_: `fn erf_(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.5) {
+    let x2 = x * x;
+    return x * 1.1283791670955126 * (1.0 + x2 * (-0.3333333333 + x2 * (0.1 + x2 * (-0.0238095238 + x2 * 0.0046296296))));
+  }
+  // Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7)
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  return select(y, -y, x < 0.0);
+}`,
+  sigmoid_: 'fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }',
+  pow_: `fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a < 0.0 && floor(b) == b) {
+    let r = pow(-a, b);
+    return select(r, -r, abs(b % 2.0) == 1.0);
+  }
+  if (a == 0.0) { return select(0.0, inf(), b < 0.0); }
+  return pow(a, b);
+}`,
+  mod_: `fn mod_(a: f32, b: f32) -> f32 {
+  let r = a - b * trunc(a / b);
+  return select(r, r + b, r != 0.0 && ((r < 0.0) != (b < 0.0)));
+}`,
+  ipow_: `fn ipow_(a: i32, b: i32) -> i32 {
+  if (b < 0) { return select(select(0, select(-1, 1, (b & 1) == 0), a == -1), 1, a == 1); }
+  var r = 1;
+  var base = a;
+  var e = b;
+  loop {
+    if (e == 0) { break; }
+    if ((e & 1) == 1) { r = r * base; }
+    base = base * base;
+    e = e >> 1u;
+  }
+  return r;
+}`,
+  imod_: `fn imod_(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  let r = a % b;
+  return select(r, r + b, r != 0 && ((r < 0) != (b < 0)));
+}`,
+};
+
+function use(b: ShaderBuilder, ...names: string[]): void {
+  for (const n of names) b.fn(F_HELPERS[n]);
+}
+
+const SQRT1_2 = '0.7071067811865476';
+const SQRT_2_PI = '0.7978845608028654';
+
+/** Statements setting `v: f32` from `x0: f32`. */
+export function unaryF32(op: UnaryOp, b: ShaderBuilder): string {
+  const e = ((): string => {
+    switch (op) {
+      case 'neg': return '-x0';
+      case 'abs': return 'abs(x0)';
+      case 'sign': return 'select(sign(x0), x0, isnan(x0))';
+      case 'exp': return 'exp(x0)';
+      case 'log': return 'log(x0)';
+      case 'log1p': use(b, 'log1p_'); return 'log1p_(x0)';
+      case 'expm1': use(b, 'expm1_'); return 'expm1_(x0)';
+      case 'sqrt': return 'sqrt(x0)';
+      case 'rsqrt': return '1.0 / sqrt(x0)';
+      case 'sin': return 'sin(x0)';
+      case 'cos': return 'cos(x0)';
+      case 'tanh': use(b, 'tanh_'); return 'tanh_(x0)';
+      case 'sigmoid': use(b, 'sigmoid_'); return 'sigmoid_(x0)';
+      case 'relu': return 'select(x0, 0.0, x0 <= 0.0)';
+      case 'gelu': use(b, 'erf_'); return `0.5 * x0 * (1.0 + erf_(x0 * ${SQRT1_2}))`;
+      case 'geluTanh': use(b, 'tanh_'); return `0.5 * x0 * (1.0 + tanh_(${SQRT_2_PI} * (x0 + 0.044715 * x0 * x0 * x0)))`;
+      case 'silu': use(b, 'sigmoid_'); return 'x0 * sigmoid_(x0)';
+      case 'softplus': use(b, 'log1p_'); return 'select(log1p_(exp(x0)), x0, x0 > 20.0)';
+      case 'erf': use(b, 'erf_'); return 'erf_(x0)';
+      case 'reciprocal': return '1.0 / x0';
+      case 'floor': return 'floor(x0)';
+      case 'ceil': return 'ceil(x0)';
+      case 'round': return 'round(x0)';
+      case 'logicalNot': return 'select(0.0, 1.0, x0 == 0.0)';
+    }
+  })();
+  return `  let v = ${e};`;
+}
+
+/** Statements setting `v: i32` from `x0: i32` for the ops that keep integers. */
+export function unaryI32(op: UnaryOp): string {
+  const e = ((): string => {
+    switch (op) {
+      case 'neg': return '-x0';
+      case 'abs': return 'abs(x0)';
+      case 'sign': return 'sign(x0)';
+      case 'relu': return 'max(x0, 0)';
+      case 'floor':
+      case 'ceil':
+      case 'round': return 'x0';
+      case 'logicalNot': return 'select(0, 1, x0 == 0)';
+      default: throw new Error(`${op} has no integer form`);
+    }
+  })();
+  return `  let v = ${e};`;
+}
+
+export const INT_UNARY: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'relu', 'floor', 'ceil', 'round', 'logicalNot'];
+
+/** Statements setting `v` from `x0`, `x1` in domain `d`; comparisons give 0/1 in that domain. */
+export function binaryExpr(op: BinaryOp, d: 'f32' | 'i32', b: ShaderBuilder): string {
+  const z = d === 'f32' ? '0.0' : '0';
+  const one = d === 'f32' ? '1.0' : '1';
+  const cmp = (c: string): string => `select(${z}, ${one}, ${c})`;
+  const e = ((): string => {
+    switch (op) {
+      case 'add': return 'x0 + x1';
+      case 'sub': return 'x0 - x1';
+      case 'mul': return 'x0 * x1';
+      case 'div': return d === 'f32' ? 'x0 / x1' : 'select(0, x0 / x1, x1 != 0)';
+      case 'pow': if (d === 'f32') { use(b, 'pow_'); return 'pow_(x0, x1)'; } use(b, 'ipow_'); return 'ipow_(x0, x1)';
+      case 'maximum': return d === 'f32' ? 'select(max(x0, x1), x0 + x1, isnan(x0) || isnan(x1))' : 'max(x0, x1)';
+      case 'minimum': return d === 'f32' ? 'select(min(x0, x1), x0 + x1, isnan(x0) || isnan(x1))' : 'min(x0, x1)';
+      case 'mod': if (d === 'f32') { use(b, 'mod_'); return 'mod_(x0, x1)'; } use(b, 'imod_'); return 'imod_(x0, x1)';
+      case 'eq': return cmp('x0 == x1');
+      case 'ne': return cmp('x0 != x1');
+      case 'lt': return cmp('x0 < x1');
+      case 'le': return cmp('x0 <= x1');
+      case 'gt': return cmp('x0 > x1');
+      case 'ge': return cmp('x0 >= x1');
+      case 'logicalAnd': return cmp(`x0 != ${z} && x1 != ${z}`);
+      case 'logicalOr': return cmp(`x0 != ${z} || x1 != ${z}`);
+    }
+  })();
+  return `  let v = ${e};`;
+}

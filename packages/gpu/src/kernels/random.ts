@@ -1,0 +1,69 @@
+import type { OutInfo, RandomAttrs } from '@dl/tensor';
+import type { GpuContext, GpuData } from '../runtime/context.js';
+import type { ShaderBuilder } from '../wgsl/builder.js';
+import { newData, outSize } from './common.js';
+import { runMap } from './map.js';
+
+/**
+ * Philox4x32-10, the same generator as @dl/tensor's CPU one (rng.ts): element g uses counter
+ * + floor(g / 4) and lane g % 4, so both devices produce the same numbers for a seed.
+ * WGSL has no 32x32->64 multiply, so the high half is assembled from 16-bit pieces.
+ */
+const PHILOX = `fn mulhi(a: u32, b: u32) -> u32 {
+  let aL = a & 0xffffu; let aH = a >> 16u;
+  let bL = b & 0xffffu; let bH = b >> 16u;
+  let ll = aL * bL; let lh = aL * bH; let hl = aH * bL; let hh = aH * bH;
+  let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+  return hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
+}
+fn philox(c0: u32, key0: u32, key1: u32) -> vec4<u32> {
+  var x = vec4<u32>(c0, 0u, 0u, 0u);
+  var k0 = key0;
+  var k1 = key1;
+  for (var r = 0; r < 10; r++) {
+    let hi0 = mulhi(0xd2511f53u, x.x);
+    let lo0 = 0xd2511f53u * x.x;
+    let hi1 = mulhi(0xcd9e8d57u, x.z);
+    let lo1 = 0xcd9e8d57u * x.z;
+    x = vec4<u32>(hi1 ^ x.y ^ k0, lo1, hi0 ^ x.w ^ k1, lo0);
+    k0 = k0 + 0x9e3779b9u;
+    k1 = k1 + 0xbb67ae85u;
+  }
+  return x;
+}`;
+
+function randomBody(normal: boolean, b: ShaderBuilder): string {
+  b.fn(PHILOX);
+  const lines = [
+    `  let bits = philox(${b.param('counter', 'u32')} + u32(g / 4), ${b.param('k0', 'u32')}, ${b.param('k1', 'u32')});`,
+    '  let lane = g % 4;',
+  ];
+  if (!normal) {
+    // top 24 bits times 2^-24: exact in f32, so uniform numbers match the CPU bit for bit
+    lines.push('  let v = f32(bits[lane] >> 8u) * 5.960464477539063e-8;');
+  } else {
+    // Box-Muller on lanes (0,1) and (2,3); u1 in (0, 1] keeps the log finite
+    lines.push(
+      '  let p = lane & ~1;',
+      '  let u1 = (f32(bits[p] >> 8u) + 1.0) * 5.960464477539063e-8;',
+      '  let u2 = f32(bits[p + 1] >> 8u) * 5.960464477539063e-8;',
+      '  let rad = sqrt(-2.0 * log(u1));',
+      '  let th = 6.283185307179586 * u2;',
+      '  let v = select(rad * sin(th), rad * cos(th), lane == p);',
+    );
+  }
+  return lines.join('\n');
+}
+
+export function randomKernel(ctx: GpuContext, normal: boolean, a: RandomAttrs, out: OutInfo): GpuData {
+  const data = newData(ctx, outSize(out), out.dtype);
+  runMap(ctx, normal ? 'randomNormal' : 'randomUniform', {
+    key: normal ? 'randomNormal' : 'randomUniform',
+    inputs: [],
+    out: { data, shape: out.shape },
+    domain: 'f32',
+    body: (b) => randomBody(normal, b),
+    params: { counter: a.counter >>> 0, k0: a.key[0] >>> 0, k1: a.key[1] >>> 0 },
+  });
+  return data;
+}

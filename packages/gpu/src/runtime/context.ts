@@ -1,0 +1,250 @@
+import { DeviceError, IndexError, type DType } from '@dl/tensor';
+import type { ShaderBuilder, ShaderSpec } from '../wgsl/builder.js';
+import { PipelineCache } from './pipelines.js';
+import { BufferPool } from './pool.js';
+
+/** What a WebGPU tensor's storage holds: a pooled buffer and its element count/dtype. */
+export interface GpuData {
+  readonly buffer: GPUBuffer;
+  /** elements */
+  readonly n: number;
+  readonly dtype: DType;
+  freed: boolean;
+}
+
+/** A buffer range bound to one storage binding. */
+export interface BindRange {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+export interface Program {
+  spec: ShaderSpec;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+export interface ContextOptions {
+  /** caps the storage binding size used for splitting (defaults to the device limit) */
+  maxBindingBytes?: number;
+  /** dispatches recorded before an automatic submit */
+  maxDispatchesPerSubmit?: number;
+  /** bytes of free buffers the pool keeps */
+  maxPooledBytes?: number;
+}
+
+const STORAGE = 0x80; // GPUBufferUsage.STORAGE
+const COPY_SRC = 0x04;
+const COPY_DST = 0x08;
+const MAP_READ = 0x01;
+const UNIFORM = 0x40;
+const UNIFORM_CHUNK = 65536;
+
+/** Bit set in the flags buffer when a kernel saw an index out of range. */
+export const FLAG_INDEX = 1;
+
+interface UniformChunk {
+  buffer: GPUBuffer;
+  host: ArrayBuffer;
+  used: number;
+}
+
+/**
+ * Owns the device-side state: buffer pool, shader/pipeline caches, the open command encoder
+ * (every dispatch of a step goes into it; it is submitted before any readback or when it grows
+ * long), and the per-dispatch uniform storage.
+ */
+export class GpuContext {
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly maxBinding: number;
+  readonly storageAlign: number;
+  private readonly uniformAlign: number;
+  private readonly maxDispatches: number;
+  private readonly programs = new Map<string, Program>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly chunks: UniformChunk[] = [];
+  private chunkIndex = 0;
+  private pendingDispatches = 0;
+  /** a small atomic buffer kernels use to report bad indices */
+  readonly flags: GPUBuffer;
+  lostReason: string | null = null;
+  private readonly errors: string[] = [];
+  stats = { dispatches: 0, submits: 0, reads: 0 };
+
+  constructor(
+    readonly device: GPUDevice,
+    opts: ContextOptions = {},
+  ) {
+    const lim = device.limits;
+    this.maxBinding = Math.min(lim.maxStorageBufferBindingSize, opts.maxBindingBytes ?? Infinity);
+    this.storageAlign = lim.minStorageBufferOffsetAlignment;
+    this.uniformAlign = lim.minUniformBufferOffsetAlignment;
+    this.maxDispatches = opts.maxDispatchesPerSubmit ?? 1024;
+    this.pool = new BufferPool(device, STORAGE | COPY_SRC | COPY_DST, opts.maxPooledBytes ?? 512 * 2 ** 20);
+    this.pipelines = new PipelineCache(device);
+    this.flags = device.createBuffer({ size: 16, usage: STORAGE | COPY_SRC | COPY_DST });
+    device.lost.then((info) => {
+      this.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+    });
+    device.addEventListener('uncapturederror', (e) => {
+      this.errors.push((e as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /** Throws a DeviceError when the device is gone. */
+  check(op: string): void {
+    if (this.lostReason !== null) {
+      throw new DeviceError(op, `the WebGPU device was lost (${this.lostReason}); create a new backend with createWebGPUBackend() and registerBackend() it`);
+    }
+  }
+
+  /** The program for `key`, building its shader on first use. */
+  program(key: string, build: () => ShaderSpec | ShaderBuilder): Program {
+    let p = this.programs.get(key);
+    if (!p) {
+      const spec = build() as ShaderSpec;
+      const pipeline = this.pipelines.get(spec.source);
+      p = { spec, pipeline, layout: pipeline.getBindGroupLayout(0) };
+      this.programs.set(key, p);
+    }
+    return p;
+  }
+
+  get shaderCount(): number {
+    return this.programs.size;
+  }
+
+  alloc(bytes: number): GPUBuffer {
+    return this.pool.acquire(bytes);
+  }
+
+  release(buf: GPUBuffer): void {
+    this.pool.release(buf);
+  }
+
+  private uniformSlot(bytes: number): { chunk: UniformChunk; offset: number } {
+    const size = Math.ceil(bytes / this.uniformAlign) * this.uniformAlign;
+    let chunk = this.chunks[this.chunkIndex];
+    if (chunk && chunk.used + size > UNIFORM_CHUNK) chunk = this.chunks[++this.chunkIndex];
+    if (!chunk) {
+      chunk = { buffer: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: UNIFORM | COPY_DST }), host: new ArrayBuffer(UNIFORM_CHUNK), used: 0 };
+      this.chunks.push(chunk);
+    }
+    const offset = chunk.used;
+    chunk.used += size;
+    return { chunk, offset };
+  }
+
+  /** Records one dispatch of `prog` with its storage bindings and uniform values. */
+  dispatch(op: string, prog: Program, bindings: readonly BindRange[], params: Readonly<Record<string, number>>, groups: readonly [number, number, number]): void {
+    if (groups[0] * groups[1] * groups[2] === 0) return;
+    const { spec } = prog;
+    const bytes = spec.uniformVec4s * 16;
+    const { chunk, offset } = this.uniformSlot(bytes);
+    const i32 = new Int32Array(chunk.host, offset, spec.uniformVec4s * 4);
+    const f32 = new Float32Array(chunk.host, offset, spec.uniformVec4s * 4);
+    const u32 = new Uint32Array(chunk.host, offset, spec.uniformVec4s * 4);
+    for (const [name, { slot, kind }] of spec.params) {
+      const v = params[name];
+      if (v === undefined) throw new Error(`${op}: shader parameter ${name} was not given`);
+      if (kind === 'f32') f32[slot] = v;
+      else if (kind === 'u32') u32[slot] = v >>> 0;
+      else i32[slot] = v;
+    }
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: chunk.buffer, offset, size: bytes } }];
+    bindings.forEach((b, i) => {
+      const size = b.size ?? b.buffer.size - (b.offset ?? 0);
+      if (size > this.maxBinding) {
+        throw new DeviceError(op, `binding ${spec.bindings[i]?.name ?? i} needs ${size} bytes, over this device's storage binding limit of ${this.maxBinding} bytes; this op cannot split it — use smaller tensors (e.g. split along a batch dim)`);
+      }
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size } });
+    });
+    const group = this.device.createBindGroup({ layout: prog.layout, entries });
+    if (!this.pass) {
+      this.encoder ??= this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    this.pass.setPipeline(prog.pipeline);
+    this.pass.setBindGroup(0, group);
+    this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    this.stats.dispatches++;
+    if (++this.pendingDispatches >= this.maxDispatches) this.flush();
+  }
+
+  /** Records a buffer-to-buffer copy. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.endPass();
+    if (this.encoder) {
+      for (let i = 0; i <= this.chunkIndex && i < this.chunks.length; i++) {
+        const c = this.chunks[i];
+        if (c.used) this.device.queue.writeBuffer(c.buffer, 0, c.host, 0, c.used);
+        c.used = 0;
+      }
+      this.chunkIndex = 0;
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+      this.stats.submits++;
+    }
+    this.pendingDispatches = 0;
+    this.pool.afterSubmit();
+  }
+
+  /** Copies `bytes` from `buf` at `offset` to the host, after submitting pending work. */
+  async read(op: string, buf: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    this.check(op);
+    const padded = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: padded + 16, usage: MAP_READ | COPY_DST });
+    if (padded) this.copy(buf, offset, staging, 0, padded);
+    this.copy(this.flags, 0, staging, padded, 16);
+    this.flush();
+    this.stats.reads++;
+    try {
+      await staging.mapAsync(1 /* GPUMapMode.READ */);
+    } catch (e) {
+      staging.destroy();
+      this.check(op);
+      throw new DeviceError(op, `reading back failed: ${(e as Error).message}`);
+    }
+    const all = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    this.throwErrors(op);
+    const flags = new Uint32Array(all, padded, 4)[0];
+    if (flags & FLAG_INDEX) {
+      this.device.queue.writeBuffer(this.flags, 0, new Uint32Array(4));
+      throw new IndexError(op, 'a gather or scatterAdd index was out of range (seen on webgpu, reported at the next read); the out-of-range elements were skipped');
+    }
+    return all.slice(0, bytes);
+  }
+
+  /** Raises validation errors the device reported since the last check. */
+  throwErrors(op: string): void {
+    if (this.errors.length) {
+      const msg = this.errors.splice(0).join('\n');
+      throw new DeviceError(op, `WebGPU reported an error: ${msg}`);
+    }
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwErrors('sync');
+  }
+}

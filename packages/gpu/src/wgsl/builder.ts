@@ -1,0 +1,173 @@
+import type { DType } from '@dl/tensor';
+
+/** WGSL scalar types a storage buffer holds. */
+export type StorageType = 'f32' | 'i32' | 'u32' | 'f16';
+/** Types arithmetic happens in: floats compute in f32 (float16 included), integers in i32. */
+export type Domain = 'f32' | 'i32';
+export type ParamKind = 'i32' | 'f32' | 'u32';
+
+/** How each dtype is stored: bool takes a u32 per element, float16 needs `shader-f16`. */
+export function storageType(dtype: DType): StorageType {
+  switch (dtype) {
+    case 'float32':
+      return 'f32';
+    case 'float16':
+      return 'f16';
+    case 'int32':
+      return 'i32';
+    case 'bool':
+      return 'u32';
+    case 'float64':
+      throw new Error('float64 has no WebGPU storage type');
+  }
+}
+
+export function domainOf(dtype: DType): Domain {
+  return dtype === 'float32' || dtype === 'float16' ? 'f32' : 'i32';
+}
+
+/** Bytes per stored element (bool is a u32). */
+export function storageBytes(dtype: DType): number {
+  return dtype === 'float16' ? 2 : 4;
+}
+
+/** Converts a stored value expression to a compute domain. */
+export function toDomain(expr: string, from: StorageType, to: Domain): string {
+  if (from === to) return expr;
+  return `${to}(${expr})`;
+}
+
+/**
+ * Converts a domain value to a stored value with @dl's cast rules: floats to int truncate toward
+ * zero with NaN -> 0, anything to bool is "non-zero".
+ */
+export function fromDomain(expr: string, from: Domain, to: StorageType): string {
+  if (to === 'u32') return from === 'f32' ? `select(0u, 1u, (${expr}) != 0.0)` : `select(0u, 1u, (${expr}) != 0)`;
+  if (from === to) return expr;
+  if (to === 'i32') return `f2i(${expr})`;
+  return `${to}(${expr})`;
+}
+
+export interface Binding {
+  name: string;
+  type: StorageType | 'atomic<u32>';
+  access: 'read' | 'read_write';
+}
+
+/** A built shader: its source and how to fill its uniforms. */
+export interface ShaderSpec {
+  source: string;
+  params: ReadonlyMap<string, { slot: number; kind: ParamKind }>;
+  /** number of vec4<i32> uniform slots */
+  uniformVec4s: number;
+  bindings: readonly Binding[];
+  workgroupSize: number;
+}
+
+const LANES = 'xyzw';
+
+/** Helper functions every shader may use; emitted only when referenced. */
+const HELPERS: Record<string, string> = {
+  isnan: 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
+  f2i: 'fn f2i(x: f32) -> i32 { return select(i32(x), 0, isnan(x)); }',
+  // infinity cannot be a WGSL constant; reading it from a private variable keeps it a runtime value
+  inf: 'var<private> INF_BITS: u32 = 0x7f800000u;\nfn inf() -> f32 { return bitcast<f32>(INF_BITS); }',
+};
+const HELPER_DEPS: Record<string, string[]> = { f2i: ['isnan'] };
+
+/**
+ * Builds one compute shader. Parameters are i32/f32/u32 scalars packed into a uniform
+ * `array<vec4<i32>>`, so every kernel takes shapes, strides and offsets without a per-kernel struct;
+ * `param()` returns the WGSL expression that reads one.
+ */
+export class ShaderBuilder {
+  private readonly bindings: Binding[] = [];
+  private readonly params = new Map<string, { slot: number; kind: ParamKind }>();
+  private readonly fns: string[] = [];
+  private readonly shared: string[] = [];
+  private readonly consts: string[] = [];
+
+  constructor(readonly workgroupSize: number) {}
+
+  /** Declares a storage buffer binding (in declaration order) and returns its name. */
+  storage(name: string, type: Binding['type'], access: Binding['access'] = 'read'): string {
+    this.bindings.push({ name, type, access });
+    return name;
+  }
+
+  /** Declares (once) a scalar parameter and returns a WGSL expression of its value. */
+  param(name: string, kind: ParamKind = 'i32'): string {
+    let p = this.params.get(name);
+    if (!p) {
+      p = { slot: this.params.size, kind };
+      this.params.set(name, p);
+    }
+    const raw = `u.p[${p.slot >> 2}].${LANES[p.slot & 3]}`;
+    return p.kind === 'i32' ? raw : `bitcast<${p.kind}>(${raw})`;
+  }
+
+  /** `param` for each name in order. */
+  paramList(prefix: string, n: number, kind: ParamKind = 'i32'): string[] {
+    return Array.from({ length: n }, (_, i) => this.param(`${prefix}${i}`, kind));
+  }
+
+  fn(source: string): void {
+    if (!this.fns.includes(source)) this.fns.push(source);
+  }
+
+  const(name: string, type: string, value: string | number): string {
+    this.consts.push(`const ${name}: ${type} = ${value};`);
+    return name;
+  }
+
+  workgroupArray(name: string, type: string, length: number): string {
+    this.shared.push(`var<workgroup> ${name}: array<${type}, ${length}>;`);
+    return name;
+  }
+
+  /** Assembles the shader around `body` (the main function's statements). */
+  build(body: string): ShaderSpec {
+    const f16 = this.bindings.some((b) => b.type === 'f16');
+    const nVec4 = Math.max(1, Math.ceil(this.params.size / 4));
+    const all = [...this.fns, body].join('\n');
+    const helpers = new Set<string>();
+    const want = (h: string): void => {
+      if (helpers.has(h)) return;
+      for (const d of HELPER_DEPS[h] ?? []) want(d);
+      helpers.add(h);
+    };
+    for (const h of Object.keys(HELPERS)) if (new RegExp(`\\b${h}\\(`).test(all)) want(h);
+    const decl = this.bindings.map((b, i) => {
+      const access = b.type === 'atomic<u32>' || b.access === 'read_write' ? 'read_write' : 'read';
+      return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${b.type}>;`;
+    });
+    const source = [
+      f16 ? 'enable f16;' : '',
+      `struct Params { p: array<vec4<i32>, ${nVec4}> }`,
+      '@group(0) @binding(0) var<uniform> u: Params;',
+      ...decl,
+      ...this.consts,
+      ...this.shared,
+      ...[...helpers].map((h) => HELPERS[h]),
+      ...this.fns,
+      `@compute @workgroup_size(${this.workgroupSize})`,
+      'fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+      '  let lid = i32(lid3.x);',
+      // workgroups are laid out over x and y (x is capped at 65535); z is a batch index
+      '  let wg = i32(wid3.y * nwg.x + wid3.x);',
+      '  let wz = i32(wid3.z);',
+      body,
+      '}',
+    ]
+      .filter((l) => l !== '')
+      .join('\n');
+    return { source, params: this.params, uniformVec4s: nVec4, bindings: this.bindings, workgroupSize: this.workgroupSize };
+  }
+}
+
+/** Splits a count of workgroups over x and y, since each dimension is limited to 65535. */
+export function grid(groups: number, z = 1): [number, number, number] {
+  if (groups <= 65535) return [Math.max(groups, 1), 1, z];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, z];
+}
