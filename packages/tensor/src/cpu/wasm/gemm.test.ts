@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gemmWasm, getNumThreads, initWasmThreads, setNumThreads, wasmAvailable } from './index.js';
+import { gemmBatchedWasm, gemmWasm, getNumThreads, initWasmThreads, setNumThreads, wasmAvailable } from './index.js';
 import { maxRelErr, seeded } from './test-util.js';
 
 /** C = A @ B (+C) in float64 with the same strided addressing as gemmWasm. */
@@ -101,4 +101,33 @@ describe('gemmWasm', () => {
     expect(() => setNumThreads(0)).toThrow(RangeError);
     expect(() => setNumThreads(1.5)).toThrow(RangeError);
   });
+});
+
+describe('gemmBatchedWasm', () => {
+  beforeAll(async () => {
+    await initWasmThreads(2);
+  });
+
+  for (const threads of [1, 2]) {
+    it(`matches per-matrix references, shared operands included (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+      setNumThreads(threads);
+      const rand = seeded(100 + threads);
+      // [batch, M, N, K, A batch stride 0?, B transposed?]: small (one task per matrix) and large (split per matrix)
+      for (const [batch, M, N, K, shareA, tb] of [[5, 3, 7, 9, false, false], [12, 33, 17, 40, true, true], [40, 16, 16, 300, false, true], [3, 70, 130, 120, false, false], [1, 9, 9, 9, false, false]] as const) {
+        const aBs = shareA ? 0 : M * K + 1;
+        const a = rand(aBs * batch + M * K + 1), b = rand(batch * K * N);
+        const [bRs, bCs] = tb ? [1, K] : [N, 1];
+        for (const accumulate of [false, true]) {
+          const c = rand(batch * M * N + 1);
+          const before = c.slice();
+          gemmBatchedWasm(batch, M, N, K, a, 1, aBs, K, 1, b, 0, K * N, bRs, bCs, c, 1, accumulate);
+          for (let i = 0; i < batch; i++) {
+            const want = reference(M, N, K, a, 1 + i * aBs, K, 1, b, i * K * N, bRs, bCs, accumulate ? before.subarray(1 + i * M * N) : null);
+            expect(maxRelErr(c.subarray(1 + i * M * N, 1 + (i + 1) * M * N), want), `batch ${batch} item ${i}`).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-6);
+          }
+          expect(c[0]).toBe(before[0]);
+        }
+      }
+    });
+  }
 });

@@ -191,6 +191,90 @@ export function gemmWasm(
   else for (let i = 0; i < M; i++) c.set(heap.subarray(cAt / 4 + i * Np, cAt / 4 + i * Np + N), cOff + i * N);
 }
 
+/** Per-matrix size (multiply-adds) from which a batch runs one parallel GEMM per matrix instead of one matrix per task. */
+const BATCH_SPLIT_MIN = 1 << 20;
+
+/**
+ * Batched GEMM: for i < batch, C_i (M x N, row-major, contiguous at cOff + i*M*N) = A_i @ B_i
+ * (+C_i if accumulate), where A_i[r,k] = a[aOff + i*aBs + r*aRs + k*aCs] and likewise for B.
+ * Batch strides may be 0 (a shared operand). Small matrices run one per task across the threads;
+ * large ones one after another, each split across the threads.
+ * @example gemmBatchedWasm(8, 64, 64, 32, q, 0, 2048, 32, 1, k, 0, 2048, 1, 32, scores, 0) // q @ k^T per head
+ */
+export function gemmBatchedWasm(
+  batch: number, M: number, N: number, K: number,
+  a: Float32Array, aOff: number, aBs: number, aRs: number, aCs: number,
+  b: Float32Array, bOff: number, bBs: number, bRs: number, bCs: number,
+  c: Float32Array, cOff: number, accumulate = false,
+): void {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  if (batch === 1 || K <= 0 || M * N * K >= BATCH_SPLIT_MIN) {
+    for (let i = 0; i < batch; i++) gemmWasm(M, N, K, a, aOff + i * aBs, aRs, aCs, b, bOff + i * bBs, bRs, bCs, c, cOff + i * M * N, accumulate);
+    return;
+  }
+  const Mp = ceilDiv(M, MR) * MR, Np = ceilDiv(N, NR) * NR, kc = Math.min(KC, K);
+  const aItem = aBs === 0 ? 0 : 4 * (spanOf(M, K, aRs, aCs) + 4);
+  const bItem = bBs === 0 ? 0 : 4 * (spanOf(K, N, bRs, bCs) + 4);
+  const threads = batch * M * N * K >= PARALLEL_MIN ? getNumThreads() : 1;
+  const need = batch * (aItem + bItem + 4 * Mp * Np) + 4 * (spanOf(M, K, aRs, aCs) + spanOf(K, N, bRs, bCs)) + threads * 4 * kc * (Mp + Np) + 1024;
+  if (need > MAX_SCRATCH) {
+    const h = ceilDiv(batch, 2);
+    gemmBatchedWasm(h, M, N, K, a, aOff, aBs, aRs, aCs, b, bOff, bBs, bRs, bCs, c, cOff, accumulate);
+    gemmBatchedWasm(batch - h, M, N, K, a, aOff + h * aBs, aBs, aRs, aCs, b, bOff + h * bBs, bBs, bRs, bCs, c, cOff + h * M * N, accumulate);
+    return;
+  }
+  scratch.reset();
+  const aAt = scratch.alloc(Math.max(aItem * batch, 4 * (spanOf(M, K, aRs, aCs) + 4)));
+  const bAt = scratch.alloc(Math.max(bItem * batch, 4 * (spanOf(K, N, bRs, bCs) + 4)));
+  const cAt = scratch.alloc(4 * Mp * Np * batch);
+  const apAt = scratch.alloc(threads * 4 * Mp * kc);
+  const bpAt = scratch.alloc(threads * 4 * kc * Np);
+  scratch.reserve();
+  // every item has the same strides, so it lands at the same offset within its region as item 0
+  const A = place(M, K, a, aOff, aRs, aCs, aAt);
+  const B = place(K, N, b, bOff, bRs, bCs, bAt);
+  for (let i = 1; i < (aBs === 0 ? 1 : batch); i++) place(M, K, a, aOff + i * aBs, aRs, aCs, aAt + i * aItem);
+  for (let i = 1; i < (bBs === 0 ? 1 : batch); i++) place(K, N, b, bOff + i * bBs, bRs, bCs, bAt + i * bItem);
+  let heap = heapF32();
+  const cItem = Mp * Np;
+  if (accumulate) {
+    for (let i = 0; i < batch; i++) {
+      for (let r = 0; r < M; r++) heap.set(c.subarray(cOff + (i * M + r) * N, cOff + (i * M + r + 1) * N), cAt / 4 + i * cItem + r * Np);
+    }
+  }
+  const p = params();
+  p[P.KIND] = JOB.BATCH;
+  p[P.MR] = MR;
+  p[P.NR] = NR;
+  p[P.M] = M;
+  p[P.N] = N;
+  p[P.K] = K;
+  p[P.KC] = KC;
+  p[P.A] = A.at;
+  p[P.A_RS] = A.rs;
+  p[P.A_CS] = A.cs;
+  p[P.A_ITEM] = aItem;
+  p[P.B] = B.at;
+  p[P.B_RS] = B.rs;
+  p[P.B_CS] = B.cs;
+  p[P.B_ITEM] = bItem;
+  p[P.C] = cAt;
+  p[P.LDC] = Np;
+  p[P.C_ITEM] = 4 * cItem;
+  p[P.ACC] = accumulate ? 1 : 0;
+  p[P.AP] = apAt;
+  p[P.AP_STRIDE] = 4 * Mp * kc;
+  p[P.BP] = bpAt;
+  p[P.BP_STRIDE] = 4 * kc * Np;
+  dispatch(batch, threads);
+  heap = heapF32();
+  for (let i = 0; i < batch; i++) {
+    const base = cAt / 4 + i * cItem;
+    if (Np === N) c.set(heap.subarray(base, base + M * N), cOff + i * M * N);
+    else for (let r = 0; r < M; r++) c.set(heap.subarray(base + r * Np, base + r * Np + N), cOff + (i * M + r) * N);
+  }
+}
+
 /** Elements a strided rows x cols matrix may need once copied (its span, or rows*cols when gathered). */
 function spanOf(rows: number, cols: number, rs: number, cs: number): number {
   const span = (rows - 1) * Math.abs(rs) + (cols - 1) * Math.abs(cs) + 1;

@@ -2,7 +2,7 @@
 // TypeScript kernels in ../gemm.ts and ../conv.ts are the reference with the same signatures.
 import { simdSupported } from './runtime.js';
 
-export { gemmWasm } from './gemm.js';
+export { gemmBatchedWasm, gemmWasm } from './gemm.js';
 export { getNumThreads, initWasmThreads, setNumThreads } from './pool.js';
 
 /** true where WebAssembly SIMD128 validates, so the wasm kernels can run. */

@@ -26,7 +26,7 @@ export const CTRL = {
 } as const;
 
 /** Job kinds. */
-export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3 } as const;
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4 } as const;
 
 /** B sources for GEMM jobs. */
 export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
@@ -63,6 +63,10 @@ export const P = {
   PLANES_TASK: 27,
   LDD: 28, // col2im: dcol row stride in elements
   GX: 29,
+  A_ITEM: 30, // batched: bytes between consecutive A, B and padded C items
+  B_ITEM: 31,
+  C_ITEM: 32,
+  AP_STRIDE: 33, // batched: packed A slot per thread
 } as const;
 
 /** Bytes before the first scratch allocation: control words, parameters, conv geometry. */
@@ -107,6 +111,18 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
         ex.packB(col, 1, kc, ncols, kc, bp, np);
       }
       ex.macro(p[P.AP] + (pc * Mp + ip0 * MR * kc) * 4, bp, c, ldc * 4, kc, mp, np, pc > 0 || p[P.ACC] ? 1 : 0);
+    }
+  } else if (kind === JOB.BATCH) {
+    // one whole small GEMM per task, packed into this thread's slots
+    const aRs = p[P.A_RS], aCs = p[P.A_CS], bRs = p[P.B_RS], bCs = p[P.B_CS];
+    const a = p[P.A] + i * p[P.A_ITEM], b = p[P.B] + i * p[P.B_ITEM], c = p[P.C] + i * p[P.C_ITEM];
+    const ap = p[P.AP] + tid * p[P.AP_STRIDE], bp = p[P.BP] + tid * p[P.BP_STRIDE];
+    const panelsN = Math.ceil(N / NR);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      ex.packA(a + pc * aCs * 4, aRs, aCs, M, kc, ap, panelsM);
+      ex.packB(b + pc * bRs * 4, bRs, bCs, N, kc, bp, panelsN);
+      ex.macro(ap, bp, c, p[P.LDC] * 4, kc, panelsM, panelsN, pc > 0 || p[P.ACC] ? 1 : 0);
     }
   } else if (kind === JOB.COL2IM) {
     const q0 = i * p[P.PLANES_TASK];
