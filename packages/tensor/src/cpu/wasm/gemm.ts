@@ -61,8 +61,8 @@ export function planGemm(M: number, N: number, K: number): GemmPlan {
   let npTask = Math.min(panelsN, NC / NR);
   let mpTask = panelsM;
   const tasksFor = () => ceilDiv(panelsN, npTask) * ceilDiv(panelsM, mpTask);
-  // aim for 4 tasks per thread so a late or descheduled thread costs little
-  while (want > 1 && tasksFor() < 4 * want && npTask > 8) npTask = ceilDiv(npTask, 2);
+  // aim for 8 tasks per thread: the last task's tail, or a descheduled thread, then costs little
+  while (want > 1 && tasksFor() < 8 * want && npTask > 8) npTask = ceilDiv(npTask, 2);
   while (want > 1 && tasksFor() < 2 * want && mpTask > 16) mpTask = ceilDiv(mpTask, 2);
   const colTasks = ceilDiv(panelsN, npTask);
   const tasks = colTasks * ceilDiv(panelsM, mpTask);
