@@ -100,7 +100,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   return { entries, metadata, dataStart: 8 + n };
 }
 
-function halfToFloat(h: number): number {
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
@@ -112,8 +112,8 @@ function halfToFloat(h: number): number {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** float -> IEEE half, round to nearest even. */
-function floatToHalf(v: number): number {
+/** float -> IEEE half bits, rounding to nearest even (exported for tests). */
+export function floatToHalf(v: number): number {
   f32[0] = v;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;

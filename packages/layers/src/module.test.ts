@@ -1,0 +1,160 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randn, tensor, zeros, type Tensor } from '@dl/tensor';
+import { describe, expect, it } from 'vitest';
+import { ReLU } from './activation.js';
+import { ModuleDict, ModuleList, Sequential } from './container.js';
+import { Conv2d } from './conv.js';
+import { Linear } from './linear.js';
+import { Module, StateDictError, param } from './module.js';
+import { BatchNorm2d } from './norm.js';
+import { Flatten, MaxPool2d } from './pool.js';
+import { saveSafetensors } from './safetensors.js';
+import { expectClose, fixture } from './test-helpers.js';
+
+class Block extends Module {
+  conv = new Conv2d(4, 4, 3, { padding: 1 });
+  bn = new BatchNorm2d(4);
+  forward(x: Tensor): Tensor {
+    return this.bn.forward(this.conv.forward(x)).relu();
+  }
+}
+
+class Net extends Module {
+  stem = new Conv2d(1, 4, 3);
+  layers = [new Block(), new Block()];
+  heads = new Map<string, Linear>([['cls', new Linear(4, 10)]]);
+  scale = param(tensor([1]));
+  notAParameter = tensor([5]); // a plain tensor field is neither a parameter nor a buffer
+  forward(x: Tensor): Tensor {
+    let h = this.stem.forward(x);
+    for (const b of this.layers) h = b.forward(h);
+    return this.heads.get('cls')!.forward(h.mean([2, 3])).mul(this.scale);
+  }
+}
+
+/** PyTorch's nn.Sequential for gen_fixtures.py's interop_model(). */
+const interopModel = () => new Sequential(new Conv2d(1, 4, 3), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(4 * 5 * 5, 10));
+
+describe('Module', () => {
+  it('finds parameters by walking fields, arrays and maps, with PyTorch dotted names', () => {
+    const names = [...new Net().namedParameters()].map(([n]) => n);
+    expect(names).toEqual([
+      'scale',
+      'stem.weight', 'stem.bias',
+      'layers.0.conv.weight', 'layers.0.conv.bias', 'layers.0.bn.weight', 'layers.0.bn.bias',
+      'layers.1.conv.weight', 'layers.1.conv.bias', 'layers.1.bn.weight', 'layers.1.bn.bias',
+      'heads.cls.weight', 'heads.cls.bias',
+    ]);
+    const sd = Object.keys(new Net().stateDict());
+    expect(sd).toContain('layers.1.bn.running_var');
+    expect(sd).toContain('layers.1.bn.num_batches_tracked');
+    expect(sd).not.toContain('notAParameter');
+  });
+
+  it('names Sequential, ModuleList and ModuleDict children like PyTorch', () => {
+    const seq = new Sequential(new Linear(2, 2), new ReLU(), new Linear(2, 1));
+    expect(Object.keys(seq.stateDict())).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
+    const named = new Sequential({ fc: new Linear(2, 2), act: new ReLU() });
+    expect(Object.keys(named.stateDict())).toEqual(['fc.weight', 'fc.bias']);
+    class M extends Module {
+      blocks = new ModuleList([new Linear(1, 1), new Linear(1, 1)]);
+      heads = new ModuleDict({ a: new Linear(1, 1) });
+      forward(): void {}
+    }
+    expect(Object.keys(new M().stateDict())).toEqual(['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'heads.a.weight', 'heads.a.bias']);
+  });
+
+  it('train() and eval() recurse', () => {
+    const net = new Net().eval();
+    expect(net.modules().every((m) => !m.training)).toBe(true);
+    net.train();
+    expect(net.layers[1].bn.training).toBe(true);
+  });
+
+  it('apply() visits children before parents', () => {
+    const seen: string[] = [];
+    new Sequential(new Linear(1, 1), new Sequential(new ReLU())).apply((m) => seen.push(m.constructor.name));
+    expect(seen).toEqual(['Linear', 'ReLU', 'Sequential', 'Sequential']);
+  });
+
+  it('loadStateDict copies in place and reports every problem by name', () => {
+    const a = new Net();
+    const b = new Net();
+    const w = b.stem.weight;
+    b.loadStateDict(a.stateDict());
+    expect(b.stem.weight).toBe(w);
+    expect(b.stem.weight.toArray()).toEqual(a.stem.weight.toArray());
+
+    const sd = { ...a.stateDict() } as Record<string, Tensor>;
+    delete sd['stem.bias'];
+    sd['extra.weight'] = zeros([1]);
+    sd['heads.cls.weight'] = zeros([3, 4]);
+    let err: StateDictError | undefined;
+    try {
+      b.loadStateDict(sd);
+    } catch (e) {
+      err = e as StateDictError;
+    }
+    expect(err).toBeInstanceOf(StateDictError);
+    expect(err!.message).toBe('loadStateDict (Net): missing keys: stem.bias; unexpected keys: extra.weight; shape mismatches: heads.cls.weight: expected [10,4], got [3,4]');
+    const r = b.loadStateDict(sd, { strict: false });
+    expect(r).toEqual({ missingKeys: ['stem.bias'], unexpectedKeys: ['extra.weight'], shapeMismatches: ['heads.cls.weight: expected [10,4], got [3,4]'] });
+  });
+
+  it('prints a tree with parameter counts', () => {
+    const s = new Sequential(new Linear(4, 3), new ReLU()).toString();
+    expect(s).toBe(['Sequential(  # 15 params', '  (0): Linear(inFeatures=4, outFeatures=3, bias=true)  # 15 params', '  (1): ReLU()', ')', 'Parameters: 15'].join('\n'));
+  });
+
+  it('to(device) keeps parameters as parameters', () => {
+    const net = new Net().to('cpu');
+    expect(net.parameters().every((p) => p.requiresGrad && p.device === 'cpu')).toBe(true);
+  });
+
+  it('requiresGrad_(false) freezes without losing parameters', () => {
+    const net = new Net().requiresGrad_(false);
+    expect(net.numParameters()).toBeGreaterThan(0);
+    expect(net.numParameters(true)).toBe(0);
+    expect(net.toString()).toMatch(/\(0 trainable\)$/);
+  });
+});
+
+describe('state dicts move between PyTorch and @dl', () => {
+  it('a PyTorch state dict (int64 BatchNorm counter included) loads and gives PyTorch outputs', () => {
+    const m = interopModel().eval();
+    m.loadStateDict(fixture('torch_state_dict'));
+    const io = fixture('torch_state_dict_io');
+    expectClose(m.forward(io.x), io.y, 'model output');
+  });
+
+  const python = '/usr/bin/python3';
+  const hasTorch = existsSync(python) && (() => {
+    try {
+      execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!hasTorch)('a state dict saved by @dl loads into the same PyTorch model with the same outputs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dl-layers-'));
+    try {
+      const m = interopModel();
+      m.forward(randn([8, 1, 12, 12])); // train mode: updates running stats
+      m.eval();
+      const x = randn([3, 1, 12, 12]);
+      await saveSafetensors(join(dir, 'sd.safetensors'), m.stateDict());
+      await saveSafetensors(join(dir, 'sd_io.safetensors'), { x, y: m.forward(x) });
+      const script = new URL('../fixtures/gen_fixtures.py', import.meta.url).pathname;
+      const out = JSON.parse(execFileSync(python, [script, '--check', join(dir, 'sd.safetensors')], { encoding: 'utf8' })) as { maxdiff: number; num_batches_tracked: number };
+      expect(out.maxdiff).toBeLessThan(1e-5);
+      expect(out.num_batches_tracked).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

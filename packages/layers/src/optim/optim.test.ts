@@ -1,0 +1,111 @@
+import { keep, memory, scope, tensor, zeros, type Tensor } from '@dl/tensor';
+import { describe, expect, it } from 'vitest';
+import { param } from '../module.js';
+import { expectClose, fixture, under } from '../test-helpers.js';
+import { Adam, AdamW } from './adam.js';
+import { clipGradNorm } from './clip.js';
+import type { Optimizer } from './optimizer.js';
+import { RMSprop } from './rmsprop.js';
+import { SGD } from './sgd.js';
+
+const fx = () => fixture('optim');
+
+/** Three steps from PyTorch's fixture with fixed gradients; compares the parameter after each. */
+function check(name: string, make: (p: Tensor) => Optimizer<{ lr: number }>): void {
+  const f = fx();
+  const p = param(f.p0.clone());
+  const opt = make(p);
+  ['g1', 'g2', 'g3'].forEach((g, i) => {
+    p.grad = f[g].clone();
+    opt.step();
+    expectClose(p, under(f, name)[`p${i + 1}`], `${name}: parameter after step ${i + 1}`, { rtol: 1e-5, atol: 1e-6 });
+  });
+}
+
+describe('optimizers match PyTorch over three steps', () => {
+  it('SGD', () => check('sgd', (p) => new SGD([p], { lr: 0.1 })));
+  it('SGD with momentum and weight decay', () => check('sgd_momentum_wd', (p) => new SGD([p], { lr: 0.1, momentum: 0.9, weightDecay: 0.01 })));
+  it('SGD with Nesterov momentum', () => check('sgd_nesterov', (p) => new SGD([p], { lr: 0.05, momentum: 0.8, nesterov: true })));
+  it('SGD with dampening', () => check('sgd_dampening', (p) => new SGD([p], { lr: 0.05, momentum: 0.8, dampening: 0.3 })));
+  it('Adam', () => check('adam', (p) => new Adam([p], { lr: 0.01 })));
+  it('Adam with L2 weight decay and AMSGrad', () => check('adam_wd_amsgrad', (p) => new Adam([p], { lr: 0.01, betas: [0.8, 0.9], weightDecay: 0.1, amsgrad: true })));
+  it('AdamW', () => check('adamw', (p) => new AdamW([p], { lr: 0.01, weightDecay: 0.1 })));
+  it('RMSprop', () => check('rmsprop', (p) => new RMSprop([p], { lr: 0.01 })));
+  it('RMSprop centered with momentum and weight decay', () => check('rmsprop_centered_momentum', (p) => new RMSprop([p], { lr: 0.01, momentum: 0.5, centered: true, weightDecay: 0.05 })));
+});
+
+describe('Optimizer', () => {
+  it('resumes from stateDict exactly where it left off', () => {
+    const f = fx();
+    const a = param(f.p0.clone());
+    const optA = new Adam([a], { lr: 0.01 });
+    a.grad = f.g1.clone();
+    optA.step();
+    const b = param(a.clone());
+    const optB = new Adam([b], { lr: 0.5 });
+    optB.loadStateDict(optA.stateDict());
+    expect(optB.paramGroups[0].lr).toBe(0.01);
+    a.grad = f.g2.clone();
+    b.grad = f.g2.clone();
+    optA.step();
+    optB.step();
+    expectClose(b, a, 'resumed parameter', { rtol: 0, atol: 0 });
+  });
+
+  it('applies per-group options over the defaults', () => {
+    const p1 = param(tensor([1]));
+    const p2 = param(tensor([1]));
+    const opt = new SGD([{ params: [p1] }, { params: [p2], lr: 0.5 }], { lr: 0.1 });
+    p1.grad = tensor([1]);
+    p2.grad = tensor([1]);
+    opt.step();
+    expect(p1.item()).toBeCloseTo(0.9, 6);
+    expect(p2.item()).toBeCloseTo(0.5, 6);
+  });
+
+  it('zeroGrad drops gradients and a step skips parameters without one', () => {
+    const p = param(tensor([1, 2]));
+    const opt = new SGD([p], { lr: 1 });
+    p.grad = tensor([1, 1]);
+    opt.zeroGrad();
+    expect(p.grad).toBeNull();
+    opt.step();
+    expect(p.toArray()).toEqual([1, 2]);
+  });
+
+  it('keeps its state tensors alive across scopes and frees step temporaries', () => {
+    const p = param(zeros([10]));
+    const opt = new Adam([p]);
+    p.grad = keep(tensor(new Float32Array(10).fill(1)));
+    scope(() => opt.step());
+    const before = memory().tensors;
+    scope(() => opt.step());
+    expect(memory().tensors).toBe(before);
+    expect((opt.state.get(p)!.exp_avg as Tensor).isDisposed).toBe(false);
+  });
+
+  it('rejects a parameter listed twice', () => {
+    const p = param(tensor([1]));
+    expect(() => new SGD([{ params: [p] }, { params: [p] }], { lr: 1 })).toThrow(/more than one group/);
+  });
+});
+
+describe('clipGradNorm', () => {
+  it('matches torch.nn.utils.clip_grad_norm_', () => {
+    const c = under(fx(), 'clip');
+    const a = param(zeros([3, 4]));
+    const b = param(zeros([5]));
+    a.grad = c.ga.clone();
+    b.grad = c.gb.clone();
+    const norm = clipGradNorm([a, b], 1.5);
+    expectClose(norm, c.norm, 'total norm');
+    expectClose(a.grad, c.ga_after, 'clipped grad a');
+    expectClose(b.grad, c.gb_after, 'clipped grad b');
+  });
+  it('leaves small gradients alone', () => {
+    const a = param(zeros([2]));
+    a.grad = tensor([0.3, 0.4]);
+    expect(clipGradNorm([a], 1).item()).toBeCloseTo(0.5, 6);
+    expect(a.grad.toArray()).toEqual([0.30000001192092896, 0.4000000059604645]);
+  });
+});
