@@ -113,6 +113,13 @@ const cases: Case[] = [
   { name: '7x1 kernel', N: 1, C: 2, H: 10, W: 6, O: 3, k: [7, 1], pad: [3, 0] },
   { name: 'kernel 2x4, stride 3 x 2, groups 2', N: 2, C: 4, H: 11, W: 12, O: 4, k: [2, 4], stride: [3, 2], pad: [1, 2], groups: 2 },
   { name: 'empty batch', N: 0, C: 3, H: 5, W: 5, O: 2, k: [3, 3], pad: [1, 1] },
+  // 3x3 / stride 1 / dilation 1 with >= 4 channels per group: the Winograd paths
+  { name: 'winograd pad 1, groups 2', N: 2, C: 8, H: 10, W: 9, O: 8, k: [3, 3], pad: [1, 1], groups: 2 },
+  { name: 'winograd pad 0, ragged tiles', N: 2, C: 4, H: 13, W: 6, O: 5, k: [3, 3] },
+  { name: 'winograd pad 2', N: 1, C: 6, H: 5, W: 7, O: 4, k: [3, 3], pad: [2, 2] },
+  { name: 'winograd asymmetric pad', N: 2, C: 5, H: 9, W: 12, O: 7, k: [3, 3], pad: [2, 0] },
+  { name: 'winograd pad 3 (input gradient by col2im)', N: 1, C: 4, H: 6, W: 6, O: 4, k: [3, 3], pad: [3, 3] },
+  { name: 'winograd over several chunks of tiles', N: 2, C: 64, H: 32, W: 30, O: 8, k: [3, 3], pad: [1, 1] },
 ];
 
 const dtypes = [

@@ -72,6 +72,10 @@ export function conv2dForward(p: Conv2dParams, x: FloatArray, w: FloatArray, out
   const CKK = Cg * kH * kW;
   const P = oH * oW;
   if (N * O * P === 0) return;
+  if (winogradEligible(p)) {
+    winogradForward(p, x, w, out);
+    return;
+  }
   const rows = bandRows(CKK, oH, oW);
   const pointwise = isPointwise(p);
   for (let n = 0; n < N; n++) {
@@ -119,6 +123,11 @@ export function conv2dBackwardInput(p: Conv2dParams, gy: FloatArray, w: FloatArr
   const P = oH * oW;
   const HW = H * W;
   if (N * C * HW === 0) return;
+  const t = transposedAsForward(p);
+  if (winogradEligible(t)) {
+    conv2dForward(t, gy, flipWeights(p, w), gx);
+    return;
+  }
   const rows = bandRows(CKK, oH, oW);
   const pointwise = isPointwise(p);
   for (let n = 0; n < N; n++) {
@@ -160,6 +169,10 @@ export function conv2dBackwardWeight(p: Conv2dParams, x: FloatArray, gy: FloatAr
   const P = oH * oW;
   const size = O * CKK;
   if (size === 0) return;
+  if (winogradEligible(p) && N > 0) {
+    winogradBackwardWeight(p, x, gy, gw);
+    return;
+  }
   const sum = acc(size);
   sum.fill(0, 0, size);
   const rows = bandRows(CKK, oH, oW);
@@ -185,6 +198,35 @@ export function conv2dBackwardWeight(p: Conv2dParams, x: FloatArray, gy: FloatAr
     }
   }
   for (let i = 0; i < size; i++) gw[i] = sum[i];
+}
+
+/**
+ * With unit stride, the input gradient is itself a convolution: gy padded by d*(k-1)-p, correlated
+ * with the spatially flipped kernel whose in/out channels are swapped. Returns its parameters, or
+ * null when the padding would be negative or the stride is not 1.
+ */
+function transposedAsForward(p: Conv2dParams): Conv2dParams | null {
+  const pH = p.dH * (p.kH - 1) - p.pH;
+  const pW = p.dW * (p.kW - 1) - p.pW;
+  if (p.sH !== 1 || p.sW !== 1 || pH < 0 || pW < 0) return null;
+  return { ...p, C: p.O, H: p.oH, W: p.oW, O: p.C, pH, pW, oH: p.H, oW: p.W };
+}
+
+/** w [O, Cg, kH, kW] -> w' [C, Og, kH, kW] with w'[g*Cg + c, o, i, j] = w[g*Og + o, c, kH-1-i, kW-1-j]. */
+function flipWeights(p: Conv2dParams, w: FloatArray): Float64Array {
+  const { C, O, kH, kW, groups: G } = p;
+  const Cg = C / G;
+  const Og = O / G;
+  const KK = kH * kW;
+  const f = new Float64Array(C * Og * KK);
+  for (let g = 0; g < G; g++)
+    for (let o = 0; o < Og; o++)
+      for (let c = 0; c < Cg; c++) {
+        const src = ((g * Og + o) * Cg + c) * KK;
+        const dst = ((g * Cg + c) * Og + o) * KK;
+        for (let k = 0; k < KK; k++) f[dst + k] = w[src + KK - 1 - k];
+      }
+  return f;
 }
 
 /** First output column whose input column ow*sW - pW + kw*dW is >= 0, and one past the last < W. */
@@ -247,4 +289,302 @@ function col2im(p: Conv2dParams, cols: Float64Array, oh0: number, r: number, img
       }
     }
   }
+}
+
+// Winograd F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
+// Each 4x4 output tile comes from a 6x6 input tile: Y = A^T [(G g G^T) * (B^T d B)] A, so the
+// channel sum becomes 36 independent GEMMs  M[xi] (Og x T) = U[xi] (Og x Cg) @ V[xi] (Cg x T)
+// over T tiles, with 4x fewer multiplies than direct 3x3 convolution. The transforms run in float64
+// (JS numbers), so the larger transform constants cost no float32 accuracy.
+
+const WINO_LIMIT = 1 << 17; // elements of the V or M scratch per chunk of tiles (1 MiB, fits L2)
+
+let wU = new Float64Array(0);
+let wV = new Float64Array(0);
+let wM = new Float64Array(0);
+
+/** 3x3, unit stride and dilation, outputs of at least one tile, and enough channels for the GEMMs to pay for the transforms. */
+function winogradEligible(p: Conv2dParams | null): p is Conv2dParams {
+  return (
+    p !== null && p.kH === 3 && p.kW === 3 && p.sH === 1 && p.sW === 1 && p.dH === 1 && p.dW === 1 &&
+    p.oH >= 4 && p.oW >= 4 && p.C / p.groups >= 4 && p.O / p.groups >= 4
+  );
+}
+
+/** Number of 4x4 output tiles and the tiles per chunk so that V and M stay under WINO_LIMIT. */
+function tilePlan(p: Conv2dParams): [number, number] {
+  const tiles = p.N * Math.ceil(p.oH / 4) * Math.ceil(p.oW / 4);
+  const widest = Math.max(p.C, p.O) / p.groups;
+  return [tiles, Math.max(1, Math.min(tiles, Math.floor(WINO_LIMIT / (36 * widest))))];
+}
+
+function winogradScratch(Og: number, Cg: number, T: number): void {
+  if (wU.length < 36 * Og * Cg) wU = new Float64Array(36 * Og * Cg);
+  if (wV.length < 36 * Cg * T) wV = new Float64Array(36 * Cg * T);
+  if (wM.length < 36 * Og * T) wM = new Float64Array(36 * Og * T);
+}
+
+function winogradForward(p: Conv2dParams, x: FloatArray, w: FloatArray, out: FloatArray): void {
+  const { C, O, groups: G } = p;
+  const Cg = C / G;
+  const Og = O / G;
+  const [tiles, T] = tilePlan(p);
+  winogradScratch(Og, Cg, T);
+  for (let g = 0; g < G; g++) {
+    transformWeights(w, g * Og * Cg * 9, Og, Cg, wU);
+    for (let t0 = 0; t0 < tiles; t0 += T) {
+      const nt = Math.min(T, tiles - t0);
+      transformInput(p, x, g * Cg, t0, nt, wV);
+      for (let xi = 0; xi < 36; xi++) {
+        gemm(Og, nt, Cg, wU, xi * Og * Cg, Cg, 1, wV, xi * Cg * nt, nt, 1, wM, xi * Og * nt);
+      }
+      transformOutput(p, wM, g * Og, t0, nt, out);
+    }
+  }
+}
+
+/**
+ * gw = dL/dw through the same tile formula: with V = B^T d B and Z = A dY A^T for each tile,
+ * dL/dg = G^T [sum over tiles of Z * V] G, and the tile sum is one GEMM per xi with the
+ * tiles as the inner dimension: S[xi] (Og x Cg) += Z[xi] (Og x T) @ V[xi]^T (T x Cg).
+ */
+function winogradBackwardWeight(p: Conv2dParams, x: FloatArray, gy: FloatArray, gw: FloatArray): void {
+  const { C, O, groups: G } = p;
+  const Cg = C / G;
+  const Og = O / G;
+  const [tiles, T] = tilePlan(p);
+  winogradScratch(Og, Cg, T);
+  const S = wU;
+  for (let g = 0; g < G; g++) {
+    for (let t0 = 0; t0 < tiles; t0 += T) {
+      const nt = Math.min(T, tiles - t0);
+      transformInput(p, x, g * Cg, t0, nt, wV);
+      transformGradOutput(p, gy, g * Og, t0, nt, wM);
+      for (let xi = 0; xi < 36; xi++) {
+        gemm(Og, Cg, nt, wM, xi * Og * nt, nt, 1, wV, xi * Cg * nt, 1, nt, S, xi * Og * Cg, t0 > 0);
+      }
+    }
+    untransformWeights(S, Og, Cg, gw, g * Og * Cg * 9);
+  }
+}
+
+/** Z[xi][o][t] = (A dY A^T)[xi] for the 4x4 tiles of gy (zero past the edge), outputs o0..o0+Og. */
+function transformGradOutput(p: Conv2dParams, gy: FloatArray, o0: number, t0: number, nt: number, Z: Float64Array): void {
+  const { O, groups, oH, oW } = p;
+  const Og = O / groups;
+  const tH = Math.ceil(oH / 4);
+  const tW = Math.ceil(oW / 4);
+  const plane = Og * nt;
+  const z = new Float64Array(24); // A applied along each row: 4 x 6
+  for (let t = 0; t < nt; t++) {
+    const tile = t0 + t;
+    const n = Math.floor(tile / (tH * tW));
+    const th = Math.floor(tile / tW) % tH;
+    const tw = tile % tW;
+    const oh0 = 4 * th;
+    const ow0 = 4 * tw;
+    const rows = Math.min(4, oH - oh0);
+    const cols = Math.min(4, oW - ow0);
+    for (let o = 0; o < Og; o++) {
+      const y = ((n * O + o0 + o) * oH + oh0) * oW + ow0;
+      for (let a = 0; a < 4; a++) {
+        const r = y + a * oW;
+        const ok = a < rows;
+        const y0 = ok ? gy[r] : 0;
+        const y1 = ok && cols > 1 ? gy[r + 1] : 0;
+        const y2 = ok && cols > 2 ? gy[r + 2] : 0;
+        const y3 = ok && cols > 3 ? gy[r + 3] : 0;
+        const q = 6 * a;
+        z[q] = y0;
+        z[q + 1] = y0 + y1 + y2 + y3;
+        z[q + 2] = y0 - y1 + y2 - y3;
+        z[q + 3] = y0 + 2 * y1 + 4 * y2 + 8 * y3;
+        z[q + 4] = y0 - 2 * y1 + 4 * y2 - 8 * y3;
+        z[q + 5] = y3;
+      }
+      let q = o * nt + t;
+      for (let s = 0; s < 6; s++, q += plane) {
+        const y0 = z[s], y1 = z[6 + s], y2 = z[12 + s], y3 = z[18 + s];
+        Z[q] = y0;
+        Z[q + 6 * plane] = y0 + y1 + y2 + y3;
+        Z[q + 12 * plane] = y0 - y1 + y2 - y3;
+        Z[q + 18 * plane] = y0 + 2 * y1 + 4 * y2 + 8 * y3;
+        Z[q + 24 * plane] = y0 - 2 * y1 + 4 * y2 - 8 * y3;
+        Z[q + 30 * plane] = y3;
+      }
+    }
+  }
+}
+
+/** gw[wOff + (o*Cg + c)*9 ..] = G^T S[:, o, c] G, the 3x3 filter gradient from its 6x6 transform. */
+function untransformWeights(S: Float64Array, Og: number, Cg: number, gw: FloatArray, wOff: number): void {
+  const plane = Og * Cg;
+  const t = new Float64Array(18); // G^T applied down each column: 3 x 6
+  for (let oc = 0; oc < plane; oc++) {
+    for (let j = 0; j < 6; j++) {
+      const q = oc + j * plane;
+      const s0 = S[q], s1 = S[q + 6 * plane], s2 = S[q + 12 * plane];
+      const s3 = S[q + 18 * plane], s4 = S[q + 24 * plane], s5 = S[q + 30 * plane];
+      t[j] = s0 / 4 - (s1 + s2) / 6 + (s3 + s4) / 24;
+      t[6 + j] = (s2 - s1) / 6 + (s3 - s4) / 12;
+      t[12 + j] = (s3 + s4 - s1 - s2) / 6 + s5;
+    }
+    const f = wOff + oc * 9;
+    for (let i = 0; i < 3; i++) {
+      const r = 6 * i;
+      const s0 = t[r], s1 = t[r + 1], s2 = t[r + 2], s3 = t[r + 3], s4 = t[r + 4], s5 = t[r + 5];
+      gw[f + 3 * i] = s0 / 4 - (s1 + s2) / 6 + (s3 + s4) / 24;
+      gw[f + 3 * i + 1] = (s2 - s1) / 6 + (s3 - s4) / 12;
+      gw[f + 3 * i + 2] = (s3 + s4 - s1 - s2) / 6 + s5;
+    }
+  }
+}
+
+/** U[xi][o][c] = (G g G^T)[xi] for the Og x Cg 3x3 filters of one group starting at w[wOff]. */
+function transformWeights(w: FloatArray, wOff: number, Og: number, Cg: number, U: Float64Array): void {
+  const plane = Og * Cg;
+  const t = new Float64Array(18); // G g, 6 x 3
+  for (let o = 0; o < Og; o++) {
+    for (let c = 0; c < Cg; c++) {
+      const f = wOff + (o * Cg + c) * 9;
+      for (let j = 0; j < 3; j++) {
+        const g0 = w[f + j], g1 = w[f + 3 + j], g2 = w[f + 6 + j];
+        t[j] = g0 / 4;
+        t[3 + j] = -(g0 + g1 + g2) / 6;
+        t[6 + j] = -(g0 - g1 + g2) / 6;
+        t[9 + j] = g0 / 24 + g1 / 12 + g2 / 6;
+        t[12 + j] = g0 / 24 - g1 / 12 + g2 / 6;
+        t[15 + j] = g2;
+      }
+      let q = o * Cg + c;
+      for (let i = 0; i < 6; i++) {
+        const g0 = t[3 * i], g1 = t[3 * i + 1], g2 = t[3 * i + 2];
+        U[q] = g0 / 4;
+        U[q + plane] = -(g0 + g1 + g2) / 6;
+        U[q + 2 * plane] = -(g0 - g1 + g2) / 6;
+        U[q + 3 * plane] = g0 / 24 + g1 / 12 + g2 / 6;
+        U[q + 4 * plane] = g0 / 24 - g1 / 12 + g2 / 6;
+        U[q + 5 * plane] = g2;
+        q += 6 * plane;
+      }
+    }
+  }
+}
+
+/** V[xi][c][t] = (B^T d B)[xi] for channels c0..c0+Cg of tiles t0..t0+nt (tiles run over n, row, col). */
+function transformInput(p: Conv2dParams, x: FloatArray, c0: number, t0: number, nt: number, V: Float64Array): void {
+  const { C, H, W, groups, pH, pW, oH, oW } = p;
+  const Cg = C / groups;
+  const tH = Math.ceil(oH / 4);
+  const tW = Math.ceil(oW / 4);
+  const plane = Cg * nt;
+  const d = new Float64Array(36);
+  for (let t = 0; t < nt; t++) {
+    const tile = t0 + t;
+    const n = Math.floor(tile / (tH * tW));
+    const th = Math.floor(tile / tW) % tH;
+    const tw = tile % tW;
+    const ih0 = 4 * th - pH;
+    const iw0 = 4 * tw - pW;
+    const inside = ih0 >= 0 && iw0 >= 0 && ih0 + 6 <= H && iw0 + 6 <= W;
+    for (let c = 0; c < Cg; c++) {
+      const xc = ((n * C + c0 + c) * H + ih0) * W + iw0;
+      // rows: d[r][:] = B^T applied along the row of the 6x6 patch
+      for (let r = 0; r < 6; r++) {
+        let x0: number, x1: number, x2: number, x3: number, x4: number, x5: number;
+        const xr = xc + r * W;
+        if (inside) {
+          x0 = x[xr]; x1 = x[xr + 1]; x2 = x[xr + 2]; x3 = x[xr + 3]; x4 = x[xr + 4]; x5 = x[xr + 5];
+        } else {
+          const ih = ih0 + r;
+          const rowOk = ih >= 0 && ih < H;
+          x0 = rowOk && iw0 >= 0 && iw0 < W ? x[xr] : 0;
+          x1 = rowOk && iw0 + 1 >= 0 && iw0 + 1 < W ? x[xr + 1] : 0;
+          x2 = rowOk && iw0 + 2 >= 0 && iw0 + 2 < W ? x[xr + 2] : 0;
+          x3 = rowOk && iw0 + 3 >= 0 && iw0 + 3 < W ? x[xr + 3] : 0;
+          x4 = rowOk && iw0 + 4 >= 0 && iw0 + 4 < W ? x[xr + 4] : 0;
+          x5 = rowOk && iw0 + 5 >= 0 && iw0 + 5 < W ? x[xr + 5] : 0;
+        }
+        const q = r * 6;
+        d[q] = 4 * x0 - 5 * x2 + x4;
+        d[q + 1] = x3 + x4 - 4 * (x1 + x2);
+        d[q + 2] = 4 * (x1 - x2) + x4 - x3;
+        d[q + 3] = 2 * (x3 - x1) + x4 - x2;
+        d[q + 4] = 2 * (x1 - x3) + x4 - x2;
+        d[q + 5] = 4 * x1 - 5 * x3 + x5;
+      }
+      // columns: V[i*6 + s] = B^T applied down column s
+      let q = c * nt + t;
+      for (let s = 0; s < 6; s++, q += plane) {
+        const x0 = d[s], x1 = d[6 + s], x2 = d[12 + s], x3 = d[18 + s], x4 = d[24 + s], x5 = d[30 + s];
+        V[q] = 4 * x0 - 5 * x2 + x4;
+        V[q + 6 * plane] = x3 + x4 - 4 * (x1 + x2);
+        V[q + 12 * plane] = 4 * (x1 - x2) + x4 - x3;
+        V[q + 18 * plane] = 2 * (x3 - x1) + x4 - x2;
+        V[q + 24 * plane] = 2 * (x1 - x3) + x4 - x2;
+        V[q + 30 * plane] = 4 * x1 - 5 * x3 + x5;
+      }
+    }
+  }
+}
+
+/** out tiles = A^T M[:, o, t] A for outputs o0..o0+Og of tiles t0..t0+nt, clipped at the image edge. */
+function transformOutput(p: Conv2dParams, M: Float64Array, o0: number, t0: number, nt: number, out: FloatArray): void {
+  const { O, groups, oH, oW } = p;
+  const Og = O / groups;
+  const tH = Math.ceil(oH / 4);
+  const tW = Math.ceil(oW / 4);
+  const plane = Og * nt;
+  const p6 = 6 * plane;
+  for (let t = 0; t < nt; t++) {
+    const tile = t0 + t;
+    const n = Math.floor(tile / (tH * tW));
+    const th = Math.floor(tile / tW) % tH;
+    const tw = tile % tW;
+    const oh0 = 4 * th;
+    const ow0 = 4 * tw;
+    const rows = Math.min(4, oH - oh0);
+    const cols = Math.min(4, oW - ow0);
+    for (let o = 0; o < Og; o++) {
+      // A^T applied down column s of the 6x6 tile M[i*6 + s] gives r0s..r3s
+      let q = o * nt + t;
+      const u00 = M[q], u01 = M[q + p6], u02 = M[q + 2 * p6], u03 = M[q + 3 * p6], u04 = M[q + 4 * p6], u05 = M[q + 5 * p6];
+      const r00 = u00 + u01 + u02 + u03 + u04, r10 = u01 - u02 + 2 * (u03 - u04);
+      const r20 = u01 + u02 + 4 * (u03 + u04), r30 = u01 - u02 + 8 * (u03 - u04) + u05;
+      q += plane;
+      const u10 = M[q], u11 = M[q + p6], u12 = M[q + 2 * p6], u13 = M[q + 3 * p6], u14 = M[q + 4 * p6], u15 = M[q + 5 * p6];
+      const r01 = u10 + u11 + u12 + u13 + u14, r11 = u11 - u12 + 2 * (u13 - u14);
+      const r21 = u11 + u12 + 4 * (u13 + u14), r31 = u11 - u12 + 8 * (u13 - u14) + u15;
+      q += plane;
+      const u20 = M[q], u21 = M[q + p6], u22 = M[q + 2 * p6], u23 = M[q + 3 * p6], u24 = M[q + 4 * p6], u25 = M[q + 5 * p6];
+      const r02 = u20 + u21 + u22 + u23 + u24, r12 = u21 - u22 + 2 * (u23 - u24);
+      const r22 = u21 + u22 + 4 * (u23 + u24), r32 = u21 - u22 + 8 * (u23 - u24) + u25;
+      q += plane;
+      const u30 = M[q], u31 = M[q + p6], u32 = M[q + 2 * p6], u33 = M[q + 3 * p6], u34 = M[q + 4 * p6], u35 = M[q + 5 * p6];
+      const r03 = u30 + u31 + u32 + u33 + u34, r13 = u31 - u32 + 2 * (u33 - u34);
+      const r23 = u31 + u32 + 4 * (u33 + u34), r33 = u31 - u32 + 8 * (u33 - u34) + u35;
+      q += plane;
+      const u40 = M[q], u41 = M[q + p6], u42 = M[q + 2 * p6], u43 = M[q + 3 * p6], u44 = M[q + 4 * p6], u45 = M[q + 5 * p6];
+      const r04 = u40 + u41 + u42 + u43 + u44, r14 = u41 - u42 + 2 * (u43 - u44);
+      const r24 = u41 + u42 + 4 * (u43 + u44), r34 = u41 - u42 + 8 * (u43 - u44) + u45;
+      q += plane;
+      const u50 = M[q], u51 = M[q + p6], u52 = M[q + 2 * p6], u53 = M[q + 3 * p6], u54 = M[q + 4 * p6], u55 = M[q + 5 * p6];
+      const r05 = u50 + u51 + u52 + u53 + u54, r15 = u51 - u52 + 2 * (u53 - u54);
+      const r25 = u51 + u52 + 4 * (u53 + u54), r35 = u51 - u52 + 8 * (u53 - u54) + u55;
+      const y = ((n * O + o0 + o) * oH + oh0) * oW + ow0;
+      // A^T applied along each row a gives output row oh0 + a
+      writeRow(out, y, cols, r00, r01, r02, r03, r04, r05);
+      if (rows > 1) writeRow(out, y + oW, cols, r10, r11, r12, r13, r14, r15);
+      if (rows > 2) writeRow(out, y + 2 * oW, cols, r20, r21, r22, r23, r24, r25);
+      if (rows > 3) writeRow(out, y + 3 * oW, cols, r30, r31, r32, r33, r34, r35);
+    }
+  }
+}
+
+/** out[y .. y+cols) = the first `cols` entries of A^T m for one row m of the column-transformed tile. */
+function writeRow(out: FloatArray, y: number, cols: number, m0: number, m1: number, m2: number, m3: number, m4: number, m5: number): void {
+  out[y] = m0 + m1 + m2 + m3 + m4;
+  if (cols > 1) out[y + 1] = m1 - m2 + 2 * (m3 - m4);
+  if (cols > 2) out[y + 2] = m1 + m2 + 4 * (m3 + m4);
+  if (cols > 3) out[y + 3] = m1 - m2 + 8 * (m3 - m4) + m5;
 }
