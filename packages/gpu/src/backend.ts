@@ -137,7 +137,7 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
       release(tmp);
       return out;
     }
-    const data = newData(ctx, n, dtype);
+    const data = newData(ctx, n, dtype, true);
     if (n) {
       const src = dtype === 'bool' ? Uint32Array.from(values as Uint8Array) : values;
       device.queue.writeBuffer(data.buffer, 0, src.buffer, src.byteOffset, n * 4);

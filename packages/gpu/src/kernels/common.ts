@@ -3,9 +3,9 @@ import type { GpuContext, GpuData } from '../runtime/context.js';
 import { storageBytes } from '../wgsl/builder.js';
 
 /** Allocates storage for `n` elements of `dtype`. */
-export function newData(ctx: GpuContext, n: number, dtype: DType): GpuData {
+export function newData(ctx: GpuContext, n: number, dtype: DType, forUpload = false): GpuData {
   const bytes = Math.max(4, Math.ceil((n * storageBytes(dtype)) / 4) * 4);
-  return { buffer: ctx.alloc(bytes), n, dtype, freed: false };
+  return { buffer: ctx.alloc(bytes, forUpload), n, dtype, freed: false };
 }
 
 export function dataOf(x: TensorInfo): GpuData {

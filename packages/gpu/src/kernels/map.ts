@@ -81,8 +81,10 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
     ctx.dispatch(op, prog, binds, params, grid(Math.ceil(n / WG)));
     return;
   }
-  // chunks are a multiple of 256 elements so every window starts on the offset alignment
-  const chunk = Math.floor(ctx.maxBinding / outBytes / 256) * 256;
+  // chunks are a multiple of 256 elements so output windows start on the offset alignment, and
+  // leave room for an input window that starts up to one alignment early
+  const widest = Math.max(outBytes, ...inputs.map((x) => storageBytes(x.info.dtype)));
+  const chunk = Math.floor((ctx.maxBinding - ctx.storageAlign) / widest / 256) * 256;
   for (let s = 0; s < n; s += chunk) {
     const e = Math.min(n, s + chunk);
     const p: Record<string, number> = { ...params, n: e - s, base: s };

@@ -7,13 +7,6 @@ import type { ShaderBuilder } from '../wgsl/builder.js';
  * mod takes the divisor's sign, round is half-to-even. Helper functions are added on demand.
  */
 const F_HELPERS: Record<string, string> = {
-  log1p_: `fn log1p_(x: f32) -> f32 {
-  let u = 1.0 + x;
-  if (u == 1.0) { return x; }
-  // Kahan's correction keeps log1p accurate for small x
-  if (abs(x) < 0.5) { return log(u) * x / (u - 1.0); }
-  return log(u);
-}`,
   expm1_: `fn expm1_(x: f32) -> f32 {
   if (abs(x) >= 0.5) { return exp(x) - 1.0; }
   let u = exp(x);
@@ -85,8 +78,8 @@ export function unaryF32(op: UnaryOp, b: ShaderBuilder): string {
       case 'abs': return 'abs(x0)';
       case 'sign': return 'select(sign(x0), x0, isnan(x0))';
       case 'exp': return 'exp(x0)';
-      case 'log': return 'log(x0)';
-      case 'log1p': use(b, 'log1p_'); return 'log1p_(x0)';
+      case 'log': return 'log1p_(x0 - 1.0)';
+      case 'log1p': return 'log1p_(x0)';
       case 'expm1': use(b, 'expm1_'); return 'expm1_(x0)';
       case 'sqrt': return 'sqrt(x0)';
       case 'rsqrt': return '1.0 / sqrt(x0)';
@@ -98,7 +91,7 @@ export function unaryF32(op: UnaryOp, b: ShaderBuilder): string {
       case 'gelu': use(b, 'erf_'); return `0.5 * x0 * (1.0 + erf_(x0 * ${SQRT1_2}))`;
       case 'geluTanh': use(b, 'tanh_'); return `0.5 * x0 * (1.0 + tanh_(${SQRT_2_PI} * (x0 + 0.044715 * x0 * x0 * x0)))`;
       case 'silu': use(b, 'sigmoid_'); return 'x0 * sigmoid_(x0)';
-      case 'softplus': use(b, 'log1p_'); return 'select(log1p_(exp(x0)), x0, x0 > 20.0)';
+      case 'softplus': return 'select(log1p_(exp(x0)), x0, x0 > 20.0)';
       case 'erf': use(b, 'erf_'); return 'erf_(x0)';
       case 'reciprocal': return '1.0 / x0';
       case 'floor': return 'floor(x0)';

@@ -117,8 +117,9 @@ export class GpuContext {
     return this.programs.size;
   }
 
-  alloc(bytes: number): GPUBuffer {
-    return this.pool.acquire(bytes);
+  /** A storage buffer; `forUpload` when the host will write it with queue.writeBuffer. */
+  alloc(bytes: number, forUpload = false): GPUBuffer {
+    return this.pool.acquire(bytes, forUpload);
   }
 
   release(buf: GPUBuffer): void {

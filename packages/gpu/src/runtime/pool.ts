@@ -1,11 +1,14 @@
 /**
  * Reuses storage buffers by size class. Classes are powers of two split in quarters (so at most
- * ~25% of a buffer is slack); released buffers wait until the commands that may still use them
- * have been submitted, since queue writes are ordered after submitted work but before unsubmitted.
+ * ~25% of a buffer is slack). A buffer released while recorded commands may still read it can be
+ * reused at once by a later kernel of the same command encoder (commands run in order), but not by
+ * an upload: queue writes run before the unsubmitted commands, so uploads wait for the submit.
  */
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
-  private pendingRelease: GPUBuffer[] = [];
+  /** released since the last submit, by size class */
+  private readonly pending = new Map<number, GPUBuffer[]>();
+  pendingCount = 0;
   /** buffers handed out and not yet released */
   live = 0;
   liveBytes = 0;
@@ -27,42 +30,53 @@ export class BufferPool {
     return Math.ceil(b / q) * q;
   }
 
-  acquire(bytes: number): GPUBuffer {
+  /** A buffer of at least `bytes`; `forUpload` buffers never come from the not-yet-submitted releases. */
+  acquire(bytes: number, forUpload = false): GPUBuffer {
     const size = BufferPool.sizeClass(bytes);
-    const list = this.free.get(size);
-    let buf = list?.pop();
+    let buf = forUpload ? undefined : this.pending.get(size)?.pop();
     if (buf) {
-      this.pooled--;
-      this.pooledBytes -= size;
+      this.pendingCount--;
     } else {
-      buf = this.device.createBuffer({ size, usage: this.usage });
+      buf = this.free.get(size)?.pop();
+      if (buf) {
+        this.pooled--;
+        this.pooledBytes -= size;
+      } else {
+        buf = this.device.createBuffer({ size, usage: this.usage });
+      }
     }
     this.live++;
     this.liveBytes += size;
     return buf;
   }
 
-  /** Returns a buffer; it becomes reusable after the next submit. */
+  /** Returns a buffer: reusable by kernels now, by uploads after the next submit. */
   release(buf: GPUBuffer): void {
     this.live--;
     this.liveBytes -= buf.size;
-    this.pendingRelease.push(buf);
+    let list = this.pending.get(buf.size);
+    if (!list) this.pending.set(buf.size, (list = []));
+    list.push(buf);
+    this.pendingCount++;
   }
 
-  /** Called right after a submit: everything released before it may now be reused. */
+  /** Called right after a submit: everything released before it is free for any use. */
   afterSubmit(): void {
-    for (const buf of this.pendingRelease) {
-      if (this.pooledBytes + buf.size > this.maxPooledBytes) {
-        buf.destroy();
-        continue;
+    for (const [size, bufs] of this.pending) {
+      for (const buf of bufs) {
+        if (this.pooledBytes + size > this.maxPooledBytes) {
+          buf.destroy();
+          continue;
+        }
+        let list = this.free.get(size);
+        if (!list) this.free.set(size, (list = []));
+        list.push(buf);
+        this.pooled++;
+        this.pooledBytes += size;
       }
-      let list = this.free.get(buf.size);
-      if (!list) this.free.set(buf.size, (list = []));
-      list.push(buf);
-      this.pooled++;
-      this.pooledBytes += buf.size;
     }
-    this.pendingRelease = [];
+    this.pending.clear();
+    this.pendingCount = 0;
   }
 
   /** Destroys every pooled buffer (live ones stay). */

@@ -70,6 +70,18 @@ const LANES = 'xyzw';
 const HELPERS: Record<string, string> = {
   isnan: 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
   f2i: 'fn f2i(x: f32) -> i32 { return select(i32(x), 0, isnan(x)); }',
+  // log(1 + x) to f32 precision: near x = 0 the series 2*atanh(s), s = x / (2 + x), since GPU
+  // log is only accurate in absolute terms there; elsewhere log(1 + x) with Kahan's correction for the rounding of 1 + x
+  log1p_: `fn log1p_(x: f32) -> f32 {
+  if (abs(x) < 0.25) {
+    let s = x / (2.0 + x);
+    let s2 = s * s;
+    return 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 / 15.0)))))));
+  }
+  let u = 1.0 + x;
+  if (abs(x) > 1e4) { return log(u); }
+  return log(u) * x / (u - 1.0);
+}`,
   // infinity cannot be a WGSL constant; reading it from a private variable keeps it a runtime value
   inf: 'var<private> INF_BITS: u32 = 0x7f800000u;\nfn inf() -> f32 { return bitcast<f32>(INF_BITS); }',
 };
