@@ -40,7 +40,8 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
   if (n === 0) return;
   const outStrided = out.strides !== undefined;
   const tags = inputs.map((x) => layoutTag(x.info));
-  const outTag = outStrided ? layoutTag({ ...(out as Required<typeof out>), data: null, dtype: out.data.dtype }) : 'c';
+  // 'n': a new contiguous output; 'c'/'s': a contiguous/strided view written in place
+  const outTag = outStrided ? layoutTag({ ...(out as Required<typeof out>), data: null, dtype: out.data.dtype }) : 'n';
   const key = `map:${spec.key}:${rank}:${inputs.map((x, i) => `${x.info.dtype}${tags[i]}${x.domain ?? ''}`).join(',')}:${out.data.dtype}${outTag}`;
   const prog = ctx.program(key, () => {
     const b = new ShaderBuilder(WG);
@@ -52,7 +53,7 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
       const idx = tags[k] === 'c' ? `${b.param(`off${k}_off`)} + g` : `${stridedOffsetFn(b, `off${k}`, rank, 's')}(g)`;
       return `  let x${k} = ${toDomain(`in${k}[${idx}]`, st, x.domain ?? domainOf(x.info.dtype))};`;
     });
-    const dst = outTag === 'c' ? (outStrided ? `${b.param('dst_off')} + g` : 'i') : `${stridedOffsetFn(b, 'dst', rank, 's')}(g)`;
+    const dst = outTag === 'n' ? 'i' : outTag === 'c' ? `${b.param('dst_off')} + g` : `${stridedOffsetFn(b, 'dst', rank, 's')}(g)`;
     const nP = b.param('n');
     const base = b.param('base');
     const body = spec.body(b);
