@@ -50,6 +50,7 @@ const cases: [string, Conv2dParams][] = [
   ['padding wider than the kernel reach', params(1, 2, 3, 3, 2, 2, 2, { pH: 3, pW: 2 })],
   ['larger (threads take part)', params(4, 16, 14, 14, 8, 3, 3, { pH: 1, pW: 1 })],
   ['many output columns', params(3, 4, 33, 31, 9, 3, 3, { sH: 1, sW: 2, pH: 1, pW: 0 })],
+  ['long batch (weight gradient split over N*oH*oW)', params(4, 3, 24, 24, 5, 3, 3, { pH: 1, pW: 1 })],
 ];
 
 describe('conv2d wasm kernels', () => {

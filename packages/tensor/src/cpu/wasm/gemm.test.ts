@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gemmBatchedWasm, gemmWasm, getNumThreads, initWasmThreads, setNumThreads, wasmAvailable } from './index.js';
+import { planGemm } from './gemm.js';
 import { maxRelErr, seeded } from './test-util.js';
 
 /** C = A @ B (+C) in float64 with the same strided addressing as gemmWasm. */
@@ -79,12 +80,25 @@ describe('gemmWasm', () => {
     it(`handles edge shapes (${threads} thread${threads > 1 ? 's' : ''})`, () => {
       setNumThreads(threads);
       const rand = seeded(10 + threads);
-      for (const [M, N, K] of [[1, 1, 1], [1, 9, 1], [5, 1, 3], [4, 8, 256], [4, 8, 257], [3, 7, 255], [129, 1, 70], [1, 515, 33], [64, 64, 64], [257, 255, 513]]) {
+      // the last two: small C with a long K (split into chunks across threads)
+      for (const [M, N, K] of [[1, 1, 1], [1, 9, 1], [5, 1, 3], [4, 8, 256], [4, 8, 257], [3, 7, 255], [129, 1, 70], [1, 515, 33], [64, 64, 64], [257, 255, 513], [21, 30, 3001], [8, 8, 4608]]) {
         check(rand, M, N, K, 'row', 'row', false);
         check(rand, M, N, K, 'col', 'col', true);
       }
     });
   }
+
+  it('plans tiles for wide C and K chunks for small C with long K', () => {
+    setNumThreads(2);
+    const square = planGemm(1024, 1024, 1024);
+    expect(square.kTask).toBe(0);
+    expect(square.tasks).toBeGreaterThanOrEqual(16);
+    const thin = planGemm(21, 30, 3001); // the split-K shape tested above
+    expect(thin.kTask).toBeGreaterThan(0);
+    expect(thin.tasks).toBeGreaterThanOrEqual(4);
+    setNumThreads(1);
+    expect(planGemm(21, 30, 3001)).toMatchObject({ kTask: 0, tasks: 1 });
+  });
 
   it('leaves C alone for empty M or N and zeroes it for K = 0', () => {
     const c = new Float32Array([1, 2, 3, 4]);

@@ -52,6 +52,8 @@ export interface GemmPlan {
   npTask: number;
   colTasks: number;
   tasks: number;
+  /** >0: split K into chunks of this many (a KC multiple); each thread sums into its own C copy */
+  kTask: number;
 }
 
 /** Splits C into tasks: whole column strips of up to NC, narrowed (then rows split) until every thread has work. */
@@ -64,16 +66,26 @@ export function planGemm(M: number, N: number, K: number): GemmPlan {
   // aim for 8 tasks per thread: the last task's tail, or a descheduled thread, then costs little
   while (want > 1 && tasksFor() < 8 * want && npTask > 8) npTask = ceilDiv(npTask, 2);
   while (want > 1 && tasksFor() < 2 * want && mpTask > 16) mpTask = ceilDiv(mpTask, 2);
-  const colTasks = ceilDiv(panelsN, npTask);
-  const tasks = colTasks * ceilDiv(panelsM, mpTask);
-  return { threads: want, mpTask, npTask, colTasks, tasks };
+  let colTasks = ceilDiv(panelsN, npTask);
+  let tasks = colTasks * ceilDiv(panelsM, mpTask);
+  let kTask = 0;
+  if (want > 1 && tasks < 4 * want && K >= 4 * KC * want) {
+    // small C, long K (weight gradients): tiles cannot keep the threads busy, chunks of K can
+    kTask = KC * Math.max(1, Math.floor(ceilDiv(K, KC) / (8 * want)));
+    npTask = Math.min(panelsN, NC / NR);
+    mpTask = panelsM;
+    colTasks = ceilDiv(panelsN, npTask);
+    tasks = ceilDiv(K, kTask);
+  }
+  return { threads: want, mpTask, npTask, colTasks, tasks, kTask };
 }
 
 /** Scratch bytes for packed A, per-thread packed B and im2col slots, and padded C. */
 export function gemmBytes(M: number, N: number, K: number, plan: GemmPlan, colSlot: number): number {
   const Mp = ceilDiv(M, MR) * MR, Np = ceilDiv(N, NR) * NR;
   const kc = Math.min(KC, K);
-  return 4 * (Mp * K + plan.threads * (kc * plan.npTask * NR + colSlot) + Mp * Np) + 64 * 8;
+  const slots = plan.kTask > 0 ? plan.threads : 0;
+  return 4 * (Mp * K + plan.threads * (kc * plan.npTask * NR + colSlot) + (1 + slots) * Mp * Np) + 64 * 8;
 }
 
 /** A GEMM whose operands already sit in kernel memory. `b` is a matrix, or an im2col source. */
@@ -98,6 +110,8 @@ export function runGemm(job: GemmJob, plan: GemmPlan, colSlotBytes: number): voi
   const bpSlot = 4 * kc * plan.npTask * NR;
   const bp = scratch.alloc(plan.threads * bpSlot);
   const col = scratch.alloc(plan.threads * colSlotBytes);
+  const cSlot = 4 * Mp * job.ldc;
+  const slots = plan.kTask > 0 ? scratch.alloc(plan.threads * cSlot) : 0;
   scratch.reserve();
   const p = params();
   p[P.MR] = MR;
@@ -130,10 +144,28 @@ export function runGemm(job: GemmJob, plan: GemmPlan, colSlotBytes: number): voi
   p[P.BP_STRIDE] = bpSlot;
   p[P.COL] = col;
   p[P.COL_STRIDE] = colSlotBytes;
-  p[P.C] = job.c;
   p[P.LDC] = job.ldc;
   p[P.ACC] = job.accumulate ? 1 : 0;
+  p[P.K_TASK] = plan.kTask;
+  if (plan.kTask === 0) {
+    p[P.C] = job.c;
+    dispatch(plan.tasks, plan.threads);
+    return;
+  }
+  // each thread adds its chunks into its own copy of C (the first starts from C when accumulating)
+  let heap = heapF32();
+  const n = cSlot / 4, c = job.c / 4, s0 = slots / 4;
+  heap.fill(0, s0, s0 + plan.threads * n);
+  if (job.accumulate) heap.copyWithin(s0, c, c + n);
+  p[P.C] = slots;
+  p[P.C_SLOT] = cSlot;
   dispatch(plan.tasks, plan.threads);
+  heap = heapF32();
+  heap.copyWithin(c, s0, s0 + n);
+  for (let t = 1; t < plan.threads; t++) {
+    const st = s0 + t * n;
+    for (let i = 0; i < n; i++) heap[c + i] += heap[st + i];
+  }
 }
 
 /**

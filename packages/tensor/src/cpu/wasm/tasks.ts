@@ -67,6 +67,8 @@ export const P = {
   B_ITEM: 31,
   C_ITEM: 32,
   AP_STRIDE: 33, // batched: packed A slot per thread
+  K_TASK: 34, // GEMM: >0 splits K into chunks of this size, summed into per-thread copies of C
+  C_SLOT: 35, // bytes between those copies
 } as const;
 
 /** Bytes before the first scratch allocation: control words, parameters, conv geometry. */
@@ -90,27 +92,34 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
       ex.packA(p[P.A] + (ip0 * MR * aRs + pc * aCs) * 4, aRs, aCs, M - ip0 * MR, kc, p[P.AP] + (pc * Mp + ip0 * MR * kc) * 4, mp);
     }
   } else if (kind === JOB.GEMM) {
-    const colTasks = p[P.COL_TASKS], mpT = p[P.MP_TASK], npT = p[P.NP_TASK];
-    const ic = Math.floor(i / colTasks), jc = i - ic * colTasks;
+    // a task is a tile of C over all of K, or (split K) a chunk of K over all of C
+    const colTasks = p[P.COL_TASKS], mpT = p[P.MP_TASK], npT = p[P.NP_TASK], kT = p[P.K_TASK];
+    const split = kT > 0;
+    const ic = split ? 0 : Math.floor(i / colTasks), jc = split ? 0 : i - ic * colTasks;
     const ip0 = ic * mpT, mp = Math.min(mpT, panelsM - ip0);
-    const j0 = jc * npT * NR, ncols = Math.min(npT * NR, N - j0), np = Math.ceil(ncols / NR);
+    const k0 = split ? i * kT : 0, k1 = split ? Math.min(K, k0 + kT) : K;
+    const jb1 = split ? colTasks : jc + 1;
     const bp = p[P.BP] + tid * p[P.BP_STRIDE], col = p[P.COL] + tid * p[P.COL_STRIDE];
     const src = p[P.B_SRC], B = p[P.B], bRs = p[P.B_RS], bCs = p[P.B_CS], geo = p[P.GEO];
-    const ldc = p[P.LDC], c = p[P.C] + (ip0 * MR * ldc + j0) * 4;
-    for (let pc = 0; pc < K; pc += KC) {
-      const kc = Math.min(KC, K - pc);
-      if (src === BSRC.MATRIX) {
-        ex.packB(B + (pc * bRs + j0 * bCs) * 4, bRs, bCs, ncols, kc, bp, np);
-      } else if (src === BSRC.IM2COL) {
-        // rows k = (c, kh, kw), columns (n, oh, ow)
-        ex.im2col(geo, B, pc, kc, j0, ncols, col, ncols);
-        ex.packB(col, ncols, 1, ncols, kc, bp, np);
-      } else {
-        // B = im2col^T: rows (n, oh, ow), columns (c, kh, kw)
-        ex.im2col(geo, B, j0, ncols, pc, kc, col, kc);
-        ex.packB(col, 1, kc, ncols, kc, bp, np);
+    const ldc = p[P.LDC], cBase = p[P.C] + (split ? tid * p[P.C_SLOT] : 0);
+    for (let jb = jc; jb < jb1; jb++) {
+      const j0 = jb * npT * NR, ncols = Math.min(npT * NR, N - j0), np = Math.ceil(ncols / NR);
+      const c = cBase + (ip0 * MR * ldc + j0) * 4;
+      for (let pc = k0; pc < k1; pc += KC) {
+        const kc = Math.min(KC, K - pc);
+        if (src === BSRC.MATRIX) {
+          ex.packB(B + (pc * bRs + j0 * bCs) * 4, bRs, bCs, ncols, kc, bp, np);
+        } else if (src === BSRC.IM2COL) {
+          // rows k = (c, kh, kw), columns (n, oh, ow)
+          ex.im2col(geo, B, pc, kc, j0, ncols, col, ncols);
+          ex.packB(col, ncols, 1, ncols, kc, bp, np);
+        } else {
+          // B = im2col^T: rows (n, oh, ow), columns (c, kh, kw)
+          ex.im2col(geo, B, j0, ncols, pc, kc, col, kc);
+          ex.packB(col, 1, kc, ncols, kc, bp, np);
+        }
+        ex.macro(p[P.AP] + (pc * Mp + ip0 * MR * kc) * 4, bp, c, ldc * 4, kc, mp, np, split || pc > 0 || p[P.ACC] ? 1 : 0);
       }
-      ex.macro(p[P.AP] + (pc * Mp + ip0 * MR * kc) * 4, bp, c, ldc * 4, kc, mp, np, pc > 0 || p[P.ACC] ? 1 : 0);
     }
   } else if (kind === JOB.BATCH) {
     // one whole small GEMM per task, packed into this thread's slots
