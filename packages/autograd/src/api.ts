@@ -1,7 +1,7 @@
 import { DLError, DTypeError, Tensor, fmt, gradMode, isFloat, onesLike, runView, zerosLike } from '@dl/tensor';
 import { runBackward } from './engine.js';
 import { NonScalarBackwardError } from './errors.js';
-import { withGradMode } from './tape.js';
+import { captureNodes, withGradMode } from './tape.js';
 
 export { isGradEnabled } from './tape.js';
 
@@ -49,12 +49,12 @@ export function valueAndGrad<A extends unknown[]>(f: Fn<A>, opts?: GradOptions &
 export function valueAndGrad<A extends unknown[]>(f: Fn<A>, opts: GradOptions & { argnums: number[] }): (...args: A) => ValueAndGrad<Tensor[]>;
 export function valueAndGrad<A extends unknown[]>(f: Fn<A>, opts: GradOptions = {}): (...args: A) => ValueAndGrad<Tensor | Tensor[]> {
   return (...args: A) => {
-    const { value, grads } = differentiate(f, args, opts);
+    const { value, grads } = differentiate(f, args, opts, true);
     return { value, grads: typeof (opts.argnums ?? 0) === 'number' ? grads[0] : grads };
   };
 }
 
-function differentiate<A extends unknown[]>(f: Fn<A>, args: A, opts: GradOptions): { value: Tensor; grads: Tensor[] } {
+function differentiate<A extends unknown[]>(f: Fn<A>, args: A, opts: GradOptions, keepValueGraph: boolean): { value: Tensor; grads: Tensor[] } {
   const argnums = opts.argnums ?? 0;
   const nums = typeof argnums === 'number' ? [argnums] : argnums;
   const wrapped = [...args] as A;
@@ -76,7 +76,7 @@ function differentiate<A extends unknown[]>(f: Fn<A>, args: A, opts: GradOptions
     wrapped[i] = leaf;
     leaves.push(leaf);
   }
-  const value = withGradMode(true, () => f(...wrapped));
+  const { result: value, nodes } = captureNodes(() => withGradMode(true, () => f(...wrapped)));
   if (!(value instanceof Tensor) || value.size !== 1) {
     throw new NonScalarBackwardError('grad', `f must return a one-element tensor, got ${value instanceof Tensor ? `shape ${fmt(value.shape)}` : typeof value}; reduce it (e.g. .sum())`);
   }
@@ -84,7 +84,14 @@ function differentiate<A extends unknown[]>(f: Fn<A>, args: A, opts: GradOptions
   let grads: (Tensor | null)[] = leaves.map(() => null);
   if (value.requiresGrad) {
     const seed = onesLike(value);
-    grads = runBackward(value, seed, { createGraph, retainGraph: createGraph, inputs: leaves, userSeed: seed });
+    grads = runBackward(value, seed, {
+      createGraph,
+      // valueAndGrad returns f's value, which may still be differentiated (nested use): keep its graph
+      retain: keepValueGraph && createGraph ? 'all' : createGraph ? 'referenced' : 'none',
+      alsoRelease: keepValueGraph && createGraph ? [] : nodes,
+      inputs: leaves,
+      userSeed: seed,
+    });
     seed.dispose();
   }
   const out = grads.map((g, k) => g ?? zerosLike(leaves[k]));
@@ -103,7 +110,7 @@ export function grad<A extends unknown[]>(f: Fn<A>, opts?: GradOptions & { argnu
 export function grad<A extends unknown[]>(f: Fn<A>, opts: GradOptions & { argnums: number[] }): (...args: A) => Tensor[];
 export function grad<A extends unknown[]>(f: Fn<A>, opts: GradOptions = {}): (...args: A) => Tensor | Tensor[] {
   return (...args: A) => {
-    const { grads } = differentiate(f, args, opts);
+    const { grads } = differentiate(f, args, opts, false);
     return typeof (opts.argnums ?? 0) === 'number' ? grads[0] : grads;
   };
 }

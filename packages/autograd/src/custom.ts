@@ -1,6 +1,6 @@
 import { Tensor, gradMode, isFloat, viewOf } from '@dl/tensor';
 import './engine.js';
-import { Node, edgeOf, meta, pack, withGradMode } from './tape.js';
+import { Node, attach, edgeOf, meta, pack, withGradMode } from './tape.js';
 
 export interface ForwardContext {
   /** keeps tensors (inputs or the output) for backward; they are version-checked like any saved tensor */
@@ -57,8 +57,7 @@ export function customGrad<A extends unknown[]>(def: CustomGradDef<A>): (...args
         return args.map((_, i) => r[i] ?? null);
       },
     );
-    out.requiresGrad = true;
-    out.gradFn = node;
+    attach(out, node);
     return out;
   };
 }

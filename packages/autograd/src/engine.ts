@@ -1,14 +1,20 @@
 import { DLError, ShapeError, fmt, gradMode, hooks, keep, onesLike, runKernel, scope, shapesEqual, type Tensor } from '@dl/tensor';
 import { FreedGraphError, NonScalarBackwardError, RequiresGradError } from './errors.js';
-import { Node, unpack, type Edge } from './tape.js';
+import { Node, release, unpack, type Edge } from './tape.js';
 
 export interface RunOptions {
-  retainGraph: boolean;
+  /**
+   * which executed nodes keep their saved tensors: 'none' frees them all; 'referenced' (with
+   * createGraph) keeps those the recorded gradient computation can still reach; 'all' frees none
+   */
+  retain: 'none' | 'referenced' | 'all';
   createGraph: boolean;
   /** return the gradients of these tensors instead of accumulating into leaves' .grad */
   inputs?: readonly Tensor[];
   /** a caller's tensor (the seed): never disposed, never stored as a .grad without a copy */
   userSeed?: Tensor;
+  /** more nodes to free like executed ones (grad() passes the graph f built, which it discards) */
+  alsoRelease?: readonly Node[];
 }
 
 type Key = Node | Tensor;
@@ -32,6 +38,19 @@ function postOrder(root: Node): Node[] {
     }
   }
   return order;
+}
+
+/** Every node reachable from `roots` through input edges. */
+function reachableFrom(roots: Iterable<Node>): Set<Node> {
+  const seen = new Set<Node>();
+  const stack = [...roots];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const e of n.next) if (e instanceof Node && !seen.has(e)) stack.push(e);
+  }
+  return seen;
 }
 
 /**
@@ -76,6 +95,8 @@ export function runBackward(root: Tensor, seed: Tensor, opts: RunOptions): (Tens
   };
 
   const executed: Node[] = [];
+  const referenced = new Set<Node>();
+  if (seed.gradFn instanceof Node) referenced.add(seed.gradFn);
   try {
     const rootKey: Key = root.gradFn instanceof Node ? root.gradFn : root;
     put(rootKey, seed);
@@ -106,6 +127,13 @@ export function runBackward(root: Tensor, seed: Tensor, opts: RunOptions): (Tens
       }
       const results = scope(() => node.apply(g, node.saved.map((s) => unpack(s, node, opts.createGraph)), needs));
       executed.push(node);
+      if (opts.createGraph) {
+        // the recorded gradient computation reaches back into these nodes through saved tensors
+        for (const s of node.saved) {
+          const fn = s?.isOutput ? node : s?.gradFn;
+          if (fn) referenced.add(fn);
+        }
+      }
       for (let i = 0; i < node.next.length; i++) {
         const r = results[i];
         if (!needs[i] || !r) continue;
@@ -131,7 +159,8 @@ export function runBackward(root: Tensor, seed: Tensor, opts: RunOptions): (Tens
           out.push(null);
           continue;
         }
-        const mine = keep(own(gr));
+        // returned like any op result: owned by the caller's scope, if any
+        const mine = own(gr);
         if (mine === gr) uses.delete(gr);
         handedOut.add(mine);
         out.push(mine);
@@ -163,13 +192,10 @@ export function runBackward(root: Tensor, seed: Tensor, opts: RunOptions): (Tens
     for (const t of slots.values()) {
       if (uses.has(t) && t !== opts.userSeed && !handedOut.has(t)) t.dispose();
     }
-    if (!opts.retainGraph) {
-      for (const node of executed) {
-        if (node.saved.length === 0) continue;
-        for (const s of node.saved) s?.t.dispose();
-        node.saved = [];
-        node.released = true;
-      }
+    if (opts.retain !== 'all') {
+      const keepAlive = opts.retain === 'referenced' ? reachableFrom(referenced) : null;
+      for (const node of executed) if (!keepAlive?.has(node)) release(node);
+      for (const node of opts.alsoRelease ?? []) if (!keepAlive?.has(node)) release(node);
     }
   }
 }
@@ -177,7 +203,10 @@ export function runBackward(root: Tensor, seed: Tensor, opts: RunOptions): (Tens
 export interface BackwardOptions {
   /** gradient of the loss (its shape); required when the loss has more than one element */
   grad?: Tensor;
-  /** keep saved tensors so backward can run through this graph again (default: createGraph) */
+  /**
+   * keep every saved tensor so backward can run through this graph again. Default false; with
+   * createGraph, the saved tensors the recorded gradients still need are kept either way.
+   */
   retainGraph?: boolean;
   /** record the backward pass itself, so gradients can be differentiated again */
   createGraph?: boolean;
@@ -212,7 +241,7 @@ export function backward(loss: Tensor, opts: BackwardOptions = {}): void {
   }
   const createGraph = opts.createGraph ?? false;
   runBackward(loss, seed, {
-    retainGraph: opts.retainGraph ?? createGraph,
+    retain: opts.retainGraph ? 'all' : createGraph ? 'referenced' : 'none',
     createGraph,
     userSeed: opts.grad,
   });

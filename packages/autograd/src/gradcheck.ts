@@ -83,7 +83,7 @@ export function gradcheck(f: (...inputs: Tensor[]) => Tensor, inputs: readonly T
         const oneHot = new Float64Array(m);
         oneHot[k] = 1;
         const seed = tensor(oneHot, { shape: outShape, dtype: 'float64', device: 'cpu' });
-        const grads = runBackward(y, seed, { createGraph: false, retainGraph: k < m - 1, inputs: diffLeaves, userSeed: seed });
+        const grads = runBackward(y, seed, { createGraph: false, retain: k < m - 1 ? 'all' : 'none', inputs: diffLeaves, userSeed: seed });
         let g = 0;
         inputs.forEach((t, i) => {
           if (!diff[i]) return;

@@ -101,9 +101,37 @@ function record<P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: 
     inputMeta,
     (g, s, n) => rule.backward(g, { attrs, saved: s, inputs: inputMeta, out: outMeta, needs: n }),
   );
+  attach(out, node);
+  trace.onRecord?.(prim);
+}
+
+/** Open captures: each collects the nodes made while it is open (see captureNodes). */
+const captures: Node[][] = [];
+
+/** Makes `node` the gradFn of `out`. */
+export function attach(out: Tensor, node: Node): void {
   out.requiresGrad = true;
   out.gradFn = node;
-  trace.onRecord?.(prim);
+  for (const c of captures) c.push(node);
+}
+
+/** Runs fn and returns the nodes recorded meanwhile (nested captures each see them). */
+export function captureNodes<T>(fn: () => T): { result: T; nodes: Node[] } {
+  const nodes: Node[] = [];
+  captures.push(nodes);
+  try {
+    return { result: fn(), nodes };
+  } finally {
+    captures.splice(captures.indexOf(nodes), 1);
+  }
+}
+
+/** Disposes the saved tensors of `node`; a later backward through it throws FreedGraphError. */
+export function release(node: Node): void {
+  if (node.saved.length === 0) return;
+  for (const s of node.saved) s?.t.dispose();
+  node.saved = [];
+  node.released = true;
 }
 
 // The one dispatch hook. @dl/tensor calls it only while grad mode is on and an input requires grad.
