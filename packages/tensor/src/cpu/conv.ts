@@ -2,8 +2,9 @@
 // fast path for the common 3x3 / stride 1 / dilation 1 case. NCHW activations, PyTorch weight layout
 // [O, C/groups, kH, kW], all inputs contiguous. Bias is the caller's.
 //
-// Scratch is float64 and bounded: images are processed one at a time, and an image whose column
-// matrix would exceed COL_LIMIT elements is split into bands of output rows.
+// Scratch is float64 and bounded: im2col works on one image at a time, split into bands of output
+// rows when its column matrix would exceed COL_LIMIT elements; Winograd works on chunks of tiles
+// sized by WINO_LIMIT.
 
 import { gemm, type FloatArray } from './gemm.js';
 
@@ -110,7 +111,8 @@ export function conv2dForward(p: Conv2dParams, x: FloatArray, w: FloatArray, out
 /**
  * gx [N,C,H,W] = gradient of conv2d wrt x (a transposed convolution of gy [N,O,oH,oW] with w),
  * overwriting gx. Columns W^T @ gy are scattered back with col2im, so any stride, padding and
- * dilation works.
+ * dilation works; a Winograd-sized case with unit stride runs instead as the forward convolution of
+ * gy with the flipped kernel (no scatter).
  *
  * @example
  * conv2dBackwardInput(p, gy, w, gx);
