@@ -1,4 +1,4 @@
-import { noGrad } from '@dl/autograd';
+import { backward, noGrad } from '@dl/autograd';
 import { Tensor, keep, scope } from '@dl/tensor';
 import { RunningMean } from './metrics.js';
 import { type Module } from './module.js';
@@ -101,7 +101,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<{ losses: number[] }>
       const lossT = scope(() => {
         optimizer.zeroGrad();
         const l = opts.loss(batch);
-        l.backward();
+        backward(l);
         if (opts.clipGradNorm !== undefined) clipGradNorm(model.parameters(), opts.clipGradNorm);
         optimizer.step();
         return keep(l.detach());

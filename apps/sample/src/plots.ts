@@ -1,0 +1,69 @@
+import { Canvas } from './png.js';
+
+const AXIS = [60, 60, 60];
+const RAW = [170, 190, 230];
+const SMOOTH = [20, 70, 200];
+const GRID = [230, 230, 230];
+
+/**
+ * Loss curve as a PNG: every step's loss (light) and a moving average (dark), log-scaled y axis,
+ * epoch boundaries as vertical grid lines, y labels at powers of ten.
+ */
+export function lossCurvePng(losses: readonly number[], stepsPerEpoch: number, width = 640, height = 360): Uint8Array {
+  const c = new Canvas(width, height);
+  const left = 50;
+  const bottom = height - 30;
+  const top = 15;
+  const right = width - 15;
+  const finite = losses.filter((v) => Number.isFinite(v) && v > 0);
+  const lo = Math.log10(Math.min(...finite, 1));
+  const hi = Math.log10(Math.max(...finite, 1e-3));
+  const ymin = Math.floor(lo);
+  const ymax = Math.max(Math.ceil(hi), ymin + 1);
+  const X = (i: number) => left + ((right - left) * i) / Math.max(1, losses.length - 1);
+  const Y = (v: number) => bottom - ((bottom - top) * (Math.log10(Math.max(v, 10 ** ymin)) - ymin)) / (ymax - ymin);
+  for (let p = ymin; p <= ymax; p++) {
+    c.line(left, Y(10 ** p), right, Y(10 ** p), GRID);
+    c.text(4, Y(10 ** p) - 5, p >= 0 ? String(10 ** p) : (10 ** p).toFixed(-p), AXIS, 2);
+  }
+  for (let e = stepsPerEpoch; e < losses.length; e += stepsPerEpoch) c.line(X(e), top, X(e), bottom, GRID);
+  c.line(left, top, left, bottom, AXIS);
+  c.line(left, bottom, right, bottom, AXIS);
+  for (let i = 1; i < losses.length; i++) c.line(X(i - 1), Y(losses[i - 1]), X(i), Y(losses[i]), RAW);
+  const k = Math.max(1, Math.floor(stepsPerEpoch / 5));
+  let prev: number | null = null;
+  for (let i = 0; i < losses.length; i++) {
+    const w = losses.slice(Math.max(0, i - k + 1), i + 1);
+    const m = w.reduce((a, b) => a + b, 0) / w.length;
+    if (prev !== null) c.line(X(i - 1), Y(prev), X(i), Y(m), SMOOTH);
+    prev = m;
+  }
+  c.text(left + 8, top + 4, 'loss', AXIS, 2);
+  c.text(left, bottom + 10, `epochs: ${Math.round(losses.length / Math.max(1, stepsPerEpoch))}`, AXIS, 2);
+  return c.png();
+}
+
+/**
+ * A grid of 28x28 digits (values in [0, 1]) scaled up, each with its predicted label underneath:
+ * green when it matches the true label, red (with the true label after a slash) when it does not.
+ */
+export function digitGridPng(images: Float32Array, preds: readonly number[], labels: readonly number[], cols = 10, scale = 2): Uint8Array {
+  const n = preds.length;
+  const rows = Math.ceil(n / cols);
+  const cell = 28 * scale + 8;
+  const labelH = 14;
+  const c = new Canvas(cols * cell, rows * (cell + labelH), [255, 255, 255]);
+  for (let i = 0; i < n; i++) {
+    const x0 = (i % cols) * cell + 4;
+    const y0 = Math.floor(i / cols) * (cell + labelH) + 4;
+    for (let y = 0; y < 28; y++) {
+      for (let x = 0; x < 28; x++) {
+        const v = 255 - Math.round(Math.min(1, Math.max(0, images[i * 784 + y * 28 + x])) * 255);
+        c.rect(x0 + x * scale, y0 + y * scale, scale, scale, [v, v, v]);
+      }
+    }
+    const ok = preds[i] === labels[i];
+    c.text(x0 + 2, y0 + 28 * scale + 3, ok ? String(preds[i]) : `${preds[i]}/${labels[i]}`, ok ? [0, 140, 0] : [210, 0, 0], 2);
+  }
+  return c.png();
+}

@@ -1,0 +1,117 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Adam, DataLoader, EMA, TensorDataset, correctCount, crossEntropy, evaluate, fit, loadCheckpoint, saveCheckpoint } from '@dl/layers';
+import { manualSeed, tensor, type Tensor } from '@dl/tensor';
+import { loadMnist, type MnistSplit } from './mnist.js';
+import { MnistCnn } from './model.js';
+import { digitGridPng, lossCurvePng } from './plots.js';
+import { ProgressBar, duration } from './progress.js';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  device: string;
+  out: string;
+  resume: boolean;
+  seed: number;
+}
+
+/** Defaults that reach >= 97% test accuracy on the 7,996/2,004 split in a few minutes on 2 CPU cores. */
+export const MNIST_DEFAULTS: TrainOptions = { epochs: 5, batchSize: 64, lr: 2e-3, device: 'cpu', out: 'runs/mnist-cnn', resume: false, seed: 0 };
+
+function dataset(s: MnistSplit): TensorDataset {
+  return new TensorDataset(tensor(s.images, { shape: [s.length, 1, 28, 28] }), tensor(s.labels));
+}
+
+/** Test accuracy of `model` over `split` (batches of 500, eval mode, no grad). */
+export async function testAccuracy(model: MnistCnn, split: TensorDataset, device: string): Promise<number> {
+  const loader = new DataLoader(split, { batchSize: 500 });
+  const { correct, count } = await evaluate(model, loader, ([x, y]: Tensor[]) => ({
+    correct: correctCount(model.forward(x.to(device)), y.to(device)),
+    count: y.shape[0],
+  }));
+  return correct / count;
+}
+
+async function predictions(model: MnistCnn, x: Tensor, device: string): Promise<number[]> {
+  model.eval();
+  const logits = model.forward(x.to(device));
+  const pred = Array.from(await logits.argmax(-1).data());
+  model.train();
+  return pred;
+}
+
+/** `dl train mnist-cnn`: trains, checkpoints every epoch, writes PNGs, prints the test accuracy last. */
+export async function trainMnist(o: TrainOptions, log: (s: string) => void): Promise<number> {
+  const t0 = performance.now();
+  const { train, test } = loadMnist();
+  log(`data: ${train.length} train / ${test.length} test images (mnist package, first 80% of each class for training)`);
+  const trainDs = dataset(train);
+  const testDs = dataset(test);
+
+  manualSeed(o.seed);
+  const model = new MnistCnn().to(o.device);
+  const optimizer = new Adam(model.parameters(), { lr: o.lr });
+  const loader = new DataLoader(trainDs, { batchSize: o.batchSize, shuffle: true, seed: o.seed });
+  mkdirSync(o.out, { recursive: true });
+  const ckpt = join(o.out, 'checkpoint.safetensors');
+
+  let startEpoch = 0;
+  let losses: number[] = [];
+  if (o.resume && existsSync(ckpt)) {
+    const { extra } = await loadCheckpoint(ckpt, { model, optimizer });
+    startEpoch = Number(extra.epoch) + 1;
+    losses = (extra.losses as number[]) ?? [];
+    log(`resumed from ${ckpt} after epoch ${startEpoch}`);
+  }
+  log(`model: MnistCnn, ${model.numParameters().toLocaleString('en-US')} parameters; Adam lr ${o.lr}, batch ${o.batchSize}, ${o.epochs} epochs, device ${o.device}`);
+
+  const bar = new ProgressBar();
+  const ema = new EMA(0.95);
+  let acc = NaN;
+  let lastMsPerStep = NaN;
+  await fit({
+    model,
+    optimizer,
+    loader,
+    epochs: o.epochs,
+    startEpoch,
+    loss: ([x, y]: Tensor[]) => crossEntropy(model.forward(x.to(o.device)), y.to(o.device)),
+    onProgress: (p) => {
+      losses.push(p.loss);
+      lastMsPerStep = p.msPerStep;
+      bar.update(p, ema.update(p.loss));
+    },
+    onEpochEnd: async (e) => {
+      acc = await testAccuracy(model, testDs, o.device);
+      log(`epoch ${e.epoch + 1}/${o.epochs}: train loss ${e.loss.toFixed(4)}, test accuracy ${acc.toFixed(4)}, ${e.seconds.toFixed(1)} s (${lastMsPerStep.toFixed(0)} ms/step, batch ${o.batchSize})`);
+      await saveCheckpoint(ckpt, { model, optimizer, step: (e.epoch + 1) * loader.length, extra: { epoch: e.epoch, losses, testAccuracy: acc, batchSize: o.batchSize, lr: o.lr } });
+      writeFileSync(join(o.out, 'loss.png'), lossCurvePng(losses, loader.length));
+    },
+  });
+  if (Number.isNaN(acc)) acc = await testAccuracy(model, testDs, o.device);
+
+  // a grid of 50 test digits, 5 per class, with the predicted labels
+  const pick: number[] = [];
+  for (let d = 0; d < 10; d++) {
+    const idx = Array.from(test.labels.keys()).filter((i) => test.labels[i] === d);
+    for (let k = 0; k < 5; k++) pick.push(idx[Math.floor((k * idx.length) / 5)]);
+  }
+  const imgs = new Float32Array(pick.length * 784);
+  pick.forEach((i, j) => imgs.set(test.images.subarray(i * 784, (i + 1) * 784), j * 784));
+  const preds = await predictions(model, tensor(imgs, { shape: [pick.length, 1, 28, 28] }), o.device);
+  writeFileSync(join(o.out, 'test-digits.png'), digitGridPng(imgs, preds, pick.map((i) => test.labels[i])));
+  log(`wrote ${ckpt}, ${join(o.out, 'loss.png')}, ${join(o.out, 'test-digits.png')}`);
+  log(`total time ${duration((performance.now() - t0) / 1000)}`);
+  return acc;
+}
+
+/** `dl eval mnist-cnn --checkpoint FILE`: test accuracy of a saved model. */
+export async function evalMnist(checkpoint: string, device: string, log: (s: string) => void): Promise<number> {
+  const { test } = loadMnist();
+  const model = new MnistCnn().to(device);
+  const { extra } = await loadCheckpoint(checkpoint, { model });
+  log(`loaded ${checkpoint} (epoch ${Number(extra.epoch) + 1})`);
+  return testAccuracy(model, dataset(test), device);
+}
