@@ -3,15 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** a WebGPU adapter answered in Node.js (Dawn) */
-    webgpu: boolean;
-    /** Debian's chromium is installed for the browser test */
-    chromium: boolean;
-  }
-}
+import './src/test-context.js';
 
 // Dawn and Mesa load in a child process first, so a machine without an adapter gets one clear line
 const PROBE = `

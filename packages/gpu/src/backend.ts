@@ -52,6 +52,8 @@ export interface WebGPUBackend extends Backend {
   /** adapter features enabled on the device (e.g. 'shader-f16') */
   readonly features: readonly string[];
   stats(): WebGPUStats;
+  /** submits recorded work and waits for the device to finish it */
+  sync(): Promise<void>;
   /** submits recorded work now (reads and sync() do this themselves) */
   flush(): void;
   /** destroys the device; tensors on it become unusable */

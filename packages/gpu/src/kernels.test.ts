@@ -29,7 +29,7 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     await useWebGPU();
   });
 
-  const x = (shape: number[], seed = 1): Tensor => {
+  const x = (shape: readonly number[], seed = 1): Tensor => {
     manualSeed(seed);
     return randn(shape);
   };

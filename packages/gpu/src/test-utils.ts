@@ -2,6 +2,7 @@ import { registerBackend, type Tensor } from '@dl/tensor';
 import { expect, inject } from 'vitest';
 import { createWebGPUBackend, type WebGPUBackendOptions } from './device.js';
 import type { WebGPUBackend } from './backend.js';
+import './test-context.js';
 
 /** True when vitest.setup.ts found an adapter; suites use `describe.skipIf(!hasWebGPU)`. */
 export const hasWebGPU: boolean = inject('webgpu');
