@@ -72,6 +72,25 @@ describe.skipIf(!hasWebGPU)('webgpu backend', () => {
     b.destroy();
   });
 
+  it('stores float16 when the adapter has shader-f16', async (ctx) => {
+    if (!gpu.dtypes.includes('float16')) ctx.skip();
+    manualSeed(4);
+    const a = randn([17, 40]);
+    const b = randn([40, 9]);
+    const ha = a.to('webgpu').cast('float16');
+    const hb = b.to('webgpu').cast('float16');
+    expect(ha.dtype).toBe('float16');
+    expect(gpu.byteLength(ha.storage.data)).toBe(17 * 40 * 2);
+    // float16 rounding (~5e-4 relative) of inputs and outputs, f32 arithmetic in between
+    expectClose(await ha.data(), await a.data(), 1e-3, 1e-4, 'round trip');
+    expectClose(await ha.matmul(hb).data(), await a.matmul(b).data(), 1e-2, 2e-2, 'matmul');
+    expectClose(await ha.softmax(1).data(), await a.softmax(1).data(), 1e-2, 1e-3, 'softmax');
+    expectClose(await ha.sum(0).data(), await a.sum(0).data(), 1e-2, 2e-2, 'sum');
+    expectClose(await ha.mul(2).transpose(0, 1).cast('float32').data(), await a.mul(2).transpose(0, 1).data(), 1e-3, 1e-4, 'strided cast');
+    const up = tensor([0.5, -2, 65504], { dtype: 'float16', device: 'webgpu' });
+    expect(Array.from(await up.data())).toEqual([0.5, -2, 65504]);
+  });
+
   it('batches dispatches into few submits', async () => {
     const before = gpu.stats();
     let y = randn([32, 32], { device: 'webgpu' });
