@@ -313,11 +313,14 @@ function winogradEligible(p: Conv2dParams | null): p is Conv2dParams {
   );
 }
 
-/** Number of 4x4 output tiles and the tiles per chunk so that V and M stay under WINO_LIMIT. */
+/**
+ * Number of 4x4 output tiles, and tiles per chunk: as many as keep V and M under WINO_LIMIT, but at
+ * least 64 so that wide layers still give GEMMs long enough to amortise packing U each time.
+ */
 function tilePlan(p: Conv2dParams): [number, number] {
   const tiles = p.N * Math.ceil(p.oH / 4) * Math.ceil(p.oW / 4);
   const widest = Math.max(p.C, p.O) / p.groups;
-  return [tiles, Math.max(1, Math.min(tiles, Math.floor(WINO_LIMIT / (36 * widest))))];
+  return [tiles, Math.min(tiles, Math.max(64, Math.floor(WINO_LIMIT / (36 * widest))))];
 }
 
 function winogradScratch(Og: number, Cg: number, T: number): void {
