@@ -19,7 +19,7 @@ export type FloatArray = Float32Array | Float64Array;
  * C (M x N, row-major, contiguous, starting at cOff) = A (M x K) @ B (K x N), plus C if `accumulate`.
  * A and B are addressed by element strides, so transposed or strided views need no copy:
  * A[i,k] = a[aOff + i*aRs + k*aCs], B[k,j] = b[bOff + k*bRs + j*bCs]. Strides may be 0 or negative.
- * Products are summed in float64 for both dtypes.
+ * Sums run in float64 for both dtypes; a float32 C is rounded once per 256-deep block of K.
  *
  * @example
  * // c (2x2) = a (2x3) @ b^T where b is stored 2x3 row-major
