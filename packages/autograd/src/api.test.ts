@@ -125,6 +125,26 @@ describe('customGrad', () => {
     expect(r.ok, r.message).toBe(true);
   });
 
+  test('backward may return tensors it does not own (saved ones, constants)', () => {
+    const c = tensor([3, 4]);
+    const scale = customGrad({
+      forward: (ctx, x: Tensor) => {
+        ctx.save(c);
+        return x.mul(c);
+      },
+      backward: (ctx, g) => [g === ctx.saved[0] ? g : ctx.saved[0]], // d/dx = c, for a seed of ones
+    });
+    const x = new Parameter(tensor([1, 1]));
+    const y = scale(x).sum();
+    backward(y, { retainGraph: true });
+    backward(y); // the saved tensor survived the first backward
+    expect(x.grad!.toArray()).toEqual([6, 8]);
+    expect(c.isDisposed).toBe(false);
+    const identity = customGrad({ forward: (_ctx, v: Tensor) => v.mul(1), backward: () => [c] });
+    backward(identity(x).sum());
+    expect(c.toArray()).toEqual([3, 4]);
+  });
+
   test('its saved tensors are version-checked', () => {
     const x = new Parameter(tensor([1, 2]));
     const y = square(x);

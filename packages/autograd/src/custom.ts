@@ -1,4 +1,4 @@
-import { Tensor, gradMode, isFloat, viewOf } from '@dl/tensor';
+import { Tensor, gradMode, isFloat, runView, viewOf } from '@dl/tensor';
 import './engine.js';
 import { Node, attach, edgeOf, meta, pack, withGradMode } from './tape.js';
 
@@ -54,7 +54,12 @@ export function customGrad<A extends unknown[]>(def: CustomGradDef<A>): (...args
       args.map((a) => (a instanceof Tensor ? meta(a) : null)),
       (g, saved, n) => {
         const r = def.backward({ saved, needsInputGrad: n }, g);
-        return args.map((_, i) => r[i] ?? null);
+        // hand the engine (recorded) views it may dispose: backward may return tensors it does
+        // not own (a saved tensor, a constant from a closure), which must outlive this gradient
+        return args.map((_, i) => {
+          const t = r[i];
+          return t ? runView('reshape', t, { shape: [...t.shape] }, t.shape, t.strides, t.offset) : null;
+        });
       },
     );
     attach(out, node);
