@@ -4,7 +4,7 @@
 // strides compute dcol = W^T @ dy and fold it back with col2im.
 import type { Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
-import { gemmBytes, KC, planGemm, runGemm } from './gemm.js';
+import { gemmBytes, KC, packA, planGemm, runGemm } from './gemm.js';
 import { dispatch, getNumThreads, params } from './pool.js';
 import { heapF32, MAX_SCRATCH, runtime, scratch } from './runtime.js';
 import { BSRC, GEO_AT, JOB, P } from './tasks.js';
@@ -70,6 +70,12 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
     out.fill(0, 0, N * O * S);
     return;
   }
+  // direct reads B tiles from the image once per channel panel, im2col packs them once per block:
+  // direct wins with few output channels or short rows (im2col's per-row overhead), measured
+  if (p.sW === 1 && (Og <= 16 || p.oW < 20)) {
+    convDirect(p, x, w, out);
+    return;
+  }
   const plan = planGemm(Og, NP, CKK);
   const colSlot = 4 * Math.min(KC, CKK) * plan.npTask * NR + 64; // + slack for im2col's whole-vector tail
   const Mp = ceilDiv(Og, MR) * MR, NPp = ceilDiv(NP, NR) * NR;
@@ -107,6 +113,72 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
       }
     }
   }
+}
+
+/**
+ * Forward conv at unit width stride without im2col: the input is copied once into a zero-padded
+ * image, and the microkernel reads each B tile (NR consecutive outputs of one output row) straight
+ * from it at a per-k offset. Rows are computed NR-wide, so up to NR-1 columns per output row are
+ * computed and dropped; they read padding or the next row, never past the buffer's slack.
+ */
+function convDirect(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Float32Array): void {
+  const { N, C, H, W, O, kH, kW, groups, oH, oW } = p;
+  const Cg = C / groups, Og = O / groups, CKK = Cg * kH * kW;
+  const Hp = H + 2 * p.pH, Wp = W + 2 * p.pW, img = C * Hp * Wp;
+  const owt = ceilDiv(oW, NR) * NR, rows = N * oH;
+  const Mp = ceilDiv(Og, MR) * MR;
+  // C is out with rows padded to owt and Mp - Og spare planes per image: a group's last channel
+  // panel spills into the next group's planes (written after it, in order) or the spare ones
+  const imgC = (O + Mp - Og) * oH * owt;
+  const cLen = N * imgC;
+  // dropped columns read at most owt - oW + (kW - 1) * dW floats past a padded row
+  const slack = owt + (kW - 1) * p.dW + Wp + 16;
+  const threads = getNumThreads();
+  const need = 4 * (N * C * H * W + N * img + slack + O * CKK + CKK + Mp * CKK + cLen + N * O * oH * oW) + 1024;
+  if (splitBatch(p, need, (n0, n) => convDirect(batchSlice(p, n), x.subarray(n0 * C * H * W), w, out.subarray(n0 * O * oH * oW)))) return;
+  scratch.reset();
+  const xAt = scratch.alloc(4 * N * C * H * W);
+  const xpAt = scratch.alloc(4 * (N * img + slack));
+  const wAt = scratch.alloc(4 * O * CKK);
+  const tabAt = scratch.alloc(4 * CKK);
+  const apAt = scratch.alloc(4 * Mp * CKK);
+  const cAt = scratch.alloc(4 * cLen);
+  const inPlace = owt === oW && Mp === Og;
+  const outAt = inPlace ? cAt : scratch.alloc(4 * N * O * oH * oW);
+  scratch.reserve();
+  const rt = runtime();
+  let heap = heapF32();
+  heap.set(x.subarray(0, N * C * H * W), xAt / 4);
+  heap.fill(0, xpAt / 4, xpAt / 4 + N * img + slack);
+  for (let q = 0; q < N * C; q++) rt.ex.copyRows(xAt + 4 * q * H * W, W, xpAt + 4 * (q * Hp * Wp + p.pH * Wp + p.pW), Wp, H, W);
+  heap.set(w.subarray(0, O * CKK), wAt / 4);
+  const tab = new Int32Array(rt.memory.buffer, tabAt, CKK);
+  for (let c = 0, k = 0; c < Cg; c++) {
+    for (let kh = 0; kh < kH; kh++) {
+      for (let kw = 0; kw < kW; kw++) tab[k++] = 4 * (c * Hp * Wp + kh * p.dH * Wp + kw * p.dW);
+    }
+  }
+  const perTask = Math.max(1, ceilDiv(rows, 8 * threads));
+  for (let g = 0; g < groups; g++) {
+    packA(Og, oH * owt, CKK, { at: wAt + 4 * g * Og * CKK, rs: CKK, cs: 1 }, apAt, threads);
+    const q = params();
+    q[P.KIND] = JOB.DCONV;
+    q[P.B] = xpAt + 4 * g * Cg * Hp * Wp;
+    q[P.C] = cAt + 4 * g * Og * oH * owt;
+    q[P.LDC] = oH * owt;
+    q[P.IMG_C] = imgC;
+    q[P.ROWS] = rows;
+    q[P.ROWS_TASK] = perTask;
+    q[P.OH] = oH;
+    q[P.ROW_STEP] = p.sH * Wp;
+    q[P.IMG] = img;
+    q[P.OWT] = owt;
+    q[P.TAB] = tabAt;
+    dispatch(ceilDiv(rows, perTask), Og * rows * owt * CKK >= 1 << 18 ? threads : 1);
+  }
+  if (!inPlace) for (let n = 0; n < N; n++) rt.ex.copyRows(cAt + 4 * n * imgC, owt, outAt + 4 * n * O * oH * oW, oW, O * oH, oW);
+  heap = heapF32();
+  out.set(heap.subarray(outAt / 4, outAt / 4 + N * O * oH * oW));
 }
 
 /**

@@ -26,6 +26,10 @@ export interface KernelExports {
   packB(src: number, rs: number, cs: number, cols: number, kc: number, dst: number, np: number): void;
   /** fills dst[kc x ncols] (row stride ldd elements) with im2col rows k0.. and columns j0.. of the conv at `geo` */
   im2col(geo: number, x: number, k0: number, kc: number, j0: number, ncols: number, dst: number, ldd: number): void;
+  /** direct conv, one output row: mp channel panels x `tiles` NR-wide tiles (see emitDconv) */
+  dconv(ap: number, xrow: number, tab: number, c: number, ldc: number, kc: number, mp: number, tiles: number, load: number): void;
+  /** copies `rows` rows of `len` floats between row strides ss and ds (floats) */
+  copyRows(src: number, ss: number, dst: number, ds: number, rows: number, len: number): void;
   /** gx planes q = n*C + c in [p0, p1) += col2im of dcol (row stride ldd elements) for the conv at `geo` */
   col2im(geo: number, dcol: number, ldd: number, gx: number, p0: number, p1: number): void;
 }
@@ -52,9 +56,16 @@ export const GEO = {
   bytes: 64,
 } as const;
 
-function emitKernel(m: ModuleBuilder, fma: boolean): number {
-  const f = m.func('kernel', [I32, I32, I32, I32, I32, I32]);
+/**
+ * The microkernel. Packed: B panel rows are consecutive NR-float rows at bp. Direct (conv at unit
+ * width stride): row k of the B tile is the NR floats at bp + tab[k] (byte offsets), read straight
+ * from a zero-padded image, so no im2col matrix is ever built.
+ */
+function emitKernel(m: ModuleBuilder, fma: boolean, direct: boolean): number {
+  const f = direct ? m.func(null, [I32, I32, I32, I32, I32, I32, I32]) : m.func('kernel', [I32, I32, I32, I32, I32, I32]);
   const [ap, bp, c, ldc, kc, load] = [0, 1, 2, 3, 4, 5];
+  const tab = 6;
+  const bq = direct ? f.local(I32) : bp;
   const NV = NR / 4;
   const acc: number[][] = [];
   for (let r = 0; r < MR; r++) acc.push(Array.from({ length: NV }, () => f.local(V128)));
@@ -74,7 +85,8 @@ function emitKernel(m: ModuleBuilder, fma: boolean): number {
   });
 
   const step = (u: number) => {
-    for (let v = 0; v < NV; v++) f.get(bp).v128Load(4 * (u * NR + 4 * v)).set(b[v]);
+    if (direct) f.get(bp).get(tab).i32Load().i32Add().set(bq);
+    for (let v = 0; v < NV; v++) f.get(bq).v128Load(4 * (u * NR + 4 * v)).set(b[v]);
     for (let r = 0; r < MR; r++) {
       f.get(ap).v128Load32Splat(4 * (u * MR + r)).set(a);
       for (let v = 0; v < NV; v++) {
@@ -89,7 +101,8 @@ function emitKernel(m: ModuleBuilder, fma: boolean): number {
     f.loop((top) => {
       step(0);
       f.get(ap).i32Const(4 * MR).i32Add().set(ap);
-      f.get(bp).i32Const(4 * NR).i32Add().set(bp);
+      if (direct) f.get(tab).i32Const(4).i32Add().set(tab);
+      else f.get(bp).i32Const(4 * NR).i32Add().set(bp);
       f.get(kc).i32Const(1).i32Sub().tee(kc).brIf(top);
     });
   });
@@ -131,6 +144,78 @@ function emitMacro(m: ModuleBuilder, kernel: number): void {
       f.get(c).get(ldc).i32Const(MR).i32Mul().i32Add().set(c);
       f.get(ip).i32Const(1).i32Add().set(ip);
       f.br(topI);
+    });
+  });
+}
+
+/**
+ * Direct conv over one output row: for each of mp row panels (output channels) and each of `tiles`
+ * NR-wide tiles of the row, C tile (+)= A panel x B tile read at xrow + tile*NR floats + tab[k].
+ */
+function emitDconv(m: ModuleBuilder, kernel: number): void {
+  const f = m.func('dconv', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [ap, xrow, tab, c, ldc, kc, mp, tiles, load] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [ip, t, xq, cq] = Array.from({ length: 4 }, () => f.local(I32));
+  f.i32Const(0).set(ip);
+  f.block((doneI) => {
+    f.loop((topI) => {
+      f.get(ip).get(mp).i32GeS().brIf(doneI);
+      f.get(xrow).set(xq);
+      f.get(c).set(cq);
+      f.i32Const(0).set(t);
+      f.block((doneT) => {
+        f.loop((topT) => {
+          f.get(t).get(tiles).i32GeS().brIf(doneT);
+          f.get(ap).get(xq).get(cq).get(ldc).get(kc).get(load).get(tab).call(kernel);
+          f.get(xq).i32Const(4 * NR).i32Add().set(xq);
+          f.get(cq).i32Const(4 * NR).i32Add().set(cq);
+          f.get(t).i32Const(1).i32Add().set(t);
+          f.br(topT);
+        });
+      });
+      f.get(ap).get(kc).i32Const(4 * MR).i32Mul().i32Add().set(ap);
+      f.get(c).get(ldc).i32Const(MR).i32Mul().i32Add().set(c);
+      f.get(ip).i32Const(1).i32Add().set(ip);
+      f.br(topI);
+    });
+  });
+}
+
+/** Copies `rows` rows of `len` floats (row strides ss and ds floats), 4 floats a move. */
+function emitCopyRows(m: ModuleBuilder): void {
+  const f = m.func('copyRows', [I32, I32, I32, I32, I32, I32]);
+  const [src, ss, dst, ds, rows, len] = [0, 1, 2, 3, 4, 5];
+  const [s, d, n] = Array.from({ length: 3 }, () => f.local(I32));
+  f.block((done) => {
+    f.loop((top) => {
+      f.get(rows).i32Const(1).i32LtS().brIf(done);
+      f.get(src).set(s);
+      f.get(dst).set(d);
+      f.get(len).set(n);
+      f.block((e) => {
+        f.loop((l) => {
+          f.get(n).i32Const(4).i32LtS().brIf(e);
+          f.get(d).get(s).v128Load().v128Store();
+          f.get(d).i32Const(16).i32Add().set(d);
+          f.get(s).i32Const(16).i32Add().set(s);
+          f.get(n).i32Const(4).i32Sub().set(n);
+          f.br(l);
+        });
+      });
+      f.block((e) => {
+        f.loop((l) => {
+          f.get(n).i32Eqz().brIf(e);
+          f.get(d).get(s).f32Load().f32Store();
+          f.get(d).i32Const(4).i32Add().set(d);
+          f.get(s).i32Const(4).i32Add().set(s);
+          f.get(n).i32Const(1).i32Sub().set(n);
+          f.br(l);
+        });
+      });
+      f.get(src).get(ss).i32Const(2).i32Shl().i32Add().set(src);
+      f.get(dst).get(ds).i32Const(2).i32Shl().i32Add().set(dst);
+      f.get(rows).i32Const(1).i32Sub().set(rows);
+      f.br(top);
     });
   });
 }
@@ -599,8 +684,9 @@ function emitCol2im(m: ModuleBuilder): void {
 export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory({ module: 'env', name: 'memory', initial: o.initialPages, maximum: o.maximumPages, shared: o.shared });
-  const kernel = emitKernel(m, o.fma);
-  emitMacro(m, kernel);
+  emitMacro(m, emitKernel(m, o.fma, false));
+  emitDconv(m, emitKernel(m, o.fma, true));
+  emitCopyRows(m);
   const packT = emitPackT(m);
   emitPackA(m, emitPack(m, null, MR, true), packT);
   emitPackB(m, emitPack(m, null, NR, false), packT);

@@ -101,7 +101,31 @@ export interface GemmJob {
   accumulate: boolean;
 }
 
-/** Runs a placed GEMM: packs A in parallel, then computes C tiles in parallel. */
+/**
+ * Packs the placed M x K matrix `a` into MR-row panels by KC blocks at `ap` (block pc at
+ * ap + 4*pc*Mp, panel stride MR*kc), in parallel; leaves the GEMM fields of params() set.
+ */
+export function packA(M: number, N: number, K: number, a: Placed, ap: number, threads: number): void {
+  const p = params();
+  p[P.MR] = MR;
+  p[P.NR] = NR;
+  p[P.M] = M;
+  p[P.N] = N;
+  p[P.K] = K;
+  p[P.KC] = KC;
+  p[P.A] = a.at;
+  p[P.A_RS] = a.rs;
+  p[P.A_CS] = a.cs;
+  p[P.AP] = ap;
+  const panelsM = ceilDiv(M, MR);
+  p[P.KIND] = JOB.PACK_A;
+  const packPer = Math.max(4, ceilDiv(panelsM, 4 * threads));
+  p[P.MP_TASK] = packPer;
+  const packTasks = ceilDiv(panelsM, packPer);
+  dispatch(packTasks, M * K >= 1 << 16 ? Math.min(threads, threadsFor(packTasks)) : 1);
+}
+
+/** Runs a placed GEMM: packs A in parallel, then computes C tiles (or K chunks) in parallel. */
 export function runGemm(job: GemmJob, plan: GemmPlan, colSlotBytes: number): void {
   const { M, N, K } = job;
   const Mp = ceilDiv(M, MR) * MR;
@@ -113,23 +137,8 @@ export function runGemm(job: GemmJob, plan: GemmPlan, colSlotBytes: number): voi
   const cSlot = 4 * Mp * job.ldc;
   const slots = plan.kTask > 0 ? scratch.alloc(plan.threads * cSlot) : 0;
   scratch.reserve();
+  packA(M, N, K, job.a, ap, plan.threads);
   const p = params();
-  p[P.MR] = MR;
-  p[P.NR] = NR;
-  p[P.M] = M;
-  p[P.N] = N;
-  p[P.K] = K;
-  p[P.KC] = KC;
-  p[P.A] = job.a.at;
-  p[P.A_RS] = job.a.rs;
-  p[P.A_CS] = job.a.cs;
-  p[P.AP] = ap;
-  const panelsM = ceilDiv(M, MR);
-  p[P.KIND] = JOB.PACK_A;
-  const packPer = Math.max(4, ceilDiv(panelsM, 4 * plan.threads));
-  p[P.MP_TASK] = packPer;
-  const packTasks = ceilDiv(panelsM, packPer);
-  dispatch(packTasks, M * K >= 1 << 16 ? Math.min(plan.threads, threadsFor(packTasks)) : 1);
 
   p[P.KIND] = JOB.GEMM;
   p[P.MP_TASK] = plan.mpTask;

@@ -26,7 +26,7 @@ export const CTRL = {
 } as const;
 
 /** Job kinds. */
-export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4 } as const;
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5 } as const;
 
 /** B sources for GEMM jobs. */
 export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
@@ -69,6 +69,14 @@ export const P = {
   AP_STRIDE: 33, // batched: packed A slot per thread
   K_TASK: 34, // GEMM: >0 splits K into chunks of this size, summed into per-thread copies of C
   C_SLOT: 35, // bytes between those copies
+  ROWS: 36, // direct conv: output rows (n, oh) in all
+  ROWS_TASK: 37,
+  OH: 38,
+  ROW_STEP: 39, // floats between the padded input rows of consecutive oh (sH * padded width)
+  IMG: 40, // floats between padded input images
+  OWT: 41, // output row width rounded up to whole NR tiles
+  TAB: 42, // B-row byte offsets, one per k
+  IMG_C: 43, // floats between output images in C
 } as const;
 
 /** Bytes before the first scratch allocation: control words, parameters, conv geometry. */
@@ -132,6 +140,17 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
       ex.packA(a + pc * aCs * 4, aRs, aCs, M, kc, ap, panelsM);
       ex.packB(b + pc * bRs * 4, bRs, bCs, N, kc, bp, panelsN);
       ex.macro(ap, bp, c, p[P.LDC] * 4, kc, panelsM, panelsN, pc > 0 || p[P.ACC] ? 1 : 0);
+    }
+  } else if (kind === JOB.DCONV) {
+    const r0 = i * p[P.ROWS_TASK], r1 = Math.min(p[P.ROWS], r0 + p[P.ROWS_TASK]);
+    const oH = p[P.OH], owt = p[P.OWT], ldc = p[P.LDC];
+    for (let r = r0; r < r1; r++) {
+      const n = Math.floor(r / oH), oh = r - n * oH;
+      const xrow = p[P.B] + (n * p[P.IMG] + oh * p[P.ROW_STEP]) * 4;
+      for (let pc = 0; pc < K; pc += KC) {
+        const kc = Math.min(KC, K - pc);
+        ex.dconv(p[P.AP] + pc * Mp * 4, xrow, p[P.TAB] + pc * 4, p[P.C] + (n * p[P.IMG_C] + oh * owt) * 4, ldc * 4, kc, panelsM, owt / NR, pc > 0 ? 1 : 0);
+      }
     }
   } else if (kind === JOB.COL2IM) {
     const q0 = i * p[P.PLANES_TASK];
