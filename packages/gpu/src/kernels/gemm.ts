@@ -1,4 +1,4 @@
-import type { GpuContext, BindRange } from '../runtime/context.js';
+import type { BindRange, GpuContext } from '../runtime/context.js';
 import { ShaderBuilder, grid } from '../wgsl/builder.js';
 
 /** Work split of the tiled GEMM: a BMxBN output tile per workgroup, TMxTN outputs per thread, BK-deep k steps. */
@@ -7,30 +7,64 @@ export interface Tile {
   BN: number;
   BK: number;
   TM: number;
+  /** a multiple of 4: each thread's columns are TN/4 vec4s */
   TN: number;
 }
 
 /** Larger tiles amortise loads on big problems; small problems need more workgroups. */
 export function pickTile(M: number, N: number, maxWorkgroupStorage: number): Tile {
-  if (M >= 256 && N >= 256 && 2 * 128 * 16 * 4 <= maxWorkgroupStorage) return { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 };
-  if (M >= 64 && N >= 64) return { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
-  return { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 };
+  const shared = (t: Tile): number => (t.BM + t.BN) * t.BK * 4;
+  const big: Tile = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };
+  if (M >= 512 && N >= 512 && shared(big) <= maxWorkgroupStorage) return big;
+  if (M >= 64 && N >= 64) return { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 };
+  return { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 };
 }
 
 /**
  * What makes a GEMM-shaped kernel (matmul, convolutions as implicit GEMM) out of the template:
- * WGSL functions `loadA(m, k) -> f32`, `loadB(k, n) -> f32`, `storeC(m, n, v: f32)` (called only
- * in bounds) and a prologue run once per workgroup (e.g. batch base offsets from the batch index `z`).
+ * WGSL functions `loadA(m, k) -> f32`, `loadB(k, n) -> f32` and `storeC(m, n, v: f32)`, called
+ * only in bounds, and a prologue run once per workgroup (e.g. batch base offsets from the batch
+ * index `z`). A hook may also define the vector forms `loadA4(m, k)` (A[m, k..k+3]),
+ * `loadB4(k, n)` (B[k, n..n+3]) and `storeC4(m, n, v)` itself (e.g. with vec4 bindings), saying
+ * so in `vec4`; the template derives the others from the scalar functions.
  */
 export interface GemmHooks {
   key: string;
-  declare(b: ShaderBuilder): { prologue: string };
+  declare(b: ShaderBuilder): { prologue: string; vec4?: { A?: boolean; B?: boolean; C?: boolean } };
+}
+
+function scalarVec4(b: ShaderBuilder, own: { A?: boolean; B?: boolean; C?: boolean }, M: string, N: string, K: string): void {
+  const lanes = ['x', 'y', 'z', 'w'];
+  if (!own.A) {
+    b.fn(`fn loadA4(m: i32, k: i32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (m >= ${M}) { return v; }
+${lanes.map((l, c) => `  if (k + ${c} < ${K}) { v.${l} = loadA(m, k + ${c}); }`).join('\n')}
+  return v;
+}`);
+  }
+  if (!own.B) {
+    b.fn(`fn loadB4(k: i32, n: i32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k >= ${K}) { return v; }
+${lanes.map((l, c) => `  if (n + ${c} < ${N}) { v.${l} = loadB(k, n + ${c}); }`).join('\n')}
+  return v;
+}`);
+  }
+  if (!own.C) {
+    b.fn(`fn storeC4(m: i32, n: i32, v: vec4<f32>) {
+  if (m >= ${M}) { return; }
+${lanes.map((l, c) => `  if (n + ${c} < ${N}) { storeC(m, n + ${c}, v.${l}); }`).join('\n')}
+}`);
+  }
 }
 
 /**
- * C[z] (M x N) = A[z] (M x K) @ B[z] (K x N) for z < batch, accumulated in f32. Each workgroup
- * stages BMxBK of A and BKxBN of B in workgroup memory per k step; each thread keeps a TMxTN block
- * of accumulators in registers (rows ty + i*TY, columns tx + j*TX, so stores coalesce).
+ * C[z] (M x N) = A[z] (M x K) @ B[z] (K x N) for z < batch, accumulated in f32.
+ * Each workgroup stages BMxBK of A (rows of k-vec4s) and BKxBN of B (rows of n-vec4s) in
+ * workgroup memory per k step. A thread owns TM rows (ty*TM + i) and TN/4 column vec4s
+ * (tx + j*TX, interleaved so neighbouring threads read neighbouring vec4s) of accumulators, and per
+ * 4 k's reads TM A-vec4s and 4*TN/4 B-vec4s for TM*TN*4 multiply-adds.
  */
 export function runGemm(
   ctx: GpuContext,
@@ -46,56 +80,52 @@ export function runGemm(
   const TX = t.BN / t.TN;
   const TY = t.BM / t.TM;
   const threads = TX * TY;
+  const BK4 = t.BK / 4;
+  const BN4 = t.BN / 4;
+  const TN4 = t.TN / 4;
   const key = `gemm:${hooks.key}:${t.BM}x${t.BN}x${t.BK}:${t.TM}x${t.TN}`;
   const prog = ctx.program(key, () => {
     const b = new ShaderBuilder(threads);
-    const { prologue } = hooks.declare(b);
     const m = b.param('M');
     const n = b.param('N');
     const k = b.param('K');
-    b.workgroupArray('As', 'f32', t.BK * t.BM);
-    b.workgroupArray('Bs', 'f32', t.BK * t.BN);
-    const lines: string[] = [];
-    lines.push(`  let tilesN = (${n} + ${t.BN - 1}) / ${t.BN};`);
-    lines.push(`  let m0 = (wg / tilesN) * ${t.BM};`);
-    lines.push(`  let n0 = (wg % tilesN) * ${t.BN};`);
-    lines.push(`  if (m0 >= ${m}) { return; }`);
-    lines.push(`  let z = wz + ${b.param('zbase')};`);
-    lines.push(prologue);
-    lines.push(`  let tx = lid % ${TX};`, `  let ty = lid / ${TX};`);
-    lines.push(`  var acc: array<f32, ${t.TM * t.TN}>;`);
-    lines.push(`  for (var k0 = 0; k0 < ${k}; k0 += ${t.BK}) {`);
-    lines.push(`    for (var l = lid; l < ${t.BM * t.BK}; l += ${threads}) {`);
-    lines.push(`      let mm = l / ${t.BK}; let kk = l % ${t.BK};`);
-    lines.push(`      var v = 0.0;`);
-    lines.push(`      if (m0 + mm < ${m} && k0 + kk < ${k}) { v = loadA(m0 + mm, k0 + kk); }`);
-    lines.push(`      As[kk * ${t.BM} + mm] = v;`);
-    lines.push('    }');
-    lines.push(`    for (var l = lid; l < ${t.BK * t.BN}; l += ${threads}) {`);
-    lines.push(`      let kk = l / ${t.BN}; let nn = l % ${t.BN};`);
-    lines.push(`      var v = 0.0;`);
-    lines.push(`      if (k0 + kk < ${k} && n0 + nn < ${n}) { v = loadB(k0 + kk, n0 + nn); }`);
-    lines.push(`      Bs[kk * ${t.BN} + nn] = v;`);
-    lines.push('    }');
-    lines.push('    workgroupBarrier();');
-    lines.push(`    for (var kk = 0; kk < ${t.BK}; kk++) {`);
-    for (let i = 0; i < t.TM; i++) lines.push(`      let a${i} = As[kk * ${t.BM} + ty + ${i * TY}];`);
-    for (let j = 0; j < t.TN; j++) lines.push(`      let b${j} = Bs[kk * ${t.BN} + tx + ${j * TX}];`);
-    for (let i = 0; i < t.TM; i++) {
-      for (let j = 0; j < t.TN; j++) lines.push(`      acc[${i * t.TN + j}] = fma(a${i}, b${j}, acc[${i * t.TN + j}]);`);
-    }
-    lines.push('    }');
-    lines.push('    workgroupBarrier();');
-    lines.push('  }');
-    for (let i = 0; i < t.TM; i++) {
-      lines.push(`  { let gm = m0 + ty + ${i * TY};`);
-      lines.push(`    if (gm < ${m}) {`);
-      for (let j = 0; j < t.TN; j++) {
-        lines.push(`      { let gn = n0 + tx + ${j * TX}; if (gn < ${n}) { storeC(gm, gn, acc[${i * t.TN + j}]); } }`);
+    const { prologue, vec4 = {} } = hooks.declare(b);
+    scalarVec4(b, vec4, m, n, k);
+    b.workgroupArray('As', 'vec4<f32>', t.BM * BK4);
+    b.workgroupArray('Bs', 'vec4<f32>', t.BK * BN4);
+    const L: string[] = [];
+    L.push(`  let tilesN = (${n} + ${t.BN - 1}) / ${t.BN};`);
+    L.push(`  let m0 = (wg / tilesN) * ${t.BM};`);
+    L.push(`  let n0 = (wg % tilesN) * ${t.BN};`);
+    L.push(`  if (m0 >= ${m}) { return; }`);
+    L.push(`  let z = wz + ${b.param('zbase')};`);
+    L.push(prologue);
+    L.push(`  let tx = lid % ${TX};`, `  let ty = lid / ${TX};`);
+    for (let i = 0; i < t.TM; i++) for (let j = 0; j < TN4; j++) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
+    L.push(`  for (var k0 = 0; k0 < ${k}; k0 += ${t.BK}) {`);
+    L.push(`    for (var l = lid; l < ${t.BM * BK4}; l += ${threads}) {`);
+    L.push(`      As[l] = loadA4(m0 + l / ${BK4}, k0 + (l % ${BK4}) * 4);`);
+    L.push('    }');
+    L.push(`    for (var l = lid; l < ${t.BK * BN4}; l += ${threads}) {`);
+    L.push(`      Bs[l] = loadB4(k0 + l / ${BN4}, n0 + (l % ${BN4}) * 4);`);
+    L.push('    }');
+    L.push('    workgroupBarrier();');
+    L.push(`    for (var kk = 0; kk < ${BK4}; kk++) {`);
+    for (let i = 0; i < t.TM; i++) L.push(`      let a${i} = As[(ty * ${t.TM} + ${i}) * ${BK4} + kk];`);
+    const comp = ['x', 'y', 'z', 'w'];
+    for (let c = 0; c < 4; c++) {
+      for (let j = 0; j < TN4; j++) L.push(`      let b${c}_${j} = Bs[(kk * 4 + ${c}) * ${BN4} + tx + ${j * TX}];`);
+      for (let i = 0; i < t.TM; i++) {
+        for (let j = 0; j < TN4; j++) L.push(`      c${i}_${j} = fma(vec4<f32>(a${i}.${comp[c]}), b${c}_${j}, c${i}_${j});`);
       }
-      lines.push('    }', '  }');
     }
-    return b.build(lines.join('\n'));
+    L.push('    }');
+    L.push('    workgroupBarrier();');
+    L.push('  }');
+    for (let i = 0; i < t.TM; i++) {
+      for (let j = 0; j < TN4; j++) L.push(`  storeC4(m0 + ty * ${t.TM} + ${i}, n0 + (tx + ${j * TX}) * 4, c${i}_${j});`);
+    }
+    return b.build(L.join('\n'));
   });
   const tiles = Math.ceil(M / t.BM) * Math.ceil(N / t.BN);
   // z (the batch) is limited to 65535 workgroups per dispatch

@@ -5,7 +5,11 @@ import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
 import { WG, dataOf, newData, outSize } from './common.js';
 import { runGemm } from './gemm.js';
 
-/** a [...batch, M, K] @ b [...batch, K, N]: the tiled GEMM over strided operands (stride 0 batch dims included). */
+/**
+ * a [...batch, M, K] @ b [...batch, K, N]: the tiled GEMM over strided operands (stride 0 batch
+ * dims included). float32 operands that are contiguous along k (A) / n (B) with 16-byte aligned
+ * rows are read as vec4, and a float32 output with N % 4 == 0 is written as vec4.
+ */
 export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo): GpuData {
   const data = newData(ctx, outSize(out), out.dtype);
   const rank = out.shape.length;
@@ -17,27 +21,55 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
   const at = storageType(a.dtype);
   const bt = storageType(b.dtype);
   const ot = storageType(out.dtype);
-  const params: Record<string, number> = {
-    ars: a.strides[rank - 2], acs: a.strides[rank - 1], brs: b.strides[rank - 2], bcs: b.strides[rank - 1],
-  };
+  const [ars, acs] = a.strides.slice(-2);
+  const [brs, bcs] = b.strides.slice(-2);
+  const aligned = (x: TensorInfo, rowStride: number): boolean => x.offset % 4 === 0 && rowStride % 4 === 0 && x.strides.slice(0, -2).every((s) => s % 4 === 0);
+  const vecA = at === 'f32' && (acs === 1 || K === 1) && K % 4 === 0 && aligned(a, ars);
+  const vecB = bt === 'f32' && (bcs === 1 || N === 1) && N % 4 === 0 && aligned(b, brs);
+  const vecC = ot === 'f32' && N % 4 === 0;
+  const params: Record<string, number> = { ars, acs, brs, bcs };
   stridedParams('abase', 'bs', batchShape, a.strides.slice(0, -2), a.offset, params);
   stridedParams('bbase', 'bs', batchShape, b.strides.slice(0, -2), b.offset, params);
+  const flags = `${vecA ? 'A' : ''}${vecB ? 'B' : ''}${vecC ? 'C' : ''}`;
   runGemm(
     ctx,
     'matmul',
     {
-      key: `matmul:${a.dtype}:${b.dtype}:${out.dtype}:${br}`,
+      key: `matmul:${a.dtype}:${b.dtype}:${out.dtype}:${br}:${flags}`,
       declare(s) {
-        s.storage('out', ot, 'read_write');
-        s.storage('a', at);
-        s.storage('b', bt);
+        const M_ = s.param('M');
+        const N_ = s.param('N');
+        const K_ = s.param('K');
+        s.storage('out', vecC ? 'vec4<f32>' : ot, 'read_write');
+        s.storage('a', vecA ? 'vec4<f32>' : at);
+        s.storage('b', vecB ? 'vec4<f32>' : bt);
         stridedOffsetFn(s, 'abase', br, 'bs');
         stridedOffsetFn(s, 'bbase', br, 'bs');
         s.fn('var<private> aB: i32;\nvar<private> bB: i32;\nvar<private> cB: i32;');
-        s.fn(`fn loadA(m: i32, k: i32) -> f32 { return ${toDomain(`a[aB + m * ${s.param('ars')} + k * ${s.param('acs')}]`, at, 'f32')}; }`);
-        s.fn(`fn loadB(k: i32, n: i32) -> f32 { return ${toDomain(`b[bB + k * ${s.param('brs')} + n * ${s.param('bcs')}]`, bt, 'f32')}; }`);
-        s.fn(`fn storeC(m: i32, n: i32, v: f32) { out[cB + m * ${s.param('N')} + n] = ${fromDomain('v', 'f32', ot)}; }`);
-        return { prologue: `  aB = abase(z);\n  bB = bbase(z);\n  cB = z * ${s.param('M')} * ${s.param('N')};` };
+        if (vecA) {
+          s.fn(`fn loadA4(m: i32, k: i32) -> vec4<f32> {
+  if (m >= ${M_} || k >= ${K_}) { return vec4<f32>(0.0); }
+  return a[(aB + m * ${s.param('ars')} + k) >> 2u];
+}`);
+        } else {
+          s.fn(`fn loadA(m: i32, k: i32) -> f32 { return ${toDomain(`a[aB + m * ${s.param('ars')} + k * ${s.param('acs')}]`, at, 'f32')}; }`);
+        }
+        if (vecB) {
+          s.fn(`fn loadB4(k: i32, n: i32) -> vec4<f32> {
+  if (k >= ${K_} || n >= ${N_}) { return vec4<f32>(0.0); }
+  return b[(bB + k * ${s.param('brs')} + n) >> 2u];
+}`);
+        } else {
+          s.fn(`fn loadB(k: i32, n: i32) -> f32 { return ${toDomain(`b[bB + k * ${s.param('brs')} + n * ${s.param('bcs')}]`, bt, 'f32')}; }`);
+        }
+        if (vecC) {
+          s.fn(`fn storeC4(m: i32, n: i32, v: vec4<f32>) {
+  if (m < ${M_} && n < ${N_}) { out[(cB + m * ${N_} + n) >> 2u] = v; }
+}`);
+        } else {
+          s.fn(`fn storeC(m: i32, n: i32, v: f32) { out[cB + m * ${N_} + n] = ${fromDomain('v', 'f32', ot)}; }`);
+        }
+        return { prologue: `  aB = abase(z);\n  bB = bbase(z);\n  cB = z * ${M_} * ${N_};`, vec4: { A: vecA, B: vecB, C: vecC } };
       },
     },
     { M, N, K, batch },

@@ -50,7 +50,8 @@ export function fromDomain(expr: string, from: Domain, to: StorageType): string 
 
 export interface Binding {
   name: string;
-  type: StorageType | 'atomic<u32>';
+  /** element type; vec4<f32> views a float32 buffer four elements at a time */
+  type: StorageType | 'atomic<u32>' | 'vec4<f32>';
   access: 'read' | 'read_write';
 }
 
