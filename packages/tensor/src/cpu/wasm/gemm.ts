@@ -1,5 +1,6 @@
 // gemmWasm: copies strided operands into kernel memory, packs A once (in parallel), then runs the
-// packed GEMM over tiles of C (each tile packs its own B block), and copies C back.
+// packed GEMM over tiles of C (each tile packs its own B block), and copies C back. Also the
+// batched form and the pieces conv.ts reuses (planGemm, packA, runGemm).
 import { MR, NR } from './gemm-kernel.js';
 import { dispatch, getNumThreads, params, threadsFor } from './pool.js';
 import { heapF32, MAX_SCRATCH, scratch } from './runtime.js';
@@ -45,7 +46,7 @@ export function place(rows: number, cols: number, src: Float32Array, off: number
   return { at: dst, rs: cols, cs: 1 };
 }
 
-/** Bytes of scratch sizes a call needs; also where the planner reads them from. */
+/** How a GEMM is cut into tasks for `threads` threads. */
 export interface GemmPlan {
   threads: number;
   mpTask: number;
