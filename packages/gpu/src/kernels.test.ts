@@ -128,7 +128,7 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
   });
 
   it('matmul: sizes around the tiles, transposed and broadcast operands', async () => {
-    for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [33, 17, 65], [64, 64, 64], [130, 70, 260], [257, 40, 300]]) {
+    for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [33, 17, 65], [64, 64, 64], [130, 70, 260], [257, 40, 300], [515, 37, 513], [512, 40, 516]]) {
       const a = x([m, k], 7);
       const b = x([k, n], 8);
       await sameAsCpu((d) => a.to(d).matmul(b.to(d)), 1e-4, 1e-4, `matmul ${m}x${k}x${n}`);

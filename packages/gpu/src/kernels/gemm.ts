@@ -14,7 +14,7 @@ export interface Tile {
 /** Larger tiles amortise loads on big problems; small problems need more workgroups. */
 export function pickTile(M: number, N: number, maxWorkgroupStorage: number): Tile {
   const shared = (t: Tile): number => (t.BM + t.BN) * t.BK * 4;
-  const big: Tile = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };
+  const big: Tile = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 };
   if (M >= 512 && N >= 512 && shared(big) <= maxWorkgroupStorage) return big;
   if (M >= 64 && N >= 64) return { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 };
   return { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 };
@@ -62,7 +62,7 @@ ${lanes.map((l, c) => `  if (n + ${c} < ${N}) { storeC(m, n + ${c}, v.${l}); }`)
 /**
  * C[z] (M x N) = A[z] (M x K) @ B[z] (K x N) for z < batch, accumulated in f32.
  * Each workgroup stages BMxBK of A (rows of k-vec4s) and BKxBN of B (rows of n-vec4s) in
- * workgroup memory per k step. A thread owns TM rows (ty*TM + i) and TN/4 column vec4s
+ * workgroup memory per k step, fetching the next step's into registers during the multiply-adds. A thread owns TM rows (ty*TM + i) and TN/4 column vec4s
  * (tx + j*TX, interleaved so neighbouring threads read neighbouring vec4s) of accumulators, and per
  * 4 k's reads TM A-vec4s and 4*TN/4 B-vec4s for TM*TN*4 multiply-adds.
  */
@@ -102,14 +102,39 @@ export function runGemm(
     L.push(prologue);
     L.push(`  let tx = lid % ${TX};`, `  let ty = lid / ${TX};`);
     for (let i = 0; i < t.TM; i++) for (let j = 0; j < TN4; j++) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
+    // the next k step's tiles are fetched into registers while this one is computed
+    const nA = Math.ceil((t.BM * BK4) / threads);
+    const nB = Math.ceil((t.BK * BN4) / threads);
+    const fetch = (k0: string, indent: string): string[] => {
+      const out: string[] = [];
+      for (let r = 0; r < nA; r++) {
+        const l = `(lid + ${r * threads})`;
+        const load = `loadA4(m0 + ${l} / ${BK4}, ${k0} + (${l} % ${BK4}) * 4)`;
+        out.push((t.BM * BK4) % threads === 0 ? `${indent}pa${r} = ${load};` : `${indent}if (${l} < ${t.BM * BK4}) { pa${r} = ${load}; }`);
+      }
+      for (let r = 0; r < nB; r++) {
+        const l = `(lid + ${r * threads})`;
+        const load = `loadB4(${k0} + ${l} / ${BN4}, n0 + (${l} % ${BN4}) * 4)`;
+        out.push((t.BK * BN4) % threads === 0 ? `${indent}pb${r} = ${load};` : `${indent}if (${l} < ${t.BK * BN4}) { pb${r} = ${load}; }`);
+      }
+      return out;
+    };
+    for (let r = 0; r < nA; r++) L.push(`  var pa${r} = vec4<f32>(0.0);`);
+    for (let r = 0; r < nB; r++) L.push(`  var pb${r} = vec4<f32>(0.0);`);
+    L.push(...fetch('0', '  '));
     L.push(`  for (var k0 = 0; k0 < ${k}; k0 += ${t.BK}) {`);
-    L.push(`    for (var l = lid; l < ${t.BM * BK4}; l += ${threads}) {`);
-    L.push(`      As[l] = loadA4(m0 + l / ${BK4}, k0 + (l % ${BK4}) * 4);`);
-    L.push('    }');
-    L.push(`    for (var l = lid; l < ${t.BK * BN4}; l += ${threads}) {`);
-    L.push(`      Bs[l] = loadB4(k0 + l / ${BN4}, n0 + (l % ${BN4}) * 4);`);
-    L.push('    }');
+    for (let r = 0; r < nA; r++) {
+      const l = `lid + ${r * threads}`;
+      L.push((t.BM * BK4) % threads === 0 ? `    As[${l}] = pa${r};` : `    if (${l} < ${t.BM * BK4}) { As[${l}] = pa${r}; }`);
+    }
+    for (let r = 0; r < nB; r++) {
+      const l = `lid + ${r * threads}`;
+      L.push((t.BK * BN4) % threads === 0 ? `    Bs[${l}] = pb${r};` : `    if (${l} < ${t.BK * BN4}) { Bs[${l}] = pb${r}; }`);
+    }
     L.push('    workgroupBarrier();');
+    L.push(`    if (k0 + ${t.BK} < ${k}) {`);
+    L.push(...fetch(`k0 + ${t.BK}`, '      '));
+    L.push('    }');
     L.push(`    for (var kk = 0; kk < ${BK4}; kk++) {`);
     for (let i = 0; i < t.TM; i++) L.push(`      let a${i} = As[(ty * ${t.TM} + ${i}) * ${BK4} + kk];`);
     const comp = ['x', 'y', 'z', 'w'];
