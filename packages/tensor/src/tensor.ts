@@ -1,6 +1,6 @@
 import { getBackend, type TensorInfo } from './backend.js';
 import { type DType, type NestedArray, type TypedArray } from './dtype.js';
-import { DeviceError, DisposedError, IndexError, ShapeError, fmt } from './errors.js';
+import { DeviceError, DisposedError, DTypeError, IndexError, ShapeError, fmt } from './errors.js';
 import { Storage, deviceStats, keep, trackInScope } from './memory.js';
 import { isContiguousLayout, sizeOf } from './shape.js';
 import * as ops from './ops/index.js';
@@ -159,6 +159,9 @@ export class Tensor {
   /** Marks this leaf as requiring grad (in place) and returns it. */
   requiresGrad_(flag = true): this {
     if (!this.isLeaf && !flag) throw new ShapeError('requiresGrad_', 'cannot turn off requiresGrad on a non-leaf; use detach()');
+    if (flag && this.dtype !== 'float32' && this.dtype !== 'float64' && this.dtype !== 'float16') {
+      throw new DTypeError('requiresGrad_', `only float tensors can require grad; got ${this.dtype} ${fmt(this.shape)}`);
+    }
     this.requiresGrad = flag;
     return this;
   }
