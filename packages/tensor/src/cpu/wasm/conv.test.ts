@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Conv2dParams, conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm, initWasmThreads, setNumThreads } from './index.js';
+import { runtime } from './runtime.js';
 import { maxRelErr, seeded } from './test-util.js';
 
 function params(N: number, C: number, H: number, W: number, O: number, kH: number, kW: number, o: Partial<Conv2dParams> = {}): Conv2dParams {
@@ -63,21 +64,39 @@ describe('conv2d wasm kernels', () => {
     for (const [name, p] of cases) {
       it(`${name} (${threads} thread${threads > 1 ? 's' : ''})`, () => {
         setNumThreads(threads);
-        const rand = seeded(p.N * 1000 + p.C * 100 + p.kH + threads);
-        const x = rand(p.N * p.C * p.H * p.W);
-        const w = rand(p.O * (p.C / p.groups) * p.kH * p.kW);
-        const dy = rand(p.N * p.O * p.oH * p.oW);
-        const want = reference(p, x, w, dy);
-        const out = new Float32Array(dy.length).fill(Number.NaN);
-        conv2dForwardWasm(p, x, w, out);
-        expect(maxRelErr(out, want.out)).toBeLessThan(1e-5);
-        const gx = new Float32Array(x.length).fill(Number.NaN);
-        conv2dBackwardInputWasm(p, dy, w, gx);
-        expect(maxRelErr(gx, want.gx)).toBeLessThan(1e-5);
-        const gw = new Float32Array(w.length).fill(Number.NaN);
-        conv2dBackwardWeightWasm(p, x, dy, gw);
-        expect(maxRelErr(gw, want.gw)).toBeLessThan(1e-4);
+        checkConv(p, threads);
       });
     }
   }
+
+  it('splits the batch when one call would not fit the scratch limit', () => {
+    const rt = runtime();
+    const limit = rt.maxScratch;
+    rt.maxScratch = 64 * 1024;
+    try {
+      checkConv(params(6, 3, 12, 12, 4, 3, 3, { pH: 1, pW: 1 }), 7); // direct forward
+      checkConv(params(6, 3, 12, 26, 20, 3, 3, { pH: 1, pW: 1 }), 8); // im2col forward
+      checkConv(params(5, 3, 12, 12, 4, 3, 3, { sH: 2, sW: 2, pH: 1, pW: 1 }), 9); // col2im backward
+    } finally {
+      rt.maxScratch = limit;
+    }
+  });
 });
+
+/** Forward and both gradients of one convolution against the direct-loop reference. */
+function checkConv(p: Conv2dParams, seed: number): void {
+  const rand = seeded(p.N * 1000 + p.C * 100 + p.kH + seed);
+  const x = rand(p.N * p.C * p.H * p.W);
+  const w = rand(p.O * (p.C / p.groups) * p.kH * p.kW);
+  const dy = rand(p.N * p.O * p.oH * p.oW);
+  const want = reference(p, x, w, dy);
+  const out = new Float32Array(dy.length).fill(Number.NaN);
+  conv2dForwardWasm(p, x, w, out);
+  expect(maxRelErr(out, want.out)).toBeLessThan(1e-5);
+  const gx = new Float32Array(x.length).fill(Number.NaN);
+  conv2dBackwardInputWasm(p, dy, w, gx);
+  expect(maxRelErr(gx, want.gx)).toBeLessThan(1e-5);
+  const gw = new Float32Array(w.length).fill(Number.NaN);
+  conv2dBackwardWeightWasm(p, x, dy, gw);
+  expect(maxRelErr(gw, want.gw)).toBeLessThan(1e-4);
+}

@@ -6,7 +6,7 @@ import type { Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, packA, planGemm, runGemm } from './gemm.js';
 import { dispatch, getNumThreads, params } from './pool.js';
-import { heapF32, MAX_SCRATCH, runtime, scratch } from './runtime.js';
+import { heapF32, runtime, scratch } from './runtime.js';
 import { BSRC, GEO_AT, JOB, P } from './tasks.js';
 
 export type { Conv2dParams };
@@ -39,7 +39,7 @@ const batchSlice = (p: Conv2dParams, n: number): Conv2dParams => ({ ...p, N: n }
 
 /** Splits the batch in two when one call would need more scratch than memory allows. */
 function splitBatch(p: Conv2dParams, bytes: number, run: (n0: number, n: number) => void): boolean {
-  if (bytes <= MAX_SCRATCH || p.N <= 1) return false;
+  if (bytes <= runtime().maxScratch || p.N <= 1) return false;
   const h = ceilDiv(p.N, 2);
   run(0, h);
   run(h, p.N - h);

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gemmBatchedWasm, gemmWasm, getNumThreads, initWasmThreads, setNumThreads, wasmAvailable } from './index.js';
 import { planGemm } from './gemm.js';
+import { runtime } from './runtime.js';
 import { maxRelErr, seeded } from './test-util.js';
 
 /** C = A @ B (+C) in float64 with the same strided addressing as gemmWasm. */
@@ -98,6 +99,21 @@ describe('gemmWasm', () => {
     expect(thin.tasks).toBeGreaterThanOrEqual(4);
     setNumThreads(1);
     expect(planGemm(21, 30, 3001)).toMatchObject({ kTask: 0, tasks: 1 });
+  });
+
+  it('splits problems that would not fit the scratch limit', () => {
+    const rt = runtime();
+    const limit = rt.maxScratch;
+    rt.maxScratch = 128 * 1024; // forces splits by rows, columns and depth
+    try {
+      const rand = seeded(77);
+      for (const [M, N, K] of [[200, 60, 90], [30, 200, 90], [20, 30, 1500]]) {
+        check(rand, M, N, K, 'row', 'col', true);
+        check(rand, M, N, K, 'col', 'row', false);
+      }
+    } finally {
+      rt.maxScratch = limit;
+    }
   });
 
   it('leaves C alone for empty M or N and zeroes it for K = 0', () => {

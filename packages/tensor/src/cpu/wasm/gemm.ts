@@ -3,7 +3,7 @@
 // batched form and the pieces conv.ts reuses (planGemm, packA, runGemm).
 import { MR, NR } from './gemm-kernel.js';
 import { dispatch, getNumThreads, params, threadsFor } from './pool.js';
-import { heapF32, MAX_SCRATCH, scratch } from './runtime.js';
+import { heapF32, runtime, scratch } from './runtime.js';
 import { BSRC, JOB, P } from './tasks.js';
 
 /** k block: a B panel (KC x NR) and an A panel (MR x KC) stay in L1 together. */
@@ -197,7 +197,7 @@ export function gemmWasm(
   }
   const plan = planGemm(M, N, K);
   const need = gemmBytes(M, N, K, plan, 0) + 4 * (2 * M * K + 2 * K * N + 64);
-  if (need > MAX_SCRATCH) {
+  if (need > runtime().maxScratch) {
     // split the largest dimension; K halves accumulate into C
     if (M >= N && M >= K && M > MR) {
       const h = ceilDiv(M, 2);
@@ -259,7 +259,7 @@ export function gemmBatchedWasm(
   const bItem = bBs === 0 ? 0 : 4 * (spanOf(K, N, bRs, bCs) + 4);
   const threads = batch * M * N * K >= PARALLEL_MIN ? getNumThreads() : 1;
   const need = batch * (aItem + bItem + 4 * Mp * Np) + 4 * (spanOf(M, K, aRs, aCs) + spanOf(K, N, bRs, bCs)) + threads * 4 * kc * (Mp + Np) + 1024;
-  if (need > MAX_SCRATCH) {
+  if (need > runtime().maxScratch) {
     const h = ceilDiv(batch, 2);
     gemmBatchedWasm(h, M, N, K, a, aOff, aBs, aRs, aCs, b, bOff, bBs, bRs, bCs, c, cOff, accumulate);
     gemmBatchedWasm(batch - h, M, N, K, a, aOff + h * aBs, aBs, aRs, aCs, b, bOff + h * bBs, bBs, bRs, bCs, c, cOff + h * M * N, accumulate);

@@ -5,10 +5,8 @@ import { kernelModuleBytes, type KernelExports } from './gemm-kernel.js';
 import { CTRL_BYTES } from './tasks.js';
 
 const PAGE = 65536;
-/** 2 GiB: the largest shared memory every engine accepts; bigger problems are split by the callers. */
-export const MAX_PAGES = 32768;
-/** Scratch bytes one call may ask for before it must split its problem. */
-export const MAX_SCRATCH = 1.5 * 1024 ** 3;
+/** 2 GiB: the largest shared memory every engine accepts; smaller where reserving it fails. */
+const MAX_PAGES = [32768, 8192, 2048];
 
 function validates(build: (m: ModuleBuilder) => void): boolean {
   try {
@@ -58,6 +56,8 @@ export interface Runtime {
   shared: boolean;
   /** control words (first page), valid across growth because it is never detached when shared */
   ctrl: Int32Array;
+  /** scratch bytes one call may use before its caller splits the problem */
+  maxScratch: number;
 }
 
 let rt: Runtime | undefined;
@@ -71,11 +71,22 @@ export function runtime(): Runtime {
   // --experimental-wasm-relaxed-simd): one instruction per multiply-add, so a 2-FMA-port CPU runs
   // twice the mul+add rate. Results then round once per multiply-add instead of twice.
   const fma = relaxedSimdSupported();
-  const bytes = kernelModuleBytes({ shared, fma, initialPages: 1, maximumPages: MAX_PAGES });
+  // a shared memory reserves its maximum up front, which 32-bit or small devices may refuse
+  let memory: WebAssembly.Memory | undefined;
+  let maximumPages = 0;
+  for (const max of MAX_PAGES) {
+    try {
+      memory = new WebAssembly.Memory({ initial: initialPages, maximum: max, shared } as WebAssembly.MemoryDescriptor);
+      maximumPages = max;
+      break;
+    } catch (e) {
+      if (max === MAX_PAGES[MAX_PAGES.length - 1]) throw e;
+    }
+  }
+  const bytes = kernelModuleBytes({ shared, fma, initialPages: 1, maximumPages });
   const module = new WebAssembly.Module(bytes as BufferSource);
-  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
-  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-  rt = { fma, memory, module, ex, shared, ctrl: new Int32Array(memory.buffer, 0, CTRL_BYTES / 4) };
+  const ex = new WebAssembly.Instance(module, { env: { memory: memory! } }).exports as unknown as KernelExports;
+  rt = { fma, memory: memory!, module, ex, shared, ctrl: new Int32Array(memory!.buffer, 0, CTRL_BYTES / 4), maxScratch: 0.75 * maximumPages * PAGE };
   return rt;
 }
 
