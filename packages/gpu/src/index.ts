@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * @dl/gpu: the WebGPU backend of @dl/tensor, for browsers (navigator.gpu) and Node.js (Dawn's
  * `webgpu` package). `registerBackend(await createWebGPUBackend())`, then `x.to('webgpu')`.
