@@ -1,10 +1,11 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
 import { arrayFor, type TypedArray } from '../dtype.js';
 import type { ConvAttrs, PoolAttrs } from '../primitives.js';
-import { sizeOf } from '../shape.js';
+import { contiguousStrides, sizeOf } from '../shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dParams } from './conv.js';
 import type { FloatArray } from './gemm.js';
-import { kernelChoice } from './select.js';
+import { collapse } from './map.js';
+import { kernelChoice, referenceKernels } from './select.js';
 import { contiguousData, identity, offsetsOf } from './strided.js';
 
 /** a [...batch, M, K] @ b [...batch, K, N]: one strided GEMM per batch entry, no copies. */
@@ -21,7 +22,15 @@ export function matmulKernel([a, b]: TensorInfo[], out: OutInfo): TypedArray {
   const [bRs, bCs] = b.strides.slice(-2);
   const A = a.data as TypedArray;
   const B = b.data as TypedArray;
-  const mm = out.dtype === 'int32' ? intGemm : kernelChoice().gemm;
+  const k = out.dtype === 'float32' ? kernelChoice() : referenceKernels;
+  // batch dims that collapse to one stride per operand run as one batched call
+  const flat = collapse(batch, [{ strides: contiguousStrides(batch) }, { strides: a.strides.slice(0, -2) }, { strides: b.strides.slice(0, -2) }]);
+  if (k.gemmBatched && flat.shape.length === 1 && nb > 1) {
+    const [, [aBs], [bBs]] = flat.strides;
+    k.gemmBatched(nb, M, N, K, A as Float32Array, a.offset, aBs, aRs, aCs, B as Float32Array, b.offset, bBs, bRs, bCs, r as Float32Array, 0);
+    return r;
+  }
+  const mm = out.dtype === 'int32' ? intGemm : k.gemm;
   for (let i = 0; i < nb; i++) {
     mm(M, N, K, A as FloatArray, aOffs[i], aRs, aCs, B as FloatArray, bOffs[i], bRs, bCs, r as FloatArray, i * M * N);
   }
@@ -39,6 +48,12 @@ function intGemm(M: number, N: number, K: number, a: TypedArray, aOff: number, a
   }
 }
 
+/** float32 may use the fast kernels; float64 always runs the reference. */
+function fast(dtype: string): { conv2dForward?: ConvFn; conv2dBackwardInput?: ConvFn; conv2dBackwardWeight?: ConvFn } {
+  return (dtype === 'float32' ? kernelChoice() : referenceKernels) as never;
+}
+type ConvFn = (p: Conv2dParams, a: FloatArray, b: FloatArray, out: FloatArray) => void;
+
 function convParams(x: readonly number[], w: readonly number[], y: readonly number[], a: ConvAttrs): Conv2dParams {
   return {
     N: x[0], C: x[1], H: x[2], W: x[3], O: w[0], kH: w[2], kW: w[3], groups: a.groups,
@@ -50,7 +65,7 @@ function convParams(x: readonly number[], w: readonly number[], y: readonly numb
 export function conv2dKernel([x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
   const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(x.shape, w.shape, out.shape, attrs);
-  (kernelChoice().conv2dForward ?? conv2dForward)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(w), r);
+  (fast(out.dtype).conv2dForward ?? conv2dForward)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(w), r);
   return r;
 }
 
@@ -58,7 +73,7 @@ export function conv2dKernel([x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInf
 export function conv2dGradInputKernel([gy, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
   const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(out.shape, w.shape, gy.shape, attrs);
-  (kernelChoice().conv2dBackwardInput ?? conv2dBackwardInput)(p, contiguousData<FloatArray>(gy), contiguousData<FloatArray>(w), r);
+  (fast(out.dtype).conv2dBackwardInput ?? conv2dBackwardInput)(p, contiguousData<FloatArray>(gy), contiguousData<FloatArray>(w), r);
   return r;
 }
 
@@ -66,7 +81,7 @@ export function conv2dGradInputKernel([gy, w]: TensorInfo[], attrs: ConvAttrs, o
 export function conv2dGradWeightKernel([x, gy]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
   const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(x.shape, out.shape, gy.shape, attrs);
-  (kernelChoice().conv2dBackwardWeight ?? conv2dBackwardWeight)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(gy), r);
+  (fast(out.dtype).conv2dBackwardWeight ?? conv2dBackwardWeight)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(gy), r);
   return r;
 }
 

@@ -1,26 +1,81 @@
 import type { Conv2dParams } from './conv.js';
 import { gemm, type FloatArray } from './gemm.js';
+import {
+  conv2dBackwardInputWasm,
+  conv2dBackwardWeightWasm,
+  conv2dForwardWasm,
+  gemmBatchedWasm,
+  gemmWasm,
+  getNumThreads,
+  initWasmThreads,
+  setNumThreads as setWasmThreads,
+  wasmAvailable,
+} from './wasm/index.js';
 
-type Gemm = typeof gemm;
-type ConvFn = (p: Conv2dParams, a: FloatArray, b: FloatArray, out: FloatArray) => void;
+type ConvFn = (p: Conv2dParams, a: Float32Array, b: Float32Array, out: Float32Array) => void;
 
-/** The compute kernels the CPU backend calls; the pure-TypeScript ones are the reference. */
+/**
+ * Float32 compute kernels the CPU backend calls. The pure-TypeScript set ('js') is the reference
+ * and also serves float64; 'wasm' is WebAssembly SIMD128 with worker threads.
+ */
 export interface CpuKernels {
   name: string;
-  gemm: Gemm;
+  gemm: typeof gemm;
+  /** batch of GEMMs whose operands step by one batch stride each (0 = shared operand) */
+  gemmBatched?: typeof gemmBatchedWasm;
   conv2dForward?: ConvFn;
   conv2dBackwardInput?: ConvFn;
   conv2dBackwardWeight?: ConvFn;
 }
 
-const reference: CpuKernels = { name: 'js', gemm };
-let current: CpuKernels = reference;
+const js: CpuKernels = { name: 'js', gemm };
+const wasm: CpuKernels = {
+  name: 'wasm',
+  gemm: gemmWasm as typeof gemm,
+  gemmBatched: gemmBatchedWasm,
+  conv2dForward: conv2dForwardWasm,
+  conv2dBackwardInput: conv2dBackwardInputWasm,
+  conv2dBackwardWeight: conv2dBackwardWeightWasm,
+};
 
+let current: CpuKernels | null = null;
+
+function env(name: string): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return p?.env?.[name];
+}
+
+/** The first choice: DL_CPU_KERNELS=js|wasm, else wasm where SIMD128 validates; DL_NUM_THREADS threads. */
+function initial(): CpuKernels {
+  const want = env('DL_CPU_KERNELS') ?? 'wasm';
+  if (want !== 'js' && want !== 'wasm') throw new RangeError(`DL_CPU_KERNELS must be 'js' or 'wasm', got '${want}'`);
+  if (want === 'js' || !wasmAvailable()) return js;
+  const threads = env('DL_NUM_THREADS');
+  // workers start in the background; kernels use the caller's thread until they are ready
+  if (threads !== undefined) setWasmThreads(Number(threads));
+  else initWasmThreads().catch(() => {});
+  return wasm;
+}
+
+/** The float32 kernels in use (float64 always runs the 'js' reference). */
 export function kernelChoice(): CpuKernels {
-  return current;
+  return (current ??= initial());
 }
 
-/** Replaces the CPU compute kernels (e.g. WebAssembly SIMD ones); null restores the reference. */
-export function setCpuKernels(k: CpuKernels | null): void {
-  current = k ?? reference;
+/** The reference kernels, for dtypes the fast ones do not cover. */
+export const referenceKernels: CpuKernels = js;
+
+/**
+ * Picks the CPU compute kernels: 'js' (pure TypeScript reference), 'wasm' (SIMD128, the default
+ * where available) or your own set. Also settable with the env var DL_CPU_KERNELS.
+ */
+export function setCpuKernels(k: 'js' | 'wasm' | CpuKernels): void {
+  if (k === 'wasm' && !wasmAvailable()) throw new RangeError("setCpuKernels: WebAssembly SIMD128 is not available here; use 'js'");
+  current = k === 'js' ? js : k === 'wasm' ? wasm : k;
 }
+
+/** Threads for the wasm kernels, the caller included (default: one per core; env DL_NUM_THREADS). */
+export function setNumThreads(n: number): void {
+  setWasmThreads(n);
+}
+export { getNumThreads };
