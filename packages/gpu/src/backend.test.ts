@@ -2,6 +2,7 @@ import { DeviceError, full, manualSeed, memory, randn, registerBackend, scope, t
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
 import type { WebGPUBackend } from './backend.js';
+import { PipelineCache } from './runtime/pipelines.js';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
 
 describe.skipIf(!hasWebGPU)('webgpu backend', () => {
@@ -89,6 +90,22 @@ describe.skipIf(!hasWebGPU)('webgpu backend', () => {
     expectClose(await ha.mul(2).transpose(0, 1).cast('float32').data(), await a.mul(2).transpose(0, 1).data(), 1e-3, 1e-4, 'strided cast');
     const up = tensor([0.5, -2, 65504], { dtype: 'float16', device: 'webgpu' });
     expect(Array.from(await up.data())).toEqual([0.5, -2, 65504]);
+  });
+
+  it('caches shaders by op, dtypes and ranks, and merges concurrent compiles of one source', async () => {
+    const a = randn([3, 4], { device: 'webgpu' });
+    await a.mul(a).data();
+    const shaders = gpu.stats().shaders;
+    // other shapes of the same rank and layouts reuse the shader
+    const b = randn([7, 9], { device: 'webgpu' });
+    await b.mul(b).data();
+    expect(gpu.stats().shaders).toBe(shaders);
+    const cache = new PipelineCache(gpu.device);
+    const code = '@compute @workgroup_size(1) fn main() {}';
+    const [p, q] = await Promise.all([cache.getAsync(code), cache.getAsync(code)]);
+    expect(p).toBe(q);
+    expect(cache.compiles).toBe(1);
+    expect(cache.get(code)).toBe(p);
   });
 
   it('batches dispatches into few submits', async () => {
