@@ -8,14 +8,29 @@ import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
 const quick = process.argv.includes('--quick');
 
+/** The @dl CPU kernel sets: the pure-TypeScript reference and WebAssembly SIMD on 1 and 2 threads. */
+const DL_IMPLS = [
+  { name: '@dl js', use: async () => dl.setCpuKernels('js') },
+  { name: '@dl wasm 1T', use: async () => (dl.setCpuKernels('wasm'), dl.setNumThreads(1)) },
+  { name: '@dl wasm 2T', use: async () => (dl.setCpuKernels('wasm'), await initThreads(2)) },
+];
+
+async function initThreads(n: number): Promise<void> {
+  dl.setNumThreads(n);
+  // let the workers start before timing
+  await new Promise((r) => setTimeout(r, 300));
+}
+
 async function matmulRows(): Promise<Row[]> {
   const sizes = quick ? [256] : [256, 512, 1024];
   const rows: Row[] = sizes.map((n) => ({ work: `matmul f32 ${n}x${n}x${n}` }));
-  for (const [i, n] of sizes.entries()) {
-    const flop = 2 * n ** 3;
-    const a = dl.randn([n, n]);
-    const b = dl.randn([n, n]);
-    rows[i]['@dl/tensor (js)'] = gflops(flop, await time(() => dl.matmul(a, b).dispose(), { budgetMs: 3000 }));
+  for (const impl of DL_IMPLS) {
+    await impl.use();
+    for (const [i, n] of sizes.entries()) {
+      const a = dl.randn([n, n]);
+      const b = dl.randn([n, n]);
+      rows[i][impl.name] = gflops(2 * n ** 3, await time(() => dl.matmul(a, b).dispose(), { budgetMs: 3000 }));
+    }
   }
   for (const backend of ['wasm', 'cpu'] as const) {
     const tf = await useTfjs(backend);
@@ -41,7 +56,10 @@ async function convRows(): Promise<Row[]> {
   const row: Row = { work: 'conv2d x[32,16,28,28] w[32,16,3,3] pad 1' };
   const x = dl.randn([32, 16, 28, 28]);
   const w = dl.randn([32, 16, 3, 3]);
-  row['@dl/tensor (js)'] = msStr(await time(() => dl.conv2d(x, w, { padding: 1 }).dispose()));
+  for (const impl of DL_IMPLS) {
+    await impl.use();
+    row[impl.name] = msStr(await time(() => dl.conv2d(x, w, { padding: 1 }).dispose()));
+  }
   for (const backend of ['wasm', 'cpu'] as const) {
     const tf = await useTfjs(backend);
     // tfjs is NHWC with HWIO filters: the same work, transposed layout

@@ -1,0 +1,11 @@
+import { defineConfig } from 'tsup';
+
+// Benchmarks run from dist/ with the workspace packages and TensorFlow.js resolved at run time.
+export default defineConfig({
+  entry: ['src/cpu.ts'],
+  format: 'esm',
+  target: 'node20',
+  outDir: 'dist',
+  silent: true,
+  external: [/^@tensorflow\//, /^@dl\//, /^node:/],
+});
