@@ -56,6 +56,17 @@ for (const n of sizes) {
 }
 
 {
+  // a linear layer's x @ w.T and its weight gradient gy.T @ x (transposed operands)
+  const n = software ? 512 : 4096;
+  const a = randn([n, n], { device: 'webgpu' });
+  const b = randn([n, n], { device: 'webgpu' });
+  const flop = 2 * n * n * n;
+  const reps = software ? 3 : 20;
+  rows.push([`matmul ${n} a @ b.T GFLOP/s`, fmt(flop / (await time(() => a.matmul(b.transpose(0, 1)), reps, 'webgpu')) / 1e6), '-']);
+  rows.push([`matmul ${n} a.T @ b GFLOP/s`, fmt(flop / (await time(() => a.transpose(0, 1).matmul(b), reps, 'webgpu')) / 1e6), '-']);
+}
+
+{
   const x = randn([32, 16, 28, 28]);
   const w = randn([32, 16, 3, 3]);
   const gx = x.to('webgpu');

@@ -138,6 +138,13 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     await sameAsCpu((d) => a.to(d).matmul(b.to(d)), 1e-4, 1e-4, 'batched x broadcast');
     await sameAsCpu((d) => a.to(d).transpose(-1, -2).matmul(a.to(d)), 1e-4, 1e-4, 'transposed batch');
     await sameAsCpu((d) => b.to(d).transpose(0, 1).matmul(b.to(d).flip(0)), 1e-4, 1e-4, 'flipped');
+    // transposed float32 layouts take the vec4 paths along m (A) and k (B)
+    for (const [m, k, n] of [[8, 12, 16], [68, 36, 72], [516, 20, 520]]) {
+      const p = x([k, m], 30);
+      const q = x([n, k], 31);
+      await sameAsCpu((d) => p.to(d).transpose(0, 1).matmul(q.to(d).transpose(0, 1)), 1e-4, 1e-4, `aT @ bT ${m}x${k}x${n}`);
+      await sameAsCpu((d) => p.to(d).transpose(0, 1).matmul(q.to(d).transpose(0, 1).contiguous()), 1e-4, 1e-4, `aT @ b ${m}x${k}x${n}`);
+    }
   });
 
   it('conv2d forward and both gradients (stride, padding, dilation, groups)', async () => {

@@ -30,12 +30,25 @@ export function pickTile(M: number, N: number, maxWorkgroupStorage: number): Til
  */
 export interface GemmHooks {
   key: string;
-  declare(b: ShaderBuilder): { prologue: string; vec4?: { A?: boolean; B?: boolean; C?: boolean } };
+  declare(b: ShaderBuilder): { prologue: string; vec4?: Vec4Hooks };
 }
 
-function scalarVec4(b: ShaderBuilder, own: { A?: boolean; B?: boolean; C?: boolean }, M: string, N: string, K: string): void {
+/**
+ * Which vector functions a hook defines: `A`/`B`/`C` for loadA4/loadB4/storeC4; `AT` for
+ * `loadAT4(m, k)` = A[m..m+3, k] and `BT` for `loadBT4(k, n)` = B[k..k+3, n], used instead of
+ * loadA4/loadB4 for operands stored transposed (contiguous along m / k).
+ */
+export interface Vec4Hooks {
+  A?: boolean;
+  B?: boolean;
+  C?: boolean;
+  AT?: boolean;
+  BT?: boolean;
+}
+
+function scalarVec4(b: ShaderBuilder, own: Vec4Hooks, M: string, N: string, K: string): void {
   const lanes = ['x', 'y', 'z', 'w'];
-  if (!own.A) {
+  if (!own.A && !own.AT) {
     b.fn(`fn loadA4(m: i32, k: i32) -> vec4<f32> {
   var v = vec4<f32>(0.0);
   if (m >= ${M}) { return v; }
@@ -43,7 +56,7 @@ ${lanes.map((l, c) => `  if (k + ${c} < ${K}) { v.${l} = loadA(m, k + ${c}); }`)
   return v;
 }`);
   }
-  if (!own.B) {
+  if (!own.B && !own.BT) {
     b.fn(`fn loadB4(k: i32, n: i32) -> vec4<f32> {
   var v = vec4<f32>(0.0);
   if (k >= ${K}) { return v; }
@@ -102,35 +115,31 @@ export function runGemm(
     L.push(prologue);
     L.push(`  let tx = lid % ${TX};`, `  let ty = lid / ${TX};`);
     for (let i = 0; i < t.TM; i++) for (let j = 0; j < TN4; j++) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
-    // the next k step's tiles are fetched into registers while this one is computed
-    const nA = Math.ceil((t.BM * BK4) / threads);
-    const nB = Math.ceil((t.BK * BN4) / threads);
-    const fetch = (k0: string, indent: string): string[] => {
-      const out: string[] = [];
-      for (let r = 0; r < nA; r++) {
-        const l = `(lid + ${r * threads})`;
-        const load = `loadA4(m0 + ${l} / ${BK4}, ${k0} + (${l} % ${BK4}) * 4)`;
-        out.push((t.BM * BK4) % threads === 0 ? `${indent}pa${r} = ${load};` : `${indent}if (${l} < ${t.BM * BK4}) { pa${r} = ${load}; }`);
-      }
-      for (let r = 0; r < nB; r++) {
-        const l = `(lid + ${r * threads})`;
-        const load = `loadB4(${k0} + ${l} / ${BN4}, n0 + (${l} % ${BN4}) * 4)`;
-        out.push((t.BK * BN4) % threads === 0 ? `${indent}pb${r} = ${load};` : `${indent}if (${l} < ${t.BK * BN4}) { pb${r} = ${load}; }`);
-      }
-      return out;
-    };
-    for (let r = 0; r < nA; r++) L.push(`  var pa${r} = vec4<f32>(0.0);`);
-    for (let r = 0; r < nB; r++) L.push(`  var pb${r} = vec4<f32>(0.0);`);
+    // the next k step's tiles are fetched into registers while this one is computed. Operands are
+    // read as vec4s along k (A) / n (B), or along m / k for transposed layouts (AT / BT), whose
+    // components are scattered into the tiles
+    const loaders = [
+      vec4.AT
+        ? { tile: 'As', reg: 'pa', count: t.BK * (t.BM / 4), load: (l: string, k0: string) => `loadAT4(m0 + (${l} % ${t.BM / 4}) * 4, ${k0} + ${l} / ${t.BM / 4})`,
+            store: (l: string, v: string) => [0, 1, 2, 3].map((c) => `As[((${l} % ${t.BM / 4}) * 4 + ${c}) * ${BK4} + (${l} / ${t.BM / 4}) / 4][(${l} / ${t.BM / 4}) % 4] = ${v}.${'xyzw'[c]};`).join(' ') }
+        : { tile: 'As', reg: 'pa', count: t.BM * BK4, load: (l: string, k0: string) => `loadA4(m0 + ${l} / ${BK4}, ${k0} + (${l} % ${BK4}) * 4)`, store: (l: string, v: string) => `As[${l}] = ${v};` },
+      vec4.BT
+        ? { tile: 'Bs', reg: 'pb', count: t.BN * BK4, load: (l: string, k0: string) => `loadBT4(${k0} + (${l} % ${BK4}) * 4, n0 + ${l} / ${BK4})`,
+            store: (l: string, v: string) => [0, 1, 2, 3].map((c) => `Bs[((${l} % ${BK4}) * 4 + ${c}) * ${BN4} + (${l} / ${BK4}) / 4][(${l} / ${BK4}) % 4] = ${v}.${'xyzw'[c]};`).join(' ') }
+        : { tile: 'Bs', reg: 'pb', count: t.BK * BN4, load: (l: string, k0: string) => `loadB4(${k0} + ${l} / ${BN4}, n0 + (${l} % ${BN4}) * 4)`, store: (l: string, v: string) => `Bs[${l}] = ${v};` },
+    ];
+    const each = (f: (ld: (typeof loaders)[number], r: number, l: string, guard: (x: string) => string) => string): string[] =>
+      loaders.flatMap((ld) =>
+        Array.from({ length: Math.ceil(ld.count / threads) }, (_, r) => {
+          const l = `(lid + ${r * threads})`;
+          return f(ld, r, l, (x) => (ld.count % threads === 0 ? x : `if (${l} < ${ld.count}) { ${x} }`));
+        }),
+      );
+    L.push(...each((ld, r) => `  var ${ld.reg}${r} = vec4<f32>(0.0);`));
+    const fetch = (k0: string, indent: string): string[] => each((ld, r, l, guard) => indent + guard(`${ld.reg}${r} = ${ld.load(l, k0)};`));
     L.push(...fetch('0', '  '));
     L.push(`  for (var k0 = 0; k0 < ${k}; k0 += ${t.BK}) {`);
-    for (let r = 0; r < nA; r++) {
-      const l = `lid + ${r * threads}`;
-      L.push((t.BM * BK4) % threads === 0 ? `    As[${l}] = pa${r};` : `    if (${l} < ${t.BM * BK4}) { As[${l}] = pa${r}; }`);
-    }
-    for (let r = 0; r < nB; r++) {
-      const l = `lid + ${r * threads}`;
-      L.push((t.BK * BN4) % threads === 0 ? `    Bs[${l}] = pb${r};` : `    if (${l} < ${t.BK * BN4}) { Bs[${l}] = pb${r}; }`);
-    }
+    L.push(...each((ld, r, l, guard) => '    ' + guard(ld.store(l, `${ld.reg}${r}`))));
     L.push('    workgroupBarrier();');
     L.push(`    if (k0 + ${t.BK} < ${k}) {`);
     L.push(...fetch(`k0 + ${t.BK}`, '      '));

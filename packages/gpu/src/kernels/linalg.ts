@@ -7,7 +7,7 @@ import { runGemm } from './gemm.js';
 
 /**
  * a [...batch, M, K] @ b [...batch, K, N]: the tiled GEMM over strided operands (stride 0 batch
- * dims included). float32 operands that are contiguous along k (A) / n (B) with 16-byte aligned
+ * dims included). float32 operands contiguous along k or m (A) / n or k (B) with 16-byte aligned
  * rows are read as vec4, and a float32 output with N % 4 == 0 is written as vec4.
  */
 export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo): GpuData {
@@ -26,11 +26,14 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
   const aligned = (x: TensorInfo, rowStride: number): boolean => x.offset % 4 === 0 && rowStride % 4 === 0 && x.strides.slice(0, -2).every((s) => s % 4 === 0);
   const vecA = at === 'f32' && (acs === 1 || K === 1) && K % 4 === 0 && aligned(a, ars);
   const vecB = bt === 'f32' && (bcs === 1 || N === 1) && N % 4 === 0 && aligned(b, brs);
+  // transposed operands (x @ w.T, x.T @ gy in linear layers) read 4 contiguous elements along m / k
+  const vecAT = !vecA && at === 'f32' && ars === 1 && M % 4 === 0 && aligned(a, acs);
+  const vecBT = !vecB && bt === 'f32' && brs === 1 && K % 4 === 0 && aligned(b, bcs);
   const vecC = ot === 'f32' && N % 4 === 0;
   const params: Record<string, number> = { ars, acs, brs, bcs };
   stridedParams('abase', 'bs', batchShape, a.strides.slice(0, -2), a.offset, params);
   stridedParams('bbase', 'bs', batchShape, b.strides.slice(0, -2), b.offset, params);
-  const flags = `${vecA ? 'A' : ''}${vecB ? 'B' : ''}${vecC ? 'C' : ''}`;
+  const flags = `${vecA ? 'A' : vecAT ? 'AT' : ''}${vecB ? 'B' : vecBT ? 'BT' : ''}${vecC ? 'C' : ''}`;
   runGemm(
     ctx,
     'matmul',
@@ -41,12 +44,17 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
         const N_ = s.param('N');
         const K_ = s.param('K');
         s.storage('out', vecC ? 'vec4<f32>' : ot, 'read_write');
-        s.storage('a', vecA ? 'vec4<f32>' : at);
-        s.storage('b', vecB ? 'vec4<f32>' : bt);
+        s.storage('a', vecA || vecAT ? 'vec4<f32>' : at);
+        s.storage('b', vecB || vecBT ? 'vec4<f32>' : bt);
         stridedOffsetFn(s, 'abase', br, 'bs');
         stridedOffsetFn(s, 'bbase', br, 'bs');
         s.fn('var<private> aB: i32;\nvar<private> bB: i32;\nvar<private> cB: i32;');
-        if (vecA) {
+        if (vecAT) {
+          s.fn(`fn loadAT4(m: i32, k: i32) -> vec4<f32> {
+  if (m >= ${M_} || k >= ${K_}) { return vec4<f32>(0.0); }
+  return a[(aB + k * ${s.param('acs')} + m) >> 2u];
+}`);
+        } else if (vecA) {
           s.fn(`fn loadA4(m: i32, k: i32) -> vec4<f32> {
   if (m >= ${M_} || k >= ${K_}) { return vec4<f32>(0.0); }
   return a[(aB + m * ${s.param('ars')} + k) >> 2u];
@@ -54,7 +62,12 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
         } else {
           s.fn(`fn loadA(m: i32, k: i32) -> f32 { return ${toDomain(`a[aB + m * ${s.param('ars')} + k * ${s.param('acs')}]`, at, 'f32')}; }`);
         }
-        if (vecB) {
+        if (vecBT) {
+          s.fn(`fn loadBT4(k: i32, n: i32) -> vec4<f32> {
+  if (k >= ${K_} || n >= ${N_}) { return vec4<f32>(0.0); }
+  return b[(bB + n * ${s.param('bcs')} + k) >> 2u];
+}`);
+        } else if (vecB) {
           s.fn(`fn loadB4(k: i32, n: i32) -> vec4<f32> {
   if (k >= ${K_} || n >= ${N_}) { return vec4<f32>(0.0); }
   return b[(bB + k * ${s.param('brs')} + n) >> 2u];
@@ -69,7 +82,7 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
         } else {
           s.fn(`fn storeC(m: i32, n: i32, v: f32) { out[cB + m * ${N_} + n] = ${fromDomain('v', 'f32', ot)}; }`);
         }
-        return { prologue: `  aB = abase(z);\n  bB = bbase(z);\n  cB = z * ${M_} * ${N_};`, vec4: { A: vecA, B: vecB, C: vecC } };
+        return { prologue: `  aB = abase(z);\n  bB = bbase(z);\n  cB = z * ${M_} * ${N_};`, vec4: { A: vecA, B: vecB, C: vecC, AT: vecAT, BT: vecBT } };
       },
     },
     { M, N, K, batch },
