@@ -18,6 +18,7 @@ import {
   sliceScatter,
   tensor,
   where,
+  type ConvAttrs,
   type Tensor,
 } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +139,9 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     await sameAsCpu((d) => a.to(d).matmul(b.to(d)), 1e-4, 1e-4, 'batched x broadcast');
     await sameAsCpu((d) => a.to(d).transpose(-1, -2).matmul(a.to(d)), 1e-4, 1e-4, 'transposed batch');
     await sameAsCpu((d) => b.to(d).transpose(0, 1).matmul(b.to(d).flip(0)), 1e-4, 1e-4, 'flipped');
+    // few output tiles over a long K split K across workgroups
+    await sameAsCpu((d) => x([6, 4100], 32).to(d).matmul(x([4100, 7], 33).to(d)), 1e-4, 1e-3, 'split K');
+    await sameAsCpu((d) => x([3, 4, 2500], 34).to(d).matmul(x([3, 2500, 8], 35).to(d)), 1e-4, 1e-3, 'split K batched');
     // transposed float32 layouts take the vec4 paths along m (A) and k (B)
     for (const [m, k, n] of [[8, 12, 16], [68, 36, 72], [516, 20, 520]]) {
       const p = x([k, m], 30);
@@ -162,6 +166,13 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
       const attrs = { stride: pair(c.o.stride, 1), padding: pair(c.o.padding, 0), dilation: pair(c.o.dilation, 1), groups: c.o.groups ?? 1 };
       await sameAsCpu((d) => runKernel('conv2dGradInput', [gy.to(d), w.to(d)], attrs, xi.shape, 'float32'), 1e-4, 1e-4, 'gradInput');
       await sameAsCpu((d) => runKernel('conv2dGradWeight', [xi.to(d), gy.to(d)], attrs, w.shape, 'float32'), 1e-4, 1e-4, 'gradWeight');
+    }
+    {
+      // a long K (batch x pixels) with a small weight: split K
+      const xs = x([8, 2, 20, 20], 40);
+      const gy = x([8, 3, 20, 20], 41);
+      const attrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as ConvAttrs;
+      await sameAsCpu((d) => runKernel('conv2dGradWeight', [xs.to(d), gy.to(d)], attrs, [3, 2, 3, 3], 'float32'), 1e-4, 1e-3, 'gradWeight split K');
     }
     const xi = x([1, 3, 4, 5], 14);
     await sameAsCpu((d) => convTranspose2d(xi.to(d), x([3, 2, 3, 3], 15).to(d), { stride: 2, padding: 1 }), 1e-4, 1e-4, 'convTranspose2d');

@@ -1,5 +1,6 @@
 import type { BindRange, GpuContext } from '../runtime/context.js';
-import { ShaderBuilder, grid } from '../wgsl/builder.js';
+import { ShaderBuilder, fromDomain, grid, type StorageType } from '../wgsl/builder.js';
+import { WG } from './common.js';
 
 /** Work split of the tiled GEMM: a BMxBN output tile per workgroup, TMxTN outputs per thread, BK-deep k steps. */
 export interface Tile {
@@ -30,6 +31,11 @@ export function pickTile(M: number, N: number, maxWorkgroupStorage: number): Til
  */
 export interface GemmHooks {
   key: string;
+  /**
+   * When set, C is a new contiguous [batch, M, N] tensor of this storage type: the template owns
+   * binding 0 (`out`) and the stores (vec4 when it can), and may split K over workgroups.
+   */
+  plainC?: StorageType;
   declare(b: ShaderBuilder): { prologue: string; vec4?: Vec4Hooks };
 }
 
@@ -90,20 +96,38 @@ export function runGemm(
   const { M, N, K, batch } = dims;
   if (M === 0 || N === 0 || batch === 0) return;
   const t = pickTile(M, N, ctx.device.limits.maxComputeWorkgroupStorageSize);
+  const tiles = Math.ceil(M / t.BM) * Math.ceil(N / t.BN);
+  // few output tiles over a long K (a weight gradient: small M x N, K = batch * pixels) would
+  // leave most of the GPU idle: split K over workgroups into partial sums, then add them up
+  const splits = hooks.plainC && K >= 2048 && tiles * batch < 128 ? Math.min(32, Math.ceil(K / 1024), Math.ceil(256 / (tiles * batch))) : 1;
+  const kChunk = Math.ceil(K / splits / t.BK) * t.BK;
+  const vecOut = hooks.plainC === 'f32' && N % 4 === 0 && splits === 1;
   const TX = t.BN / t.TN;
   const TY = t.BM / t.TM;
   const threads = TX * TY;
   const BK4 = t.BK / 4;
   const BN4 = t.BN / 4;
   const TN4 = t.TN / 4;
-  const key = `gemm:${hooks.key}:${t.BM}x${t.BN}x${t.BK}:${t.TM}x${t.TN}`;
+  const split = splits > 1;
+  const key = `gemm:${hooks.key}:${t.BM}x${t.BN}x${t.BK}:${t.TM}x${t.TN}:${split ? 'split' : vecOut ? 'v' : 's'}`;
   const prog = ctx.program(key, () => {
     const b = new ShaderBuilder(threads);
     const m = b.param('M');
     const n = b.param('N');
     const k = b.param('K');
+    if (hooks.plainC) {
+      // partial sums are f32 in slices [split][batch][M][N]; otherwise C itself
+      const ot: StorageType = split ? 'f32' : hooks.plainC;
+      b.storage('out', vecOut ? 'vec4<f32>' : ot, 'read_write');
+      b.fn('var<private> cBase: i32;');
+      b.fn(
+        vecOut
+          ? `fn storeC4(m: i32, n: i32, v: vec4<f32>) {\n  if (m < ${m} && n < ${n}) { out[(cBase + m * ${n} + n) >> 2u] = v; }\n}`
+          : `fn storeC(m: i32, n: i32, v: f32) { out[cBase + m * ${n} + n] = ${fromDomain('v', 'f32', ot)}; }`,
+      );
+    }
     const { prologue, vec4 = {} } = hooks.declare(b);
-    scalarVec4(b, vec4, m, n, k);
+    scalarVec4(b, { ...vec4, C: vec4.C || vecOut }, m, n, k);
     b.workgroupArray('As', 'vec4<f32>', t.BM * BK4);
     b.workgroupArray('Bs', 'vec4<f32>', t.BK * BN4);
     const L: string[] = [];
@@ -111,7 +135,13 @@ export function runGemm(
     L.push(`  let m0 = (wg / tilesN) * ${t.BM};`);
     L.push(`  let n0 = (wg % tilesN) * ${t.BN};`);
     L.push(`  if (m0 >= ${m}) { return; }`);
-    L.push(`  let z = wz + ${b.param('zbase')};`);
+    if (split) {
+      L.push(`  let zs = wz + ${b.param('zbase')};`, `  let z = zs % ${b.param('batch')};`, `  let ks = zs / ${b.param('batch')};`);
+      L.push(`  let kBeg = ks * ${b.param('kChunk')};`, `  let kEnd = min(${k}, kBeg + ${b.param('kChunk')});`);
+    } else {
+      L.push(`  let z = wz + ${b.param('zbase')};`, '  let kBeg = 0;', `  let kEnd = ${k};`);
+    }
+    if (hooks.plainC) L.push(`  cBase = ${split ? `(ks * ${b.param('batch')} + z)` : 'z'} * ${m} * ${n};`);
     L.push(prologue);
     L.push(`  let tx = lid % ${TX};`, `  let ty = lid / ${TX};`);
     for (let i = 0; i < t.TM; i++) for (let j = 0; j < TN4; j++) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
@@ -137,11 +167,11 @@ export function runGemm(
       );
     L.push(...each((ld, r) => `  var ${ld.reg}${r} = vec4<f32>(0.0);`));
     const fetch = (k0: string, indent: string): string[] => each((ld, r, l, guard) => indent + guard(`${ld.reg}${r} = ${ld.load(l, k0)};`));
-    L.push(...fetch('0', '  '));
-    L.push(`  for (var k0 = 0; k0 < ${k}; k0 += ${t.BK}) {`);
+    L.push(...fetch('kBeg', '  '));
+    L.push(`  for (var k0 = kBeg; k0 < kEnd; k0 += ${t.BK}) {`);
     L.push(...each((ld, r, l, guard) => '    ' + guard(ld.store(l, `${ld.reg}${r}`))));
     L.push('    workgroupBarrier();');
-    L.push(`    if (k0 + ${t.BK} < ${k}) {`);
+    L.push(`    if (k0 + ${t.BK} < kEnd) {`);
     L.push(...fetch(`k0 + ${t.BK}`, '      '));
     L.push('    }');
     L.push(`    for (var kk = 0; kk < ${BK4}; kk++) {`);
@@ -161,9 +191,35 @@ export function runGemm(
     }
     return b.build(L.join('\n'));
   });
-  const tiles = Math.ceil(M / t.BM) * Math.ceil(N / t.BN);
-  // z (the batch) is limited to 65535 workgroups per dispatch
-  for (let z = 0; z < batch; z += 65535) {
-    ctx.dispatch(op, prog, bindings, { ...params, M, N, K, zbase: z }, grid(tiles, Math.min(65535, batch - z)));
+  const binds = [...bindings];
+  let part: GPUBuffer | null = null;
+  if (split) {
+    part = ctx.alloc(splits * batch * M * N * 4);
+    binds[0] = { buffer: part };
   }
+  // z (batch x splits) is limited to 65535 workgroups per dispatch
+  const zs = batch * splits;
+  for (let z = 0; z < zs; z += 65535) {
+    ctx.dispatch(op, prog, binds, { ...params, M, N, K, zbase: z, batch, kChunk }, grid(tiles, Math.min(65535, zs - z)));
+  }
+  if (part) {
+    sumSplits(ctx, op, part, bindings[0], splits, batch * M * N, hooks.plainC!);
+    ctx.release(part);
+  }
+}
+
+/** out[i] = sum over s of part[s * n + i]: the second half of a split-K GEMM. */
+function sumSplits(ctx: GpuContext, op: string, part: GPUBuffer, out: BindRange, splits: number, n: number, ot: StorageType): void {
+  const prog = ctx.program(`gemm:splitsum:${ot}`, () => {
+    const b = new ShaderBuilder(WG);
+    b.storage('out', ot, 'read_write');
+    b.storage('part', 'f32');
+    return b.build(`
+  let i = wg * ${WG} + lid;
+  if (i >= ${b.param('n')}) { return; }
+  var acc = 0.0;
+  for (var s = 0; s < ${b.param('splits')}; s++) { acc += part[s * ${b.param('n')} + i]; }
+  out[i] = ${fromDomain('acc', 'f32', ot)};`);
+  });
+  ctx.dispatch(op, prog, [out, { buffer: part }], { n, splits }, grid(Math.ceil(n / WG)));
 }

@@ -29,26 +29,25 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
   // transposed operands (x @ w.T, x.T @ gy in linear layers) read 4 contiguous elements along m / k
   const vecAT = !vecA && at === 'f32' && ars === 1 && M % 4 === 0 && aligned(a, acs);
   const vecBT = !vecB && bt === 'f32' && brs === 1 && K % 4 === 0 && aligned(b, bcs);
-  const vecC = ot === 'f32' && N % 4 === 0;
   const params: Record<string, number> = { ars, acs, brs, bcs };
   stridedParams('abase', 'bs', batchShape, a.strides.slice(0, -2), a.offset, params);
   stridedParams('bbase', 'bs', batchShape, b.strides.slice(0, -2), b.offset, params);
-  const flags = `${vecA ? 'A' : vecAT ? 'AT' : ''}${vecB ? 'B' : vecBT ? 'BT' : ''}${vecC ? 'C' : ''}`;
+  const flags = `${vecA ? 'A' : vecAT ? 'AT' : ''}${vecB ? 'B' : vecBT ? 'BT' : ''}`;
   runGemm(
     ctx,
     'matmul',
     {
       key: `matmul:${a.dtype}:${b.dtype}:${out.dtype}:${br}:${flags}`,
+      plainC: ot,
       declare(s) {
         const M_ = s.param('M');
         const N_ = s.param('N');
         const K_ = s.param('K');
-        s.storage('out', vecC ? 'vec4<f32>' : ot, 'read_write');
         s.storage('a', vecA || vecAT ? 'vec4<f32>' : at);
         s.storage('b', vecB || vecBT ? 'vec4<f32>' : bt);
         stridedOffsetFn(s, 'abase', br, 'bs');
         stridedOffsetFn(s, 'bbase', br, 'bs');
-        s.fn('var<private> aB: i32;\nvar<private> bB: i32;\nvar<private> cB: i32;');
+        s.fn('var<private> aB: i32;\nvar<private> bB: i32;');
         if (vecAT) {
           s.fn(`fn loadAT4(m: i32, k: i32) -> vec4<f32> {
   if (m >= ${M_} || k >= ${K_}) { return vec4<f32>(0.0); }
@@ -75,14 +74,7 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
         } else {
           s.fn(`fn loadB(k: i32, n: i32) -> f32 { return ${toDomain(`b[bB + k * ${s.param('brs')} + n * ${s.param('bcs')}]`, bt, 'f32')}; }`);
         }
-        if (vecC) {
-          s.fn(`fn storeC4(m: i32, n: i32, v: vec4<f32>) {
-  if (m < ${M_} && n < ${N_}) { out[(cB + m * ${N_} + n) >> 2u] = v; }
-}`);
-        } else {
-          s.fn(`fn storeC(m: i32, n: i32, v: f32) { out[cB + m * ${N_} + n] = ${fromDomain('v', 'f32', ot)}; }`);
-        }
-        return { prologue: `  aB = abase(z);\n  bB = bbase(z);\n  cB = z * ${M_} * ${N_};`, vec4: { A: vecA, B: vecB, C: vecC, AT: vecAT, BT: vecBT } };
+        return { prologue: '  aB = abase(z);\n  bB = bbase(z);', vec4: { A: vecA, B: vecB, AT: vecAT, BT: vecBT } };
       },
     },
     { M, N, K, batch },
@@ -243,9 +235,10 @@ export function conv2dGradWeightKernel(ctx: GpuContext, [x, gy]: TensorInfo[], a
     'conv2dGradWeight',
     {
       key: `conv2dGradWeight:${x.dtype}:${gy.dtype}:${out.dtype}`,
+      // gw [O, C/g*kH*kW] is [groups, O/g, N] row-major: the GEMM's own C layout
+      plainC: ot,
       declare(s) {
         const p: P = (n) => s.param(n);
-        s.storage('out', ot, 'read_write');
         s.storage('x', xt);
         s.storage('gy', yt);
         at4(s, 'x', xt);
@@ -265,9 +258,6 @@ export function conv2dGradWeightKernel(ctx: GpuContext, [x, gy]: TensorInfo[], a
   let iw = (q % ${p('oW')}) * ${p('sW')} - ${p('pW')} + (r % ${p('kW')}) * ${p('dW')};
   if (ih < 0 || ih >= ${p('H')} || iw < 0 || iw >= ${p('W')}) { return 0.0; }
   return xAt(nb, grp * ${p('Cg')} + c, ih, iw);
-}`);
-        s.fn(`fn storeC(m: i32, n: i32, v: f32) {
-  out[(grp * ${p('Og')} + m) * ${p('Cg')} * ${p('kH')} * ${p('kW')} + n] = ${fromDomain('v', 'f32', ot)};
 }`);
         return { prologue: '  grp = z;' };
       },
