@@ -1,4 +1,4 @@
-import type { ConvAttrs, OutInfo, PoolAttrs, TensorInfo } from '@dl/tensor';
+import { isContiguousLayout, type ConvAttrs, type OutInfo, type PoolAttrs, type TensorInfo } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, fromDomain, grid, storageType, toDomain, type StorageType } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
@@ -119,11 +119,13 @@ export function conv2dKernel(ctx: GpuContext, [x, w]: TensorInfo[], attrs: ConvA
   const xt = storageType(x.dtype);
   const wt = storageType(w.dtype);
   const ot = storageType(out.dtype);
+  // a contiguous weight is a row-major [O, C/g*kH*kW] matrix: A needs no index math
+  const wc = isContiguousLayout(w.shape, w.strides);
   runGemm(
     ctx,
     'conv2d',
     {
-      key: `conv2d:${x.dtype}:${w.dtype}:${out.dtype}`,
+      key: `conv2d:${x.dtype}:${w.dtype}:${out.dtype}:${wc ? 'wc' : 'ws'}`,
       declare(s) {
         const p: P = (n) => s.param(n);
         s.storage('out', ot, 'read_write');
@@ -132,27 +134,52 @@ export function conv2dKernel(ctx: GpuContext, [x, w]: TensorInfo[], attrs: ConvA
         at4(s, 'x', xt);
         at4(s, 'w', wt);
         s.fn('var<private> grp: i32;');
+        if (wc) {
+          s.fn(`fn loadA4(m: i32, k: i32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (m >= ${p('M')}) { return v; }
+  let base = ${p('w_off')} + (grp * ${p('Og')} + m) * ${p('w_s0')} + k;
+  for (var j = 0; j < 4; j++) { if (k + j < ${p('K')}) { v[j] = ${toDomain('w[base + j]', wt, 'f32')}; } }
+  return v;
+}`);
+        }
+        // four consecutive output pixels: decompose n once, then step (nb, oh, ow)
+        s.fn(`fn loadB4(k: i32, n: i32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k >= ${p('K')}) { return v; }
+  let khw = ${p('kH')} * ${p('kW')};
+  let c = grp * ${p('Cg')} + k / khw; let r = k % khw;
+  let dh = (r / ${p('kW')}) * ${p('dH')} - ${p('pH')};
+  let dw = (r % ${p('kW')}) * ${p('dW')} - ${p('pW')};
+  let ohw = ${p('oH')} * ${p('oW')};
+  var nb = n / ohw; let q = n % ohw;
+  var oh = q / ${p('oW')}; var ow = q % ${p('oW')};
+  for (var j = 0; j < 4; j++) {
+    if (n + j < ${p('N')}) {
+      let ih = oh * ${p('sH')} + dh; let iw = ow * ${p('sW')} + dw;
+      if (ih >= 0 && ih < ${p('H')} && iw >= 0 && iw < ${p('W')}) { v[j] = xAt(nb, c, ih, iw); }
+    }
+    ow += 1;
+    if (ow == ${p('oW')}) { ow = 0; oh += 1; if (oh == ${p('oH')}) { oh = 0; nb += 1; } }
+  }
+  return v;
+}`);
+        s.fn(`fn storeC4(m: i32, n: i32, v: vec4<f32>) {
+  if (m >= ${p('M')}) { return; }
+  let ohw = ${p('oH')} * ${p('oW')};
+  var nb = n / ohw; var q = n % ohw;
+  for (var j = 0; j < 4; j++) {
+    if (n + j < ${p('N')}) { out[(nb * ${p('O')} + grp * ${p('Og')} + m) * ohw + q] = ${fromDomain('v[j]', 'f32', ot)}; }
+    q += 1;
+    if (q == ohw) { q = 0; nb += 1; }
+  }
+}`);
         s.fn(`fn loadA(m: i32, k: i32) -> f32 {
   let khw = ${p('kH')} * ${p('kW')};
   let c = k / khw; let r = k % khw;
   return wAt(grp * ${p('Og')} + m, c, r / ${p('kW')}, r % ${p('kW')});
 }`);
-        s.fn(`fn loadB(k: i32, n: i32) -> f32 {
-  let khw = ${p('kH')} * ${p('kW')};
-  let c = k / khw; let r = k % khw;
-  let ohw = ${p('oH')} * ${p('oW')};
-  let nb = n / ohw; let q = n % ohw;
-  let ih = (q / ${p('oW')}) * ${p('sH')} - ${p('pH')} + (r / ${p('kW')}) * ${p('dH')};
-  let iw = (q % ${p('oW')}) * ${p('sW')} - ${p('pW')} + (r % ${p('kW')}) * ${p('dW')};
-  if (ih < 0 || ih >= ${p('H')} || iw < 0 || iw >= ${p('W')}) { return 0.0; }
-  return xAt(nb, grp * ${p('Cg')} + c, ih, iw);
-}`);
-        s.fn(`fn storeC(m: i32, n: i32, v: f32) {
-  let ohw = ${p('oH')} * ${p('oW')};
-  let nb = n / ohw; let q = n % ohw;
-  out[(nb * ${p('O')} + grp * ${p('Og')} + m) * ohw + q] = ${fromDomain('v', 'f32', ot)};
-}`);
-        return { prologue: '  grp = z;' };
+        return { prologue: '  grp = z;', vec4: { A: wc, B: true, C: true } };
       },
     },
     { M: cp.Og, N: cp.NB * cp.oH * cp.oW, K: cp.Cg * cp.kH * cp.kW, batch: attrs.groups },
