@@ -1,4 +1,4 @@
-import { isFloat, type BinaryOp, type DType, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor';
+import { isFloat, type BinaryOp, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { domainOf } from '../wgsl/builder.js';
 import { newData, outSize } from './common.js';
@@ -93,4 +93,3 @@ export function arangeKernel(ctx: GpuContext, start: number, step: number, out: 
   return data;
 }
 
-export type { DType };

@@ -1,4 +1,4 @@
-import { DeviceError, type DType, type TensorInfo } from '@dl/tensor';
+import { DeviceError, type TensorInfo } from '@dl/tensor';
 import type { BindRange, GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, fromDomain, grid, storageBytes, storageType, toDomain, type Domain } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
@@ -137,11 +137,4 @@ export function touchedRange(x: { shape: readonly number[]; strides: readonly nu
     hi += Math.max(c0 * st, c1 * st);
   }
   return [lo, hi];
-}
-
-/** Allocates the output and runs an elementwise kernel into it. */
-export function mapNew(ctx: GpuContext, op: string, n: number, dtype: DType, spec: Omit<MapSpec, 'out'> & { shape: readonly number[] }, alloc: (n: number, dtype: DType) => GpuData): GpuData {
-  const data = alloc(n, dtype);
-  runMap(ctx, op, { ...spec, out: { data, shape: spec.shape } });
-  return data;
 }
