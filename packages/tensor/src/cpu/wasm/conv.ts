@@ -34,6 +34,28 @@ function writeGeo(p: Conv2dParams): number {
   return GEO_AT;
 }
 
+/**
+ * Copies `planes` planes of rows x len floats (row strides ss/ds, plane strides sp/dp, in floats;
+ * addresses in bytes) across the threads.
+ */
+function copyPlanes(planes: number, src: number, sp: number, ss: number, dst: number, dp: number, ds: number, rows: number, len: number): void {
+  const threads = planes * rows * len >= 1 << 16 ? getNumThreads() : 1;
+  const per = Math.max(1, ceilDiv(planes, 4 * threads));
+  const q = params();
+  q[P.KIND] = JOB.COPY;
+  q[P.SRC] = src;
+  q[P.SP] = sp;
+  q[P.SS] = ss;
+  q[P.DST] = dst;
+  q[P.DP] = dp;
+  q[P.DS] = ds;
+  q[P.ROWS_N] = rows;
+  q[P.LEN] = len;
+  q[P.PLANES] = planes;
+  q[P.PLANES_TASK] = per;
+  dispatch(ceilDiv(planes, per), threads);
+}
+
 /** The same convolution over images [n0, n0 + n) only. */
 const batchSlice = (p: Conv2dParams, n: number): Conv2dParams => ({ ...p, N: n });
 
@@ -46,16 +68,11 @@ function splitBatch(p: Conv2dParams, bytes: number, run: (n0: number, n: number)
   return true;
 }
 
-/** Copies dy [N, O, P] into kernel memory as [O, N*P], so each group's rows form a matrix. */
-function placeDyByChannel(p: Conv2dParams, dy: Float32Array, at: number): void {
-  const heap = heapF32();
-  const S = p.oH * p.oW, NP = p.N * S;
-  for (let n = 0; n < p.N; n++) {
-    for (let o = 0; o < p.O; o++) {
-      const s = (n * p.O + o) * S;
-      heap.set(dy.subarray(s, s + S), at / 4 + o * NP + n * S);
-    }
-  }
+/** Copies dy [N, O, S] into kernel memory at `raw`, then regroups it at `at` as [O, N*S], so each group's rows form a matrix. */
+function placeDyByChannel(p: Conv2dParams, dy: Float32Array, at: number, raw: number): void {
+  const S = p.oH * p.oW;
+  heapF32().set(dy.subarray(0, p.N * p.O * S), raw / 4);
+  copyPlanes(p.O, raw, S, p.O * S, at, p.N * S, S, p.N, S);
 }
 
 /**
@@ -79,7 +96,7 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
   const plan = planGemm(Og, NP, CKK);
   const colSlot = 4 * Math.min(KC, CKK) * plan.npTask * NR + 64; // + slack for im2col's whole-vector tail
   const Mp = ceilDiv(Og, MR) * MR, NPp = ceilDiv(NP, NR) * NR;
-  const need = gemmBytes(Og, NP, CKK, plan, colSlot / 4) + 4 * (N * C * H * W + O * CKK);
+  const need = gemmBytes(Og, NP, CKK, plan, colSlot / 4) + 4 * (N * C * H * W + O * CKK + N * O * S);
   const sliced = splitBatch(p, need, (n0, n) =>
     conv2dForwardWasm(batchSlice(p, n), x.subarray(n0 * C * H * W), w, out.subarray(n0 * O * S)),
   );
@@ -88,6 +105,7 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
   const xAt = scratch.alloc(4 * N * C * H * W);
   const wAt = scratch.alloc(4 * O * CKK);
   const cAt = scratch.alloc(4 * Mp * NPp);
+  const outAt = scratch.alloc(4 * N * O * S);
   const mark = scratch.top;
   scratch.reserve();
   let heap = heapF32();
@@ -105,14 +123,11 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
       },
       plan, colSlot,
     );
-    heap = heapF32();
-    for (let n = 0; n < N; n++) {
-      for (let o = 0; o < Og; o++) {
-        const s = cAt / 4 + o * NPp + n * S;
-        out.set(heap.subarray(s, s + S), (n * O + g * Og + o) * S);
-      }
-    }
+    // C [Og, (n, s)] -> out [n, g*Og + o, s]
+    copyPlanes(Og, cAt, NPp, S, outAt + 4 * g * Og * S, S, O * S, N, S);
   }
+  heap = heapF32();
+  out.set(heap.subarray(outAt / 4, outAt / 4 + N * O * S));
 }
 
 /**
@@ -150,7 +165,7 @@ function convDirect(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Floa
   let heap = heapF32();
   heap.set(x.subarray(0, N * C * H * W), xAt / 4);
   heap.fill(0, xpAt / 4, xpAt / 4 + N * img + slack);
-  for (let q = 0; q < N * C; q++) rt.ex.copyRows(xAt + 4 * q * H * W, W, xpAt + 4 * (q * Hp * Wp + p.pH * Wp + p.pW), Wp, H, W);
+  copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
   heap.set(w.subarray(0, O * CKK), wAt / 4);
   const tab = new Int32Array(rt.memory.buffer, tabAt, CKK);
   for (let c = 0, k = 0; c < Cg; c++) {
@@ -176,7 +191,7 @@ function convDirect(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Floa
     q[P.TAB] = tabAt;
     dispatch(ceilDiv(rows, perTask), Og * rows * owt * CKK >= 1 << 18 ? threads : 1);
   }
-  if (!inPlace) for (let n = 0; n < N; n++) rt.ex.copyRows(cAt + 4 * n * imgC, owt, outAt + 4 * n * O * oH * oW, oW, O * oH, oW);
+  if (!inPlace) copyPlanes(N, cAt, imgC, owt, outAt, O * oH * oW, oW, O * oH, oW);
   heap = heapF32();
   out.set(heap.subarray(outAt / 4, outAt / 4 + N * O * oH * oW));
 }
@@ -217,20 +232,21 @@ export function conv2dBackwardInputWasm(p: Conv2dParams, dy: Float32Array, w: Fl
   }
   const plan = planGemm(CKK, NP, Og);
   const CKKp = ceilDiv(CKK, MR) * MR, NPp = ceilDiv(NP, NR) * NR;
-  const need = gemmBytes(CKK, NP, Og, plan, 0) + 4 * (X + O * CKK + N * O * S);
+  const need = gemmBytes(CKK, NP, Og, plan, 0) + 4 * (X + O * CKK + 2 * N * O * S);
   const sliced = splitBatch(p, need, (n0, n) =>
     conv2dBackwardInputWasm(batchSlice(p, n), dy.subarray(n0 * O * S), w, gx.subarray(n0 * C * H * W)),
   );
   if (sliced) return;
   scratch.reset();
   const dyAt = scratch.alloc(4 * O * NP);
+  const rawAt = scratch.alloc(4 * O * NP);
   const wAt = scratch.alloc(4 * O * CKK);
   const gxAt = scratch.alloc(4 * X);
   const dcolAt = scratch.alloc(4 * CKKp * NPp);
   const mark = scratch.top;
   scratch.reserve();
   let heap = heapF32();
-  placeDyByChannel(p, dy, dyAt);
+  placeDyByChannel(p, dy, dyAt, rawAt);
   heap.set(w.subarray(0, O * CKK), wAt / 4);
   heap.fill(0, gxAt / 4, gxAt / 4 + X);
   const geo = writeGeo(p);
@@ -279,7 +295,7 @@ export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: F
   const plan = planGemm(Og, CKK, NP);
   const colSlot = 4 * Math.min(KC, NP) * plan.npTask * NR + 64;
   const Mp = ceilDiv(Og, MR) * MR, CKKp = ceilDiv(CKK, NR) * NR;
-  const need = gemmBytes(Og, CKK, NP, plan, colSlot / 4) + 4 * (N * C * H * W + N * O * S);
+  const need = gemmBytes(Og, CKK, NP, plan, colSlot / 4) + 4 * (N * C * H * W + 2 * N * O * S);
   const sliced = splitBatch(p, need, (n0, n) => {
     const part = new Float32Array(O * CKK);
     conv2dBackwardWeightWasm(batchSlice(p, n), x.subarray(n0 * C * H * W), dy.subarray(n0 * O * S), part);
@@ -290,12 +306,13 @@ export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: F
   scratch.reset();
   const xAt = scratch.alloc(4 * N * C * H * W);
   const dyAt = scratch.alloc(4 * O * NP);
+  const rawAt = scratch.alloc(4 * O * NP);
   const cAt = scratch.alloc(4 * Mp * CKKp);
   const mark = scratch.top;
   scratch.reserve();
   let heap = heapF32();
   heap.set(x.subarray(0, N * C * H * W), xAt / 4);
-  placeDyByChannel(p, dy, dyAt);
+  placeDyByChannel(p, dy, dyAt, rawAt);
   const geo = writeGeo(p);
   for (let g = 0; g < groups; g++) {
     scratch.top = mark;

@@ -16,7 +16,7 @@ export const CTRL = {
   ERR: 4, // set when a worker's task threw
   READY: 8, // READY + tid: worker tid is instantiated and listening
   PARAMS: 64, // job parameters (see P)
-  NPARAMS: 48,
+  NPARAMS: 64,
   /** task index meaning "closed": no task can be claimed */
   CLOSED: 0xfffff,
   GEN_SHIFT: 20,
@@ -26,7 +26,7 @@ export const CTRL = {
 } as const;
 
 /** Job kinds. */
-export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5 } as const;
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6 } as const;
 
 /** B sources for GEMM jobs. */
 export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
@@ -77,6 +77,14 @@ export const P = {
   OWT: 41, // output row width rounded up to whole NR tiles
   TAB: 42, // B-row byte offsets, one per k
   IMG_C: 43, // floats between output images in C
+  SRC: 44, // copy: planes of ROWS_N rows x LEN floats, row strides SS / DS, plane strides SP / DP (floats)
+  DST: 45,
+  SS: 46,
+  DS: 47,
+  SP: 48,
+  DP: 49,
+  ROWS_N: 50,
+  LEN: 51,
 } as const;
 
 /** Bytes before the first scratch allocation: control words, parameters, conv geometry. */
@@ -151,6 +159,11 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
         const kc = Math.min(KC, K - pc);
         ex.dconv(p[P.AP] + pc * Mp * 4, xrow, p[P.TAB] + pc * 4, p[P.C] + (n * p[P.IMG_C] + oh * owt) * 4, ldc * 4, kc, panelsM, owt / NR, pc > 0 ? 1 : 0);
       }
+    }
+  } else if (kind === JOB.COPY) {
+    const q0 = i * p[P.PLANES_TASK], q1 = Math.min(q0 + p[P.PLANES_TASK], p[P.PLANES]);
+    for (let q = q0; q < q1; q++) {
+      ex.copyRows(p[P.SRC] + q * p[P.SP] * 4, p[P.SS], p[P.DST] + q * p[P.DP] * 4, p[P.DS], p[P.ROWS_N], p[P.LEN]);
     }
   } else if (kind === JOB.COL2IM) {
     const q0 = i * p[P.PLANES_TASK];
