@@ -1,7 +1,8 @@
-// conv2d forward and both backward passes as packed GEMMs over an implicit im2col matrix: the
-// packing step of each C tile reads the input image directly, so the im2col matrix never exists
-// whole. Backward-input is a forward conv of dy with the flipped kernel at unit stride; other
-// strides compute dcol = W^T @ dy and fold it back with col2im.
+// conv2d forward and both backward passes on the wasm GEMM. Forward is a packed GEMM over an
+// implicit im2col matrix (each task builds only the block it packs, so the matrix never exists
+// whole) or, at unit width stride, a direct variant reading B tiles from a zero-padded copy of the
+// image. Backward-input is a forward conv of dy with the flipped kernel at unit stride; other
+// strides compute dcol = W^T @ dy and fold it back with col2im. Backward-weight is dy @ im2col^T.
 import type { Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, packA, planGemm, runGemm } from './gemm.js';
