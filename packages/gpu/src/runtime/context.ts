@@ -1,5 +1,5 @@
 import { DeviceError, IndexError, type DType } from '@dl/tensor';
-import type { ShaderBuilder, ShaderSpec } from '../wgsl/builder.js';
+import type { ShaderSpec } from '../wgsl/builder.js';
 import { PipelineCache } from './pipelines.js';
 import { BufferPool } from './pool.js';
 
@@ -102,10 +102,10 @@ export class GpuContext {
   }
 
   /** The program for `key`, building its shader on first use. */
-  program(key: string, build: () => ShaderSpec | ShaderBuilder): Program {
+  program(key: string, build: () => ShaderSpec): Program {
     let p = this.programs.get(key);
     if (!p) {
-      const spec = build() as ShaderSpec;
+      const spec = build();
       const pipeline = this.pipelines.get(spec.source);
       p = { spec, pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.programs.set(key, p);
