@@ -1,6 +1,7 @@
 // gemmWasm: copies strided operands into kernel memory, packs A once (in parallel), then runs the
 // packed GEMM over tiles of C (each tile packs its own B block), and copies C back. Also the
 // batched form and the pieces conv.ts reuses (planGemm, packA, runGemm).
+import { gemm as gemmReference } from '../gemm.js';
 import { MR, NR } from './gemm-kernel.js';
 import { dispatch, getNumThreads, params, threadsFor } from './pool.js';
 import { heapF32, runtime, scratch } from './runtime.js';
@@ -12,6 +13,8 @@ export const KC = 256;
 const NC = 128;
 /** below this many multiply-adds, one thread beats waking others */
 const PARALLEL_MIN = 1 << 18;
+/** at or below this many multiply-adds, the reference loop beats the ~2 us of copying in and out */
+const TINY = 1024;
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
@@ -193,6 +196,10 @@ export function gemmWasm(
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate) c.fill(0, cOff, cOff + M * N);
+    return;
+  }
+  if (M * N * K <= TINY) {
+    gemmReference(M, N, K, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, accumulate);
     return;
   }
   const plan = planGemm(M, N, K);
