@@ -10,7 +10,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 async function bundle(): Promise<string> {
   const out = await build({
     stdin: {
-      contents: "export * from '@dl/tensor'; export { createWebGPUBackend } from './index.ts';",
+      contents: "export * from '@dl/tensor'; export { runConformance } from '@dl/tensor/testing'; export { createWebGPUBackend } from './index.ts';",
       resolveDir: here('.'),
       loader: 'ts',
     },
@@ -20,7 +20,7 @@ async function bundle(): Promise<string> {
     platform: 'browser',
     target: 'es2022',
     write: false,
-    alias: { '@dl/tensor': here('../../tensor/src/index.ts') },
+    alias: { '@dl/tensor/testing': here('../../tensor/src/testing/index.ts'), '@dl/tensor': here('../../tensor/src/index.ts') },
     // the CPU backend's worker pool is Node-only and loads lazily
     external: ['node:*'],
     logLevel: 'silent',
@@ -36,7 +36,7 @@ describe.skipIf(!hasChromium)('webgpu in a browser page (chromium)', () => {
     await browser?.close();
   });
 
-  it('runs matmul and softmax like the cpu backend', async () => {
+  it('runs matmul and softmax like the cpu backend, and passes the conformance suite', async () => {
     const script = await bundle();
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -59,18 +59,66 @@ describe.skipIf(!hasChromium)('webgpu in a browser page (chromium)', () => {
       dl.manualSeed(5);
       const a = dl.randn([33, 70]);
       const b = dl.randn([70, 45]);
-      const run = (d: string) => a.to(d).matmul(b.to(d)).softmax(1);
-      return {
-        adapter: gpu.adapter,
-        gpu: Array.from(await run('webgpu').data()),
-        cpu: Array.from(await run('cpu').data()),
-        uniform: (dl.manualSeed(8), Array.from(await dl.rand([9], { device: 'webgpu' }).data())),
-        uniformCpu: (dl.manualSeed(8), Array.from(await dl.rand([9]).data())),
+      // everything made here is disposed: the suite below counts live tensors
+      const read = async (f: () => InstanceType<typeof dl.Tensor>): Promise<number[]> => {
+        const t = dl.scope(f);
+        const v = Array.from(await t.data());
+        t.dispose();
+        return v;
       };
+      const run = (d: string) => a.to(d).matmul(b.to(d)).softmax(1);
+      const r = {
+        adapter: gpu.adapter,
+        gpu: await read(() => run('webgpu')),
+        cpu: await read(() => run('cpu')),
+        uniform: (dl.manualSeed(8), await read(() => dl.rand([9], { device: 'webgpu' }))),
+        uniformCpu: (dl.manualSeed(8), await read(() => dl.rand([9]))),
+      };
+      a.dispose();
+      b.dispose();
+      return r;
     });
     expect(r.gpu.length).toBe(33 * 45);
     expectClose(r.gpu, r.cpu, 1e-4, 1e-6, 'matmul+softmax');
     expect(r.uniform).toEqual(r.uniformCpu);
     expect(r.adapter.vendor.length + r.adapter.architecture.length).toBeGreaterThan(0);
+
+    // the whole @dl/tensor conformance suite on the browser's WebGPU (SwiftShader), through a
+    // minimal describe/it/expect
+    const suite = await page.evaluate(async () => {
+      const dl = (globalThis as unknown as { dl: typeof import('@dl/tensor') & typeof import('@dl/tensor/testing') }).dl;
+      const cases: [string, () => Promise<void>][] = [];
+      const prefix: string[] = [];
+      const fail = (msg: string | undefined, detail: string): never => {
+        throw new Error(`${msg ?? ''} ${detail}`);
+      };
+      dl.runConformance(
+        {
+          describe: (name, fn) => {
+            prefix.push(name);
+            fn();
+            prefix.pop();
+          },
+          it: (name, fn) => void cases.push([[...prefix, name].join(' > '), fn]),
+          expect: (v, msg) => ({
+            toBe: (w) => void (Object.is(v, w) || fail(msg, `${String(v)} !== ${String(w)}`)),
+            toEqual: (w) => void (JSON.stringify(v) === JSON.stringify(w) || fail(msg, `${JSON.stringify(v)} != ${JSON.stringify(w)}`)),
+            toBeNull: () => void (v === null || fail(msg, String(v))),
+          }),
+        },
+        { device: 'webgpu' },
+      );
+      const failures: string[] = [];
+      for (const [name, fn] of cases) {
+        try {
+          await fn();
+        } catch (e) {
+          failures.push(`${name}: ${(e as Error).message}`);
+        }
+      }
+      return { count: cases.length, failures };
+    });
+    expect(suite.count).toBeGreaterThan(100);
+    expect(suite.failures).toEqual([]);
   });
 });

@@ -83,8 +83,8 @@ export function unaryF32(op: UnaryOp, b: ShaderBuilder): string {
       case 'expm1': use(b, 'expm1_'); return 'expm1_(x0)';
       case 'sqrt': return 'sqrt(x0)';
       case 'rsqrt': return '1.0 / sqrt(x0)';
-      case 'sin': return 'sin(x0)';
-      case 'cos': return 'cos(x0)';
+      case 'sin': return 'sincos_(x0).x';
+      case 'cos': return 'sincos_(x0).y';
       case 'tanh': use(b, 'tanh_'); return 'tanh_(x0)';
       case 'sigmoid': use(b, 'sigmoid_'); return 'sigmoid_(x0)';
       case 'relu': return 'select(x0, 0.0, x0 <= 0.0)';

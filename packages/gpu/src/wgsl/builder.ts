@@ -80,13 +80,31 @@ const HELPERS: Record<string, string> = {
     return 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 / 15.0)))))));
   }
   let u = 1.0 + x;
+  // some drivers (SwiftShader) give log(0) = log(FLT_MIN): zero and negatives are spelled out
+  if (u <= 0.0) { return select(-inf(), nan(), u < 0.0); }
   if (abs(x) > 1e4) { return log(u); }
   return log(u) * x / (u - 1.0);
 }`,
   // infinity cannot be a WGSL constant; reading it from a private variable keeps it a runtime value
   inf: 'var<private> INF_BITS: u32 = 0x7f800000u;\nfn inf() -> f32 { return bitcast<f32>(INF_BITS); }',
+  nan: 'var<private> NAN_BITS: u32 = 0x7fc00000u;\nfn nan() -> f32 { return bitcast<f32>(NAN_BITS); }',
+  // sin/cos with Cody-Waite reduction by pi/2 and polynomials on [-pi/4, pi/4]: GPU sin/cos are
+  // only required to be ~1e-3 accurate (SwiftShader's are), @dl matches the CPU to ~1e-7
+  sincos_: `fn sincos_(x: f32) -> vec2<f32> {
+  if (abs(x) > 1e5 || isnan(x)) { return vec2<f32>(sin(x), cos(x)); }
+  let q = round(x * 0.6366197723675814);
+  let a = fma(-q, 7.54978995489188e-8, fma(-q, 4.837512969970703e-4, fma(-q, 1.5703125, x)));
+  let a2 = a * a;
+  let s = a * (1.0 + a2 * (-1.0 / 6.0 + a2 * (1.0 / 120.0 + a2 * (-1.0 / 5040.0 + a2 * (1.0 / 362880.0)))));
+  let c = 1.0 + a2 * (-0.5 + a2 * (1.0 / 24.0 + a2 * (-1.0 / 720.0 + a2 * (1.0 / 40320.0 - a2 / 3628800.0))));
+  let k = i32(q) & 3;
+  if (k == 0) { return vec2<f32>(s, c); }
+  if (k == 1) { return vec2<f32>(c, -s); }
+  if (k == 2) { return vec2<f32>(-s, -c); }
+  return vec2<f32>(-c, s);
+}`,
 };
-const HELPER_DEPS: Record<string, string[]> = { f2i: ['isnan'] };
+const HELPER_DEPS: Record<string, string[]> = { f2i: ['isnan'], log1p_: ['inf', 'nan'], sincos_: ['isnan'] };
 
 /**
  * Builds one compute shader. Parameters are i32/f32/u32 scalars packed into a uniform
