@@ -145,8 +145,11 @@ describe.skipIf(!hasWebGPU)('webgpu buffers over the storage binding limit', () 
 
   it('gives a clear error for ops that cannot split', () => {
     const m = full([200, 200], 1, { device: 'webgpu-64k' });
+    const live = small.stats().liveBuffers;
     expect(() => m.matmul(m)).toThrow(/storage binding limit/);
     expect(() => m.transpose(0, 1).contiguous()).toThrow(/binding limit/);
+    // the outputs allocated before the error went back to the pool
+    expect(small.stats().liveBuffers).toBe(live);
   });
 
   it('handles a real tensor over the adapter limit', async () => {

@@ -117,7 +117,7 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
       p,
       (inputs: TensorInfo[], attrs: never, out: OutInfo) => {
         ctx.check(p);
-        return (IMPLS[p] as Impl<KernelPrimitive>)(ctx, inputs, attrs, out);
+        return ctx.runOp(() => (IMPLS[p] as Impl<KernelPrimitive>)(ctx, inputs, attrs, out));
       },
     ]),
   ) as unknown as KernelTable;

@@ -117,12 +117,33 @@ export class GpuContext {
     return this.programs.size;
   }
 
+  /** buffers allocated by the kernel running now, returned to the pool if it throws */
+  private opBuffers: GPUBuffer[] | null = null;
+
   /** A storage buffer; `forUpload` when the host will write it with queue.writeBuffer. */
   alloc(bytes: number, forUpload = false): GPUBuffer {
-    return this.pool.acquire(bytes, forUpload);
+    const buf = this.pool.acquire(bytes, forUpload);
+    this.opBuffers?.push(buf);
+    return buf;
+  }
+
+  /** Runs one kernel; when it throws (e.g. a binding over the limit), its buffers go back to the pool. */
+  runOp<T>(fn: () => T): T {
+    this.opBuffers = [];
+    try {
+      return fn();
+    } catch (e) {
+      for (const b of this.opBuffers) this.pool.release(b);
+      throw e;
+    } finally {
+      this.opBuffers = null;
+    }
   }
 
   release(buf: GPUBuffer): void {
+    // a temporary the running kernel already gave back must not be released again if it throws
+    const i = this.opBuffers?.indexOf(buf) ?? -1;
+    if (i >= 0) this.opBuffers!.splice(i, 1);
     this.pool.release(buf);
   }
 
