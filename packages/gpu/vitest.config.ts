@@ -5,10 +5,11 @@ const src = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    // test against @dl/tensor's sources, so a fresh checkout needs no build first
+    // test against the sources of @dl/tensor (and @dl/autograd), so a fresh checkout needs no build first
     alias: [
       { find: /^@dl\/tensor\/testing$/, replacement: src('../tensor/src/testing/index.ts') },
       { find: /^@dl\/tensor$/, replacement: src('../tensor/src/index.ts') },
+      { find: /^@dl\/autograd$/, replacement: src('../autograd/src/index.ts') },
     ],
   },
   test: {
