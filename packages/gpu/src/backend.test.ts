@@ -25,6 +25,13 @@ describe.skipIf(!hasWebGPU)('webgpu backend', () => {
     expect(() => f.dataSync()).toThrow(DeviceError);
   });
 
+  it('shares an existing GPUDevice', async () => {
+    const shared = await createWebGPUBackend({ device: gpu.device, name: 'webgpu-shared' });
+    registerBackend(shared);
+    expect(shared.device).toBe(gpu.device);
+    expect(Array.from(await tensor([1, 2], { device: 'webgpu-shared' }).mul(3).data())).toEqual([3, 6]);
+  });
+
   it('throws DeviceError when an op mixes devices', () => {
     const a = tensor([1, 2, 3]);
     const b = tensor([1, 2, 3], { device: 'webgpu' });

@@ -12,9 +12,10 @@ import {
   type TypedArray,
 } from '@dl/tensor';
 import { dataOf, layoutTag, newData, sizeOfShape } from './kernels/common.js';
+import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
 import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
-import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel, maxPool2dIndicesKernel } from './kernels/linalg.js';
+import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
 import { argReduceKernel, cumsumKernel, reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { GpuContext, type ContextOptions, type GpuData } from './runtime/context.js';
