@@ -358,18 +358,58 @@ function emitPackT(m: ModuleBuilder): number {
 }
 
 /**
- * Emits "full panels by `trans`, the rest (and any other strides) by `lanes`" for lane stride `ls`
- * when the k stride `ks` is 1. Params (src, ls, ks, lanes, kc, dst, np) are the caller's locals.
+ * Full panels of P lanes that are contiguous in memory (column-major A, row-major B): each k
+ * copies P floats with P/4 vector moves. Lane t of panel p at k is src + (p*P + t + k*ks) floats.
  */
-function packFullThenRest(
-  f: FuncBuilder, P: number, trans: number, generic: number,
-  a: { src: number; ls: number; ks: number; lanes: number; kc: number; dst: number; np: number; full: number },
-  genericArgs: () => void,
-): void {
-  f.get(a.ks).i32Const(1).i32Eq().if(() => {
+function emitPackContig(m: ModuleBuilder, P: number): number {
+  const f = m.func(null, [I32, I32, I32, I32, I32, I32]);
+  const [src, ks, kc, dst, np] = [0, 1, 2, 3, 4];
+  const [p, k, s, ksB] = Array.from({ length: 4 }, () => f.local(I32));
+  f.get(ks).i32Const(2).i32Shl().set(ksB);
+  f.i32Const(0).set(p);
+  f.block((doneP) => {
+    f.loop((topP) => {
+      f.get(p).get(np).i32GeS().brIf(doneP);
+      f.get(src).get(p).i32Const(4 * P).i32Mul().i32Add().set(s);
+      f.get(kc).set(k);
+      f.block((doneK) => {
+        f.loop((topK) => {
+          f.get(k).i32Eqz().brIf(doneK);
+          for (let v = 0; v < P / 4; v++) f.get(dst).get(s).v128Load(16 * v).v128Store(16 * v);
+          f.get(s).get(ksB).i32Add().set(s);
+          f.get(dst).i32Const(4 * P).i32Add().set(dst);
+          f.get(k).i32Const(1).i32Sub().set(k);
+          f.br(topK);
+        });
+      });
+      f.get(p).i32Const(1).i32Add().set(p);
+      f.br(topP);
+    });
+  });
+  return f.index;
+}
+
+/** Locals of a packing entry point: (src, ls, ks, lanes, kc, dst, np) plus a scratch `full`. */
+interface PackArgs {
+  src: number;
+  ls: number;
+  ks: number;
+  lanes: number;
+  kc: number;
+  dst: number;
+  np: number;
+  full: number;
+}
+
+/**
+ * Emits: when the stride local `unit` is 1, pack the full panels with `fast` (signature
+ * (src, stride, kc, dst, np, P), `stride` being the other stride), the rest with `generic`, return.
+ */
+function fastPanelsThenRest(f: FuncBuilder, P: number, unit: number, stride: number, fast: number, generic: number, a: PackArgs, genericArgs: () => void): void {
+  f.get(unit).i32Const(1).i32Eq().if(() => {
     f.get(a.lanes).i32Const(P).i32DivS().set(a.full);
     f.get(a.full).get(a.np).i32GtS().if(() => f.get(a.np).set(a.full));
-    f.get(a.src).get(a.ls).get(a.kc).get(a.dst).get(a.full).i32Const(P).call(trans);
+    f.get(a.src).get(stride).get(a.kc).get(a.dst).get(a.full).i32Const(P).call(fast);
     f.get(a.full).get(a.np).i32LtS().if(() => {
       f.get(a.src).get(a.full).i32Const(P).i32Mul().get(a.ls).i32Mul().i32Const(2).i32Shl().i32Add().set(a.src);
       f.get(a.dst).get(a.full).i32Const(P).i32Mul().get(a.kc).i32Mul().i32Const(2).i32Shl().i32Add().set(a.dst);
@@ -382,71 +422,20 @@ function packFullThenRest(
   });
 }
 
-/** `packA`: row-major A (cs = 1) transposes 4x4 blocks; any other strides go lane by lane. */
-function emitPackA(m: ModuleBuilder, generic: number, trans: number): void {
-  const f = m.func('packA', [I32, I32, I32, I32, I32, I32, I32]);
-  const [src, rs, cs, rows, kc, dst, mp] = [0, 1, 2, 3, 4, 5, 6];
-  const full = f.local(I32);
-  const args = () => f.get(src).get(rs).get(cs).get(rows).get(kc).get(dst).get(mp);
-  packFullThenRest(f, MR, trans, generic, { src, ls: rs, ks: cs, lanes: rows, kc, dst, np: mp, full }, args);
+/**
+ * `packA` / `packB`: lanes contiguous (column-major A, row-major B) copy vectors; k contiguous
+ * (row-major A, transposed B) transposes 4x4 blocks; other strides go lane by lane.
+ */
+function emitPackEntry(m: ModuleBuilder, name: string, P: number, laneIsRow: boolean, generic: number, trans: number): void {
+  const contig = emitPackContig(m, P);
+  const f = m.func(name, [I32, I32, I32, I32, I32, I32, I32]);
+  const [src, rs, cs, lanes, kc, dst, np] = [0, 1, 2, 3, 4, 5, 6];
+  const a: PackArgs = { src, ls: laneIsRow ? rs : cs, ks: laneIsRow ? cs : rs, lanes, kc, dst, np, full: f.local(I32) };
+  const args = () => f.get(src).get(rs).get(cs).get(lanes).get(kc).get(dst).get(np);
+  fastPanelsThenRest(f, P, a.ls, a.ks, contig, generic, a, args);
+  fastPanelsThenRest(f, P, a.ks, a.ls, trans, generic, a, args);
   args();
   f.call(generic);
-}
-
-/**
- * B panels from a row-major source (cs = 1) with full panels: each k copies NR contiguous floats with
- * NR/4 vector moves. Registered as `packB`; falls back to the lane-wise packer otherwise.
- */
-function emitPackB(m: ModuleBuilder, generic: number, trans: number): void {
-  const f = m.func('packB', [I32, I32, I32, I32, I32, I32, I32]);
-  const [src, rs, cs, cols, kc, dst, np] = [0, 1, 2, 3, 4, 5, 6];
-  const jp = f.local(I32);
-  const full = f.local(I32);
-  const row = f.local(I32);
-  const k = f.local(I32);
-  const rsB = f.local(I32);
-  // panels that lie fully inside `cols` when cs == 1 take the vector path
-  f.get(cs).i32Const(1).i32Ne().if(() => {
-    // transposed B (rs = 1): 4x4 transposes; other strides lane by lane
-    const args = () => f.get(src).get(rs).get(cs).get(cols).get(kc).get(dst).get(np);
-    packFullThenRest(f, NR, trans, generic, { src, ls: cs, ks: rs, lanes: cols, kc, dst, np, full }, args);
-    args();
-    f.call(generic).return();
-  });
-  f.get(cols).i32Const(NR).i32DivU().set(full);
-  f.get(full).get(np).i32GtS().if(() => {
-    f.get(np).set(full);
-  });
-  f.get(rs).i32Const(2).i32Shl().set(rsB);
-  f.i32Const(0).set(jp);
-  f.block((done) => {
-    f.loop((top) => {
-      f.get(jp).get(full).i32GeS().brIf(done);
-      f.get(src).get(jp).i32Const(4 * NR).i32Mul().i32Add().set(row);
-      f.get(kc).set(k);
-      f.block((e) => {
-        f.loop((t) => {
-          f.get(k).i32Eqz().brIf(e);
-          for (let v = 0; v < NR / 4; v++) f.get(dst).get(row).v128Load(16 * v).v128Store(16 * v);
-          f.get(row).get(rsB).i32Add().set(row);
-          f.get(dst).i32Const(4 * NR).i32Add().set(dst);
-          f.get(k).i32Const(1).i32Sub().set(k);
-          f.br(t);
-        });
-      });
-      f.get(jp).i32Const(1).i32Add().set(jp);
-      f.br(top);
-    });
-  });
-  // remaining (partial) panels go lane by lane
-  f.get(full).get(np).i32LtS().if(() => {
-    f.get(src).get(full).i32Const(4 * NR).i32Mul().i32Add()
-      .get(rs).get(cs)
-      .get(cols).get(full).i32Const(NR).i32Mul().i32Sub()
-      .get(kc).get(dst)
-      .get(np).get(full).i32Sub()
-      .call(generic);
-  });
 }
 
 /** Loads i32 field `off` of the geometry block into a new local. */
@@ -688,8 +677,8 @@ export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   emitDconv(m, emitKernel(m, o.fma, true));
   emitCopyRows(m);
   const packT = emitPackT(m);
-  emitPackA(m, emitPack(m, null, MR, true), packT);
-  emitPackB(m, emitPack(m, null, NR, false), packT);
+  emitPackEntry(m, 'packA', MR, true, emitPack(m, null, MR, true), packT);
+  emitPackEntry(m, 'packB', NR, false, emitPack(m, null, NR, false), packT);
   emitIm2col(m);
   emitCol2im(m);
   return m.bytes();
