@@ -56,7 +56,7 @@ describe.skipIf(!hasWebGPU)('webgpu backend', () => {
     again.destroy();
   });
 
-  it('keeps the buffer pool flat over 1,000 steps', async () => {
+  it('keeps the buffer pool (and the bind groups made) flat over 1,000 steps', async () => {
     // a backend of its own, so tensors of other tests (and their collection) do not count
     const b = await createWebGPUBackend({ name: 'webgpu-leak' });
     registerBackend(b);
@@ -71,12 +71,16 @@ describe.skipIf(!hasWebGPU)('webgpu backend', () => {
     for (let i = 0; i < 20; i++) step().dispose();
     const warm = await sample();
     expect(warm[0]).toBe(2);
+    let bindGroups = 0;
     for (let i = 0; i < 1000; i++) {
       const loss = step();
       if (i % 100 === 99) expect((await loss.data())[0]).toBeGreaterThan(0);
       loss.dispose();
+      if (i === 199) bindGroups = b.stats().bindGroups;
     }
     expect(await sample()).toEqual(warm);
+    // repeated steps reuse their bind groups
+    expect(b.stats().bindGroups).toBe(bindGroups);
     b.destroy();
   });
 

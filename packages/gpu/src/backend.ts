@@ -29,6 +29,8 @@ export interface WebGPUStats {
   submits: number;
   /** readbacks */
   reads: number;
+  /** bind groups created (repeated dispatches reuse theirs) */
+  bindGroups: number;
   /** buffers held by tensors, and their bytes (size classes) */
   liveBuffers: number;
   liveBytes: number;

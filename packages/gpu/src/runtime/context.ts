@@ -20,6 +20,7 @@ export interface BindRange {
 }
 
 export interface Program {
+  id: number;
   spec: ShaderSpec;
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
@@ -72,7 +73,7 @@ export class GpuContext {
   readonly flags: GPUBuffer;
   lostReason: string | null = null;
   private readonly errors: string[] = [];
-  stats = { dispatches: 0, submits: 0, reads: 0 };
+  stats = { dispatches: 0, submits: 0, reads: 0, bindGroups: 0 };
 
   constructor(
     readonly device: GPUDevice,
@@ -107,7 +108,7 @@ export class GpuContext {
     if (!p) {
       const spec = build();
       const pipeline = this.pipelines.get(spec.source);
-      p = { spec, pipeline, layout: pipeline.getBindGroupLayout(0) };
+      p = { id: this.programs.size, spec, pipeline, layout: pipeline.getBindGroupLayout(0) };
       this.programs.set(key, p);
     }
     return p;
@@ -115,6 +116,16 @@ export class GpuContext {
 
   get shaderCount(): number {
     return this.programs.size;
+  }
+
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
   }
 
   /** buffers allocated by the kernel running now, returned to the pool if it throws */
@@ -177,14 +188,24 @@ export class GpuContext {
       else i32[slot] = v;
     }
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: chunk.buffer, offset, size: bytes } }];
+    let key = `${prog.id}|${this.chunkIndex}:${offset}`;
     bindings.forEach((b, i) => {
       const size = b.size ?? b.buffer.size - (b.offset ?? 0);
       if (size > this.maxBinding) {
         throw new DeviceError(op, `binding ${spec.bindings[i]?.name ?? i} needs ${size} bytes, over this device's storage binding limit of ${this.maxBinding} bytes; this op cannot split it — use smaller tensors (e.g. split along a batch dim)`);
       }
       entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size } });
+      key += `|${this.bufferId(b.buffer)}:${b.offset ?? 0}:${size}`;
     });
-    const group = this.device.createBindGroup({ layout: prog.layout, entries });
+    // a training loop repeats its dispatches with the same pooled buffers and uniform slots each
+    // step, so bind groups (expensive to create) are reused
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= 8192) this.bindGroups.clear();
+      group = this.device.createBindGroup({ layout: prog.layout, entries });
+      this.bindGroups.set(key, group);
+      this.stats.bindGroups++;
+    }
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
