@@ -6,7 +6,8 @@
  *   pnpm --filter @dl/gpu bench
  *   DL_WEBGPU_MODULE=/path/to/webgpu/index.js node bench/dist/gpu-bench.mjs
  */
-import { conv2d, manualSeed, maxPool2d, randn, registerBackend, type Tensor } from '@dl/tensor';
+import { noGrad, valueAndGrad } from '@dl/autograd';
+import { conv2d, gather, manualSeed, maxPool2d, randint, randn, registerBackend, scope, type Tensor } from '@dl/tensor';
 import { createWebGPUBackend } from '../src/index.js';
 
 const gpu = await createWebGPUBackend({ powerPreference: 'high-performance' }).catch((e: Error) => {
@@ -106,6 +107,27 @@ for (const n of sizes) {
   const after = gpu.stats();
   const ms = await time(cnn, software ? 3 : 50, 'webgpu');
   rows.push(['small CNN forward (batch 64): dispatches / submits / ms', `${after.dispatches - before.dispatches} / ${after.submits - before.submits} / ${fmt(ms, 2)}`, '-']);
+
+  // one training step: forward, nll loss, backward through @dl/autograd, SGD update in place
+  const label = randint(0, 10, [64, 1], { device: 'webgpu' });
+  const params = [w1, w2, fc];
+  const loss = (p1: Tensor, p2: Tensor, p3: Tensor): Tensor => {
+    const h = maxPool2d(conv2d(maxPool2d(conv2d(x, p1, { padding: 1 }).relu(), 2), p2, { padding: 1 }).relu(), 2);
+    return gather(h.reshape([64, 32 * 7 * 7]).matmul(p3).logSoftmax(1), 1, label).mean().neg();
+  };
+  const vg = valueAndGrad(loss, { argnums: [0, 1, 2] });
+  const train = (): Tensor =>
+    scope(() => {
+      const { value, grads } = vg(w1, w2, fc);
+      noGrad(() => params.forEach((p, i) => p.sub_(grads[i].mul(0.01))));
+      return value;
+    });
+  await gpu.sync();
+  const b0 = gpu.stats();
+  await train().data();
+  const b1 = gpu.stats();
+  const tms = await time(train, software ? 3 : 50, 'webgpu');
+  rows.push(['small CNN train step (batch 64, SGD): dispatches / submits / ms', `${b1.dispatches - b0.dispatches} / ${b1.submits - b0.submits} / ${fmt(tms, 2)}`, '-']);
 }
 
 const width = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
