@@ -8,9 +8,13 @@ import './src/test-context.js';
 // Dawn and Mesa load in a child process first, so a machine without an adapter gets one clear line
 const PROBE = `
 const spec = process.env.DL_WEBGPU_MODULE || 'webgpu';
-const m = await import(spec.startsWith('/') ? 'file://' + spec : spec);
-const a = await m.create([]).requestAdapter();
-console.log(a ? 'adapter: ' + [a.info.vendor, a.info.architecture, a.info.description].join(' / ') : 'no adapter');
+try {
+  const m = await import(spec.startsWith('/') ? 'file://' + spec : spec);
+  const a = await m.create([]).requestAdapter();
+  console.log(a ? 'adapter: ' + [a.info.vendor, a.info.architecture, a.info.description].join(' / ') : 'requestAdapter() returned null (no Vulkan driver? see scripts/install-webgpu.sh)');
+} catch (e) {
+  console.log('could not load Dawn from ' + spec + ': ' + String(e.message).split('\\n')[0]);
+}
 process.exit(0);
 `;
 
