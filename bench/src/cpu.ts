@@ -4,6 +4,7 @@
  */
 import * as dl from '@dl/tensor';
 import { useTfjs } from './peers.js';
+import { printTrain } from './train.js';
 import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
 const quick = process.argv.includes('--quick');
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   console.log(`@dl CPU benchmarks — Node ${process.version}, ${(await import('node:os')).cpus().length} cores${quick ? ' (quick)' : ''}`);
   printTable('matmul (higher is better)', await matmulRows());
   printTable('conv2d forward (lower is better)', await convRows());
+  await printTrain(!quick);
 }
 
 await main();

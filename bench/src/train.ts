@@ -1,0 +1,57 @@
+/**
+ * Training-step benchmarks: @dl (wasm kernels on 1 and 2 threads, and the js reference) next to
+ * TensorFlow.js `cpu` and, when Debian's python3-torch is installed, PyTorch CPU in the same run.
+ */
+import * as dl from '@dl/tensor';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gptStep, mnistStep } from './models.js';
+import { useTfjs } from './peers.js';
+import { msStr, printTable, time, type Row } from './timing.js';
+import { tfjsMnistStep } from './tfjs-models.js';
+
+const IMPLS = [
+  { name: '@dl wasm 2T', use: async () => (dl.setCpuKernels('wasm'), dl.setNumThreads(2), await new Promise((r) => setTimeout(r, 300))) },
+  { name: '@dl wasm 1T', use: async () => (dl.setCpuKernels('wasm'), dl.setNumThreads(1)) },
+  { name: '@dl js', use: async () => dl.setCpuKernels('js') },
+];
+
+/** PyTorch's ms/step for both workloads via bench/torch_steps.py, or null without torch. */
+function torchSteps(): Record<string, number> | null {
+  const py = '/usr/bin/python3';
+  if (!existsSync(py)) return null;
+  const script = fileURLToPath(new URL('../torch_steps.py', import.meta.url));
+  const r = spawnSync(py, [script], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) return null;
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null');
+}
+
+export async function trainRows(opts: { peers: boolean }): Promise<Row[]> {
+  const makers = [mnistStep, gptStep];
+  const rows: Row[] = [];
+  for (const make of makers) {
+    const row: Row = { work: '' };
+    for (const impl of IMPLS) {
+      await impl.use();
+      const step = make();
+      row.work = step.name;
+      row[impl.name] = msStr(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }));
+    }
+    rows.push(row);
+  }
+  if (opts.peers) {
+    const tf = await useTfjs('cpu');
+    // ~16 s per step in TensorFlow.js cpu: one timed step after the warm-up
+    rows[0]['tfjs cpu'] = msStr(await time(tfjsMnistStep(tf), { minReps: 1, maxReps: 1 }));
+    rows[1]['tfjs cpu'] = 'not run (21 s/step in ANCHORS.md)';
+    const torch = torchSteps();
+    rows[0]['PyTorch CPU'] = torch ? msStr(torch.mnist) : 'python3-torch not installed';
+    rows[1]['PyTorch CPU'] = torch ? msStr(torch.gpt) : 'python3-torch not installed';
+  }
+  return rows;
+}
+
+export async function printTrain(peers: boolean): Promise<void> {
+  printTable('training steps, ms/step (lower is better)', await trainRows({ peers }));
+}
