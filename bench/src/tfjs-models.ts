@@ -9,8 +9,8 @@ export function tfjsMnistStep(tf: typeof tfns, batch = 64): () => Promise<void> 
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tfns.Tensor1D, 10);
   return async () => {
     const cost = opt.minimize(() => {
-      let h = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, w.c1 as tfns.Tensor4D, 1, 'same'), w.b1)), 2, 2, 'valid') as tfns.Tensor4D;
-      h = tf.maxPool(tf.relu(tf.add(tf.conv2d(h, w.c2 as tfns.Tensor4D, 1, 'same'), w.b2)), 2, 2, 'valid') as tfns.Tensor4D;
+      let h = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, w.c1 as tfns.Tensor4D, 1, 'same'), w.b1)) as tfns.Tensor4D, 2, 2, 'valid');
+      h = tf.maxPool(tf.relu(tf.add(tf.conv2d(h, w.c2 as tfns.Tensor4D, 1, 'same'), w.b2)) as tfns.Tensor4D, 2, 2, 'valid');
       const f = tf.relu(tf.add(tf.matMul(tf.reshape(h, [batch, 1568]), w.f1), w.g1));
       const logits = tf.add(tf.matMul(f, w.f2), w.g2);
       return tf.losses.softmaxCrossEntropy(y, logits) as tfns.Scalar;
