@@ -1,5 +1,5 @@
 import { Tensor, gradMode, isFloat, runView, viewOf } from '@dl/tensor';
-import './engine.js';
+import { installBackwardHook } from './engine.js';
 import { Node, attach, edgeOf, meta, pack, withGradMode } from './tape.js';
 
 export interface ForwardContext {
@@ -38,6 +38,7 @@ export interface CustomGradDef<A extends unknown[]> {
  *   backward(square(w).sum()); // w.grad = 2w
  */
 export function customGrad<A extends unknown[]>(def: CustomGradDef<A>): (...args: A) => Tensor {
+  installBackwardHook();
   const name = def.name ?? 'customGrad';
   return (...args: A) => {
     const needs = args.map((a) => a instanceof Tensor && gradMode.enabled && a.requiresGrad && isFloat(a.dtype));

@@ -248,4 +248,8 @@ export function backward(loss: Tensor, opts: BackwardOptions = {}): void {
 }
 
 // `loss.backward()` on any tensor goes here once @dl/autograd is loaded
-hooks.backward = (t, grad) => backward(t, { grad });
+/** Lets `loss.backward()` reach this engine; called here and by Parameter/customGrad, so bundlers that drop side-effect-only imports keep it. */
+export function installBackwardHook(): void {
+  hooks.backward ??= (t, grad) => backward(t, { grad });
+}
+installBackwardHook();

@@ -1,5 +1,5 @@
 import { DLError, DTypeError, Tensor, fmt, isFloat } from '@dl/tensor';
-import './engine.js';
+import { installBackwardHook } from './engine.js';
 
 /**
  * `new Parameter(t)` (or `Parameter(t)`): a leaf tensor that requires grad and shares `t`'s
@@ -18,6 +18,7 @@ export interface ParameterConstructor {
 const parameters = new WeakSet<Tensor>();
 
 function makeParameter(data: Tensor, requiresGrad = true): Tensor {
+  installBackwardHook();
   if (!(data instanceof Tensor)) throw new DLError('Parameter', `expected a Tensor, got ${typeof data}`);
   if (requiresGrad && !isFloat(data.dtype)) {
     throw new DTypeError('Parameter', `only float tensors can require grad; got ${data.dtype} ${fmt(data.shape)} (pass requiresGrad false for a frozen one)`);

@@ -336,7 +336,8 @@ export async function runCase(t: Pick<TestApi, 'expect'>, c: FixtureCase, opts: 
   }
   disposeAll(outs);
   disposeAll(inputs);
-  expect(memory().tensors, `${c.name}: live tensors after disposing inputs and outputs`).toBe(before);
+  // <=, not ===: tensors of earlier cases that the garbage collector frees meanwhile lower the count
+  expect(memory().tensors, `${c.name}: live tensors after disposing inputs and outputs`).toBeLessThanOrEqual(before);
 }
 
 /** Registers one test per fixture case (grouped by op) that runs on `opts.device`. */
