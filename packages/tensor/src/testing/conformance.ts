@@ -47,7 +47,7 @@ export const fixtures = fixtureFile as unknown as { generator: string; torch: st
 export interface TestApi {
   describe(name: string, fn: () => void): void;
   it(name: string, fn: () => Promise<void>): void;
-  expect(value: unknown, message?: string): { toBe(v: unknown): void; toEqual(v: unknown): void; toBeNull(): void };
+  expect(value: unknown, message?: string): { toBe(v: unknown): void; toEqual(v: unknown): void; toBeNull(): void; toBeLessThanOrEqual(v: number): void };
 }
 
 export interface ConformanceOptions {
