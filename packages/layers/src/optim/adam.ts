@@ -1,4 +1,5 @@
 import { zerosLike, type Tensor } from '@dl/tensor';
+import { bumpVersions, cpuFloat32 } from './fused.js';
 import { Optimizer, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface AdamOptions extends BaseOptions {
@@ -27,6 +28,7 @@ function adamStep(keepState: (st: ParamState, k: string, t: Tensor) => Tensor, p
   st.step = t;
   const m = st.exp_avg as Tensor;
   const v = st.exp_avg_sq as Tensor;
+  if (!g.maximize && !(g.weightDecay && !decoupled) && !g.amsgrad && fusedAdam(p, grad, m, v, g, t)) return;
   m.copy_(m.mul(b1).add(d.mul(1 - b1)));
   v.copy_(v.mul(b2).add(d.square().mul(1 - b2)));
   let vHat = v;
@@ -40,6 +42,25 @@ function adamStep(keepState: (st: ParamState, k: string, t: Tensor) => Tensor, p
   // p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), in PyTorch's order of operations
   const denom = vHat.sqrt().div(Math.sqrt(bc2)).add(g.eps);
   p.sub_(m.div(denom).mul(g.lr / bc1));
+}
+
+/** One pass over CPU float32 arrays: the same update as below (decoupled decay already applied). */
+function fusedAdam(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, g: ParamGroup<AdamOptions>, t: number): boolean {
+  const arrays = cpuFloat32([p, grad, m, v]);
+  if (!arrays) return false;
+  const [pa, ga, ma, va] = arrays;
+  const [b1, b2] = g.betas;
+  const stepSize = g.lr / (1 - b1 ** t);
+  const sqrtBc2 = Math.sqrt(1 - b2 ** t);
+  const { eps } = g;
+  for (let i = 0; i < pa.length; i++) {
+    const gi = ga[i];
+    const mi = (ma[i] = b1 * ma[i] + (1 - b1) * gi);
+    const vi = (va[i] = b2 * va[i] + (1 - b2) * gi * gi);
+    pa[i] -= (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
+  }
+  bumpVersions([p, m, v]);
+  return true;
 }
 
 /**
