@@ -14,7 +14,22 @@ function mapNew(f: (...v: number[]) => number, inputs: TensorInfo[], out: OutInf
   return r;
 }
 
+/** Same elements (4-byte kinds), read as int32 bits: same offsets and strides. */
+const bits = (a: TypedArray): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length);
+const bitView = (x: TensorInfo): View => ({ data: bits(x.data as TypedArray), strides: x.strides, offset: x.offset });
+
+/**
+ * relu on float32 bits without a branch: a set sign bit clears the value (so -0 gives +0), except
+ * for NaN (exponent all ones, mantissa non-zero), which passes through as PyTorch's relu does.
+ */
+const reluBits = (b: number): number => b & ~((b >> 31) & ~((0x7f800000 - (b & 0x7fffffff)) >> 31));
+
 export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): TypedArray {
+  if (op === 'relu' && out.dtype === 'float32') {
+    const r = arrayFor(out.dtype, sizeOf(out.shape));
+    map(reluBits, out.shape, { data: bits(r), strides: contiguousStrides(out.shape), offset: 0 }, [bitView(inputs[0])]);
+    return r;
+  }
   return mapNew(UNARY[op], inputs, out);
 }
 
@@ -24,10 +39,20 @@ export function binaryKernel(op: BinaryOp, inputs: TensorInfo[], out: OutInfo): 
 }
 
 const select = (c: number, a: number, b: number): number => (c !== 0 ? a : b);
+/** where on int32 bits without a branch: m is an all-ones or all-zeros mask. */
+const selectBits = (c: number, a: number, b: number): number => {
+  const m = -+(c !== 0);
+  return (a & m) | (b & ~m);
+};
 const identity = (v: number): number => v;
 const toBool = (v: number): number => (v !== 0 ? 1 : 0);
 
 export function whereKernel(inputs: TensorInfo[], out: OutInfo): TypedArray {
+  if ((out.dtype === 'float32' || out.dtype === 'int32') && inputs[0].dtype === 'bool' && inputs[1].dtype === out.dtype && inputs[2].dtype === out.dtype) {
+    const r = arrayFor(out.dtype, sizeOf(out.shape));
+    map(selectBits, out.shape, { data: bits(r), strides: contiguousStrides(out.shape), offset: 0 }, [view(inputs[0]), bitView(inputs[1]), bitView(inputs[2])]);
+    return r;
+  }
   return mapNew(select, inputs, out);
 }
 

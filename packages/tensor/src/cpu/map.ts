@@ -5,6 +5,8 @@ import type { TypedArray } from '../dtype.js';
  * scalar function (with `new Function`), so the call to `f` in the hot loop stays monomorphic and
  * V8 inlines it; a shared loop would see every op's function and run ~10x slower. Where code
  * generation is forbidden (a strict Content-Security-Policy), a shared generic loop is used.
+ * Functions on hot paths avoid data-dependent branches (`+(a > b)`, bit selects): random signs
+ * make a branch mispredict half the time, which costs more than the arithmetic.
  */
 export type ScalarFn = (...xs: number[]) => number;
 
@@ -64,12 +66,19 @@ function source(arity: number): string {
 }
 
 let codegen = true;
-const cache = new Map<ScalarFn, Loop>();
+const cache = new Map<ScalarFn, Map<string, Loop>>();
 
-function compile(f: ScalarFn, arity: number): Loop {
+/** One letter per storage kind: a loop compiled per kind signature keeps its element loads monomorphic. */
+function kind(a: TypedArray): string {
+  const c = a.constructor;
+  return c === Float32Array ? 'f' : c === Float64Array ? 'd' : c === Int32Array ? 'i' : c === Uint8Array ? 'b' : c === Uint16Array ? 'h' : 'x';
+}
+
+function compile(f: ScalarFn, arity: number, sig: string): Loop {
   if (codegen) {
     try {
-      const body = `return function loop(shape0, out, ins) { const c = collapse(shape0, [out, ...ins]); ${source(arity)} };`;
+      // the signature in the source keeps V8 from sharing one compiled loop (and its type feedback) across kinds
+      const body = `return function loop(shape0, out, ins) { /* ${sig} */ const c = collapse(shape0, [out, ...ins]); ${source(arity)} };`;
       return new Function('f', 'collapse', body)(f, collapse) as Loop;
     } catch {
       codegen = false; // a Content-Security-Policy forbids eval here
@@ -101,7 +110,11 @@ function slowLoop(f: ScalarFn, shape: readonly number[], out: View, ins: View[])
 
 /** Runs out[view] = f(ins[view]...) over `shape`; every view may have any strides. */
 export function map(f: ScalarFn, shape: readonly number[], out: View, ins: View[]): void {
-  let loop = cache.get(f);
-  if (!loop) cache.set(f, (loop = compile(f, ins.length)));
+  let byKind = cache.get(f);
+  if (!byKind) cache.set(f, (byKind = new Map()));
+  let sig = kind(out.data);
+  for (let k = 0; k < ins.length; k++) sig += kind(ins[k].data);
+  let loop = byKind.get(sig);
+  if (!loop) byKind.set(sig, (loop = compile(f, ins.length, sig)));
   loop(shape, out, ins);
 }
