@@ -1,7 +1,7 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
 import { arrayFor, type TypedArray } from '../dtype.js';
 import { IndexError, fmt } from '../errors.js';
-import { contiguousStrides, sizeOf } from '../shape.js';
+import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
 import { assignKernel, copyKernel } from './elementwise.js';
 import { contiguousOffsetsWithLast, offsets, offsetsOf, offsetsWithLast } from './strided.js';
 
@@ -10,11 +10,44 @@ function checkedIndex(op: string, v: number, n: number, shape: readonly number[]
   return v < 0 ? v + n : v;
 }
 
+/**
+ * The layout where gather and scatterAdd need no offset tables: contiguous operands (`others` may
+ * be absent) and an index as large as x in every dim but `dim`. Returns [outer, inner] sizes.
+ */
+function blocks(x: TensorInfo, index: TensorInfo, dim: number, others: TensorInfo[]): [number, number] | null {
+  if (!x.shape.length || !isContiguousLayout(x.shape, x.strides) || !isContiguousLayout(index.shape, index.strides)) return null;
+  for (const o of others) if (!isContiguousLayout(o.shape, o.strides) || o.shape.some((s, d) => s !== index.shape[d])) return null;
+  let outer = 1;
+  let inner = 1;
+  for (let d = 0; d < x.shape.length; d++) {
+    if (d === dim) continue;
+    if (index.shape[d] !== x.shape[d]) return null;
+    if (d < dim) outer *= x.shape[d];
+    else inner *= x.shape[d];
+  }
+  return [outer, inner];
+}
+
 export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
   const n = sizeOf(out.shape);
   const r = arrayFor(out.dtype, n);
   const a = x.data as TypedArray;
   const idx = index.data as Int32Array;
+  const blk = n ? blocks(x, index, dim, []) : null;
+  if (blk) {
+    // out[o, j, q] = x[o, index[o, j, q], q]
+    const [outer, inner] = blk;
+    const J = index.shape[dim];
+    const X = x.shape[dim];
+    for (let o = 0, i = 0; o < outer; o++) {
+      for (let j = 0; j < J; j++) {
+        for (let q = 0; q < inner; q++, i++) {
+          r[i] = a[x.offset + (o * X + checkedIndex('gather', idx[index.offset + i], X, x.shape)) * inner + q];
+        }
+      }
+    }
+    return r;
+  }
   const oi = offsets(index);
   // x's layout over index's shape with the gathered dim pinned at 0
   const xs = [...x.strides];
@@ -33,6 +66,21 @@ export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: 
   const r = copyKernel([x], out);
   const idx = index.data as Int32Array;
   const s = src.data as TypedArray;
+  const blk = sizeOf(index.shape) ? blocks(x, index, dim, [src]) : null;
+  if (blk) {
+    // r[o, index[o, j, q], q] += src[o, j, q]
+    const [outer, inner] = blk;
+    const J = index.shape[dim];
+    const X = x.shape[dim];
+    for (let o = 0, i = 0; o < outer; o++) {
+      for (let j = 0; j < J; j++) {
+        for (let q = 0; q < inner; q++, i++) {
+          r[(o * X + checkedIndex('scatterAdd', idx[index.offset + i], X, x.shape)) * inner + q] += s[src.offset + i];
+        }
+      }
+    }
+    return r;
+  }
   const oi = offsets(index);
   const os = offsetsOf(index.shape, src.strides, src.offset);
   const rs = contiguousStrides(out.shape);

@@ -85,6 +85,44 @@ export function conv2dGradWeightKernel([x, gy]: TensorInfo[], attrs: ConvAttrs, 
   return r;
 }
 
+/**
+ * An int32 key that orders float32 bit patterns as the floats they hold: -0 and +0 tie, and every
+ * NaN is the largest (PyTorch's pooling propagates NaN).
+ */
+function orderKey(b: number): number {
+  const abs = b & 0x7fffffff;
+  const m = b >> 31;
+  const nan = (0x7f800000 - abs) >> 31;
+  return (((abs ^ m) - m) & ~nan) | (0x7fffffff & nan);
+}
+
+/**
+ * 2x2 windows at stride 2 over float32 bits, without branches: random signs would make the
+ * compares of the general loop mispredict. Ties keep the first candidate in window order and the
+ * last NaN wins, as there.
+ */
+function maxPool2x2(x: Int32Array, planes: number, H: number, W: number, oH: number, oW: number, r: Int32Array): void {
+  for (let nc = 0, o = 0; nc < planes; nc++) {
+    const plane = nc * H * W;
+    for (let i = 0; i < oH; i++) {
+      const h = 2 * i * W;
+      for (let j = 0; j < oW; j++, o++) {
+        const w = 2 * j;
+        let best = orderKey(x[plane + h + w]);
+        let bi = h + w;
+        for (let c = 1; c < 4; c++) {
+          const at = h + (c >> 1) * W + w + (c & 1);
+          const k = orderKey(x[plane + at]);
+          const t = -(+(k > best) | +(k === 0x7fffffff)); // a later NaN takes over, as in PyTorch
+          best = (k & t) | (best & ~t);
+          bi = (at & t) | (bi & ~t);
+        }
+        r[o] = bi;
+      }
+    }
+  }
+}
+
 export function maxPool2dIndicesKernel([x]: TensorInfo[], a: PoolAttrs, out: OutInfo): TypedArray {
   const [N, C, H, W] = x.shape;
   const [, , oH, oW] = out.shape;
@@ -94,6 +132,10 @@ export function maxPool2dIndicesKernel([x]: TensorInfo[], a: PoolAttrs, out: Out
   const [dH, dW] = a.dilation;
   const xs = contiguousData<FloatArray>(x);
   const r = new Int32Array(sizeOf(out.shape));
+  if (xs instanceof Float32Array && kH === 2 && kW === 2 && sH === 2 && sW === 2 && pH === 0 && pW === 0 && dH === 1 && dW === 1) {
+    maxPool2x2(new Int32Array(xs.buffer, xs.byteOffset, xs.length), N * C, H, W, oH, oW, r);
+    return r;
+  }
   let o = 0;
   for (let nc = 0; nc < N * C; nc++) {
     const plane = nc * H * W;
@@ -108,10 +150,10 @@ export function maxPool2dIndicesKernel([x]: TensorInfo[], a: PoolAttrs, out: Out
             const w = j * sW - pW + kj * dW;
             if (w < 0 || w >= W) continue;
             const v = xs[plane + h * W + w];
+            // as PyTorch: every NaN takes over, so the last NaN of a window wins
             if (v > best || bi < 0 || v !== v) {
               best = v;
               bi = h * W + w;
-              if (v !== v) break;
             }
           }
         }

@@ -1,7 +1,7 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
 import { arrayFor, type TypedArray } from '../dtype.js';
 import type { ReduceAttrs } from '../primitives.js';
-import { sizeOf } from '../shape.js';
+import { isContiguousLayout, sizeOf } from '../shape.js';
 import { contiguousOffsetsWithLast, offsetsWithLast } from './strided.js';
 
 type Reducer = 'sum' | 'prod' | 'max' | 'min';
@@ -12,6 +12,10 @@ export function reduceKernel(kind: Reducer, [x]: TensorInfo[], { dims }: ReduceA
   const r = arrayFor(out.dtype, n);
   const len = dims.reduce((p, d) => p * x.shape[d], 1);
   const a = x.data as TypedArray;
+  if ((kind === 'sum' || kind === 'prod') && isContiguousLayout(x.shape, x.strides)) {
+    accumulateContiguous(kind === 'sum', a, x.offset, x.shape, dims, r);
+    return r;
+  }
   const offs = offsetsWithLast(x, dims);
   for (let j = 0, base = 0; j < n; j++, base += len) {
     let acc: number;
@@ -39,6 +43,61 @@ export function reduceKernel(kind: Reducer, [x]: TensorInfo[], { dims }: ReduceA
     r[j] = acc;
   }
   return r;
+}
+
+/**
+ * Sum or product of a contiguous x over `dims` in one pass in memory order, with no offset table.
+ * Each output still meets its inputs in row-major order of the reduced dims, in a float64
+ * accumulator, so results equal the offset walk's bit for bit.
+ */
+function accumulateContiguous(sum: boolean, a: TypedArray, offset: number, shape: readonly number[], dims: readonly number[], r: TypedArray): void {
+  // neighbouring dims of one kind (kept or reduced) merge into one
+  const sizes: number[] = [];
+  const reduced: boolean[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const red = dims.includes(d);
+    if (sizes.length && reduced[reduced.length - 1] === red) sizes[sizes.length - 1] *= shape[d];
+    else {
+      sizes.push(shape[d]);
+      reduced.push(red);
+    }
+  }
+  const n = r.length;
+  const acc = new Float64Array(n).fill(sum ? 0 : 1);
+  const L = sizes.length;
+  if (L === 0) {
+    if (n) acc[0] = sum ? 0 + a[offset] : 1 * a[offset];
+  } else {
+    // output strides: contiguous over kept dims, 0 over reduced ones
+    const os = new Array<number>(L);
+    for (let d = L - 1, s = 1; d >= 0; d--) {
+      os[d] = reduced[d] ? 0 : s;
+      if (!reduced[d]) s *= sizes[d];
+    }
+    let total = 1;
+    for (const z of sizes) total *= z;
+    const inner = sizes[L - 1];
+    const innerReduced = reduced[L - 1];
+    const idx = new Int32Array(L);
+    for (let p = offset, o = 0, end = offset + total; p < end; p += inner) {
+      if (innerReduced) {
+        let v = acc[o];
+        if (sum) for (let i = 0; i < inner; i++) v += a[p + i];
+        else for (let i = 0; i < inner; i++) v *= a[p + i];
+        acc[o] = v;
+      } else if (sum) for (let i = 0; i < inner; i++) acc[o + i] += a[p + i];
+      else for (let i = 0; i < inner; i++) acc[o + i] *= a[p + i];
+      for (let d = L - 2; d >= 0; d--) {
+        idx[d]++;
+        o += os[d];
+        if (idx[d] < sizes[d]) break;
+        o -= os[d] * sizes[d];
+        idx[d] = 0;
+      }
+    }
+  }
+  for (let j = 0; j < n; j++) r[j] = acc[j];
 }
 
 /** First index of the max (min) along dim; NaN counts as the max, as in PyTorch. */

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { gather, maxPool2d, randint, randn, relu, scatterAdd, sum, tensor, where, zeros } from '../index.js';
+import { maxPool2dIndicesKernel } from './linalg.js';
+
+// Each fast path (contiguous or float32-bit layouts) must equal the general strided walk, which
+// the same op takes on a transposed view or on float64.
+const plain = (t: { dataSync(): ArrayLike<number> }): number[] => Array.from(t.dataSync());
+const specials = [NaN, -NaN, -0, 0, Infinity, -Infinity, 1, -1, 3.5, -2.25];
+
+describe('cpu fast paths', () => {
+  it('relu on float32 bits keeps NaN, maps -0 and -Infinity to +0', () => {
+    const got = plain(relu(tensor(specials, { dtype: 'float32' })));
+    expect(got.map((v) => Object.is(v, -0))).toEqual(specials.map(() => false));
+    expect(got).toEqual(plain(relu(tensor(specials, { dtype: 'float64' }))));
+  });
+
+  it('where on int32 bits selects exactly, broadcast operands included', () => {
+    const c = tensor([1, 0, 1, 0, 0, 1, 1, 0, 1, 0], { dtype: 'bool' });
+    const a = tensor(specials, { dtype: 'float32' });
+    expect(plain(where(c, a, zeros([1])))).toEqual(plain(where(c, a.cast('float64'), zeros([1], { dtype: 'float64' }))));
+    const ai = tensor([5, -6, 7, -8, 9, 10, -11, 12, 13, 14], { dtype: 'int32' });
+    expect(plain(where(c, ai, tensor([-1], { dtype: 'int32' })))).toEqual([5, -1, 7, -1, -1, 10, -11, -1, 13, -1]);
+  });
+
+  it('sum of a contiguous tensor over any dims equals the strided walk', () => {
+    const x = randn([3, 4, 5, 6]);
+    const xt = x.permute([3, 2, 1, 0]).contiguous().permute([3, 2, 1, 0]); // same values, strided
+    expect(xt.isContiguous()).toBe(false);
+    for (const dims of [[0], [1], [3], [0, 2], [1, 3], [0, 2, 3], [0, 1, 2, 3], [1, 2]]) {
+      expect(plain(sum(x, dims, true)), `dims ${dims}`).toEqual(plain(sum(xt, dims, true)));
+    }
+    expect(plain(x.prod([0, 2]))).toEqual(plain(xt.prod([0, 2])));
+  });
+
+  it('gather and scatterAdd on contiguous blocks equal the strided walk', () => {
+    const x = randn([4, 6, 5]);
+    const xt = x.transpose(0, 2).contiguous().transpose(0, 2);
+    const idx = randint(0, 6, [4, 3, 5]);
+    expect(plain(gather(x, 1, idx))).toEqual(plain(gather(xt, 1, idx)));
+    const src = randn([4, 3, 5]);
+    const srcT = src.transpose(0, 2).contiguous().transpose(0, 2);
+    expect(plain(scatterAdd(x, 1, idx, src))).toEqual(plain(scatterAdd(x, 1, idx, srcT)));
+    expect(() => gather(x, 1, tensor([[[6]]], { dtype: 'int32' }).expand([4, 1, 5]).contiguous())).toThrow(/out of range/);
+  });
+
+  it('2x2 max pooling on float32 bits picks the first max, the last NaN, and treats -0 as +0', () => {
+    const windows = [
+      [1, 2, 2, 0], // tie: the first 2
+      [-0, 0, -1, -2], // -0 ties +0: the first
+      [-5, NaN, NaN, 7], // the last NaN, as PyTorch
+      [-Infinity, -3, -2.5, -2.75],
+      [3, NaN, 1, 2], // a NaN with the sign bit set, below
+      [-1e-45, -0, 0, 1e-45],
+    ];
+    const f32 = new Float32Array(windows.flat());
+    new Int32Array(f32.buffer)[17] = 0xffc00000 | 0; // -NaN, as x86 makes it
+    const attrs = { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [0, 0].map(() => 1) } as never;
+    const info = (data: Float32Array | Float64Array) => ({ data, shape: [1, windows.length, 2, 2], strides: [4 * windows.length, 4, 2, 1], offset: 0, dtype: data instanceof Float32Array ? 'float32' : 'float64' }) as never;
+    const out = { shape: [1, windows.length, 1, 1], dtype: 'int32' } as never;
+    const got = Array.from(maxPool2dIndicesKernel([info(f32)], attrs, out));
+    expect(got).toEqual([1, 0, 2, 2, 1, 3]);
+    expect(got).toEqual(Array.from(maxPool2dIndicesKernel([info(Float64Array.from(f32))], attrs, out)));
+    const big = randn([2, 3, 9, 8]);
+    expect(plain(maxPool2d(big, 2))).toEqual(plain(maxPool2d(big.cast('float64'), 2).cast('float32')));
+  });
+});
