@@ -18,6 +18,7 @@ describe('dl CLI', () => {
     await expect(main(['train', 'mnist-cnn', '--epochs', '1.5'])).rejects.toThrow('--epochs must be a positive integer');
     await expect(main(['train', 'mnist-cnn', '--device', 'tpu'])).rejects.toThrow('--device must be cpu or webgpu');
     await expect(main(['fly', 'mnist-cnn'])).rejects.toThrow("unknown command 'fly'");
+    await expect(main(['train', 'mnist-cnn', '--shift=1.5'])).rejects.toThrow('--shift must be an integer from 0 to 8');
   });
 
   it('dl eval mnist-cnn --checkpoint prints the test accuracy as its last line', async () => {

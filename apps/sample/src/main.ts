@@ -6,15 +6,23 @@ const HELP = `dl: train and evaluate models built with @dl packages
 
 usage:
   dl train mnist-cnn [--epochs N] [--batch-size B] [--lr X] [--device cpu|webgpu] [--out DIR] [--resume] [--seed S]
+                     [--shift PX] [--no-cosine]
   dl eval mnist-cnn --checkpoint FILE [--device cpu|webgpu]
 
-defaults: --epochs ${MNIST_DEFAULTS.epochs} --batch-size ${MNIST_DEFAULTS.batchSize} --lr ${MNIST_DEFAULTS.lr} --device cpu --out ${MNIST_DEFAULTS.out}
+defaults: --epochs ${MNIST_DEFAULTS.epochs} --batch-size ${MNIST_DEFAULTS.batchSize} --lr ${MNIST_DEFAULTS.lr} --shift ${MNIST_DEFAULTS.shift} (random shifts
+          in pixels, 0 = off), cosine learning-rate decay, --device cpu --out ${MNIST_DEFAULTS.out}
 `;
 
 function num(name: string, v: string | undefined, fallback: number, integer = false): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
+  return n;
+}
+
+function shiftPx(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 8) throw new Error(`--shift must be an integer from 0 to 8, got '${v}'`);
   return n;
 }
 
@@ -30,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       resume: { type: 'boolean', default: false },
       seed: { type: 'string' },
+      shift: { type: 'string' },
+      'no-cosine': { type: 'boolean', default: false },
       checkpoint: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -54,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
         out: values.out ?? MNIST_DEFAULTS.out,
         resume: values.resume ?? false,
         seed: values.seed === undefined ? MNIST_DEFAULTS.seed : Number(values.seed),
+        shift: values.shift === undefined ? MNIST_DEFAULTS.shift : shiftPx(values.shift),
+        cosine: !values['no-cosine'],
       },
       log,
     );

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Adam, DataLoader, EMA, TensorDataset, correctCount, crossEntropy, evaluate, fit, loadCheckpoint, saveCheckpoint } from '@dl/layers';
-import { manualSeed, tensor, type Tensor } from '@dl/tensor';
+import { Adam, CosineWithWarmup, DataLoader, EMA, TensorDataset, correctCount, crossEntropy, evaluate, fit, loadCheckpoint, randomCrop, saveCheckpoint } from '@dl/layers';
+import { generator, manualSeed, tensor, type Tensor } from '@dl/tensor';
 import { loadMnist, type MnistSplit } from './mnist.js';
 import { MnistCnn } from './model.js';
 import { digitGridPng, lossCurvePng } from './plots.js';
@@ -15,10 +15,14 @@ export interface TrainOptions {
   out: string;
   resume: boolean;
   seed: number;
+  /** random shifts of up to this many pixels (0 = none) */
+  shift: number;
+  /** cosine decay of the learning rate to 0 over the run */
+  cosine: boolean;
 }
 
 /** Defaults that reach >= 97% test accuracy on the 7,996/2,004 split in a few minutes on 2 CPU cores. */
-export const MNIST_DEFAULTS: TrainOptions = { epochs: 5, batchSize: 64, lr: 2e-3, device: 'cpu', out: 'runs/mnist-cnn', resume: false, seed: 0 };
+export const MNIST_DEFAULTS: TrainOptions = { epochs: 5, batchSize: 64, lr: 2e-3, device: 'cpu', out: 'runs/mnist-cnn', resume: false, seed: 0, shift: 2, cosine: true };
 
 function dataset(s: MnistSplit): TensorDataset {
   return new TensorDataset(tensor(s.images, { shape: [s.length, 1, 28, 28] }), tensor(s.labels));
@@ -63,10 +67,19 @@ export async function trainMnist(o: TrainOptions, log: (s: string) => void): Pro
     const { extra } = await loadCheckpoint(ckpt, { model, optimizer });
     startEpoch = Number(extra.epoch) + 1;
     losses = (extra.losses as number[]) ?? [];
+    // the generator position, so augmentation continues as in an uninterrupted run
+    if (typeof extra.rngCounter === 'number') generator.counter = extra.rngCounter;
     log(`resumed from ${ckpt} after epoch ${startEpoch}`);
   }
-  log(`model: MnistCnn, ${model.numParameters().toLocaleString('en-US')} parameters; Adam lr ${o.lr}, batch ${o.batchSize}, ${o.epochs} epochs, device ${o.device}`);
+  log(
+    `model: MnistCnn, ${model.numParameters().toLocaleString('en-US')} parameters; Adam lr ${o.lr}${o.cosine ? ' with cosine decay' : ''}, batch ${o.batchSize}, ${o.epochs} epochs, ` +
+      `${o.shift ? `random shifts up to ${o.shift} px, ` : ''}device ${o.device}`,
+  );
 
+  const totalSteps = o.epochs * loader.length;
+  const schedule = o.cosine ? new CosineWithWarmup(optimizer, { warmupSteps: 0, totalSteps }) : null;
+  if (schedule) schedule.loadStateDict({ lastStep: startEpoch * loader.length });
+  const augment = o.shift > 0 ? randomCrop(28, { padding: o.shift }) : (x: Tensor) => x;
   const bar = new ProgressBar();
   const ema = new EMA(0.95);
   let acc = NaN;
@@ -77,7 +90,8 @@ export async function trainMnist(o: TrainOptions, log: (s: string) => void): Pro
     loader,
     epochs: o.epochs,
     startEpoch,
-    loss: ([x, y]: Tensor[]) => crossEntropy(model.forward(x.to(o.device)), y.to(o.device)),
+    loss: ([x, y]: Tensor[]) => crossEntropy(model.forward(augment(x).to(o.device)), y.to(o.device)),
+    afterStep: () => schedule?.step(),
     onProgress: (p) => {
       losses.push(p.loss);
       lastMsPerStep = p.msPerStep;
@@ -86,7 +100,7 @@ export async function trainMnist(o: TrainOptions, log: (s: string) => void): Pro
     onEpochEnd: async (e) => {
       acc = await testAccuracy(model, testDs, o.device);
       log(`epoch ${e.epoch + 1}/${o.epochs}: train loss ${e.loss.toFixed(4)}, test accuracy ${acc.toFixed(4)}, ${e.seconds.toFixed(1)} s (${lastMsPerStep.toFixed(0)} ms/step, batch ${o.batchSize})`);
-      await saveCheckpoint(ckpt, { model, optimizer, step: (e.epoch + 1) * loader.length, extra: { epoch: e.epoch, losses, testAccuracy: acc, batchSize: o.batchSize, lr: o.lr } });
+      await saveCheckpoint(ckpt, { model, optimizer, step: (e.epoch + 1) * loader.length, extra: { epoch: e.epoch, losses, testAccuracy: acc, batchSize: o.batchSize, lr: o.lr, rngCounter: generator.counter } });
       writeFileSync(join(o.out, 'loss.png'), lossCurvePng(losses, loader.length));
     },
   });
