@@ -1,5 +1,6 @@
-// Generates the kernel module: a register-blocked SIMD128 GEMM microkernel over packed panels,
-// the packing routines that feed it, and the im2col/col2im helpers conv2d needs.
+// Generates the kernel module: a register-blocked SIMD128 GEMM microkernel over packed panels (and
+// its direct-conv twin that reads B from a padded image), the packing routines that feed it, and
+// the im2col, col2im and row-copy helpers conv2d needs.
 import { f32 as F32, type FuncBuilder, i32 as I32, ModuleBuilder, v128 as V128 } from './emitter.js';
 
 /** Microkernel tile: MR rows x NR columns of C held in MR*NR/4 f32x4 accumulators. */
