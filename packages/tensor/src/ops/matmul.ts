@@ -1,10 +1,10 @@
 import { isFloat, promoteTypes } from '../dtype.js';
 import { DTypeError, ShapeError, fmt } from '../errors.js';
 import { runKernel } from '../dispatch.js';
-import { broadcastShapes, shapesEqual } from '../shape.js';
+import { broadcastShapes, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { cast } from './elementwise.js';
-import { expand, squeeze, unsqueeze } from './movement.js';
+import { expand, reshape, squeeze, unsqueeze } from './movement.js';
 
 /**
  * Matrix product with PyTorch's rules: 1-D operands are promoted to a row/column and the added
@@ -15,6 +15,15 @@ import { expand, squeeze, unsqueeze } from './movement.js';
  */
 function broadcastTo(x: Tensor, shape: number[]): Tensor {
   return shapesEqual(x.shape, shape) ? x : expand(x, shape);
+}
+
+/** True when a's dims before the last merge into one without a copy (a view of [rows, k]). */
+function rowsMerge(a: Tensor): boolean {
+  if (sizeOf(a.shape) === 0) return false;
+  for (let d = 0; d < a.ndim - 2; d++) {
+    if (a.shape[d] !== 1 && a.strides[d] !== a.strides[d + 1] * a.shape[d + 1]) return false;
+  }
+  return true;
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -29,6 +38,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [k2, n] = b2.shape.slice(-2);
   if (k !== k2) {
     throw new ShapeError('matmul', `a.shape[-1] (${a.shape[a.ndim - 1]}) must equal b.shape[${b.ndim === 1 ? -1 : -2}] (${b.shape[Math.max(0, b.ndim - 2)]}); a=${fmt(a.shape)} b=${fmt(b.shape)}`);
+  }
+  // a [..., M, K] @ b [K, N] (a Linear layer): the batch folds into M, as PyTorch does. One larger
+  // GEMM, and b's gradient comes out of one product instead of a product per batch entry and a sum.
+  if (a.ndim > 2 && b.ndim === 2 && rowsMerge(a)) {
+    const lead = a.shape.slice(0, -1);
+    return reshape(matmul(reshape(a, [sizeOf(lead), k]), b), [...lead, n]);
   }
   const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   const ae = broadcastTo(cast(a2, dtype), [...batch, m, k]);
