@@ -6,17 +6,25 @@ const HELP = `dl: train and evaluate models built with @dl packages
 
 usage:
   dl train mnist-cnn [--epochs N] [--batch-size B] [--lr X] [--device cpu|webgpu] [--out DIR] [--resume] [--seed S]
-                     [--shift PX] [--no-cosine]
+                     [--shift PX] [--label-smoothing S] [--no-cosine]
   dl eval mnist-cnn --checkpoint FILE [--device cpu|webgpu]
 
 defaults: --epochs ${MNIST_DEFAULTS.epochs} --batch-size ${MNIST_DEFAULTS.batchSize} --lr ${MNIST_DEFAULTS.lr} --shift ${MNIST_DEFAULTS.shift} (random shifts
-          in pixels, 0 = off), cosine learning-rate decay, --device cpu --out ${MNIST_DEFAULTS.out}
+          in pixels, 0 = off) --label-smoothing ${MNIST_DEFAULTS.labelSmoothing}, cosine learning-rate decay, --device cpu
+          --out ${MNIST_DEFAULTS.out}
 `;
 
 function num(name: string, v: string | undefined, fallback: number, integer = false): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
+  return n;
+}
+
+function smoothing(v: string | undefined): number {
+  if (v === undefined) return MNIST_DEFAULTS.labelSmoothing;
+  const n = Number(v);
+  if (!(n >= 0 && n < 1)) throw new Error(`--label-smoothing must be in [0, 1), got '${v}'`);
   return n;
 }
 
@@ -39,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       resume: { type: 'boolean', default: false },
       seed: { type: 'string' },
       shift: { type: 'string' },
+      'label-smoothing': { type: 'string' },
       'no-cosine': { type: 'boolean', default: false },
       checkpoint: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -66,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
         seed: values.seed === undefined ? MNIST_DEFAULTS.seed : Number(values.seed),
         shift: values.shift === undefined ? MNIST_DEFAULTS.shift : shiftPx(values.shift),
         cosine: !values['no-cosine'],
+        labelSmoothing: smoothing(values['label-smoothing']),
       },
       log,
     );

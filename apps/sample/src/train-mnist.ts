@@ -19,10 +19,12 @@ export interface TrainOptions {
   shift: number;
   /** cosine decay of the learning rate to 0 over the run */
   cosine: boolean;
+  /** crossEntropy's labelSmoothing */
+  labelSmoothing: number;
 }
 
 /** Defaults that reach >= 97% test accuracy on the 7,996/2,004 split in a few minutes on 2 CPU cores. */
-export const MNIST_DEFAULTS: TrainOptions = { epochs: 5, batchSize: 64, lr: 2e-3, device: 'cpu', out: 'runs/mnist-cnn', resume: false, seed: 0, shift: 2, cosine: true };
+export const MNIST_DEFAULTS: TrainOptions = { epochs: 5, batchSize: 64, lr: 2e-3, device: 'cpu', out: 'runs/mnist-cnn', resume: false, seed: 0, shift: 1, cosine: true, labelSmoothing: 0.1 };
 
 function dataset(s: MnistSplit): TensorDataset {
   return new TensorDataset(tensor(s.images, { shape: [s.length, 1, 28, 28] }), tensor(s.labels));
@@ -73,7 +75,7 @@ export async function trainMnist(o: TrainOptions, log: (s: string) => void): Pro
   }
   log(
     `model: MnistCnn, ${model.numParameters().toLocaleString('en-US')} parameters; Adam lr ${o.lr}${o.cosine ? ' with cosine decay' : ''}, batch ${o.batchSize}, ${o.epochs} epochs, ` +
-      `${o.shift ? `random shifts up to ${o.shift} px, ` : ''}device ${o.device}`,
+      `${o.shift ? `random shifts up to ${o.shift} px, ` : ''}${o.labelSmoothing ? `label smoothing ${o.labelSmoothing}, ` : ''}device ${o.device}`,
   );
 
   const totalSteps = o.epochs * loader.length;
@@ -90,7 +92,7 @@ export async function trainMnist(o: TrainOptions, log: (s: string) => void): Pro
     loader,
     epochs: o.epochs,
     startEpoch,
-    loss: ([x, y]: Tensor[]) => crossEntropy(model.forward(augment(x).to(o.device)), y.to(o.device)),
+    loss: ([x, y]: Tensor[]) => crossEntropy(model.forward(augment(x).to(o.device)), y.to(o.device), { labelSmoothing: o.labelSmoothing }),
     afterStep: () => schedule?.step(),
     onProgress: (p) => {
       losses.push(p.loss);
