@@ -66,6 +66,7 @@ function source(arity: number): string {
 }
 
 let codegen = true;
+let compiled = 0;
 const cache = new Map<ScalarFn, Map<string, Loop>>();
 
 /** One letter per storage kind: a loop compiled per kind signature keeps its element loads monomorphic. */
@@ -77,8 +78,10 @@ function kind(a: TypedArray): string {
 function compile(f: ScalarFn, arity: number, sig: string): Loop {
   if (codegen) {
     try {
-      // the signature in the source keeps V8 from sharing one compiled loop (and its type feedback) across kinds
-      const body = `return function loop(shape0, out, ins) { /* ${sig} */ const c = collapse(shape0, [out, ...ins]); ${source(arity)} };`;
+      // V8 caches `new Function` by source text, and closures from one cached source share type
+      // feedback and optimized code: a source unique to this function and storage kinds keeps the
+      // call to f monomorphic (inlined) and the element loads of one kind each
+      const body = `return function loop(shape0, out, ins) { /* ${++compiled} ${sig} */ const c = collapse(shape0, [out, ...ins]); ${source(arity)} };`;
       return new Function('f', 'collapse', body)(f, collapse) as Loop;
     } catch {
       codegen = false; // a Content-Security-Policy forbids eval here
