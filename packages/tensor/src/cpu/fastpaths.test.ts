@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gather, maxPool2d, randint, randn, relu, scatterAdd, sum, tensor, where, zeros } from '../index.js';
+import { gather, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, softmax, sum, tensor, where, zeros } from '../index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
 // Each fast path (contiguous or float32-bit layouts) must equal the general strided walk, which
@@ -30,6 +30,14 @@ describe('cpu fast paths', () => {
       expect(plain(sum(x, dims, true)), `dims ${dims}`).toEqual(plain(sum(xt, dims, true)));
     }
     expect(plain(x.prod([0, 2]))).toEqual(plain(xt.prod([0, 2])));
+  });
+
+  it('softmax and logSoftmax of contiguous rows equal the strided walk, -Infinity rows included', () => {
+    const x = randn([3, 5, 7]).maskedFill(randn([3, 5, 7]).gt(1), -Infinity);
+    const xt = x.permute([2, 1, 0]).contiguous().permute([2, 1, 0]);
+    for (const f of [softmax, logSoftmax]) expect(plain(f(x, -1)).map(String)).toEqual(plain(f(xt, -1)).map(String));
+    const allMasked = tensor([[-Infinity, -Infinity], [0, 1]]);
+    expect(plain(softmax(allMasked, 1)).map(String)).toEqual(plain(softmax(allMasked.transpose(0, 1).contiguous().transpose(0, 1), 1)).map(String));
   });
 
   it('gather and scatterAdd on contiguous blocks equal the strided walk', () => {

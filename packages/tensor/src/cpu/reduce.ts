@@ -123,6 +123,29 @@ export function argReduceKernel(kind: 'argmax' | 'argmin', [x]: TensorInfo[], { 
   return r;
 }
 
+/**
+ * softmax / logSoftmax of contiguous rows along the last dim, without offset tables; each exp is
+ * computed once and kept in float64, so values equal the general walk's exactly.
+ */
+function softmaxRows(log: boolean, a: TypedArray, offset: number, total: number, len: number, r: TypedArray): void {
+  const e = new Float64Array(len);
+  for (let base = 0; base < total; base += len) {
+    const p = offset + base;
+    let m = -Infinity;
+    for (let i = 0; i < len; i++) m = Math.max(m, a[p + i]);
+    if (m === -Infinity) m = 0;
+    let s = 0;
+    if (log) {
+      for (let i = 0; i < len; i++) s += Math.exp(a[p + i] - m);
+      const ls = Math.log(s) + m;
+      for (let i = 0; i < len; i++) r[base + i] = a[p + i] - ls;
+    } else {
+      for (let i = 0; i < len; i++) s += e[i] = Math.exp(a[p + i] - m);
+      for (let i = 0; i < len; i++) r[base + i] = e[i] / s;
+    }
+  }
+}
+
 /** Row-wise kernels along one dim: cumsum, softmax, logSoftmax. */
 export function rowKernel(kind: 'cumsum' | 'softmax' | 'logSoftmax', [x]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
   const total = sizeOf(out.shape);
@@ -131,6 +154,10 @@ export function rowKernel(kind: 'cumsum' | 'softmax' | 'logSoftmax', [x]: Tensor
   const dims = x.shape.length ? [dim] : [];
   const len = x.shape.length ? x.shape[dim] : 1;
   const a = x.data as TypedArray;
+  if (kind !== 'cumsum' && (dims.length === 0 || dim === x.shape.length - 1) && isContiguousLayout(x.shape, x.strides)) {
+    softmaxRows(kind === 'logSoftmax', a, x.offset, total, len, r);
+    return r;
+  }
   const src = offsetsWithLast(x, dims);
   const dst = contiguousOffsetsWithLast(out.shape, dims);
   for (let base = 0; base < total; base += len) {
