@@ -86,10 +86,11 @@ export class MultiheadAttention extends Module {
     this.checkInput(value, [query.shape[0], key.shape[1], E], ['B', 'S', 'E']);
     const [B, L] = query.shape;
     const S = key.shape[1];
-    const q = this.#heads(this.#project(query, 0)); // (B, H, L, hd)
+    // q is scaled before the product, as PyTorch does: (B, H, L, hd) is smaller than (B, H, L, S)
+    const q = this.#heads(this.#project(query, 0)).mul(1 / Math.sqrt(this.headDim)); // (B, H, L, hd)
     const k = this.#heads(this.#project(key, 1)); // (B, H, S, hd)
     const v = this.#heads(this.#project(value, 2)); // (B, H, S, hd)
-    let scores = matmul(q, k.transpose(2, 3)).mul(1 / Math.sqrt(this.headDim)); // (B, H, L, S)
+    let scores = matmul(q, k.transpose(2, 3)); // (B, H, L, S)
 
     const { attnMask, keyPaddingMask, isCausal } = opts;
     if (attnMask) {

@@ -162,9 +162,10 @@ export class LayerNorm extends Module {
       throw new ShapeError(this.label(), `expected input [...,${this.normalizedShape.join(',')}], got ${fmt(x.shape)}`);
     }
     const dims = this.normalizedShape.map((_, i) => x.ndim - this.normalizedShape.length + i);
-    const mean = x.mean(dims, true);
-    const variance = x.var(dims, false, true);
-    let y = x.sub(mean).mul(variance.add(this.eps).rsqrt());
+    // x - mean once, reused for the (biased) variance: fewer passes forward and backward than x.var
+    const xc = x.sub(x.mean(dims, true));
+    const variance = xc.mul(xc).mean(dims, true);
+    let y = xc.mul(variance.add(this.eps).rsqrt());
     if (this.weight) y = y.mul(this.weight);
     if (this.bias) y = y.add(this.bias);
     return y;
