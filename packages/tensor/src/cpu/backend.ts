@@ -1,5 +1,5 @@
 import type { Backend, KernelTable, OutInfo, TensorInfo } from '../backend.js';
-import { arrayFor, type DType, type TypedArray } from '../dtype.js';
+import type { DType, TypedArray } from '../dtype.js';
 import { BINARY_OPS, UNARY_OPS, type RandomAttrs } from '../primitives.js';
 import { fillNormal, fillUniform } from '../rng.js';
 import { sizeOf } from '../shape.js';
@@ -8,9 +8,10 @@ import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterK
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel, maxPool2dIndicesKernel } from './linalg.js';
 import { argReduceKernel, reduceKernel, rowKernel } from './reduce.js';
 import { contiguousData } from './strided.js';
+import { recycle, takeArray } from './pool.js';
 
 function randomKernel(normal: boolean, a: RandomAttrs, out: OutInfo): TypedArray {
-  const r = arrayFor(out.dtype, sizeOf(out.shape)) as Float32Array | Float64Array;
+  const r = takeArray(out.dtype, sizeOf(out.shape), false) as Float32Array | Float64Array;
   (normal ? fillNormal : fillUniform)(r, a.key, a.counter);
   return r;
 }
@@ -43,9 +44,9 @@ const kernels: KernelTable = {
   argsort: argsortKernel,
   cat: catKernel,
   sliceScatter: sliceScatterKernel,
-  full: (_i, a, o) => arrayFor(o.dtype, sizeOf(o.shape)).fill(a.value),
+  full: (_i, a, o) => takeArray(o.dtype, sizeOf(o.shape), false).fill(a.value),
   arange: (_i, a, o) => {
-    const r = arrayFor(o.dtype, a.n);
+    const r = takeArray(o.dtype, a.n, false);
     for (let k = 0; k < a.n; k++) r[k] = a.start + k * a.step;
     return r;
   },
@@ -64,6 +65,6 @@ export const cpuBackend: Backend = {
   read: async (x) => contiguousData<TypedArray>(x).slice(),
   readSync: (x) => contiguousData<TypedArray>(x).slice(),
   assign: assignKernel,
-  free: () => {},
+  free: recycle,
   byteLength: (data) => (data as TypedArray).byteLength,
 };

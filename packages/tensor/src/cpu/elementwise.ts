@@ -1,15 +1,16 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
-import { arrayFor, type TypedArray } from '../dtype.js';
+import type { TypedArray } from '../dtype.js';
 import type { BinaryOp, UnaryOp } from '../primitives.js';
 import { contiguousStrides, sizeOf } from '../shape.js';
 import { map, type View } from './map.js';
 import { BINARY, UNARY } from './math.js';
+import { takeArray } from './pool.js';
 
 const view = (x: TensorInfo): View => ({ data: x.data as TypedArray, strides: x.strides, offset: x.offset });
 
 /** A new contiguous array of out's shape filled by f over the (strided) inputs. */
 function mapNew(f: (...v: number[]) => number, inputs: TensorInfo[], out: OutInfo): TypedArray {
-  const r = arrayFor(out.dtype, sizeOf(out.shape));
+  const r = takeArray(out.dtype, sizeOf(out.shape), false);
   map(f, out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, inputs.map(view));
   return r;
 }
@@ -26,7 +27,7 @@ const reluBits = (b: number): number => b & ~((b >> 31) & ~((0x7f800000 - (b & 0
 
 export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): TypedArray {
   if (op === 'relu' && out.dtype === 'float32') {
-    const r = arrayFor(out.dtype, sizeOf(out.shape));
+    const r = takeArray(out.dtype, sizeOf(out.shape), false);
     map(reluBits, out.shape, { data: bits(r), strides: contiguousStrides(out.shape), offset: 0 }, [bitView(inputs[0])]);
     return r;
   }
@@ -49,7 +50,7 @@ const toBool = (v: number): number => (v !== 0 ? 1 : 0);
 
 export function whereKernel(inputs: TensorInfo[], out: OutInfo): TypedArray {
   if ((out.dtype === 'float32' || out.dtype === 'int32') && inputs[0].dtype === 'bool' && inputs[1].dtype === out.dtype && inputs[2].dtype === out.dtype) {
-    const r = arrayFor(out.dtype, sizeOf(out.shape));
+    const r = takeArray(out.dtype, sizeOf(out.shape), false);
     map(selectBits, out.shape, { data: bits(r), strides: contiguousStrides(out.shape), offset: 0 }, [view(inputs[0]), bitView(inputs[1]), bitView(inputs[2])]);
     return r;
   }

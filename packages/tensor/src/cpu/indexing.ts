@@ -1,9 +1,10 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
-import { arrayFor, type TypedArray } from '../dtype.js';
+import type { TypedArray } from '../dtype.js';
 import { IndexError, fmt } from '../errors.js';
 import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
 import { assignKernel, copyKernel } from './elementwise.js';
 import { contiguousOffsetsWithLast, offsets, offsetsOf, offsetsWithLast } from './strided.js';
+import { takeArray } from './pool.js';
 
 function checkedIndex(op: string, v: number, n: number, shape: readonly number[]): number {
   if (v < -n || v >= n) throw new IndexError(op, `index ${v} is out of range for a dim of size ${n} (x ${fmt(shape)})`);
@@ -30,7 +31,7 @@ function blocks(x: TensorInfo, index: TensorInfo, dim: number, others: TensorInf
 
 export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
   const n = sizeOf(out.shape);
-  const r = arrayFor(out.dtype, n);
+  const r = takeArray(out.dtype, n, false); // every output is written
   const a = x.data as TypedArray;
   const idx = index.data as Int32Array;
   const blk = n ? blocks(x, index, dim, []) : null;
@@ -125,7 +126,7 @@ export function argsortKernel([x]: TensorInfo[], { dim, descending }: { dim: num
 }
 
 export function catKernel(inputs: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
-  const r = arrayFor(out.dtype, sizeOf(out.shape));
+  const r = takeArray(out.dtype, sizeOf(out.shape));
   const rs = contiguousStrides(out.shape);
   let at = 0;
   for (const x of inputs) {

@@ -1,5 +1,5 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
-import { arrayFor, type TypedArray } from '../dtype.js';
+import type { TypedArray } from '../dtype.js';
 import type { ConvAttrs, PoolAttrs } from '../primitives.js';
 import { contiguousStrides, sizeOf } from '../shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dParams } from './conv.js';
@@ -7,10 +7,11 @@ import type { FloatArray } from './gemm.js';
 import { collapse } from './map.js';
 import { kernelChoice, referenceKernels } from './select.js';
 import { contiguousData, identity, offsetsOf } from './strided.js';
+import { takeArray } from './pool.js';
 
 /** a [...batch, M, K] @ b [...batch, K, N]: one strided GEMM per batch entry, no copies. */
 export function matmulKernel([a, b]: TensorInfo[], out: OutInfo): TypedArray {
-  const r = arrayFor(out.dtype, sizeOf(out.shape));
+  const r = takeArray(out.dtype, sizeOf(out.shape));
   const rank = out.shape.length;
   const [M, K] = a.shape.slice(-2);
   const N = b.shape[rank - 1];
@@ -63,7 +64,7 @@ function convParams(x: readonly number[], w: readonly number[], y: readonly numb
 }
 
 export function conv2dKernel([x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
-  const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
+  const r = takeArray(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(x.shape, w.shape, out.shape, attrs);
   (fast(out.dtype).conv2dForward ?? conv2dForward)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(w), r);
   return r;
@@ -71,7 +72,7 @@ export function conv2dKernel([x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInf
 
 /** gy [N,O,oH,oW], w [O,C/g,kH,kW] -> gx [N,C,H,W] (out shape) */
 export function conv2dGradInputKernel([gy, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
-  const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
+  const r = takeArray(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(out.shape, w.shape, gy.shape, attrs);
   (fast(out.dtype).conv2dBackwardInput ?? conv2dBackwardInput)(p, contiguousData<FloatArray>(gy), contiguousData<FloatArray>(w), r);
   return r;
@@ -79,7 +80,7 @@ export function conv2dGradInputKernel([gy, w]: TensorInfo[], attrs: ConvAttrs, o
 
 /** x [N,C,H,W], gy [N,O,oH,oW] -> gw [O,C/g,kH,kW] (out shape) */
 export function conv2dGradWeightKernel([x, gy]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
-  const r = arrayFor(out.dtype, sizeOf(out.shape)) as FloatArray;
+  const r = takeArray(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(x.shape, out.shape, gy.shape, attrs);
   (fast(out.dtype).conv2dBackwardWeight ?? conv2dBackwardWeight)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(gy), r);
   return r;
@@ -131,7 +132,7 @@ export function maxPool2dIndicesKernel([x]: TensorInfo[], a: PoolAttrs, out: Out
   const [pH, pW] = a.padding;
   const [dH, dW] = a.dilation;
   const xs = contiguousData<FloatArray>(x);
-  const r = new Int32Array(sizeOf(out.shape));
+  const r = takeArray('int32', sizeOf(out.shape), false) as Int32Array; // every window is written
   if (xs instanceof Float32Array && kH === 2 && kW === 2 && sH === 2 && sW === 2 && pH === 0 && pW === 0 && dH === 1 && dW === 1) {
     maxPool2x2(new Int32Array(xs.buffer, xs.byteOffset, xs.length), N * C, H, W, oH, oW, r);
     return r;

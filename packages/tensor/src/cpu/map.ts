@@ -36,9 +36,28 @@ export function collapse(shape: readonly number[], views: { strides: readonly nu
   return { shape: s, strides: st };
 }
 
+/**
+ * The inner loop where the output is contiguous and each input is contiguous (bit k of `mask` 0)
+ * or constant (bit k 1: a broadcast dim) along the inner dim: constants are read once, and the
+ * body is unrolled by four, which V8 runs about twice as fast as the general strided loop.
+ */
+function unitLoop(arity: number, mask: number): string {
+  const ks = [...Array(arity).keys()];
+  const konst = (k: number): boolean => ((mask >> k) & 1) === 1;
+  const at = ks.filter((k) => !konst(k)).map((k) => `const q${k} = p${k} + i;`).join(' ');
+  const call = (d: number): string => `r[o + ${d}] = f(${ks.map((k) => (konst(k) ? `v${k}` : `a${k}[q${k} + ${d}]`)).join(', ')});`;
+  return `{
+      ${ks.filter(konst).map((k) => `const v${k} = a${k}[p${k}];`).join(' ')}
+      let i = 0;
+      for (; i + 4 <= inner; i += 4) { const o = pr + i; ${at} ${call(0)} ${call(1)} ${call(2)} ${call(3)} }
+      for (; i < inner; i++) { const o = pr + i; ${at} ${call(0)} }
+    }`;
+}
+
 function source(arity: number): string {
   const ks = [...Array(arity).keys()];
   const args = ks.map((k) => `a${k}[q${k}]`).join(', ');
+  const cases = [...Array(2 ** arity).keys()].map((m) => `case ${m}: ${unitLoop(arity, m)} break;`).join('\n');
   return `
     const shape = c.shape, rank = shape.length;
     let n = 1; for (let d = 0; d < rank; d++) n *= shape[d];
@@ -48,11 +67,15 @@ function source(arity: number): string {
     const last = rank - 1, inner = shape[last];
     const sr = c.strides[0]; ${ks.map((k) => `const s${k} = c.strides[${k + 1}];`).join(' ')}
     const ir = sr[last]; ${ks.map((k) => `const i${k} = s${k}[last];`).join(' ')}
+    const unit = ir === 1${ks.map((k) => ` && (i${k} === 0 || i${k} === 1)`).join('')};
+    const mode = 0${ks.map((k) => ` | (i${k} === 0 ? ${1 << k} : 0)`).join('')};
     const idx = new Int32Array(rank);
     let pr = out.offset; ${ks.map((k) => `let p${k} = ins[${k}].offset;`).join(' ')}
     for (let o = 0; o < n; o += inner) {
-      if (ir === 1 && ${ks.map((k) => `i${k} === 1`).join(' && ')}) {
-        for (let i = 0; i < inner; i++) { ${ks.map((k) => `const q${k} = p${k} + i;`).join(' ')} r[pr + i] = f(${args}); }
+      if (unit) {
+        switch (mode) {
+          ${cases}
+        }
       } else {
         for (let i = 0, qr = pr${ks.map((k) => `, q${k} = p${k}`).join('')}; i < inner; i++, qr += ir${ks.map((k) => `, q${k} += i${k}`).join('')}) r[qr] = f(${args});
       }

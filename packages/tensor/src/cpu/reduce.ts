@@ -1,15 +1,16 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
-import { arrayFor, type TypedArray } from '../dtype.js';
+import type { TypedArray } from '../dtype.js';
 import type { ReduceAttrs } from '../primitives.js';
 import { isContiguousLayout, sizeOf } from '../shape.js';
 import { contiguousOffsetsWithLast, offsetsWithLast } from './strided.js';
+import { takeArray } from './pool.js';
 
 type Reducer = 'sum' | 'prod' | 'max' | 'min';
 
 /** Reduces `dims` (moved last by the offset walk) into a contiguous output. */
 export function reduceKernel(kind: Reducer, [x]: TensorInfo[], { dims }: ReduceAttrs, out: OutInfo): TypedArray {
   const n = sizeOf(out.shape);
-  const r = arrayFor(out.dtype, n);
+  const r = takeArray(out.dtype, n, false); // every output is written
   const len = dims.reduce((p, d) => p * x.shape[d], 1);
   const a = x.data as TypedArray;
   if ((kind === 'sum' || kind === 'prod') && isContiguousLayout(x.shape, x.strides)) {
@@ -149,7 +150,7 @@ function softmaxRows(log: boolean, a: TypedArray, offset: number, total: number,
 /** Row-wise kernels along one dim: cumsum, softmax, logSoftmax. */
 export function rowKernel(kind: 'cumsum' | 'softmax' | 'logSoftmax', [x]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
   const total = sizeOf(out.shape);
-  const r = arrayFor(out.dtype, total);
+  const r = takeArray(out.dtype, total, false); // every output is written
   if (total === 0) return r;
   const dims = x.shape.length ? [dim] : [];
   const len = x.shape.length ? x.shape[dim] : 1;
