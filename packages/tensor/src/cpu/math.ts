@@ -56,11 +56,11 @@ for (let i = 0; i < ERF_VAL.length; i++) {
 }
 
 export function erf(x: number): number {
-  if (x !== x) return x;
   const ax = Math.abs(x);
-  if (ax > 6) return x < 0 ? -1 : 1;
-  const i = Math.round(ax * ERF_STEP);
-  const h = ax - i / ERF_STEP;
+  if (!(ax <= 6)) return x !== x ? x : x < 0 ? -1 : 1;
+  // round to the nearest table point; multiplying by 1/64 is exact and much cheaper than dividing
+  const i = (ax * ERF_STEP + 0.5) | 0;
+  const h = ax - i * (1 / ERF_STEP);
   const c = i * ERF_TERMS;
   const C = ERF_COEF;
   // Estrin's scheme: independent halves instead of one long dependent chain of multiply-adds
