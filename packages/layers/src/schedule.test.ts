@@ -34,6 +34,21 @@ describe('LR schedules', () => {
     });
     expect(seen).toEqual([1, 1, 1, 0.5, 0.5, 0.5]);
   });
+  it('starts from the initial lr recorded in a loaded optimizer state, not the decayed one', () => {
+    const a = opt(1);
+    const s = new StepLR(a, { stepSize: 1, gamma: 0.5 });
+    s.step();
+    s.step();
+    const b = opt(1);
+    b.loadStateDict(a.stateDict());
+    expect(b.paramGroups[0].lr).toBe(0.25);
+    const resumed = new StepLR(b, { stepSize: 1, gamma: 0.5 });
+    resumed.loadStateDict({ lastStep: 2 });
+    expect(resumed.getLastLr()).toEqual([0.25]);
+    resumed.step();
+    expect(resumed.getLastLr()).toEqual([0.125]);
+  });
+
   it('resumes from stateDict', () => {
     const o = opt();
     const a = new StepLR(o, { stepSize: 1, gamma: 0.5 });

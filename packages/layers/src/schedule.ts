@@ -14,7 +14,11 @@ export abstract class LRScheduler {
   lastStep = 0;
 
   constructor(readonly optimizer: Optimizer<BaseOptions>) {
-    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+    // as PyTorch's initial_lr: the first schedule records each group's lr, and that record travels
+    // with the optimizer's stateDict, so a schedule made after loading a checkpoint starts from it
+    const groups = optimizer.paramGroups as (BaseOptions & { initialLr?: number })[];
+    for (const g of groups) g.initialLr ??= g.lr;
+    this.baseLrs = groups.map((g) => g.initialLr!);
   }
 
   /** Applies factor(0); called at the end of each subclass constructor, once its fields exist. */
