@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randn, tensor, zeros, type Tensor } from '@dl/tensor';
+import { cpuBackend, randn, registerBackend, tensor, zeros, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { ReLU } from './activation.js';
 import { ModuleDict, ModuleList, Sequential } from './container.js';
@@ -67,7 +67,17 @@ describe('Module', () => {
     expect(Object.keys(new M().stateDict())).toEqual(['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'heads.a.weight', 'heads.a.bias']);
   });
 
-  it('train() and eval() recurse', () => {
+  it('names arrays of parameters like ParameterList and keeps frozen ones frozen when moved', () => {
+    class P extends Module {
+      scales = [param(tensor([1])), param(tensor([2]), false)];
+      forward(): void {}
+    }
+    registerBackend({ ...cpuBackend, name: 'cpu2' }); // a second device, to see tensors move
+    const m = new P().to('cpu2');
+    expect([...m.namedParameters()].map(([n, p]) => `${n}:${p.requiresGrad}:${p.device}`)).toEqual(['scales.0:true:cpu2', 'scales.1:false:cpu2']);
+  });
+
+  it('train() and eval() recur', () => {
     const net = new Net().eval();
     expect(net.modules().every((m) => !m.training)).toBe(true);
     net.train();
@@ -109,9 +119,15 @@ describe('Module', () => {
     expect(s).toBe(['Sequential(  # 15 params', '  (0): Linear(inFeatures=4, outFeatures=3, bias=true)  # 15 params', '  (1): ReLU()', ')', 'Parameters: 15'].join('\n'));
   });
 
-  it('to(device) keeps parameters as parameters', () => {
-    const net = new Net().to('cpu');
-    expect(net.parameters().every((p) => p.requiresGrad && p.device === 'cpu')).toBe(true);
+  it('to(device) moves parameters and buffers, which stay parameters and buffers', () => {
+    registerBackend({ ...cpuBackend, name: 'cpu2' });
+    const net = new Net();
+    const n = net.parameters().length;
+    net.to('cpu2');
+    expect(net.parameters().length).toBe(n);
+    expect(net.parameters().every((p) => p.requiresGrad && p.device === 'cpu2')).toBe(true);
+    expect(net.buffers().every((b) => b.device === 'cpu2')).toBe(true);
+    expect(net.forward(randn([1, 1, 6, 6]).to('cpu2')).device).toBe('cpu2');
   });
 
   it('requiresGrad_(false) freezes without losing parameters', () => {

@@ -48,8 +48,8 @@ interface BufferSlot {
 
 /**
  * Base class of every layer and model. Children and parameters are found by walking the
- * instance's own fields (in declaration order): Modules, parameter tensors (see `param`), and
- * arrays or Maps of Modules. Names are dotted paths as in PyTorch (`features.0.weight`).
+ * instance's own fields (in declaration order): Modules, parameter tensors (see `param`),
+ * arrays or Maps of Modules, and arrays of parameters. Names are dotted paths as in PyTorch (`features.0.weight`).
  *
  *   class Net extends Module {
  *     fc1 = new Linear(784, 128);
@@ -131,7 +131,11 @@ export abstract class Module {
 
   /** This module's own parameters (not its children's), fields first then registered ones. */
   *ownParameters(): Generator<[string, Tensor]> {
-    for (const [k, v] of this.entries()) if (isParameter(v)) yield [k, v];
+    for (const [k, v] of this.entries()) {
+      if (isParameter(v)) yield [k, v];
+      // an array of parameters is PyTorch's ParameterList: items are named field.0, field.1, ...
+      else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (isParameter(v[i])) yield [`${k}.${i}`, v[i]];
+    }
     for (const [k, v] of this.#extraParams) if (v) yield [k, v];
   }
 
@@ -192,19 +196,17 @@ export abstract class Module {
   }
 
   #moveOwn(device: string): void {
+    const move = (v: Tensor): Tensor => {
+      const moved = param(v.to(device), v.requiresGrad);
+      v.dispose();
+      return moved;
+    };
     const self = this as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(this)) {
-      if (isParameter(v) && v.device !== device) {
-        self[k] = param(v.to(device));
-        v.dispose();
-      }
+      if (isParameter(v) && v.device !== device) self[k] = move(v);
+      else if (Array.isArray(v)) v.forEach((p, i) => isParameter(p) && p.device !== device && (v[i] = move(p)));
     }
-    for (const [k, v] of this.#extraParams) {
-      if (v && v.device !== device) {
-        this.#extraParams.set(k, param(v.to(device)));
-        v.dispose();
-      }
-    }
+    for (const [k, v] of this.#extraParams) if (v && v.device !== device) this.#extraParams.set(k, move(v));
     for (const slot of this.#buffers.values()) {
       if (slot.value && slot.value.device !== device) {
         const old = slot.value;
