@@ -104,6 +104,7 @@ describe.skipIf(!hasChromium)('webgpu in a browser page (chromium)', () => {
             toBe: (w) => void (Object.is(v, w) || fail(msg, `${String(v)} !== ${String(w)}`)),
             toEqual: (w) => void (JSON.stringify(v) === JSON.stringify(w) || fail(msg, `${JSON.stringify(v)} != ${JSON.stringify(w)}`)),
             toBeNull: () => void (v === null || fail(msg, String(v))),
+            toBeLessThanOrEqual: (w) => void ((v as number) <= (w as number) || fail(msg, `${String(v)} > ${String(w)}`)),
           }),
         },
         { device: 'webgpu' },
