@@ -1,4 +1,4 @@
-import { arange, tensor, type Tensor } from '@dl/tensor';
+import { arange, memory, tensor, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { DataLoader, TensorDataset, defaultCollate, seededPermutation } from './data.js';
 
@@ -25,6 +25,16 @@ describe('DataLoader', () => {
     b.setEpoch(1);
     expect(order(b)).toEqual(e1);
     expect(order(new DataLoader(ds, { batchSize: 3, shuffle: true, seed: 6 }))).not.toEqual(e0);
+  });
+
+  it('leaves nothing behind but the batches it yields', () => {
+    const dl = new DataLoader(ds, { batchSize: 4, shuffle: true });
+    const before = memory().tensors;
+    for (const batch of dl) batch.forEach((t) => t.dispose());
+    expect(memory().tensors).toBe(before);
+    const collated = new DataLoader({ length: 10, get: (i: number) => ds.get(i) }, { batchSize: 4 });
+    for (const batch of collated) (batch as Tensor[]).forEach((t) => t.dispose());
+    expect(memory().tensors).toBe(before);
   });
 
   it('uses a collate function on individual examples', () => {

@@ -1,4 +1,4 @@
-import { DLError, IndexError, ShapeError, Tensor, fmt, indexSelect, philox, stack, tensor } from '@dl/tensor';
+import { DLError, IndexError, ShapeError, Tensor, fmt, indexSelect, philox, scope, stack, tensor } from '@dl/tensor';
 
 /** Random access to examples: `length` and `get(i)`, as PyTorch's map-style Dataset. */
 export interface Dataset<T> {
@@ -34,10 +34,11 @@ export class TensorDataset implements Dataset<Tensor[]> {
   }
   /** The examples at `indices`, already batched. */
   getBatch(indices: readonly number[]): Tensor[] {
-    const idx = tensor(Int32Array.from(indices), { device: this.tensors[0].device });
-    const out = this.tensors.map((t) => indexSelect(t, 0, idx));
-    idx.dispose();
-    return out;
+    // the index and the views indexSelect makes of it are freed; only the batch survives
+    return scope(() => {
+      const idx = tensor(Int32Array.from(indices), { device: this.tensors[0].device });
+      return this.tensors.map((t) => indexSelect(t, 0, idx));
+    });
   }
 }
 
@@ -148,8 +149,11 @@ export class DataLoader<T, B = T extends Tensor[] ? Tensor[] : Collated> impleme
     for (const idx of batches) {
       if (!this.collate && typeof ds.getBatch === 'function') yield ds.getBatch(idx) as B;
       else {
-        const items = idx.map((i) => ds.get(i));
-        yield this.collate ? this.collate(items) : (defaultCollate(items) as B);
+        // examples made for this batch are freed once collated; the batch survives
+        yield scope(() => {
+          const items = idx.map((i) => ds.get(i));
+          return this.collate ? this.collate(items) : (defaultCollate(items) as B);
+        });
       }
     }
   }
