@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Adam, CosineWithWarmup, DataLoader, EMA, TensorDataset, correctCount, crossEntropy, evaluate, fit, loadCheckpoint, randomCrop, saveCheckpoint } from '@dl/layers';
-import { generator, manualSeed, tensor, type Tensor } from '@dl/tensor';
+import { noGrad } from '@dl/autograd';
+import { generator, manualSeed, scope, tensor, type Tensor } from '@dl/tensor';
 import { loadMnist, type MnistSplit } from './mnist.js';
 import { MnistCnn } from './model.js';
 import { digitGridPng, lossCurvePng } from './plots.js';
@@ -42,10 +43,11 @@ export async function testAccuracy(model: MnistCnn, split: TensorDataset, device
 
 async function predictions(model: MnistCnn, x: Tensor, device: string): Promise<number[]> {
   model.eval();
-  const logits = model.forward(x.to(device));
-  const pred = Array.from(await logits.argmax(-1).data());
+  const pred = noGrad(() => scope(() => model.forward(x.to(device)).argmax(-1)));
   model.train();
-  return pred;
+  const out = Array.from(await pred.data());
+  pred.dispose();
+  return out;
 }
 
 /** `dl train mnist-cnn`: trains, checkpoints every epoch, writes PNGs, prints the test accuracy last. */
