@@ -9,11 +9,14 @@ import { takeArray } from './pool.js';
 const view = (x: TensorInfo): View => ({ data: x.data as TypedArray, strides: x.strides, offset: x.offset });
 
 /** A new contiguous array of out's shape filled by f over the (strided) inputs. */
-function mapNew(f: (...v: number[]) => number, inputs: TensorInfo[], out: OutInfo): TypedArray {
+function mapNew(f: (...v: number[]) => number, inputs: TensorInfo[], out: OutInfo, costly = false): TypedArray {
   const r = takeArray(out.dtype, sizeOf(out.shape), false);
-  map(f, out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, inputs.map(view));
+  map(f, out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, inputs.map(view), costly);
   return r;
 }
+
+/** Unary functions too large to inline four times in an unrolled loop (see map.ts). */
+const COSTLY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['erf', 'gelu', 'geluTanh', 'silu', 'sigmoid', 'softplus', 'round', 'sign']);
 
 /** Same elements (4-byte kinds), read as int32 bits: same offsets and strides. */
 const bits = (a: TypedArray): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length);
@@ -31,7 +34,7 @@ export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): Ty
     map(reluBits, out.shape, { data: bits(r), strides: contiguousStrides(out.shape), offset: 0 }, [bitView(inputs[0])]);
     return r;
   }
-  return mapNew(UNARY[op], inputs, out);
+  return mapNew(UNARY[op], inputs, out, COSTLY.has(op));
 }
 
 /** Inputs arrive expanded to the output shape (stride 0 where broadcast). */

@@ -38,10 +38,12 @@ export function collapse(shape: readonly number[], views: { strides: readonly nu
 
 /**
  * The inner loop where the output is contiguous and each input is contiguous (bit k of `mask` 0)
- * or constant (bit k 1: a broadcast dim) along the inner dim: constants are read once, and the
- * body is unrolled by four, which V8 runs about twice as fast as the general strided loop.
+ * or constant (bit k 1: a broadcast dim) along the inner dim: constants are read once, and for
+ * cheap functions the body is unrolled by four, which V8 runs about twice as fast as the general
+ * strided loop. Costly functions (erf, gelu) are not unrolled: four inlined copies exceed V8's
+ * inlining budget and the calls stop being inlined, which halves their speed.
  */
-function unitLoop(arity: number, mask: number): string {
+function unitLoop(arity: number, mask: number, unroll: boolean): string {
   const ks = [...Array(arity).keys()];
   const konst = (k: number): boolean => ((mask >> k) & 1) === 1;
   const at = ks.filter((k) => !konst(k)).map((k) => `const q${k} = p${k} + i;`).join(' ');
@@ -49,15 +51,15 @@ function unitLoop(arity: number, mask: number): string {
   return `{
       ${ks.filter(konst).map((k) => `const v${k} = a${k}[p${k}];`).join(' ')}
       let i = 0;
-      for (; i + 4 <= inner; i += 4) { const o = pr + i; ${at} ${call(0)} ${call(1)} ${call(2)} ${call(3)} }
+      ${unroll ? `for (; i + 4 <= inner; i += 4) { const o = pr + i; ${at} ${call(0)} ${call(1)} ${call(2)} ${call(3)} }` : ''}
       for (; i < inner; i++) { const o = pr + i; ${at} ${call(0)} }
     }`;
 }
 
-function source(arity: number): string {
+function source(arity: number, unroll: boolean): string {
   const ks = [...Array(arity).keys()];
   const args = ks.map((k) => `a${k}[q${k}]`).join(', ');
-  const cases = [...Array(2 ** arity).keys()].map((m) => `case ${m}: ${unitLoop(arity, m)} break;`).join('\n');
+  const cases = [...Array(2 ** arity).keys()].map((m) => `case ${m}: ${unitLoop(arity, m, unroll)} break;`).join('\n');
   return `
     const shape = c.shape, rank = shape.length;
     let n = 1; for (let d = 0; d < rank; d++) n *= shape[d];
@@ -98,13 +100,13 @@ function kind(a: TypedArray): string {
   return c === Float32Array ? 'f' : c === Float64Array ? 'd' : c === Int32Array ? 'i' : c === Uint8Array ? 'b' : c === Uint16Array ? 'h' : 'x';
 }
 
-function compile(f: ScalarFn, arity: number, sig: string): Loop {
+function compile(f: ScalarFn, arity: number, sig: string, unroll: boolean): Loop {
   if (codegen) {
     try {
       // V8 caches `new Function` by source text, and closures from one cached source share type
       // feedback and optimized code: a source unique to this function and storage kinds keeps the
       // call to f monomorphic (inlined) and the element loads of one kind each
-      const body = `return function loop(shape0, out, ins) { /* ${++compiled} ${sig} */ const c = collapse(shape0, [out, ...ins]); ${source(arity)} };`;
+      const body = `return function loop(shape0, out, ins) { /* ${++compiled} ${sig} */ const c = collapse(shape0, [out, ...ins]); ${source(arity, unroll)} };`;
       return new Function('f', 'collapse', body)(f, collapse) as Loop;
     } catch {
       codegen = false; // a Content-Security-Policy forbids eval here
@@ -134,13 +136,16 @@ function slowLoop(f: ScalarFn, shape: readonly number[], out: View, ins: View[])
   }
 }
 
-/** Runs out[view] = f(ins[view]...) over `shape`; every view may have any strides. */
-export function map(f: ScalarFn, shape: readonly number[], out: View, ins: View[]): void {
+/**
+ * Runs out[view] = f(ins[view]...) over `shape`; every view may have any strides. `costly` marks
+ * a large f (erf, gelu), whose loop is not unrolled; a given f must always pass the same value.
+ */
+export function map(f: ScalarFn, shape: readonly number[], out: View, ins: View[], costly = false): void {
   let byKind = cache.get(f);
   if (!byKind) cache.set(f, (byKind = new Map()));
   let sig = kind(out.data);
   for (let k = 0; k < ins.length; k++) sig += kind(ins[k].data);
   let loop = byKind.get(sig);
-  if (!loop) byKind.set(sig, (loop = compile(f, ins.length, sig)));
+  if (!loop) byKind.set(sig, (loop = compile(f, ins.length, sig, !costly)));
   loop(shape, out, ins);
 }
