@@ -1,5 +1,5 @@
 import { noGrad } from '@dl/autograd';
-import { DTypeError, ShapeError, fmt, indexSelect, matmul, zeros, type Tensor } from '@dl/tensor';
+import { DTypeError, IndexError, ShapeError, fmt, indexSelect, matmul, zeros, type Tensor } from '@dl/tensor';
 import { defaultLinearInit, normal } from './init.js';
 import { Module, param } from './module.js';
 
@@ -85,7 +85,13 @@ export class Embedding extends Module {
   forward(idx: Tensor): Tensor {
     if (idx.dtype !== 'int32') throw new DTypeError(this.label(), `expected int32 indices, got ${idx.dtype} ${fmt(idx.shape)}`);
     const flat = idx.reshape([idx.size]);
-    const rows = indexSelect(this.weight, 0, flat); // [n, dim]
+    let rows: Tensor;
+    try {
+      rows = indexSelect(this.weight, 0, flat); // [n, dim]
+    } catch (e) {
+      if (e instanceof IndexError) throw new IndexError(this.label(), `indices must be in [0, ${this.numEmbeddings}); ${e.message}`);
+      throw e;
+    }
     let out = rows;
     if (this.paddingIdx !== null) {
       // same values as the lookup, but the padding rows come from a detached copy: no gradient

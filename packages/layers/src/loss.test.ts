@@ -60,6 +60,9 @@ describe('loss argument checks', () => {
     expect(() => crossEntropy(tensor([[1, 2]]), tensor([1], { dtype: 'bool' }))).toThrow(/int32/);
     expect(() => crossEntropy(tensor([[1, 2]]), tensor([0], { dtype: 'int32' }), { reduction: 'avg' as never })).toThrow(/unknown reduction/);
   });
+  it('names the class range when a target is out of it', () => {
+    expect(() => crossEntropy(tensor([[1, 2]]), tensor([5], { dtype: 'int32' }))).toThrow(/class targets must be in \[0, 2\) or equal ignoreIndex \(-100\)/);
+  });
   it('accepts a single unbatched row', () => {
     const l = crossEntropy(tensor([0, 0]), tensor([1], { dtype: 'int32' }).reshape([]));
     expect(l.item()).toBeCloseTo(Math.log(2), 6);

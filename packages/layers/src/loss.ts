@@ -1,4 +1,4 @@
-import { DLError, DTypeError, ShapeError, fmt, isFloat, logSoftmax, shapesEqual, where, type Tensor } from '@dl/tensor';
+import { DLError, DTypeError, IndexError, ShapeError, fmt, isFloat, logSoftmax, shapesEqual, where, type Tensor } from '@dl/tensor';
 
 /** How per-element losses are combined: averaged (default), summed, or returned as they are. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -78,7 +78,13 @@ function rows(op: string, input: Tensor, target: Tensor, probs: boolean): { x: T
 function nllRows(logp: Tensor, t: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor } {
   const ignored = t.eq(ignoreIndex);
   const safe = where(ignored, 0, t); // gather needs a valid index even where ignored
-  const picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1); // [M]
+  let picked: Tensor;
+  try {
+    picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1); // [M]
+  } catch (e) {
+    if (e instanceof IndexError) throw new IndexError('crossEntropy/nllLoss', `class targets must be in [0, ${logp.shape[1]}) or equal ignoreIndex (${ignoreIndex}); ${e.message}`);
+    throw e;
+  }
   let w = ignored.logicalNot().cast(logp.dtype);
   if (weight) w = w.mul(weight.indexSelect(0, safe));
   return { loss: picked.neg().mul(w), w };
