@@ -1,7 +1,7 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import type { BinaryOp, UnaryOp } from '../primitives.js';
-import { contiguousStrides, sizeOf } from '../shape.js';
+import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
 import { map, type View } from './map.js';
 import { BINARY, UNARY } from './math.js';
 import { takeArray } from './pool.js';
@@ -62,6 +62,14 @@ export function whereKernel(inputs: TensorInfo[], out: OutInfo): TypedArray {
 
 /** Casts; float -> int truncates toward zero (NaN -> 0), anything -> bool is "non-zero". */
 export function castKernel(inputs: TensorInfo[], out: OutInfo): TypedArray {
+  const [x] = inputs;
+  // same storage kind and a contiguous source: a memcpy (TypedArray.set), not a loop
+  if (x.dtype === out.dtype && out.dtype !== 'bool' && isContiguousLayout(x.shape, x.strides)) {
+    const n = sizeOf(out.shape);
+    const r = takeArray(out.dtype, n, false);
+    r.set((x.data as TypedArray).subarray(x.offset, x.offset + n));
+    return r;
+  }
   return mapNew(out.dtype === 'bool' ? toBool : identity, inputs, out);
 }
 

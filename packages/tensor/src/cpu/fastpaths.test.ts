@@ -68,6 +68,14 @@ describe('cpu fast paths', () => {
     const got = Array.from(maxPool2dIndicesKernel([info(f32)], attrs, out));
     expect(got).toEqual([1, 0, 2, 2, 1, 3]);
     expect(got).toEqual(Array.from(maxPool2dIndicesKernel([info(Float64Array.from(f32))], attrs, out)));
+    // many ties and NaNs: every window must pick what the general scan picks
+    const pool = [NaN, -0, 0, 1, -1, Infinity, -Infinity, 2];
+    const n = 4096;
+    let seed = 12345;
+    const many = Float32Array.from({ length: 4 * n }, () => pool[((seed = (Math.imul(seed, 1664525) + 1013904223) | 0) >>> 29) & 7]);
+    const manyInfo = (data: Float32Array | Float64Array) => ({ data, shape: [1, n, 2, 2], strides: [4 * n, 4, 2, 1], offset: 0, dtype: data instanceof Float32Array ? 'float32' : 'float64' }) as never;
+    const manyOut = { shape: [1, n, 1, 1], dtype: 'int32' } as never;
+    expect(Array.from(maxPool2dIndicesKernel([manyInfo(many)], attrs, manyOut))).toEqual(Array.from(maxPool2dIndicesKernel([manyInfo(Float64Array.from(many))], attrs, manyOut)));
     const big = randn([2, 3, 9, 8]);
     expect(plain(maxPool2d(big, 2))).toEqual(plain(maxPool2d(big.cast('float64'), 2).cast('float32')));
   });

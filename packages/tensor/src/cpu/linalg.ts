@@ -108,16 +108,22 @@ function maxPool2x2(x: Int32Array, planes: number, H: number, W: number, oH: num
     for (let i = 0; i < oH; i++) {
       const h = 2 * i * W;
       for (let j = 0; j < oW; j++, o++) {
-        const w = 2 * j;
-        let best = orderKey(x[plane + h + w]);
-        let bi = h + w;
-        for (let c = 1; c < 4; c++) {
-          const at = h + (c >> 1) * W + w + (c & 1);
-          const k = orderKey(x[plane + at]);
-          const t = -(+(k > best) | +(k === 0x7fffffff)); // a later NaN takes over, as in PyTorch
-          best = (k & t) | (best & ~t);
-          bi = (at & t) | (bi & ~t);
-        }
+        // two pairs, then their winners: the same result as a left-to-right scan, with shorter
+        // dependency chains (a later candidate wins when larger, or when it is NaN)
+        const a0 = h + 2 * j;
+        const a2 = a0 + W;
+        const k0 = orderKey(x[plane + a0]);
+        const k1 = orderKey(x[plane + a0 + 1]);
+        const k2 = orderKey(x[plane + a2]);
+        const k3 = orderKey(x[plane + a2 + 1]);
+        const t1 = -(+(k1 > k0) | +(k1 === 0x7fffffff));
+        const t3 = -(+(k3 > k2) | +(k3 === 0x7fffffff));
+        const kA = (k1 & t1) | (k0 & ~t1);
+        const iA = ((a0 + 1) & t1) | (a0 & ~t1);
+        const kB = (k3 & t3) | (k2 & ~t3);
+        const iB = ((a2 + 1) & t3) | (a2 & ~t3);
+        const t = -(+(kB > kA) | +(kB === 0x7fffffff));
+        const bi = (iB & t) | (iA & ~t);
         r[o] = bi;
       }
     }
