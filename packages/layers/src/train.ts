@@ -20,9 +20,9 @@ export interface TrainProgress {
   loss: number;
   /** mean loss over the epoch so far */
   epochLoss: number;
-  /** examples per second over this fit() call */
+  /** examples per second of training over this fit() call (onEpochEnd time left out) */
   samplesPerSec: number;
-  /** milliseconds per step over this fit() call */
+  /** milliseconds per training step over this fit() call (onEpochEnd time left out) */
   msPerStep: number;
   elapsedSec: number;
   /** estimated seconds to the end of training */
@@ -90,6 +90,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<{ losses: number[] }>
   const t0 = performance.now();
   let globalStep = 0;
   let samples = 0;
+  let pausedMs = 0;
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     (loader as { setEpoch?: (e: number) => void }).setEpoch?.(epoch);
     model.train();
@@ -115,7 +116,9 @@ export async function fit<B>(opts: FitOptions<B>): Promise<{ losses: number[] }>
       step++;
       globalStep++;
       samples += n;
+      // step timing leaves out onEpochEnd (evaluation, checkpoints); the ETA does not
       const elapsedSec = (performance.now() - t0) / 1000;
+      const trainSec = elapsedSec - pausedMs / 1000;
       opts.onProgress?.({
         epoch,
         epochs,
@@ -125,14 +128,16 @@ export async function fit<B>(opts: FitOptions<B>): Promise<{ losses: number[] }>
         totalSteps,
         loss,
         epochLoss: epochLoss.mean,
-        samplesPerSec: samples / elapsedSec,
-        msPerStep: (elapsedSec * 1000) / globalStep,
+        samplesPerSec: samples / trainSec,
+        msPerStep: (trainSec * 1000) / globalStep,
         elapsedSec,
         etaSec: (elapsedSec / globalStep) * (totalSteps - globalStep),
         lr: optimizer.paramGroups[0].lr,
       });
     }
-    await opts.onEpochEnd?.({ epoch, loss: epochLoss.mean, seconds: (performance.now() - te) / 1000 });
+    const tp = performance.now();
+    await opts.onEpochEnd?.({ epoch, loss: epochLoss.mean, seconds: (tp - te) / 1000 });
+    pausedMs += performance.now() - tp;
   }
   return { losses };
 }
