@@ -22,14 +22,36 @@ describe('cpu fast paths', () => {
     expect(plain(where(c, ai, tensor([-1], { dtype: 'int32' })))).toEqual([5, -1, 7, -1, -1, 10, -11, -1, 13, -1]);
   });
 
-  it('sum of a contiguous tensor over any dims equals the strided walk', () => {
+  it('sum and prod over any dims, contiguous or strided, add in row-major order of the reduced dims', () => {
     const x = randn([3, 4, 5, 6]);
     const xt = x.permute([3, 2, 1, 0]).contiguous().permute([3, 2, 1, 0]); // same values, strided
     expect(xt.isContiguous()).toBe(false);
+    const v = x.dataSync();
+    // reference: float64 accumulation, visiting x in row-major order
+    const reference = (dims: number[], prod: boolean): number[] => {
+      const kept = x.shape.map((s, d) => (dims.includes(d) ? 1 : s));
+      const acc = new Float64Array(kept.reduce((p, s) => p * s, 1)).fill(prod ? 1 : 0);
+      for (let i = 0; i < v.length; i++) {
+        let rem = i;
+        let o = 0;
+        for (let d = 3, omul = 1; d >= 0; d--) {
+          const c = rem % x.shape[d];
+          rem = (rem - c) / x.shape[d];
+          if (!dims.includes(d)) o += c * omul;
+          omul *= kept[d];
+        }
+        acc[o] = prod ? acc[o] * v[i] : acc[o] + v[i];
+      }
+      return Array.from(Float32Array.from(acc));
+    };
     for (const dims of [[0], [1], [3], [0, 2], [1, 3], [0, 2, 3], [0, 1, 2, 3], [1, 2]]) {
-      expect(plain(sum(x, dims, true)), `dims ${dims}`).toEqual(plain(sum(xt, dims, true)));
+      expect(plain(sum(x, dims, true)), `dims ${dims}`).toEqual(reference(dims, false));
+      expect(plain(sum(xt, dims, true)), `strided, dims ${dims}`).toEqual(reference(dims, false));
     }
-    expect(plain(x.prod([0, 2]))).toEqual(plain(xt.prod([0, 2])));
+    expect(plain(x.prod([0, 2]))).toEqual(reference([0, 2], true));
+    expect(plain(xt.prod([0, 2]))).toEqual(reference([0, 2], true));
+    const row = randn([4]);
+    expect(plain(sum(row.expand([3, 4]), [0]))).toEqual(Array.from(Float32Array.from(row.dataSync(), (r) => 0 + r + r + r)));
   });
 
   it('softmax and logSoftmax of contiguous rows equal the strided walk, -Infinity rows included', () => {

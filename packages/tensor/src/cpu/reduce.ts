@@ -7,26 +7,20 @@ import { takeArray } from './pool.js';
 
 type Reducer = 'sum' | 'prod' | 'max' | 'min';
 
-/** Reduces `dims` (moved last by the offset walk) into a contiguous output. */
+/** Reduces `dims` into a contiguous output (max/min: by the offset walk with `dims` moved last). */
 export function reduceKernel(kind: Reducer, [x]: TensorInfo[], { dims }: ReduceAttrs, out: OutInfo): TypedArray {
   const n = sizeOf(out.shape);
   const r = takeArray(out.dtype, n, false); // every output is written
   const len = dims.reduce((p, d) => p * x.shape[d], 1);
   const a = x.data as TypedArray;
-  if ((kind === 'sum' || kind === 'prod') && isContiguousLayout(x.shape, x.strides)) {
-    accumulateContiguous(kind === 'sum', a, x.offset, x.shape, dims, r);
+  if (kind === 'sum' || kind === 'prod') {
+    accumulate(kind === 'sum', x, dims, r);
     return r;
   }
   const offs = offsetsWithLast(x, dims);
   for (let j = 0, base = 0; j < n; j++, base += len) {
     let acc: number;
-    if (kind === 'sum') {
-      acc = 0;
-      for (let i = 0; i < len; i++) acc += a[offs[base + i]];
-    } else if (kind === 'prod') {
-      acc = 1;
-      for (let i = 0; i < len; i++) acc *= a[offs[base + i]];
-    } else if (kind === 'max') {
+    if (kind === 'max') {
       acc = -Infinity;
       for (let i = 0; i < len; i++) {
         const v = a[offs[base + i]];
@@ -47,20 +41,26 @@ export function reduceKernel(kind: Reducer, [x]: TensorInfo[], { dims }: ReduceA
 }
 
 /**
- * Sum or product of a contiguous x over `dims` in one pass in memory order, with no offset table.
- * Each output still meets its inputs in row-major order of the reduced dims, in a float64
+ * Sum or product of x over `dims` in one walk of x in row-major order, with no offset table. Each
+ * output still meets its inputs in row-major order of the reduced dims, in a float64
  * accumulator, so results equal the offset walk's bit for bit.
  */
-function accumulateContiguous(sum: boolean, a: TypedArray, offset: number, shape: readonly number[], dims: readonly number[], r: TypedArray): void {
-  // neighbouring dims of one kind (kept or reduced) merge into one
+function accumulate(sum: boolean, x: TensorInfo, dims: readonly number[], r: TypedArray): void {
+  const a = x.data as TypedArray;
+  // neighbouring dims of one kind (kept or reduced) that x walks as one merge into one
   const sizes: number[] = [];
+  const strides: number[] = [];
   const reduced: boolean[] = [];
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
+  for (let d = 0; d < x.shape.length; d++) {
+    if (x.shape[d] === 1) continue;
     const red = dims.includes(d);
-    if (sizes.length && reduced[reduced.length - 1] === red) sizes[sizes.length - 1] *= shape[d];
-    else {
-      sizes.push(shape[d]);
+    const L = sizes.length;
+    if (L && reduced[L - 1] === red && strides[L - 1] === x.strides[d] * x.shape[d]) {
+      sizes[L - 1] *= x.shape[d];
+      strides[L - 1] = x.strides[d];
+    } else {
+      sizes.push(x.shape[d]);
+      strides.push(x.strides[d]);
       reduced.push(red);
     }
   }
@@ -68,7 +68,7 @@ function accumulateContiguous(sum: boolean, a: TypedArray, offset: number, shape
   const acc = new Float64Array(n).fill(sum ? 0 : 1);
   const L = sizes.length;
   if (L === 0) {
-    if (n) acc[0] = sum ? 0 + a[offset] : 1 * a[offset];
+    if (n) acc[0] = sum ? 0 + a[x.offset] : 1 * a[x.offset];
   } else {
     // output strides: contiguous over kept dims, 0 over reduced ones
     const os = new Array<number>(L);
@@ -79,21 +79,30 @@ function accumulateContiguous(sum: boolean, a: TypedArray, offset: number, shape
     let total = 1;
     for (const z of sizes) total *= z;
     const inner = sizes[L - 1];
+    const is = strides[L - 1];
     const innerReduced = reduced[L - 1];
     const idx = new Int32Array(L);
-    for (let p = offset, o = 0, end = offset + total; p < end; p += inner) {
+    for (let done = 0, p = x.offset, o = 0; done < total; done += inner) {
       if (innerReduced) {
         let v = acc[o];
-        if (sum) for (let i = 0; i < inner; i++) v += a[p + i];
-        else for (let i = 0; i < inner; i++) v *= a[p + i];
+        if (is === 1) {
+          if (sum) for (let i = 0; i < inner; i++) v += a[p + i];
+          else for (let i = 0; i < inner; i++) v *= a[p + i];
+        } else if (sum) for (let i = 0; i < inner; i++) v += a[p + i * is];
+        else for (let i = 0; i < inner; i++) v *= a[p + i * is];
         acc[o] = v;
-      } else if (sum) for (let i = 0; i < inner; i++) acc[o + i] += a[p + i];
-      else for (let i = 0; i < inner; i++) acc[o + i] *= a[p + i];
+      } else if (is === 1) {
+        if (sum) for (let i = 0; i < inner; i++) acc[o + i] += a[p + i];
+        else for (let i = 0; i < inner; i++) acc[o + i] *= a[p + i];
+      } else if (sum) for (let i = 0; i < inner; i++) acc[o + i] += a[p + i * is];
+      else for (let i = 0; i < inner; i++) acc[o + i] *= a[p + i * is];
       for (let d = L - 2; d >= 0; d--) {
         idx[d]++;
         o += os[d];
+        p += strides[d];
         if (idx[d] < sizes[d]) break;
         o -= os[d] * sizes[d];
+        p -= strides[d] * sizes[d];
         idx[d] = 0;
       }
     }
