@@ -71,6 +71,14 @@ describe('cpu fast paths', () => {
     const srcT = src.transpose(0, 2).contiguous().transpose(0, 2);
     expect(plain(scatterAdd(x, 1, idx, src))).toEqual(plain(scatterAdd(x, 1, idx, srcT)));
     expect(() => gather(x, 1, tensor([[[6]]], { dtype: 'int32' }).expand([4, 1, 5]).contiguous())).toThrow(/out of range/);
+    // an embedding lookup: rows of w picked by an index expanded over the feature dim
+    const w = randn([7, 6]);
+    const rowsIdx = randint(0, 7, [9, 1]).expand([9, 6]);
+    expect(plain(gather(w, 0, rowsIdx))).toEqual(plain(gather(w.transpose(0, 1).contiguous().transpose(0, 1), 0, rowsIdx)));
+    expect(plain(gather(w, 0, rowsIdx))).toEqual(plain(gather(w, 0, rowsIdx.contiguous())));
+    const g = randn([9, 6]);
+    expect(plain(scatterAdd(w, 0, rowsIdx, g))).toEqual(plain(scatterAdd(w, 0, rowsIdx.contiguous(), g)));
+    expect(plain(scatterAdd(w, 0, rowsIdx, g))).toEqual(plain(scatterAdd(w, 0, rowsIdx, g.transpose(0, 1).contiguous().transpose(0, 1))));
   });
 
   it('2x2 max pooling on float32 bits picks the first max, the last NaN, and treats -0 as +0', () => {

@@ -12,11 +12,16 @@ function checkedIndex(op: string, v: number, n: number, shape: readonly number[]
 }
 
 /**
- * The layout where gather and scatterAdd need no offset tables: contiguous operands (`others` may
- * be absent) and an index as large as x in every dim but `dim`. Returns [outer, inner] sizes.
+ * The layouts where gather and scatterAdd need no offset tables: contiguous operands (`others` may
+ * be absent) and an index as large as x in every dim but `dim`. Returns [outer, inner, rows]:
+ * `rows` when the index is constant along the dims after `dim` (an embedding lookup's index
+ * expanded over the feature dim), so one index picks a whole contiguous run of `inner` values.
  */
-function blocks(x: TensorInfo, index: TensorInfo, dim: number, others: TensorInfo[]): [number, number] | null {
-  if (!x.shape.length || !isContiguousLayout(x.shape, x.strides) || !isContiguousLayout(index.shape, index.strides)) return null;
+function blocks(x: TensorInfo, index: TensorInfo, dim: number, others: TensorInfo[]): [number, number, boolean] | null {
+  if (!x.shape.length || !isContiguousLayout(x.shape, x.strides)) return null;
+  const lead = index.shape.slice(0, dim + 1);
+  const rows = !isContiguousLayout(index.shape, index.strides);
+  if (rows && (!isContiguousLayout(lead, index.strides.slice(0, dim + 1)) || index.strides.some((st, d) => d > dim && st !== 0 && index.shape[d] !== 1))) return null;
   for (const o of others) if (!isContiguousLayout(o.shape, o.strides) || o.shape.some((s, d) => s !== index.shape[d])) return null;
   let outer = 1;
   let inner = 1;
@@ -26,7 +31,7 @@ function blocks(x: TensorInfo, index: TensorInfo, dim: number, others: TensorInf
     if (d < dim) outer *= x.shape[d];
     else inner *= x.shape[d];
   }
-  return [outer, inner];
+  return [outer, inner, rows];
 }
 
 export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
@@ -37,9 +42,18 @@ export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number },
   const blk = n ? blocks(x, index, dim, []) : null;
   if (blk) {
     // out[o, j, q] = x[o, index[o, j, q], q]
-    const [outer, inner] = blk;
+    const [outer, inner, rows] = blk;
     const J = index.shape[dim];
     const X = x.shape[dim];
+    if (rows) {
+      for (let o = 0, i = 0; o < outer; o++) {
+        for (let j = 0; j < J; j++) {
+          const from = x.offset + (o * X + checkedIndex('gather', idx[index.offset + o * J + j], X, x.shape)) * inner;
+          for (let q = 0; q < inner; q++, i++) r[i] = a[from + q];
+        }
+      }
+      return r;
+    }
     for (let o = 0, i = 0; o < outer; o++) {
       for (let j = 0; j < J; j++) {
         for (let q = 0; q < inner; q++, i++) {
@@ -70,9 +84,18 @@ export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: 
   const blk = sizeOf(index.shape) ? blocks(x, index, dim, [src]) : null;
   if (blk) {
     // r[o, index[o, j, q], q] += src[o, j, q]
-    const [outer, inner] = blk;
+    const [outer, inner, rows] = blk;
     const J = index.shape[dim];
     const X = x.shape[dim];
+    if (rows) {
+      for (let o = 0, i = src.offset; o < outer; o++) {
+        for (let j = 0; j < J; j++) {
+          const to = (o * X + checkedIndex('scatterAdd', idx[index.offset + o * J + j], X, x.shape)) * inner;
+          for (let q = 0; q < inner; q++, i++) r[to + q] += s[i];
+        }
+      }
+      return r;
+    }
     for (let o = 0, i = 0; o < outer; o++) {
       for (let j = 0; j < J; j++) {
         for (let q = 0; q < inner; q++, i++) {
