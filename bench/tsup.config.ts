@@ -7,5 +7,6 @@ export default defineConfig({
   target: 'node20',
   outDir: 'dist',
   silent: true,
-  external: [/^@tensorflow\//, /^@dl\//, /^node:/],
+  // tfjs packages stay external, except the gradient registrations (see peers.ts)
+  external: [/^@tensorflow\/[^/]+$/, /^@dl\//, /^node:/],
 });
