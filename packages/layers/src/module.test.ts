@@ -146,6 +146,8 @@ describe('state dicts move between PyTorch and @dl', () => {
     expectClose(m.forward(io.x), io.y, 'model output');
   });
 
+  // Loading our file in PyTorch needs Debian's python3-torch (apt-get install python3-torch); where
+  // it is missing this one case skips — CI never needs Python, the fixture above covers the reverse.
   const python = '/usr/bin/python3';
   const hasTorch = existsSync(python) && (() => {
     try {
