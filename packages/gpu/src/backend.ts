@@ -31,6 +31,8 @@ export interface WebGPUStats {
   reads: number;
   /** bind groups created (repeated dispatches reuse theirs) */
   bindGroups: number;
+  /** dispatches of reduction shaders whose first level uses subgroup operations */
+  subgroupDispatches: number;
   /** buffers held by tensors, and their bytes (size classes) */
   liveBuffers: number;
   liveBytes: number;
@@ -54,6 +56,8 @@ export interface WebGPUBackend extends Backend {
   readonly adapter: AdapterSummary;
   /** adapter features enabled on the device (e.g. 'shader-f16') */
   readonly features: readonly string[];
+  /** reductions use subgroup operations (the device has 'subgroups' and WGSL `subgroup_id`) */
+  readonly subgroups: boolean;
   stats(): WebGPUStats;
   /** submits recorded work and waits for the device to finish it */
   sync(): Promise<void>;
@@ -197,6 +201,7 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
     device,
     adapter,
     features: [...device.features],
+    subgroups: ctx.subgroups,
     upload,
     read,
     assign,

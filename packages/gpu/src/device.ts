@@ -21,6 +21,8 @@ export interface WebGPUBackendOptions {
   maxDispatchesPerSubmit?: number;
   /** bytes of freed buffers kept for reuse (default 512 MiB) */
   maxPooledBytes?: number;
+  /** use subgroup operations in reductions when the adapter has 'subgroups' (default true) */
+  subgroups?: boolean;
 }
 
 // Dawn's GPU object must stay referenced while its devices live
@@ -81,9 +83,13 @@ function summary(info: GPUAdapterInfo | undefined): AdapterSummary {
 export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   const name = options.name ?? 'webgpu';
   const ctxOpts = { maxBindingBytes: options.maxBindingBytes, maxDispatchesPerSubmit: options.maxDispatchesPerSubmit, maxPooledBytes: options.maxPooledBytes };
+  // subgroup reductions need the device feature and WGSL's subgroup_id builtin (which subgroup an invocation is in)
+  const subgroupsOn = (device: GPUDevice, gpu: GPU | null): boolean =>
+    options.subgroups !== false && device.features.has('subgroups') && !!gpu?.wgslLanguageFeatures?.has('subgroup_id');
   if (options.device) {
     const info = (options.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-    return makeBackend(options.device, summary(info), name, ctxOpts);
+    const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu ?? nodeGpu;
+    return makeBackend(options.device, summary(info), name, { ...ctxOpts, subgroups: subgroupsOn(options.device, gpu) });
   }
   const gpu = await getGPU(options.dawnOptions);
   if (!gpu) throw new DeviceError('createWebGPUBackend', 'WebGPU is not available here (no navigator.gpu, and not Node.js)');
@@ -93,9 +99,10 @@ export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): P
   }
   const features = new Set<GPUFeatureName>(options.requiredFeatures ?? []);
   if (options.float16 !== false && adapter.features.has('shader-f16')) features.add('shader-f16');
+  if (options.subgroups !== false && adapter.features.has('subgroups')) features.add('subgroups');
   const requiredLimits: Record<string, number> = {};
   for (const k of RAISED_LIMITS) requiredLimits[k] = adapter.limits[k];
   Object.assign(requiredLimits, options.requiredLimits);
   const device = await adapter.requestDevice({ requiredFeatures: [...features], requiredLimits });
-  return makeBackend(device, summary(adapter.info), name, ctxOpts);
+  return makeBackend(device, summary(adapter.info), name, { ...ctxOpts, subgroups: subgroupsOn(device, gpu) });
 }

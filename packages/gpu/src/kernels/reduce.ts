@@ -24,19 +24,55 @@ function combine(kind: Reducer, d: Domain, a: string, b: string): string {
   return `${kind}(${a}, ${b})`;
 }
 
+const SUBGROUP_OP: Record<Reducer, string> = { sum: 'subgroupAdd', prod: 'subgroupMul', max: 'subgroupMax', min: 'subgroupMin' };
+
+/** `kind` over the subgroup; for floats max/min, NaN wins as in `combine` (subgroupMax/Min leave NaN unspecified). */
+function subgroupReduce(kind: Reducer, d: Domain, v: string): string {
+  const r = `${SUBGROUP_OP[kind]}(${v})`;
+  return d === 'f32' && (kind === 'max' || kind === 'min') ? `select(${r}, nan(), subgroupAny(isnan(${v})))` : r;
+}
+
+/**
+ * WGSL statements reducing each invocation's `v` over the workgroup into `let ${res}`, which every
+ * invocation gets; `sh` is a workgroup array of WG values. With subgroups, each subgroup reduces
+ * its values, lane 0 stores the partial, and every subgroup then reduces the sgn partials (sgn is
+ * WG / subgroup size, which varies by device): one barrier instead of log2(WG).
+ */
+function groupReduce(sub: boolean, kind: Reducer, d: Domain, v: string, res: string): string {
+  if (sub) {
+    return `
+  let ${res}_sg = ${subgroupReduce(kind, d, v)};
+  if (sgl == 0) { sh[sg] = ${res}_sg; }
+  workgroupBarrier();
+  var ${res}_p: ${d} = ${identity(kind, d)};
+  for (var i = sgl; i < sgn; i += sgs) { ${res}_p = ${combine(kind, d, `${res}_p`, 'sh[i]')}; }
+  let ${res} = ${subgroupReduce(kind, d, `${res}_p`)};`;
+  }
+  return `
+  sh[lid] = ${v};
+  workgroupBarrier();
+  for (var s = ${WG / 2}; s > 0; s = s >> 1u) {
+    if (lid < s) { sh[lid] = ${combine(kind, d, 'sh[lid]', 'sh[lid + s]')}; }
+    workgroupBarrier();
+  }
+  let ${res} = sh[0];`;
+}
+
 /** Rows shorter than this reduce with one thread per output; longer ones with a workgroup tree. */
 const TREE_MIN = 128;
 
-/** sum/prod/max/min over `dims`: a tree reduction in workgroup memory per output, or a thread per output for short rows. */
+/** sum/prod/max/min over `dims`: a workgroup per output (subgroup operations, else a tree in workgroup memory), or a thread per output for short rows. */
 export function reduceKernel(ctx: GpuContext, kind: Reducer, [x]: TensorInfo[], { dims }: ReduceAttrs, out: OutInfo): GpuData {
   const data = newData(ctx, outSize(out), out.dtype);
   const r = rowsOf(x, dims);
   if (r.rows === 0) return data;
   const d = domainOf(out.dtype);
   const tree = r.len >= TREE_MIN;
-  const key = `reduce:${kind}:${x.dtype}:${out.dtype}:${r.outerRank}:${r.innerRank}:${tree ? 't' : 'l'}`;
+  const sub = tree && ctx.subgroups;
+  const key = `reduce:${kind}:${x.dtype}:${out.dtype}:${r.outerRank}:${r.innerRank}:${sub ? 's' : tree ? 't' : 'l'}`;
   const prog = ctx.program(key, () => {
     const b = new ShaderBuilder(WG);
+    if (sub) b.useSubgroups();
     const ot = storageType(out.dtype);
     const xt = storageType(x.dtype);
     b.storage('out', ot, 'read_write');
@@ -58,14 +94,10 @@ export function reduceKernel(ctx: GpuContext, kind: Reducer, [x]: TensorInfo[], 
   let base = xrow(wg);
   var acc: ${d} = ${identity(kind, d)};
   for (var k = lid; k < ${len}; k += ${WG}) { acc = ${combine(kind, d, 'acc', load('k'))}; }
-  sh[lid] = acc;
-  workgroupBarrier();
-  for (var s = ${WG / 2}; s > 0; s = s >> 1u) {
-    if (lid < s) { sh[lid] = ${combine(kind, d, 'sh[lid]', 'sh[lid + s]')}; }
-    workgroupBarrier();
-  }
-  if (lid == 0) { out[wg] = ${fromDomain('sh[0]', d, ot)}; }`);
+  ${groupReduce(sub, kind, d, 'acc', 'total')}
+  if (lid == 0) { out[wg] = ${fromDomain('total', d, ot)}; }`);
   });
+  if (sub) ctx.stats.subgroupDispatches++;
   ctx.dispatch(kind, prog, [{ buffer: data.buffer }, { buffer: dataOf(x).buffer }], r.params, grid(tree ? r.rows : Math.ceil(r.rows / WG)));
   return data;
 }
@@ -137,9 +169,11 @@ export function softmaxKernel(ctx: GpuContext, kind: 'softmax' | 'logSoftmax', [
   const data = newData(ctx, outSize(out), out.dtype);
   const r = rowsOf(x, x.shape.length ? [dim] : [], true);
   if (r.rows === 0 || r.len === 0) return data;
-  const key = `${kind}:${x.dtype}:${out.dtype}:${r.outerRank}:${r.innerRank}`;
+  const sub = ctx.subgroups;
+  const key = `${kind}:${x.dtype}:${out.dtype}:${r.outerRank}:${r.innerRank}${sub ? ':s' : ''}`;
   const prog = ctx.program(key, () => {
     const b = new ShaderBuilder(WG);
+    if (sub) b.useSubgroups();
     const xt = storageType(x.dtype);
     const ot = storageType(out.dtype);
     b.storage('out', ot, 'read_write');
@@ -157,28 +191,17 @@ export function softmaxKernel(ctx: GpuContext, kind: 'softmax' | 'logSoftmax', [
   let ob = orow(wg);
   var acc = ${NEG_INF};
   for (var k = lid; k < ${len}; k += ${WG}) { acc = ${combine('max', 'f32', 'acc', load('k'))}; }
-  sh[lid] = acc;
-  workgroupBarrier();
-  for (var s = ${WG / 2}; s > 0; s = s >> 1u) {
-    if (lid < s) { sh[lid] = ${combine('max', 'f32', 'sh[lid]', 'sh[lid + s]')}; }
-    workgroupBarrier();
-  }
-  let m0 = sh[0];
+  ${groupReduce(sub, 'max', 'f32', 'acc', 'm0')}
   // an all -inf row shifts by 0, as on CPU
   let m = select(m0, 0.0, m0 == ${NEG_INF});
   workgroupBarrier();
   var sum = 0.0;
   for (var k = lid; k < ${len}; k += ${WG}) { sum += exp(${load('k')} - m); }
-  sh[lid] = sum;
-  workgroupBarrier();
-  for (var s = ${WG / 2}; s > 0; s = s >> 1u) {
-    if (lid < s) { sh[lid] = sh[lid] + sh[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = sh[0];
+  ${groupReduce(sub, 'sum', 'f32', 'sum', 'total')}
   let ls = log(total) + m;
   for (var k = lid; k < ${len}; k += ${WG}) { ${write} }`);
   });
+  if (sub) ctx.stats.subgroupDispatches++;
   ctx.dispatch(kind, prog, [{ buffer: data.buffer }, { buffer: dataOf(x).buffer }], r.params, grid(r.rows));
   return data;
 }

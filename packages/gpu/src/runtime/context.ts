@@ -33,6 +33,8 @@ export interface ContextOptions {
   maxDispatchesPerSubmit?: number;
   /** bytes of free buffers the pool keeps */
   maxPooledBytes?: number;
+  /** reductions may use subgroup operations (the device has 'subgroups' and WGSL `subgroup_id`) */
+  subgroups?: boolean;
 }
 
 const STORAGE = 0x80; // GPUBufferUsage.STORAGE
@@ -73,7 +75,10 @@ export class GpuContext {
   readonly flags: GPUBuffer;
   lostReason: string | null = null;
   private readonly errors: string[] = [];
-  stats = { dispatches: 0, submits: 0, reads: 0, bindGroups: 0 };
+  /** reductions use subgroup operations for their first level */
+  readonly subgroups: boolean;
+  /** subgroupDispatches: dispatches of reduction shaders that use subgroup operations */
+  stats = { dispatches: 0, submits: 0, reads: 0, bindGroups: 0, subgroupDispatches: 0 };
 
   constructor(
     readonly device: GPUDevice,
@@ -84,6 +89,7 @@ export class GpuContext {
     this.storageAlign = lim.minStorageBufferOffsetAlignment;
     this.uniformAlign = lim.minUniformBufferOffsetAlignment;
     this.maxDispatches = opts.maxDispatchesPerSubmit ?? 1024;
+    this.subgroups = opts.subgroups ?? false;
     this.pool = new BufferPool(device, STORAGE | COPY_SRC | COPY_DST, opts.maxPooledBytes ?? 512 * 2 ** 20);
     this.pipelines = new PipelineCache(device);
     this.flags = device.createBuffer({ size: 16, usage: STORAGE | COPY_SRC | COPY_DST });

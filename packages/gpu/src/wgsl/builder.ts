@@ -106,6 +106,11 @@ const HELPERS: Record<string, string> = {
 };
 const HELPER_DEPS: Record<string, string[]> = { f2i: ['isnan'], log1p_: ['inf', 'nan'], sincos_: ['isnan'] };
 
+const SUBGROUP_ARGS = [
+  '',
+  ', @builtin(subgroup_id) sg_id: u32, @builtin(subgroup_invocation_id) sg_lane: u32, @builtin(subgroup_size) sg_size: u32, @builtin(num_subgroups) sg_count: u32',
+];
+
 /**
  * Builds one compute shader. Parameters are i32/f32/u32 scalars packed into a uniform
  * `array<vec4<i32>>`, so every kernel takes shapes, strides and offsets without a per-kernel struct;
@@ -117,8 +122,18 @@ export class ShaderBuilder {
   private readonly fns: string[] = [];
   private readonly shared: string[] = [];
   private readonly consts: string[] = [];
+  private subgroups = false;
 
   constructor(readonly workgroupSize: number) {}
+
+  /**
+   * Enables subgroup operations (the device needs 'subgroups', WGSL the `subgroup_id` language
+   * feature): main then also has `sg` (this invocation's subgroup), `sgl` (its lane), `sgs` (the
+   * subgroup size) and `sgn` (subgroups in the workgroup), all i32.
+   */
+  useSubgroups(): void {
+    this.subgroups = true;
+  }
 
   /** Declares a storage buffer binding (in declaration order) and returns its name. */
   storage(name: string, type: Binding['type'], access: Binding['access'] = 'read'): string {
@@ -174,6 +189,7 @@ export class ShaderBuilder {
     });
     const source = [
       f16 ? 'enable f16;' : '',
+      this.subgroups ? 'enable subgroups;' : '',
       `struct Params { p: array<vec4<i32>, ${nVec4}> }`,
       '@group(0) @binding(0) var<uniform> u: Params;',
       ...decl,
@@ -182,8 +198,9 @@ export class ShaderBuilder {
       ...[...helpers].map((h) => HELPERS[h]),
       ...this.fns,
       `@compute @workgroup_size(${this.workgroupSize})`,
-      'fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+      `fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${SUBGROUP_ARGS[+this.subgroups]}) {`,
       '  let lid = i32(lid3.x);',
+      this.subgroups ? '  let sg = i32(sg_id);\n  let sgl = i32(sg_lane);\n  let sgs = i32(sg_size);\n  let sgn = i32(sg_count);' : '',
       // workgroups are laid out over x and y (x is capped at 65535); z is a batch index
       '  let wg = i32(wid3.y * nwg.x + wid3.x);',
       '  let wz = i32(wid3.z);',
