@@ -31,19 +31,11 @@ fn philox(c0: u32, key0: u32, key1: u32) -> vec4<u32> {
   }
   return x;
 }
-// sin and cos of 2*pi*t for t in [0, 1): reduced to a quarter turn exactly, then Taylor polynomials
-// on [-pi/4, pi/4] (error < 1e-8), because GPU sin/cos may be only ~1e-3 accurate over [0, 2*pi]
+// sin and cos of 2*pi*t for t in [0, 1): reduced to a quarter turn exactly (the polynomial is the
+// shared sincosQuadrant helper)
 fn sincosTurns(t: f32) -> vec2<f32> {
   let q = round(t * 4.0);
-  let a = (t - q * 0.25) * 6.283185307179586;
-  let a2 = a * a;
-  let s = a * (1.0 + a2 * (-1.0 / 6.0 + a2 * (1.0 / 120.0 + a2 * (-1.0 / 5040.0 + a2 * (1.0 / 362880.0)))));
-  let c = 1.0 + a2 * (-0.5 + a2 * (1.0 / 24.0 + a2 * (-1.0 / 720.0 + a2 * (1.0 / 40320.0 - a2 / 3628800.0))));
-  let k = i32(q) & 3;
-  if (k == 0) { return vec2<f32>(s, c); }
-  if (k == 1) { return vec2<f32>(c, -s); }
-  if (k == 2) { return vec2<f32>(-s, -c); }
-  return vec2<f32>(-c, s);
+  return sincosQuadrant((t - q * 0.25) * 6.283185307179586, i32(q));
 }`;
 
 function randomBody(normal: boolean, b: ShaderBuilder): string {

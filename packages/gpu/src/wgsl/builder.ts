@@ -94,17 +94,21 @@ const HELPERS: Record<string, string> = {
   if (abs(x) > 1e5 || isnan(x)) { return vec2<f32>(sin(x), cos(x)); }
   let q = round(x * 0.6366197723675814);
   let a = fma(-q, 7.54978995489188e-8, fma(-q, 4.837512969970703e-4, fma(-q, 1.5703125, x)));
+  return sincosQuadrant(a, i32(q));
+}`,
+  // sin and cos of (a + k * pi/2) for a in [-pi/4, pi/4]: Taylor polynomials, then the quadrant
+  sincosQuadrant: `fn sincosQuadrant(a: f32, q: i32) -> vec2<f32> {
   let a2 = a * a;
   let s = a * (1.0 + a2 * (-1.0 / 6.0 + a2 * (1.0 / 120.0 + a2 * (-1.0 / 5040.0 + a2 * (1.0 / 362880.0)))));
   let c = 1.0 + a2 * (-0.5 + a2 * (1.0 / 24.0 + a2 * (-1.0 / 720.0 + a2 * (1.0 / 40320.0 - a2 / 3628800.0))));
-  let k = i32(q) & 3;
+  let k = q & 3;
   if (k == 0) { return vec2<f32>(s, c); }
   if (k == 1) { return vec2<f32>(c, -s); }
   if (k == 2) { return vec2<f32>(-s, -c); }
   return vec2<f32>(-c, s);
 }`,
 };
-const HELPER_DEPS: Record<string, string[]> = { f2i: ['isnan'], log1p_: ['inf', 'nan'], sincos_: ['isnan'] };
+const HELPER_DEPS: Record<string, string[]> = { f2i: ['isnan'], log1p_: ['inf', 'nan'], sincos_: ['isnan', 'sincosQuadrant'] };
 
 const SUBGROUP_ARGS = [
   '',
