@@ -105,11 +105,8 @@ export interface GemmJob {
   accumulate: boolean;
 }
 
-/**
- * Packs the placed M x K matrix `a` into MR-row panels by KC blocks at `ap` (block pc at
- * ap + 4*pc*Mp, panel stride MR*kc), in parallel; leaves the GEMM fields of params() set.
- */
-export function packA(M: number, N: number, K: number, a: Placed, ap: number, threads: number): void {
+/** Sets the GEMM fields shared by every job (tile sizes, problem size, placed A) and returns params(). */
+function gemmParams(M: number, N: number, K: number, a: Placed): Int32Array {
   const p = params();
   p[P.MR] = MR;
   p[P.NR] = NR;
@@ -120,6 +117,15 @@ export function packA(M: number, N: number, K: number, a: Placed, ap: number, th
   p[P.A] = a.at;
   p[P.A_RS] = a.rs;
   p[P.A_CS] = a.cs;
+  return p;
+}
+
+/**
+ * Packs the placed M x K matrix `a` into MR-row panels by KC blocks at `ap` (block pc at
+ * ap + 4*pc*Mp, panel stride MR*kc), in parallel; leaves the GEMM fields of params() set.
+ */
+export function packA(M: number, N: number, K: number, a: Placed, ap: number, threads: number): void {
+  const p = gemmParams(M, N, K, a);
   p[P.AP] = ap;
   const panelsM = ceilDiv(M, MR);
   p[P.KIND] = JOB.PACK_A;
@@ -291,17 +297,8 @@ export function gemmBatchedWasm(
       for (let r = 0; r < M; r++) heap.set(c.subarray(cOff + (i * M + r) * N, cOff + (i * M + r + 1) * N), cAt / 4 + i * cItem + r * Np);
     }
   }
-  const p = params();
+  const p = gemmParams(M, N, K, A);
   p[P.KIND] = JOB.BATCH;
-  p[P.MR] = MR;
-  p[P.NR] = NR;
-  p[P.M] = M;
-  p[P.N] = N;
-  p[P.K] = K;
-  p[P.KC] = KC;
-  p[P.A] = A.at;
-  p[P.A_RS] = A.rs;
-  p[P.A_CS] = A.cs;
   p[P.A_ITEM] = aItem;
   p[P.B] = B.at;
   p[P.B_RS] = B.rs;
