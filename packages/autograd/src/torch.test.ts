@@ -1,4 +1,4 @@
-import type { Tensor } from '@dl/tensor';
+import { layerNorm, type Tensor } from '@dl/tensor';
 import { describe, test } from 'vitest';
 import { grad } from './api.js';
 import { backward } from './engine.js';
@@ -43,6 +43,10 @@ describe('gradients match PyTorch 1.13', () => {
       const variance = xc.mul(xc).mean(-1, true);
       return xc.mul(variance.add(1e-5).rsqrt()).mul(weight).add(bias).mul(r).sum();
     });
+  });
+
+  test('fused layerNorm (the same fixture)', () => {
+    check('layerNorm', ['x', 'weight', 'bias'], ({ x, weight, bias, r }) => layerNorm(x, 6, weight, bias, 1e-5).mul(r).sum());
   });
 
   test('conv2d with stride 2, padding 1, groups 2 and bias', () => {

@@ -17,6 +17,7 @@ import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, unaryKern
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
+import { layerNormKernel } from './kernels/norm.js';
 import { argReduceKernel, cumsumKernel, reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { GpuContext, type ContextOptions, type GpuData } from './runtime/context.js';
 import { storageBytes } from './wgsl/builder.js';
@@ -87,6 +88,7 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
   cumsum: cumsumKernel,
   softmax: (c, i, a, o) => softmaxKernel(c, 'softmax', i, a, o),
   logSoftmax: (c, i, a, o) => softmaxKernel(c, 'logSoftmax', i, a, o),
+  layerNorm: layerNormKernel,
   matmul: (c, i, _a, o) => matmulKernel(c, i, o),
   conv2d: conv2dKernel,
   conv2dGradInput: conv2dGradInputKernel,

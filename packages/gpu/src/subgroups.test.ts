@@ -1,10 +1,10 @@
-import { manualSeed, randint, randn, registerBackend, tensor, type Tensor } from '@dl/tensor';
+import { layerNorm, manualSeed, randint, randn, registerBackend, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WebGPUBackend } from './backend.js';
 import { createWebGPUBackend, getGPU } from './device.js';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
 
-// Reductions and softmax with subgroup operations (where the adapter has them) and with the
+// Reductions, softmax and layer norm with subgroup operations (where the adapter has them) and with the
 // workgroup-memory tree (subgroups: false) both match the CPU.
 describe.skipIf(!hasWebGPU)('subgroup reductions', () => {
   let gpu: WebGPUBackend;
@@ -88,5 +88,18 @@ describe.skipIf(!hasWebGPU)('subgroup reductions', () => {
       await compare((t) => t.softmax(0), a, 1e-4, 1e-6, `softmax ${shape} dim 0`);
     }
     await compare((t) => t.softmax(1), tensor([[-Infinity, -Infinity], [0, -Infinity]]), 0, 0, 'all -inf row');
+  });
+
+  it('layerNorm rows (one or two normalised dims, with and without weight and bias)', async () => {
+    manualSeed(13);
+    for (const shape of [[4, 31], [3, 1000], [2, 4097], [2, 3, 400]]) {
+      const a = randn(shape).mul(3).add(5);
+      const n = shape.at(-1)!;
+      const w = randn([n]);
+      const b = randn([n]);
+      await compare((t) => layerNorm(t, n), a, 1e-4, 1e-4, `layerNorm ${shape}`);
+      await compare((t) => layerNorm(t, n, w.to(t.device), b.to(t.device)), a, 1e-4, 1e-4, `layerNorm ${shape} affine`);
+      await compare((t) => layerNorm(t, shape.slice(-2)), a, 1e-4, 1e-4, `layerNorm ${shape} over 2 dims`);
+    }
   });
 });

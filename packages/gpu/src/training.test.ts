@@ -1,5 +1,5 @@
 import { valueAndGrad } from '@dl/autograd';
-import { conv2d, gather, manualSeed, maxPool2d, randint, randn, type Tensor } from '@dl/tensor';
+import { conv2d, gather, layerNorm, manualSeed, maxPool2d, randint, randn, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
 
@@ -35,5 +35,20 @@ describe.skipIf(!hasWebGPU)('training on webgpu', () => {
       expect(gpu.grads[i].device).toBe('webgpu');
       expectClose(await gpu.grads[i].data(), await cpu.grads[i].data(), 1e-3, 1e-5, `grad ${i}`);
     }
+  });
+
+  it('gives the same gradients as the cpu through the fused layerNorm', async () => {
+    manualSeed(12);
+    const x = randn([5, 3, 40]).mul(2).add(1);
+    const w = randn([40]);
+    const b = randn([40]);
+    const r = randn([5, 3, 40]);
+    // a weighted sum of the output, so every element's gradient differs
+    const f = (x: Tensor, w: Tensor, b: Tensor, r: Tensor): Tensor => layerNorm(x, 40, w, b).mul(r).sum();
+    const vg = valueAndGrad(f, { argnums: [0, 1, 2] });
+    const cpu = vg(x, w, b, r);
+    const gpu = vg(...([x, w, b, r].map((t) => t.to('webgpu')) as [Tensor, Tensor, Tensor, Tensor]));
+    expectClose(await gpu.value.data(), await cpu.value.data(), 1e-4, 1e-4, 'value');
+    for (let i = 0; i < 3; i++) expectClose(await gpu.grads[i].data(), await cpu.grads[i].data(), 1e-3, 1e-4, `grad ${i}`);
   });
 });

@@ -1,5 +1,5 @@
 import { noGrad } from '@dl/autograd';
-import { ShapeError, fmt, full, ones, scope, zeros, type Tensor } from '@dl/tensor';
+import { ShapeError, fmt, full, layerNorm, ones, scope, zeros, type Tensor } from '@dl/tensor';
 import { Module, param } from './module.js';
 
 export interface BatchNormOptions {
@@ -161,14 +161,8 @@ export class LayerNorm extends Module {
     if (!lastDimsMatch(x, this.normalizedShape)) {
       throw new ShapeError(this.label(), `expected input [...,${this.normalizedShape.join(',')}], got ${fmt(x.shape)}`);
     }
-    const dims = this.normalizedShape.map((_, i) => x.ndim - this.normalizedShape.length + i);
-    // x - mean once, reused for the (biased) variance: fewer passes forward and backward than x.var
-    const xc = x.sub(x.mean(dims, true));
-    const variance = xc.mul(xc).mean(dims, true);
-    let y = xc.mul(variance.add(this.eps).rsqrt());
-    if (this.weight) y = y.mul(this.weight);
-    if (this.bias) y = y.add(this.bias);
-    return y;
+    // one fused kernel per row: statistics, normalisation and the affine map
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 
   protected override extraRepr(): string {
@@ -242,9 +236,8 @@ export class GroupNorm extends Module {
     }
     const N = x.shape[0];
     const g = x.reshape([N, this.numGroups, -1]); // [N, G, C/G * spatial]
-    const mean = g.mean(2, true);
-    const variance = g.var(2, false, true);
-    let y = g.sub(mean).mul(variance.add(this.eps).rsqrt()).reshape(x.shape as number[]);
+    // a group is a row of the fused layer norm; the affine map is per channel, so it comes after
+    let y = layerNorm(g, g.shape[2], null, null, this.eps).reshape(x.shape as number[]);
     const view = [1, this.numChannels, ...Array(x.ndim - 2).fill(1)];
     if (this.weight) y = y.mul(this.weight.reshape(view));
     if (this.bias) y = y.add(this.bias.reshape(view));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DeviceError, DisposedError, DLError, DTypeError, IndexError, ShapeError,
-  add, arange, cat, conv2d, cpuBackend, gather, manualSeed, matmul, memory, ones, rand, randint, randn,
+  add, arange, cat, conv2d, cpuBackend, gather, layerNorm, manualSeed, matmul, memory, ones, rand, randint, randn,
   pad, registerBackend, reshape, scope, stack, sum, tensor, transpose, zeros, type Tensor,
 } from './index.js';
 
@@ -67,6 +67,20 @@ describe('bad input throws typed errors that name the shapes', () => {
     const w = thrown(() => zeros([3, 1, 5]).mul(zeros([2, 4])), ShapeError);
     expect(w.message).toContain('[3,1,5]');
     expect(w.message).toContain('[2,4]');
+  });
+
+  it('layerNorm names x, the normalized shape and the affine shapes', () => {
+    const e = thrown(() => layerNorm(zeros([2, 3, 8]), [4]), ShapeError);
+    expect(e.message).toContain('layerNorm');
+    expect(e.message).toContain('[4]');
+    expect(e.message).toContain('[2,3,8]');
+    const w = thrown(() => layerNorm(zeros([2, 8]), 8, zeros([2, 4])), ShapeError);
+    expect(w.message).toContain('weight');
+    expect(w.message).toContain('[2,4]');
+    thrown(() => layerNorm(zeros([2, 8]), []), ShapeError);
+    thrown(() => layerNorm(zeros([2, 8]), 8, null, zeros([8], { dtype: 'float64' })), DTypeError);
+    thrown(() => layerNorm(zeros([2, 8], { dtype: 'int32' }), 8), DTypeError);
+    thrown(() => layerNorm(zeros([2, 8]), 8, null, null, NaN), DLError);
   });
 
   it('conv2d channel mismatch names both shapes', () => {

@@ -70,6 +70,11 @@ export interface KernelAttrs extends UnaryAttrs, BinaryAttrs {
   cumsum: { dim: number };
   softmax: { dim: number };
   logSoftmax: { dim: number };
+  /**
+   * (x - mean) / sqrt(var + eps) over the trailing dims from `axis` (biased variance), then
+   * * weight + bias; inputs: x, then optionally weight, then bias (contiguous, x.shape.slice(axis))
+   */
+  layerNorm: { axis: number; eps: number };
   /** a [...batch, M, K] @ b [...batch, K, N]; batch dims already broadcast (stride 0 allowed) */
   matmul: Empty;
   /** x [N,C,H,W], w [O,C/g,kH,kW] -> [N,O,oH,oW] */

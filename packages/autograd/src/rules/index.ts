@@ -2,6 +2,7 @@ import type { Primitive } from '@dl/tensor';
 import { binaryRules, whereRule } from './binary.js';
 import { linalgRules } from './linalg.js';
 import { creationRules, movementRules } from './movement.js';
+import { normRules } from './norm.js';
 import { reduceRules } from './reduce.js';
 import type { GradRule } from './types.js';
 import { unaryRules } from './unary.js';
@@ -14,6 +15,7 @@ export const rules: { readonly [P in Primitive]: GradRule<P> } = {
   ...binaryRules,
   where: whereRule,
   ...reduceRules,
+  ...normRules,
   ...linalgRules,
   ...movementRules,
   ...creationRules,

@@ -3,6 +3,7 @@ import {
   UNARY_OPS,
   cat,
   convTranspose2d,
+  layerNorm,
   cpuBackend,
   manualSeed,
   pad,
@@ -131,6 +132,24 @@ const cases: Case[] = [
   { prim: 'min', name: 'min with a two-way tie, keepdim', inputs: () => [tensor([[1, -3, -3, 2], [5, 1, 0, 4]], f64)], f: (x) => x.min(1, true), noSecondOrder: TIE },
   { prim: 'cumsum', name: 'cumsum along dim 0 of a transposed view', inputs: () => [normal(4, 3)], f: (x) => x.T.cumsum(1) },
   { prim: 'softmax', name: 'softmax along dim 0', inputs: () => [normal(3, 4)], f: (x) => x.softmax(0) },
+  {
+    prim: 'layerNorm',
+    name: 'layerNorm over the last dim with weight and bias',
+    inputs: () => [normal(3, 5), normal(5), normal(5)],
+    f: (x, w, b) => layerNorm(x, 5, w, b),
+  },
+  {
+    prim: 'layerNorm',
+    name: 'layerNorm over two dims of a transposed view, no affine',
+    inputs: () => [normal(4, 3, 2)],
+    f: (x) => layerNorm(x.transpose(0, 2), [3, 4], null, null, 0.1),
+  },
+  {
+    prim: 'layerNorm',
+    name: 'layerNorm with a bias only (weight of ones)',
+    inputs: () => [normal(2, 4), normal(4)],
+    f: (x, b) => layerNorm(x, [4], null, b),
+  },
   { prim: 'logSoftmax', name: 'logSoftmax along the last dim of a transposed view', inputs: () => [normal(4, 3)], f: (x) => x.T.logSoftmax(-1) },
   {
     prim: 'matmul',

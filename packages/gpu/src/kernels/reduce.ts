@@ -38,7 +38,7 @@ function subgroupReduce(kind: Reducer, d: Domain, v: string): string {
  * its values, lane 0 stores the partial, and every subgroup then reduces the sgn partials (sgn is
  * WG / subgroup size, which varies by device): one barrier instead of log2(WG).
  */
-function groupReduce(sub: boolean, kind: Reducer, d: Domain, v: string, res: string): string {
+export function groupReduce(sub: boolean, kind: Reducer, d: Domain, v: string, res: string): string {
   if (sub) {
     return `
   let ${res}_sg = ${subgroupReduce(kind, d, v)};

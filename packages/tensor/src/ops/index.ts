@@ -1,6 +1,7 @@
 export * from './creation.js';
 export * from './elementwise.js';
 export * from './reduce.js';
+export * from './norm.js';
 export * from './movement.js';
 export * from './matmul.js';
 export * from './conv.js';

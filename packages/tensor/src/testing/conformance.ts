@@ -11,7 +11,7 @@ import {
   abs, adaptiveAvgPool2d, add, arange, argmax, argmin, avgPool2d, cast, cat, ceil, chunk, clamp, contiguous,
   conv1d, conv2d, convTranspose2d, cos, cumsum, div, eq, erf, exp, expand, expm1, eye, flatten, flip, floor,
   full, gather, ge, gelu, gt, indexSelect, le, linspace, log, log1p, logicalAnd, logicalNot, logicalOr,
-  logSoftmax, logsumexp, lt, maskedFill, matmul, max, maximum, maxPool2d, mean, memory, min, minimum, mul,
+  layerNorm, logSoftmax, logsumexp, lt, maskedFill, matmul, max, maximum, maxPool2d, mean, memory, min, minimum, mul,
   narrow, ne, neg, oneHot, ones, onesLike, pad, permute, pow, prod, reciprocal, relu, remainder, repeat,
   reshape, round, rsqrt, scatterAdd, scope, select, sigmoid, sign, silu, sin, slice, softmax, softplus, sort, split,
   sqrt, square, squeeze, stack, std, sub, sum, tanh, tensor, topk, transpose, tril, triu, unsqueeze,
@@ -143,6 +143,7 @@ export const OPS: Record<string, OpFn> = {
   cumsum: ([x], a) => cumsum(x, a.dim),
   softmax: ([x], a) => softmax(x, a.dim),
   logSoftmax: ([x], a) => logSoftmax(x, a.dim),
+  layerNorm: ([x, w, b], a) => (a.biasOnly ? layerNorm(x, a.normalizedShape, null, w, a.eps) : layerNorm(x, a.normalizedShape, w, b, a.eps)),
   // linear algebra, convolution, pooling
   matmul: ([x, y]) => matmul(x, y),
   conv1d: ([x, w, bias], a) => conv1d(x, w, { ...a, bias }),
