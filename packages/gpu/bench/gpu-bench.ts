@@ -7,7 +7,7 @@
  *   DL_WEBGPU_MODULE=/path/to/webgpu/index.js node bench/dist/gpu-bench.mjs
  */
 import { noGrad, valueAndGrad } from '@dl/autograd';
-import { conv2d, gather, manualSeed, maxPool2d, randint, randn, registerBackend, scope, type Tensor } from '@dl/tensor';
+import { conv2d, gather, layerNorm, manualSeed, maxPool2d, randint, randn, registerBackend, scope, type Tensor } from '@dl/tensor';
 import { createWebGPUBackend } from '../src/index.js';
 
 const gpu = await createWebGPUBackend({ powerPreference: 'high-performance' }).catch((e: Error) => {
@@ -88,6 +88,30 @@ for (const n of sizes) {
   const g = await time(() => gx.softmax(1), software ? 5 : 50, 'webgpu');
   const c = await time(() => x.softmax(1), 5, 'cpu');
   rows.push(['softmax [1024,1024] dim 1, ms', fmt(g, 2), fmt(c, 2)]);
+}
+
+{
+  // layer norm: the fused row kernel next to the same computation composed from primitives
+  const x = randn([1024, 1024]);
+  const w = randn([1024]);
+  const b = randn([1024]);
+  const [gx, gw, gb] = [x, w, b].map((t) => t.to('webgpu'));
+  const composed = (): Tensor => {
+    const xc = gx.sub(gx.mean(1, true));
+    return xc.mul(xc.mul(xc).mean(1, true).add(1e-5).rsqrt()).mul(gw).add(gb);
+  };
+  const fused = (): Tensor => layerNorm(gx, 1024, gw, gb);
+  const dispatches = (f: () => Tensor): number => {
+    const d0 = gpu.stats().dispatches;
+    scope(f);
+    return gpu.stats().dispatches - d0;
+  };
+  const reps = software ? 5 : 50;
+  const g = await time(fused, reps, 'webgpu');
+  const gc = await time(composed, reps, 'webgpu');
+  const c = await time(() => layerNorm(x, 1024, w, b), 5, 'cpu');
+  rows.push([`layerNorm [1024,1024] fused, ms (dispatches)`, `${fmt(g, 2)} (${dispatches(fused)})`, fmt(c, 2)]);
+  rows.push([`layerNorm [1024,1024] from primitives, ms (dispatches)`, `${fmt(gc, 2)} (${dispatches(composed)})`, '-']);
 }
 
 {
