@@ -1,4 +1,4 @@
-import { DeviceError, full, manualSeed, memory, randn, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
+import { DeviceError, full, layerNorm, manualSeed, memory, randn, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
 import type { WebGPUBackend } from './backend.js';
@@ -98,6 +98,9 @@ describe.skipIf(!hasWebGPU)('webgpu backend', () => {
     expectClose(await ha.matmul(hb).data(), await a.matmul(b).data(), 1e-2, 2e-2, 'matmul');
     expectClose(await ha.softmax(1).data(), await a.softmax(1).data(), 1e-2, 1e-3, 'softmax');
     expectClose(await ha.sum(0).data(), await a.sum(0).data(), 1e-2, 2e-2, 'sum');
+    const w = randn([40]);
+    const hw = w.to('webgpu').cast('float16');
+    expectClose(await layerNorm(ha, 40, hw, hw).data(), await layerNorm(a, 40, w, w).data(), 1e-2, 1e-2, 'layerNorm');
     expectClose(await ha.mul(2).transpose(0, 1).cast('float32').data(), await a.mul(2).transpose(0, 1).data(), 1e-3, 1e-4, 'strided cast');
     const up = tensor([0.5, -2, 65504], { dtype: 'float16', device: 'webgpu' });
     expect(Array.from(await up.data())).toEqual([0.5, -2, 65504]);
