@@ -91,27 +91,34 @@ for (const n of sizes) {
 }
 
 {
-  // layer norm: the fused row kernel next to the same computation composed from primitives
+  // layer norm: the fused row kernels next to the same computation composed from primitives
   const x = randn([1024, 1024]);
   const w = randn([1024]);
   const b = randn([1024]);
-  const [gx, gw, gb] = [x, w, b].map((t) => t.to('webgpu'));
-  const composed = (): Tensor => {
-    const xc = gx.sub(gx.mean(1, true));
-    return xc.mul(xc.mul(xc).mean(1, true).add(1e-5).rsqrt()).mul(gw).add(gb);
+  const [gx, gw, gb, r] = [x, w, b, randn([1024, 1024])].map((t) => t.to('webgpu'));
+  const fused = (x: Tensor, w: Tensor, b: Tensor): Tensor => layerNorm(x, 1024, w, b);
+  const composed = (x: Tensor, w: Tensor, b: Tensor): Tensor => {
+    const xc = x.sub(x.mean(1, true));
+    return xc.mul(xc.mul(xc).mean(1, true).add(1e-5).rsqrt()).mul(w).add(b);
   };
-  const fused = (): Tensor => layerNorm(gx, 1024, gw, gb);
+  // forward alone, and forward + backward to x, weight and bias (loss: sum of the output times r)
+  const forward = (ln: typeof fused) => (): Tensor => ln(gx, gw, gb);
+  const train = (ln: typeof fused) => (): Tensor => valueAndGrad((x: Tensor, w: Tensor, b: Tensor) => ln(x, w, b).mul(r).sum(), { argnums: [0, 1, 2] })(gx, gw, gb).value;
   const dispatches = (f: () => Tensor): number => {
     const d0 = gpu.stats().dispatches;
     scope(f);
     return gpu.stats().dispatches - d0;
   };
   const reps = software ? 5 : 50;
-  const g = await time(fused, reps, 'webgpu');
-  const gc = await time(composed, reps, 'webgpu');
-  const c = await time(() => layerNorm(x, 1024, w, b), 5, 'cpu');
-  rows.push([`layerNorm [1024,1024] fused, ms (dispatches)`, `${fmt(g, 2)} (${dispatches(fused)})`, fmt(c, 2)]);
-  rows.push([`layerNorm [1024,1024] from primitives, ms (dispatches)`, `${fmt(gc, 2)} (${dispatches(composed)})`, '-']);
+  const cpu = await time(() => fused(x, w, b), 5, 'cpu');
+  for (const [what, f, c] of [
+    ['fused', forward(fused), fmt(cpu, 2)],
+    ['from primitives', forward(composed), '-'],
+    ['fwd+bwd fused', train(fused), '-'],
+    ['fwd+bwd from primitives', train(composed), '-'],
+  ] as const) {
+    rows.push([`layerNorm [1024,1024] ${what}, ms (dispatches)`, `${fmt(await time(f, reps, 'webgpu'), 2)} (${dispatches(f)})`, c]);
+  }
 }
 
 {

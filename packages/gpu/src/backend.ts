@@ -17,7 +17,7 @@ import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, unaryKern
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
-import { layerNormKernel } from './kernels/norm.js';
+import { layerNormGradInputKernel, layerNormKernel } from './kernels/norm.js';
 import { argReduceKernel, cumsumKernel, reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { GpuContext, type ContextOptions, type GpuData } from './runtime/context.js';
 import { storageBytes } from './wgsl/builder.js';
@@ -89,6 +89,7 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
   softmax: (c, i, a, o) => softmaxKernel(c, 'softmax', i, a, o),
   logSoftmax: (c, i, a, o) => softmaxKernel(c, 'logSoftmax', i, a, o),
   layerNorm: layerNormKernel,
+  layerNormGradInput: layerNormGradInputKernel,
   matmul: (c, i, _a, o) => matmulKernel(c, i, o),
   conv2d: conv2dKernel,
   conv2dGradInput: conv2dGradInputKernel,

@@ -1,4 +1,4 @@
-import { layerNorm, manualSeed, randint, randn, registerBackend, tensor, type Tensor } from '@dl/tensor';
+import { layerNorm, manualSeed, randint, randn, runKernel, registerBackend, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WebGPUBackend } from './backend.js';
 import { createWebGPUBackend, getGPU } from './device.js';
@@ -100,6 +100,15 @@ describe.skipIf(!hasWebGPU)('subgroup reductions', () => {
       await compare((t) => layerNorm(t, n), a, 1e-4, 1e-4, `layerNorm ${shape}`);
       await compare((t) => layerNorm(t, n, w.to(t.device), b.to(t.device)), a, 1e-4, 1e-4, `layerNorm ${shape} affine`);
       await compare((t) => layerNorm(t, shape.slice(-2)), a, 1e-4, 1e-4, `layerNorm ${shape} over 2 dims`);
+      // the backward kernel, with a weight and without, and with g and x as transposed views
+      const g = randn(shape);
+      const axis = shape.length - 1;
+      const grad = (t: Tensor, gt: Tensor, wt?: Tensor): Tensor => runKernel('layerNormGradInput', wt ? [gt, t, wt] : [gt, t], { axis, eps: 1e-5 }, t.shape, 'float32');
+      await compare((t) => grad(t, g.to(t.device), w.to(t.device)), a, 1e-3, 1e-4, `layerNormGradInput ${shape}`);
+      await compare((t) => grad(t, g.to(t.device)), a, 1e-3, 1e-4, `layerNormGradInput ${shape} no weight`);
+      const at = a.transpose(0, axis).contiguous();
+      const gtr = g.transpose(0, axis).contiguous();
+      await compare((t) => grad(t.transpose(0, axis), gtr.to(t.device).transpose(0, axis), w.to(t.device)), at, 1e-3, 1e-4, `layerNormGradInput ${shape} strided`);
     }
   });
 });

@@ -75,6 +75,8 @@ export interface KernelAttrs extends UnaryAttrs, BinaryAttrs {
    * * weight + bias; inputs: x, then optionally weight, then bias (contiguous, x.shape.slice(axis))
    */
   layerNorm: { axis: number; eps: number };
+  /** the gradient of layerNorm with respect to x: inputs g (of the output), x, then optionally weight */
+  layerNormGradInput: { axis: number; eps: number };
   /** a [...batch, M, K] @ b [...batch, K, N]; batch dims already broadcast (stride 0 allowed) */
   matmul: Empty;
   /** x [N,C,H,W], w [O,C/g,kH,kW] -> [N,O,oH,oW] */

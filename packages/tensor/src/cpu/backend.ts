@@ -6,7 +6,7 @@ import { sizeOf } from '../shape.js';
 import { assignKernel, binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './indexing.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel, maxPool2dIndicesKernel } from './linalg.js';
-import { layerNormKernel } from './norm.js';
+import { layerNormGradInputKernel, layerNormKernel } from './norm.js';
 import { argReduceKernel, reduceKernel, rowKernel } from './reduce.js';
 import { contiguousData } from './strided.js';
 import { recycle, takeArray } from './pool.js';
@@ -36,6 +36,7 @@ const kernels: KernelTable = {
   softmax: (i, a, o) => rowKernel('softmax', i, a, o),
   logSoftmax: (i, a, o) => rowKernel('logSoftmax', i, a, o),
   layerNorm: layerNormKernel,
+  layerNormGradInput: layerNormGradInputKernel,
   matmul: (i, _a, o) => matmulKernel(i, o),
   conv2d: conv2dKernel,
   conv2dGradInput: conv2dGradInputKernel,
