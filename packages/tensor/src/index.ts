@@ -24,5 +24,5 @@ export { broadcastShapes, contiguousStrides, isContiguousLayout, normDim, normDi
 export { memory, scope, keep, Storage, type MemoryInfo } from './memory.js';
 export { manualSeed, philox, fillUniform, fillNormal, generator } from './rng.js';
 export { cpuBackend } from './cpu/backend.js';
-export { setCpuKernels, kernelChoice, setNumThreads, getNumThreads, type CpuKernels } from './cpu/select.js';
+export { setCpuKernels, kernelChoice, setNumThreads, getNumThreads, initThreads, type CpuKernels } from './cpu/select.js';
 export { offsetsOf } from './cpu/strided.js';

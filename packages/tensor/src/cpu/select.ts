@@ -79,3 +79,11 @@ export function setNumThreads(n: number): void {
   setWasmThreads(n);
 }
 export { getNumThreads };
+
+/**
+ * Starts the wasm kernels' worker threads (default: one per core, caller included) and resolves
+ * once they listen, so the next kernel already runs on all of them.
+ */
+export async function initThreads(n?: number): Promise<void> {
+  await initWasmThreads(n);
+}
