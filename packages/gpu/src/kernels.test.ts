@@ -84,6 +84,9 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     await sameAsCpu((d) => where(c.to(d), 1, 0));
     await sameAsCpu((d) => a.to(d).mul(3).int(), 0, 0, 'float -> int truncates');
     await sameAsCpu((d) => tensor([NaN, 2.7, -2.7]).to(d).int(), 0, 0, 'NaN -> 0');
+    // out of int32 range: wraps modulo 2^32 like the CPU (JS ToInt32); infinities give 0
+    const big = tensor([3e9, -3e9, 2147483648, -2147483904, 2147483520, 1e20, -1e20, 4294967296, Infinity, -Infinity, 65536 * 65535]);
+    await sameAsCpu((d) => big.to(d).int(), 0, 0, 'float -> int out of range');
     await sameAsCpu((d) => a.to(d).bool(), 0, 0, 'float -> bool');
     await sameAsCpu((d) => a.to(d).gt(0).float(), 0, 0, 'bool -> float');
     await sameAsCpu((d) => a.to(d).transpose(0, 1).contiguous(), 0, 0, 'copy');
@@ -139,6 +142,11 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     await sameAsCpu((d) => a.to(d).matmul(b.to(d)), 1e-4, 1e-4, 'batched x broadcast');
     await sameAsCpu((d) => a.to(d).transpose(-1, -2).matmul(a.to(d)), 1e-4, 1e-4, 'transposed batch');
     await sameAsCpu((d) => b.to(d).transpose(0, 1).matmul(b.to(d).flip(0)), 1e-4, 1e-4, 'flipped');
+    // int32: exact, and wrapping modulo 2^32 like the CPU where an f32 accumulator would round
+    const ia = randint(-3000, 3000, [2, 5, 70]);
+    const ib = randint(-3000, 3000, [70, 9]);
+    await sameAsCpu((d) => ia.to(d).matmul(ib.to(d)), 0, 0, 'int32 matmul');
+    await sameAsCpu((d) => ia.to(d).mul(40000).matmul(ib.to(d).transpose(0, 1).contiguous().transpose(0, 1)), 0, 0, 'int32 matmul past 2^31');
     // few output tiles over a long K split K across workgroups
     await sameAsCpu((d) => x([6, 4100], 32).to(d).matmul(x([4100, 7], 33).to(d)), 1e-4, 1e-3, 'split K');
     await sameAsCpu((d) => x([3, 4, 2500], 34).to(d).matmul(x([3, 2500, 8], 35).to(d)), 1e-4, 1e-3, 'split K batched');

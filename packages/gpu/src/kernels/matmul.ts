@@ -1,8 +1,8 @@
 import type { OutInfo, TensorInfo } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
-import { storageType, toDomain } from '../wgsl/builder.js';
+import { ShaderBuilder, grid, storageType, toDomain } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
-import { dataOf, newData, outSize } from './common.js';
+import { WG, dataOf, newData, outSize } from './common.js';
 import { runGemm } from './gemm.js';
 
 /**
@@ -11,6 +11,7 @@ import { runGemm } from './gemm.js';
  * rows are read as vec4, and a float32 output with N % 4 == 0 is written as vec4.
  */
 export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo): GpuData {
+  if (out.dtype === 'int32') return intMatmulKernel(ctx, a, b, out);
   const data = newData(ctx, outSize(out), out.dtype);
   const rank = out.shape.length;
   const [M, K] = a.shape.slice(-2);
@@ -81,5 +82,51 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
     [{ buffer: data.buffer }, { buffer: dataOf(a).buffer }, { buffer: dataOf(b).buffer }],
     params,
   );
+  return data;
+}
+
+/**
+ * int32 matmul: a thread per output, accumulating in i32, which wraps modulo 2^32 exactly as the
+ * CPU's int32 matmul does (the f32 GEMM would round past 2^24). Integer matmul is rare and small.
+ */
+function intMatmulKernel(ctx: GpuContext, a: TensorInfo, b: TensorInfo, out: OutInfo): GpuData {
+  const data = newData(ctx, outSize(out), out.dtype);
+  const total = outSize(out);
+  if (total === 0) return data;
+  const rank = out.shape.length;
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[rank - 1];
+  const batchShape = out.shape.slice(0, -2);
+  const br = batchShape.length;
+  const at = storageType(a.dtype);
+  const bt = storageType(b.dtype);
+  const [ars, acs] = a.strides.slice(-2);
+  const [brs, bcs] = b.strides.slice(-2);
+  const params: Record<string, number> = { M, N, K, total, ars, acs, brs, bcs };
+  stridedParams('abase', 'bs', batchShape, a.strides.slice(0, -2), a.offset, params);
+  stridedParams('bbase', 'bs', batchShape, b.strides.slice(0, -2), b.offset, params);
+  const prog = ctx.program(`matmul:int:${a.dtype}:${b.dtype}:${br}`, () => {
+    const s = new ShaderBuilder(WG);
+    s.storage('out', 'i32', 'read_write');
+    s.storage('a', at);
+    s.storage('b', bt);
+    stridedOffsetFn(s, 'abase', br, 'bs');
+    stridedOffsetFn(s, 'bbase', br, 'bs');
+    const [M_, N_, K_] = [s.param('M'), s.param('N'), s.param('K')];
+    return s.build(`
+  let i = wg * ${WG} + lid;
+  if (i >= ${s.param('total')}) { return; }
+  let n = i % ${N_};
+  let m = (i / ${N_}) % ${M_};
+  let z = i / (${M_} * ${N_});
+  let aB = abase(z) + m * ${s.param('ars')};
+  let bB = bbase(z) + n * ${s.param('bcs')};
+  var acc = 0;
+  for (var k = 0; k < ${K_}; k++) {
+    acc += ${toDomain(`a[aB + k * ${s.param('acs')}]`, at, 'i32')} * ${toDomain(`b[bB + k * ${s.param('brs')}]`, bt, 'i32')};
+  }
+  out[i] = acc;`);
+  });
+  ctx.dispatch('matmul', prog, [{ buffer: data.buffer }, { buffer: dataOf(a).buffer }, { buffer: dataOf(b).buffer }], params, grid(Math.ceil(total / WG)));
   return data;
 }

@@ -70,7 +70,14 @@ const LANES = 'xyzw';
 /** Helper functions every shader may use; emitted only when referenced. */
 const HELPERS: Record<string, string> = {
   isnan: 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
-  f2i: 'fn f2i(x: f32) -> i32 { return select(i32(x), 0, isnan(x)); }',
+  // float -> int32 as the CPU stores into an Int32Array (JS ToInt32): truncate, then wrap modulo
+  // 2^32; NaN and infinities give 0. Past 2^31 an f32 is a multiple of 256, so the wrap is exact.
+  f2i: `fn f2i(x: f32) -> i32 {
+  if ((bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u) { return 0; }
+  let t = trunc(x);
+  if (abs(t) < 2147483648.0) { return i32(t); }
+  return bitcast<i32>(u32(t - 4294967296.0 * floor(t / 4294967296.0)));
+}`,
   // log(1 + x) to f32 precision: near x = 0 the series 2*atanh(s), s = x / (2 + x), since GPU
   // log is only accurate in absolute terms there; elsewhere log(1 + x) with Kahan's correction for the rounding of 1 + x
   log1p_: `fn log1p_(x: f32) -> f32 {
@@ -108,7 +115,7 @@ const HELPERS: Record<string, string> = {
   return vec2<f32>(-c, s);
 }`,
 };
-const HELPER_DEPS: Record<string, string[]> = { f2i: ['isnan'], log1p_: ['inf', 'nan'], sincos_: ['isnan', 'sincosQuadrant'] };
+const HELPER_DEPS: Record<string, string[]> = { log1p_: ['inf', 'nan'], sincos_: ['isnan', 'sincosQuadrant'] };
 
 const SUBGROUP_ARGS = [
   '',

@@ -38,12 +38,12 @@ export function matmulKernel([a, b]: TensorInfo[], out: OutInfo): TypedArray {
   return r;
 }
 
-/** Integer matmul: plain loops (rare, small). */
+/** Integer matmul: plain loops (rare, small), wrapping modulo 2^32 like int32 arithmetic in C and WGSL. */
 function intGemm(M: number, N: number, K: number, a: TypedArray, aOff: number, aRs: number, aCs: number, b: TypedArray, bOff: number, bRs: number, bCs: number, c: TypedArray, cOff: number): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = 0;
-      for (let k = 0; k < K; k++) s += a[aOff + i * aRs + k * aCs] * b[bOff + k * bRs + j * bCs];
+      for (let k = 0; k < K; k++) s = (s + Math.imul(a[aOff + i * aRs + k * aCs], b[bOff + k * bRs + j * bCs])) | 0;
       c[cOff + i * N + j] = s;
     }
   }
