@@ -1,4 +1,4 @@
-import { DeviceError, full, layerNorm, manualSeed, memory, randn, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
+import { DeviceError, conv2d, full, layerNorm, manualSeed, memory, randint, randn, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
 import type { WebGPUBackend } from './backend.js';
@@ -157,6 +157,44 @@ describe.skipIf(!hasWebGPU)('webgpu buffers over the storage binding limit', () 
     expectClose(r, await randn([n]).data(), 1e-5, 1e-5, 'randn');
   });
 
+  it('runs ops that split along dim 0 in slices: rows, reductions, matmul, conv, gather', async () => {
+    manualSeed(21);
+    const a = randn([300, 100]); // 120 KB: each op below binds it in slices
+    const w = randn([100]);
+    const b = randn([100, 20]);
+    const idx = randint(0, 100, [300, 5]);
+    const x = randn([8, 4, 32, 32]);
+    const k = randn([6, 4, 3, 3]);
+    const q = randn([4, 100, 60]);
+    const v = randn([4, 60, 50]);
+    const cases: [string, (d: string) => Tensor, number][] = [
+      ['softmax', (d) => a.to(d).softmax(1), 1e-6],
+      ['logSoftmax', (d) => a.to(d).logSoftmax(-1), 1e-5],
+      ['layerNorm', (d) => layerNorm(a.to(d), 100, w.to(d), w.to(d)), 1e-4],
+      ['sum over dim 1', (d) => a.to(d).sum(1), 1e-4],
+      ['sum over dim 0', (d) => a.to(d).sum(0), 1e-4],
+      ['sum of all', (d) => a.to(d).sum(), 1e-3],
+      ['max of all', (d) => a.to(d).max(), 0],
+      ['mean over dims 0, 1 of a 3-D view', (d) => a.to(d).reshape([300, 10, 10]).mean([0, 1]), 1e-5],
+      ['argmax', (d) => a.to(d).argmax(1), 0],
+      ['cumsum', (d) => a.to(d).cumsum(1), 1e-4],
+      ['matmul', (d) => a.to(d).matmul(b.to(d)), 1e-4],
+      ['batched matmul', (d) => q.to(d).matmul(v.to(d)), 1e-4],
+      ['conv2d', (d) => conv2d(x.to(d), k.to(d), { padding: 1 }), 1e-4],
+      ['gather', (d) => a.to(d).gather(1, idx.to(d)), 0],
+      ['rows of a sliced view', (d) => a.to(d).slice(0, 7, 290, 2).softmax(1), 1e-6],
+    ];
+    const live = small.stats().liveBuffers;
+    for (const [what, f, tol] of cases) {
+      const want = await f('cpu').data();
+      const got = scope(() => f('webgpu-64k'));
+      expectClose(await got.data(), want, tol, tol, what);
+      got.dispose();
+    }
+    // slices, partial results and copies of shared inputs all went back to the pool
+    expect(small.stats().liveBuffers).toBe(live);
+  });
+
   it('gives a clear error for ops that cannot split', () => {
     const m = full([200, 200], 1, { device: 'webgpu-64k' });
     const live = small.stats().liveBuffers;
@@ -177,6 +215,8 @@ describe.skipIf(!hasWebGPU)('webgpu buffers over the storage binding limit', () 
     const y = await x.mul(2).add(x).data();
     expect(y.length).toBe(n);
     expect([y[0], y[n >> 1], y[n - 1]]).toEqual([4.5, 4.5, 4.5]);
+    // a reduction over it runs in slices, then over the slices' partial sums
+    expectClose(await x.sum().data(), [1.5 * n], 1e-6, 0, 'sum');
     big.destroy();
   });
 });

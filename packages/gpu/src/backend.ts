@@ -11,12 +11,13 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@dl/tensor';
-import { dataOf, layoutTag, newData, sizeOfShape } from './kernels/common.js';
+import { contiguousInfo, dataOf, layoutTag, newData, sizeOfShape } from './kernels/common.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
 import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
+import { needsSplit, runSplit } from './kernels/split.js';
 import { layerNormGradInputKernel, layerNormKernel } from './kernels/norm.js';
 import { argReduceKernel, cumsumKernel, reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { GpuContext, type ContextOptions, type GpuData } from './runtime/context.js';
@@ -106,16 +107,6 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
   randomNormal: (c, _i, a, o) => randomKernel(c, true, a, o),
 };
 
-function contiguousInfo(data: GpuData, shape: readonly number[]): TensorInfo {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return { data, shape, strides, offset: 0, dtype: data.dtype };
-}
-
 /** Wraps a device in the Backend interface. */
 export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: string, opts: ContextOptions): WebGPUBackend {
   const ctx = new GpuContext(device, opts);
@@ -127,7 +118,9 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
       p,
       (inputs: TensorInfo[], attrs: never, out: OutInfo) => {
         ctx.check(p);
-        return ctx.runOp(() => (IMPLS[p] as Impl<KernelPrimitive>)(ctx, inputs, attrs, out));
+        const impl = IMPLS[p] as Impl<KernelPrimitive>;
+        // past the storage binding limit, ops that split along dim 0 run in slices
+        return ctx.runOp(() => (needsSplit(ctx, inputs, out) && runSplit(ctx, p, impl as never, inputs, attrs, out)) || impl(ctx, inputs, attrs, out));
       },
     ]),
   ) as unknown as KernelTable;

@@ -1,4 +1,4 @@
-import { isContiguousLayout, type DType, type OutInfo, type TensorInfo } from '@dl/tensor';
+import { contiguousStrides, isContiguousLayout, type DType, type OutInfo, type TensorInfo } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { storageBytes } from '../wgsl/builder.js';
 
@@ -29,3 +29,8 @@ export function outSize(out: OutInfo): number {
 
 /** Workgroup size of the one-thread-per-element kernels. */
 export const WG = 256;
+
+/** A contiguous tensor of `shape` over `data` from offset 0. */
+export function contiguousInfo(data: GpuData, shape: readonly number[]): TensorInfo {
+  return { data, shape, strides: contiguousStrides(shape), offset: 0, dtype: data.dtype };
+}

@@ -74,28 +74,23 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
   if (outStrided) stridedParams('dst', 's', out.shape, out.strides!, out.offset ?? 0, params);
 
   const outBytes = storageBytes(out.data.dtype);
-  if (outStrided || out.data.buffer.size <= ctx.maxBinding) {
-    // a strided destination is bound whole (its window is checked like any binding)
-    const binds: BindRange[] = [{ buffer: out.data.buffer }, ...inputs.map((x) => ({ buffer: dataOf(x.info).buffer }))];
-    params.n = n;
-    params.base = 0;
-    ctx.dispatch(op, prog, binds, params, grid(Math.ceil(n / WG)));
-    return;
-  }
-  // chunks are a multiple of 256 elements so output windows start on the offset alignment, and
-  // leave room for an input window that starts up to one alignment early
+  // one dispatch when the output fits a binding (a strided destination is bound whole, its window
+  // checked like any binding); else chunks of a multiple of 256 elements, so output windows start
+  // on the offset alignment, leaving room for an input window that starts up to one alignment early
+  const whole = outStrided || out.data.buffer.size <= ctx.maxBinding;
   const widest = Math.max(outBytes, ...inputs.map((x) => storageBytes(x.info.dtype)));
-  const chunk = Math.floor((ctx.maxBinding - ctx.storageAlign) / widest / 256) * 256;
+  const chunk = whole ? n : Math.floor((ctx.maxBinding - ctx.storageAlign) / widest / 256) * 256;
   for (let s = 0; s < n; s += chunk) {
     const e = Math.min(n, s + chunk);
     const p: Record<string, number> = { ...params, n: e - s, base: s };
-    const binds: BindRange[] = [{ buffer: out.data.buffer, offset: s * outBytes, size: Math.ceil(((e - s) * outBytes) / 4) * 4 }];
+    const binds: BindRange[] = [whole ? { buffer: out.data.buffer } : { buffer: out.data.buffer, offset: s * outBytes, size: Math.ceil(((e - s) * outBytes) / 4) * 4 }];
     inputs.forEach((x, k) => {
       const buf = dataOf(x.info).buffer;
       if (buf.size <= ctx.maxBinding) {
         binds.push({ buffer: buf });
         return;
       }
+      // an input over the limit binds only the window this chunk reads
       const eb = storageBytes(x.info.dtype);
       const [lo, hi] = touchedRange(x.info, s, e - 1);
       const start = Math.floor((lo * eb) / ctx.storageAlign) * ctx.storageAlign;

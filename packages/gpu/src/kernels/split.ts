@@ -1,0 +1,159 @@
+import type { KernelAttrs, KernelPrimitive, OutInfo, ReduceAttrs, TensorInfo } from '@dl/tensor';
+import type { GpuContext, GpuData } from '../runtime/context.js';
+import { storageBytes } from '../wgsl/builder.js';
+import { contiguousInfo, dataOf, newData, sizeOfShape } from './common.js';
+import { castInto } from './elementwise.js';
+import { touchedRange } from './map.js';
+
+/**
+ * Ops over buffers larger than the storage binding limit, run in slices along dim 0.
+ *
+ * Many primitives are separable along dim 0: rows [r0, r1) of the output depend only on rows
+ * [r0, r1) of some inputs ('row') and on all of the others ('shared'): a softmax or layer norm
+ * over later dims, a reduction that keeps dim 0, a matmul's batch or M dim, a convolution's batch.
+ * Such an op runs once per slice: each row input's slice is first copied into a contiguous buffer
+ * that fits a binding (the elementwise copy binds windows of a big buffer), the kernel runs as
+ * usual, and its output is copied (copyBufferToBuffer has no binding limit) into place.
+ * sum/prod/max/min over dim 0 reduce each slice, then reduce the stacked partial results.
+ */
+type Role = 'row' | 'shared';
+type Kernel = (ctx: GpuContext, inputs: TensorInfo[], attrs: never, out: OutInfo) => GpuData;
+
+const along = (dim: number, rank: number): Role[] | null => (dim !== 0 && rank > 1 ? ['row'] : null);
+const keepsDim0 = (a: ReduceAttrs, rank: number): Role[] | null => (rank > 1 && !a.dims.includes(0) ? ['row'] : null);
+
+/** The roles of a primitive's inputs when its output splits along dim 0, or null when it does not. */
+const SPLITS: { [P in KernelPrimitive]?: (inputs: TensorInfo[], attrs: KernelAttrs[P], out: OutInfo) => Role[] | null } = {
+  sum: ([x], a) => keepsDim0(a, x.shape.length),
+  prod: ([x], a) => keepsDim0(a, x.shape.length),
+  max: ([x], a) => keepsDim0(a, x.shape.length),
+  min: ([x], a) => keepsDim0(a, x.shape.length),
+  argmax: ([x], a) => along(a.dim, x.shape.length),
+  argmin: ([x], a) => along(a.dim, x.shape.length),
+  cumsum: ([x], a) => along(a.dim, x.shape.length),
+  softmax: ([x], a) => along(a.dim, x.shape.length),
+  logSoftmax: ([x], a) => along(a.dim, x.shape.length),
+  argsort: ([x], a) => along(a.dim, x.shape.length),
+  layerNorm: (i, a) => (a.axis >= 1 ? (['row', 'shared', 'shared'] as Role[]).slice(0, i.length) : null),
+  layerNormGradInput: (i, a) => (a.axis >= 1 ? (['row', 'row', 'shared'] as Role[]).slice(0, i.length) : null),
+  // batched: both operands arrive expanded to the batch shape; 2-D: rows of A, all of B
+  matmul: (_i, _a, out) => (out.shape.length > 2 ? ['row', 'row'] : ['row', 'shared']),
+  conv2d: () => ['row', 'shared'],
+  conv2dGradInput: () => ['row', 'shared'],
+  maxPool2dIndices: () => ['row'],
+  gather: (_i, a) => (a.dim !== 0 ? ['row', 'row'] : ['shared', 'row']),
+  cat: (i, a) => (a.dim !== 0 ? i.map(() => 'row') : null),
+};
+
+const REDUCERS = new Set<KernelPrimitive>(['sum', 'prod', 'max', 'min']);
+
+function over(ctx: GpuContext, x: TensorInfo): boolean {
+  return dataOf(x).buffer.size > ctx.maxBinding;
+}
+
+/** True when the op binds a buffer over the limit or makes an output over it. */
+export function needsSplit(ctx: GpuContext, inputs: TensorInfo[], out: OutInfo): boolean {
+  return sizeOfShape(out.shape) * storageBytes(out.dtype) > ctx.maxBinding || inputs.some((x) => over(ctx, x));
+}
+
+/** A contiguous copy of `x` (a view that fits a binding) in a buffer of its own, listed in `temps`. */
+function compact(ctx: GpuContext, x: TensorInfo, temps: GpuData[]): TensorInfo {
+  const data = newData(ctx, sizeOfShape(x.shape), x.dtype);
+  temps.push(data);
+  castInto(ctx, x, { data, shape: x.shape });
+  return contiguousInfo(data, x.shape);
+}
+
+/** Rows [r0, r1) of x along dim 0, as a view. */
+function slice0(x: TensorInfo, r0: number, r1: number): TensorInfo {
+  return { ...x, shape: [r1 - r0, ...x.shape.slice(1)], offset: x.offset + r0 * x.strides[0] };
+}
+
+/** Bytes of one dim-0 row of a tensor of `shape`. */
+function rowBytes(shape: readonly number[], dtype: TensorInfo['dtype']): number {
+  return (sizeOfShape(shape.slice(1)) * storageBytes(dtype));
+}
+
+/**
+ * How many dim-0 rows of x one slice may take: its contiguous copy must fit a binding, and so must
+ * the window of x's buffer that the copy reads (rows of a strided view lie |stride 0| apart).
+ */
+function rowsThatFit(ctx: GpuContext, x: TensorInfo): number {
+  const eb = storageBytes(x.dtype);
+  const rowElems = sizeOfShape(x.shape.slice(1));
+  if (rowElems === 0) return Infinity;
+  const [lo, hi] = touchedRange(slice0(x, 0, 1), 0, rowElems - 1);
+  const span = (hi - lo + 1) * eb;
+  const step = Math.abs(x.strides[0]) * eb;
+  const window = step === 0 ? Infinity : Math.floor((ctx.maxBinding - ctx.storageAlign - span) / step) + 1;
+  return Math.max(0, Math.min(window, Math.floor(ctx.maxBinding / (rowElems * eb))));
+}
+
+function releaseAll(ctx: GpuContext, temps: GpuData[]): void {
+  for (const t of temps.splice(0)) ctx.release(t.buffer);
+}
+
+/**
+ * Runs `kernel` in slices along dim 0 when the op splits so; returns null when it does not (the
+ * caller then runs it whole, which throws the binding-limit DeviceError).
+ */
+export function runSplit<P extends KernelPrimitive>(ctx: GpuContext, p: P, kernel: Kernel, inputs: TensorInfo[], attrs: KernelAttrs[P], out: OutInfo): GpuData | null {
+  if (REDUCERS.has(p) && (attrs as ReduceAttrs).dims.includes(0)) return reduceOverDim0(ctx, kernel, inputs[0], attrs as ReduceAttrs, out);
+  const roles = SPLITS[p]?.(inputs, attrs as never, out);
+  if (!roles || out.shape.length === 0 || out.shape[0] === 0) return null;
+  const R = out.shape[0];
+  if (inputs.some((x, i) => roles[i] === 'row' && x.shape[0] < R)) return null;
+  const outRow = rowBytes(out.shape, out.dtype);
+  let rows = Math.floor(ctx.maxBinding / outRow);
+  inputs.forEach((x, i) => {
+    if (roles[i] === 'row') rows = Math.min(rows, rowsThatFit(ctx, x));
+  });
+  rows = Math.min(rows, R);
+  // output slices are placed with copyBufferToBuffer, whose offsets are multiples of 4 bytes
+  while (rows > 0 && (rows * outRow) % 4) rows--;
+  if (rows === 0) return null;
+  // shared inputs are bound whole: a view that fits, of a buffer that does not, is copied out once
+  const sharedTemps: GpuData[] = [];
+  const ins = inputs.map((x, i) => (roles[i] === 'shared' && over(ctx, x) && sizeOfShape(x.shape) * storageBytes(x.dtype) <= ctx.maxBinding ? compact(ctx, x, sharedTemps) : x));
+  if (ins.some((x, i) => roles[i] === 'shared' && over(ctx, x))) {
+    releaseAll(ctx, sharedTemps);
+    return null;
+  }
+  const result = newData(ctx, sizeOfShape(out.shape), out.dtype);
+  const sliceTemps: GpuData[] = [];
+  for (let r0 = 0; r0 < R; r0 += rows) {
+    const r1 = Math.min(R, r0 + rows);
+    const part = ins.map((x, i) => (roles[i] === 'row' ? compact(ctx, slice0(x, r0, r1), sliceTemps) : x));
+    const piece = kernel(ctx, part, attrs as never, { shape: [r1 - r0, ...out.shape.slice(1)], dtype: out.dtype });
+    ctx.copy(piece.buffer, 0, result.buffer, r0 * outRow, Math.ceil(((r1 - r0) * outRow) / 4) * 4);
+    ctx.release(piece.buffer);
+    // commands run in order: the next slice may reuse these buffers
+    releaseAll(ctx, sliceTemps);
+  }
+  releaseAll(ctx, sharedTemps);
+  return result;
+}
+
+/** sum/prod/max/min over dims that include 0: each slice reduced (keepdim), then the stacked partials. */
+function reduceOverDim0(ctx: GpuContext, kernel: Kernel, x: TensorInfo, attrs: ReduceAttrs, out: OutInfo): GpuData | null {
+  const R = x.shape[0];
+  const rows = Math.min(R, rowsThatFit(ctx, x));
+  if (rows === 0 || R === 0) return null;
+  const kept = x.shape.map((d, i) => (attrs.dims.includes(i) ? 1 : d));
+  const chunks = Math.ceil(R / rows);
+  const partBytes = sizeOfShape(kept) * storageBytes(out.dtype);
+  if (partBytes % 4 || chunks * partBytes > ctx.maxBinding) return null;
+  const parts = newData(ctx, chunks * sizeOfShape(kept), out.dtype);
+  const temps: GpuData[] = [];
+  for (let c = 0; c < chunks; c++) {
+    const slice = compact(ctx, slice0(x, c * rows, Math.min(R, (c + 1) * rows)), temps);
+    const piece = kernel(ctx, [slice], { dims: attrs.dims, keepdim: true } as never, { shape: kept, dtype: out.dtype });
+    ctx.copy(piece.buffer, 0, parts.buffer, c * partBytes, partBytes);
+    ctx.release(piece.buffer);
+    releaseAll(ctx, temps);
+  }
+  // [chunks, ...kept dims]: reducing it over the same dims folds the chunks together
+  const result = kernel(ctx, [contiguousInfo(parts, [chunks, ...kept.slice(1)])], attrs as never, out);
+  ctx.release(parts.buffer);
+  return result;
+}
