@@ -1,4 +1,4 @@
-import { DeviceError, conv2d, full, layerNorm, manualSeed, memory, randint, randn, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
+import { DeviceError, conv2d, full, layerNorm, manualSeed, memory, randint, randn, runKernel, type ConvAttrs, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
 import type { WebGPUBackend } from './backend.js';
@@ -151,6 +151,9 @@ describe.skipIf(!hasWebGPU)('webgpu buffers over the storage binding limit', () 
     expectClose(await ga.mul(gb).add(ga.exp()).data(), await a.mul(b).add(a.exp()).data(), 1e-5, 1e-6, 'mul add exp');
     expectClose(await ga.gt(0).int().data(), await a.gt(0).int().data(), 0, 0);
     expectClose(await ga.slice(0, 5, n - 3).neg().data(), await a.slice(0, 5, n - 3).neg().data(), 0, 0);
+    // a permute that keeps dim 0: halved chunks read windows that fit
+    const p = randn([40, 30, 20]);
+    expectClose(await p.to('webgpu-64k').permute([0, 2, 1]).contiguous().data(), await p.permute([0, 2, 1]).contiguous().data(), 0, 0, 'permute copy');
     manualSeed(9);
     const r = await randn([n], { device: 'webgpu-64k' }).data();
     manualSeed(9);
@@ -167,6 +170,8 @@ describe.skipIf(!hasWebGPU)('webgpu buffers over the storage binding limit', () 
     const k = randn([6, 4, 3, 3]);
     const q = randn([4, 100, 60]);
     const v = randn([4, 60, 50]);
+    const gy = randn([8, 6, 32, 32]);
+    const convAttrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as ConvAttrs;
     const cases: [string, (d: string) => Tensor, number][] = [
       ['softmax', (d) => a.to(d).softmax(1), 1e-6],
       ['logSoftmax', (d) => a.to(d).logSoftmax(-1), 1e-5],
@@ -181,6 +186,7 @@ describe.skipIf(!hasWebGPU)('webgpu buffers over the storage binding limit', () 
       ['matmul', (d) => a.to(d).matmul(b.to(d)), 1e-4],
       ['batched matmul', (d) => q.to(d).matmul(v.to(d)), 1e-4],
       ['conv2d', (d) => conv2d(x.to(d), k.to(d), { padding: 1 }), 1e-4],
+      ['conv2d weight gradient', (d) => runKernel('conv2dGradWeight', [x.to(d), gy.to(d)], convAttrs, [6, 4, 3, 3], 'float32'), 1e-3],
       ['gather', (d) => a.to(d).gather(1, idx.to(d)), 0],
       ['rows of a sliced view', (d) => a.to(d).slice(0, 7, 290, 2).softmax(1), 1e-6],
     ];

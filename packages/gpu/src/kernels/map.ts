@@ -79,29 +79,38 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
   // on the offset alignment, leaving room for an input window that starts up to one alignment early
   const whole = outStrided || out.data.buffer.size <= ctx.maxBinding;
   const widest = Math.max(outBytes, ...inputs.map((x) => storageBytes(x.info.dtype)));
-  const chunk = whole ? n : Math.floor((ctx.maxBinding - ctx.storageAlign) / widest / 256) * 256;
-  for (let s = 0; s < n; s += chunk) {
+  let chunk = whole ? n : Math.floor((ctx.maxBinding - ctx.storageAlign) / widest / 256) * 256;
+  for (let s = 0; s < n; ) {
     const e = Math.min(n, s + chunk);
     const p: Record<string, number> = { ...params, n: e - s, base: s };
     const binds: BindRange[] = [whole ? { buffer: out.data.buffer } : { buffer: out.data.buffer, offset: s * outBytes, size: Math.ceil(((e - s) * outBytes) / 4) * 4 }];
-    inputs.forEach((x, k) => {
+    // an input over the limit binds only the window this chunk reads
+    const tooWide = inputs.findIndex((x, k) => {
       const buf = dataOf(x.info).buffer;
       if (buf.size <= ctx.maxBinding) {
         binds.push({ buffer: buf });
-        return;
+        return false;
       }
-      // an input over the limit binds only the window this chunk reads
       const eb = storageBytes(x.info.dtype);
       const [lo, hi] = touchedRange(x.info, s, e - 1);
       const start = Math.floor((lo * eb) / ctx.storageAlign) * ctx.storageAlign;
       const size = Math.min(buf.size - start, Math.ceil(((hi + 1) * eb - start) / 4) * 4);
-      if (size > ctx.maxBinding) {
-        throw new DeviceError(op, `input ${k} ${`[${x.info.shape.join(',')}]`} is a strided view of a buffer over the storage binding limit (${ctx.maxBinding} bytes) whose elements for one chunk span ${size} bytes; make it contiguous in smaller pieces first`);
-      }
       binds.push({ buffer: buf, offset: start, size });
       p[`off${k}_off`] = x.info.offset - start / eb;
+      return size > ctx.maxBinding;
     });
+    if (tooWide >= 0) {
+      // a strided input's window can be wider than its chunk (a permute that keeps the leading
+      // dims): smaller chunks read narrower windows
+      if (e - s > 256) {
+        chunk = Math.max(256, Math.floor((e - s) / 2 / 256) * 256);
+        continue;
+      }
+      const x = inputs[tooWide].info;
+      throw new DeviceError(op, `input ${tooWide} [${x.shape.join(',')}] is a strided view of a buffer over the storage binding limit (${ctx.maxBinding} bytes) whose elements for 256 outputs span more than that; make it contiguous in smaller pieces first`);
+    }
     ctx.dispatch(op, prog, binds, p, grid(Math.ceil((e - s) / WG)));
+    s = e;
   }
 }
 

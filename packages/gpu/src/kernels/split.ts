@@ -4,6 +4,7 @@ import { storageBytes } from '../wgsl/builder.js';
 import { contiguousInfo, dataOf, newData, sizeOfShape } from './common.js';
 import { castInto } from './elementwise.js';
 import { touchedRange } from './map.js';
+import { reduceKernel } from './reduce.js';
 
 /**
  * Ops over buffers larger than the storage binding limit, run in slices along dim 0.
@@ -14,7 +15,8 @@ import { touchedRange } from './map.js';
  * Such an op runs once per slice: each row input's slice is first copied into a contiguous buffer
  * that fits a binding (the elementwise copy binds windows of a big buffer), the kernel runs as
  * usual, and its output is copied (copyBufferToBuffer has no binding limit) into place.
- * sum/prod/max/min over dim 0 reduce each slice, then reduce the stacked partial results.
+ * sum/prod/max/min over dim 0 reduce each slice, then reduce the stacked partial results; conv2d's
+ * weight gradient sums the slices' gradients.
  */
 type Role = 'row' | 'shared';
 type Kernel = (ctx: GpuContext, inputs: TensorInfo[], attrs: never, out: OutInfo) => GpuData;
@@ -99,6 +101,7 @@ function releaseAll(ctx: GpuContext, temps: GpuData[]): void {
  */
 export function runSplit<P extends KernelPrimitive>(ctx: GpuContext, p: P, kernel: Kernel, inputs: TensorInfo[], attrs: KernelAttrs[P], out: OutInfo): GpuData | null {
   if (REDUCERS.has(p) && (attrs as ReduceAttrs).dims.includes(0)) return reduceOverDim0(ctx, kernel, inputs[0], attrs as ReduceAttrs, out);
+  if (p === 'conv2dGradWeight') return conv2dGradWeightOverSlices(ctx, kernel, inputs, attrs as KernelAttrs['conv2dGradWeight'], out);
   const roles = SPLITS[p]?.(inputs, attrs as never, out);
   if (!roles || out.shape.length === 0 || out.shape[0] === 0) return null;
   const R = out.shape[0];
@@ -134,26 +137,60 @@ export function runSplit<P extends KernelPrimitive>(ctx: GpuContext, p: P, kerne
   return result;
 }
 
-/** sum/prod/max/min over dims that include 0: each slice reduced (keepdim), then the stacked partials. */
-function reduceOverDim0(ctx: GpuContext, kernel: Kernel, x: TensorInfo, attrs: ReduceAttrs, out: OutInfo): GpuData | null {
-  const R = x.shape[0];
-  const rows = Math.min(R, rowsThatFit(ctx, x));
-  if (rows === 0 || R === 0) return null;
-  const kept = x.shape.map((d, i) => (attrs.dims.includes(i) ? 1 : d));
-  const chunks = Math.ceil(R / rows);
-  const partBytes = sizeOfShape(kept) * storageBytes(out.dtype);
-  if (partBytes % 4 || chunks * partBytes > ctx.maxBinding) return null;
-  const parts = newData(ctx, chunks * sizeOfShape(kept), out.dtype);
+/**
+ * Runs `piece` on slices along dim 0 of `inputs` (all sliced alike), stacks its outputs (each of
+ * `pieceShape`) into one buffer [slices, ...pieceShape], and returns `combine` of that stack.
+ */
+function overSlices(
+  ctx: GpuContext,
+  inputs: TensorInfo[],
+  pieceShape: readonly number[],
+  dtype: OutInfo['dtype'],
+  piece: (slices: TensorInfo[]) => GpuData,
+  combine: (parts: GpuData, slices: number) => GpuData,
+): GpuData | null {
+  const R = inputs[0].shape[0];
+  const rows = Math.min(R, ...inputs.map((x) => rowsThatFit(ctx, x)));
+  if (R === 0 || rows === 0 || inputs.some((x) => x.shape[0] !== R)) return null;
+  const slices = Math.ceil(R / rows);
+  const pieceBytes = sizeOfShape(pieceShape) * storageBytes(dtype);
+  if (pieceBytes % 4 || slices * pieceBytes > ctx.maxBinding) return null;
+  const parts = newData(ctx, slices * sizeOfShape(pieceShape), dtype);
   const temps: GpuData[] = [];
-  for (let c = 0; c < chunks; c++) {
-    const slice = compact(ctx, slice0(x, c * rows, Math.min(R, (c + 1) * rows)), temps);
-    const piece = kernel(ctx, [slice], { dims: attrs.dims, keepdim: true } as never, { shape: kept, dtype: out.dtype });
-    ctx.copy(piece.buffer, 0, parts.buffer, c * partBytes, partBytes);
-    ctx.release(piece.buffer);
+  for (let c = 0; c < slices; c++) {
+    const r0 = c * rows;
+    const out = piece(inputs.map((x) => compact(ctx, slice0(x, r0, Math.min(R, r0 + rows)), temps)));
+    ctx.copy(out.buffer, 0, parts.buffer, c * pieceBytes, pieceBytes);
+    ctx.release(out.buffer);
     releaseAll(ctx, temps);
   }
-  // [chunks, ...kept dims]: reducing it over the same dims folds the chunks together
-  const result = kernel(ctx, [contiguousInfo(parts, [chunks, ...kept.slice(1)])], attrs as never, out);
+  const result = combine(parts, slices);
   ctx.release(parts.buffer);
   return result;
+}
+
+/** sum/prod/max/min over dims that include 0: each slice reduced (keepdim), then the stacked partials. */
+function reduceOverDim0(ctx: GpuContext, kernel: Kernel, x: TensorInfo, attrs: ReduceAttrs, out: OutInfo): GpuData | null {
+  const kept = x.shape.map((d, i) => (attrs.dims.includes(i) ? 1 : d));
+  return overSlices(
+    ctx,
+    [x],
+    kept,
+    out.dtype,
+    ([s]) => kernel(ctx, [s], { dims: attrs.dims, keepdim: true } as never, { shape: kept, dtype: out.dtype }),
+    // [slices, ...kept dims]: reducing it over the same dims folds the slices together
+    (parts, n) => kernel(ctx, [contiguousInfo(parts, [n, ...kept.slice(1)])], attrs as never, out),
+  );
+}
+
+/** conv2d's weight gradient sums over the batch: the sum of the slices' gradients. */
+function conv2dGradWeightOverSlices(ctx: GpuContext, kernel: Kernel, inputs: TensorInfo[], attrs: KernelAttrs['conv2dGradWeight'], out: OutInfo): GpuData | null {
+  return overSlices(
+    ctx,
+    inputs,
+    out.shape,
+    out.dtype,
+    (slices) => kernel(ctx, slices, attrs as never, out),
+    (parts, n) => reduceKernel(ctx, 'sum', [contiguousInfo(parts, [n, ...out.shape])], { dims: [0], keepdim: false }, out),
+  );
 }
