@@ -13,7 +13,7 @@ import {
 } from '@dl/tensor';
 import { contiguousInfo, dataOf, layoutTag, newData, sizeOfShape } from './kernels/common.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
-import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
+import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, geluGradKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
@@ -91,6 +91,7 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
   logSoftmax: (c, i, a, o) => softmaxKernel(c, 'logSoftmax', i, a, o),
   layerNorm: layerNormKernel,
   layerNormGradInput: layerNormGradInputKernel,
+  geluGrad: geluGradKernel,
   matmul: (c, i, _a, o) => matmulKernel(c, i, o),
   conv2d: conv2dKernel,
   conv2dGradInput: conv2dGradInputKernel,

@@ -49,6 +49,16 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     }
   });
 
+  it("gelu's fused backward (exact and tanh), with strided and broadcast gradients", async () => {
+    const a = x([6, 9], 40).mul(3);
+    const g = x([9, 6], 41);
+    for (const approximate of ['none', 'tanh'] as const) {
+      const f = (gt: Tensor, xt: Tensor): Tensor => runKernel('geluGrad', [gt, xt], { approximate }, xt.shape, 'float32');
+      await sameAsCpu((d) => f(g.to(d).transpose(0, 1), a.to(d)), 2e-4, 2e-5, `geluGrad ${approximate}`);
+      await sameAsCpu((d) => f(full([1, 1], 0.5, { device: d }).expand([6, 9]), a.to(d).flip(1)), 2e-4, 2e-5, `geluGrad ${approximate} broadcast`);
+    }
+  });
+
   it('special values of unary ops', async () => {
     const v = tensor([0, -0, 1e-7, -1e-7, 25, -25, 100, -100, 0.5, 1.5, 2.5, -2.5, Infinity, -Infinity, NaN]);
     for (const op of ['sign', 'relu', 'log1p', 'expm1', 'tanh', 'sigmoid', 'softplus', 'round', 'erf', 'floor', 'abs'] as const) {

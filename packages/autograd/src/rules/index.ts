@@ -5,7 +5,7 @@ import { creationRules, movementRules } from './movement.js';
 import { normRules } from './norm.js';
 import { reduceRules } from './reduce.js';
 import type { GradRule } from './types.js';
-import { unaryRules } from './unary.js';
+import { geluGradRule, unaryRules } from './unary.js';
 
 export type { GradCtx, GradRule, Grads, TensorMeta } from './types.js';
 
@@ -14,6 +14,7 @@ export const rules: { readonly [P in Primitive]: GradRule<P> } = {
   ...unaryRules,
   ...binaryRules,
   where: whereRule,
+  geluGrad: geluGradRule,
   ...reduceRules,
   ...normRules,
   ...linalgRules,

@@ -111,6 +111,17 @@ export const UNARY: Record<UnaryOp, (x: number) => number> = {
   logicalNot: (x) => +(x === 0),
 };
 
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** g * d/dx gelu(x): exact, Φ(x) + x φ(x); tanh form, from u = √(2/π)(x + 0.044715 x³). */
+export const GELU_GRAD: Record<'none' | 'tanh', (g: number, x: number) => number> = {
+  none: (g, x) => g * (0.5 * (1 + erf(x * SQRT1_2)) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI),
+  tanh: (g, x) => {
+    const t = Math.tanh(SQRT_2_PI * (x + 0.044715 * x * x * x));
+    return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_PI * (1 + 3 * 0.044715 * x * x));
+  },
+};
+
 // comparisons as +(bool): V8 emits a flag move, not a branch that mispredicts on random data
 export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
