@@ -5,11 +5,12 @@ const src = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    // test against the sources of @dl/tensor (and @dl/autograd), so a fresh checkout needs no build first
+    // test against the sources of @dl/tensor (and @dl/autograd, @dl/layers), so a fresh checkout needs no build first
     alias: [
       { find: /^@dl\/tensor\/testing$/, replacement: src('../tensor/src/testing/index.ts') },
       { find: /^@dl\/tensor$/, replacement: src('../tensor/src/index.ts') },
       { find: /^@dl\/autograd$/, replacement: src('../autograd/src/index.ts') },
+      { find: /^@dl\/layers$/, replacement: src('../layers/src/index.ts') },
     ],
   },
   test: {
