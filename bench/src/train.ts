@@ -1,12 +1,14 @@
 /**
- * Training-step benchmarks: @dl (wasm kernels on 1 and 2 threads, and the js reference) next to
- * TensorFlow.js `cpu` and, when Debian's python3-torch is installed, PyTorch CPU in the same run.
+ * Training-step benchmarks: @dl (wasm kernels on 1 and 2 threads, the js reference, and WebGPU when
+ * an adapter is found) next to TensorFlow.js `cpu` and, when Debian's python3-torch is installed,
+ * PyTorch CPU in the same run.
  */
 import * as dl from '@dl/tensor';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { gptStep, mnistStep } from './models.js';
+import { createWebGPUBackend, type WebGPUBackend } from '@dl/gpu';
+import { gptStep, mnistStep, type Step } from './models.js';
 import { useTfjs } from './peers.js';
 import { msStr, printTable, time, type Row } from './timing.js';
 import { tfjsMnistStep } from './tfjs-models.js';
@@ -27,9 +29,45 @@ function torchSteps(): Record<string, number> | null {
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null');
 }
 
+/** A WebGPU backend registered as 'webgpu', or null (with the reason printed) where there is no adapter. */
+async function webgpu(): Promise<WebGPUBackend | null> {
+  try {
+    const gpu = await createWebGPUBackend({ powerPreference: 'high-performance' });
+    dl.registerBackend(gpu);
+    return gpu;
+  } catch (e) {
+    console.log(`(no @dl webgpu column: ${(e as Error).message})`);
+    return null;
+  }
+}
+
+/** ms/step and dispatches/submits per step with the model and data made on 'webgpu' (the default device meanwhile). */
+async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string> {
+  dl.setDefaultDevice('webgpu');
+  try {
+    const step = make();
+    const software = gpu.adapter.architecture === 'software' || /swiftshader|llvmpipe/i.test(gpu.adapter.description);
+    const ms = await time(
+      async () => {
+        step.run();
+        await gpu.sync();
+      },
+      software ? { minReps: 1, maxReps: 2 } : { minReps: 3, maxReps: 50, budgetMs: 4000 },
+    );
+    const s0 = gpu.stats();
+    step.run();
+    await gpu.sync();
+    const s1 = gpu.stats();
+    return `${msStr(ms)} (${s1.dispatches - s0.dispatches} dispatches, ${s1.submits - s0.submits} submits)`;
+  } finally {
+    dl.setDefaultDevice('cpu');
+  }
+}
+
 export async function trainRows(opts: { peers: boolean }): Promise<Row[]> {
   const makers = [mnistStep, gptStep];
   const rows: Row[] = [];
+  const gpu = await webgpu();
   for (const make of makers) {
     const row: Row = { work: '' };
     for (const impl of IMPLS) {
@@ -38,6 +76,7 @@ export async function trainRows(opts: { peers: boolean }): Promise<Row[]> {
       row.work = step.name;
       row[impl.name] = msStr(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }));
     }
+    if (gpu) row[`@dl webgpu (${gpu.adapter.description.split(/[:(]/)[0].trim() || gpu.adapter.vendor})`] = await webgpuStep(gpu, make);
     rows.push(row);
   }
   if (opts.peers) {

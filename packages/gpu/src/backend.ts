@@ -18,6 +18,7 @@ import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterK
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
 import { needsSplit, runSplit } from './kernels/split.js';
+import { adamStepKernel } from './kernels/optim.js';
 import { layerNormGradInputKernel, layerNormKernel } from './kernels/norm.js';
 import { argReduceKernel, cumsumKernel, reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { GpuContext, type ContextOptions, type GpuData } from './runtime/context.js';
@@ -204,6 +205,10 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
     assign,
     free: (data) => release(data as GpuData),
     byteLength: (data) => (data as GpuData).n * storageBytes((data as GpuData).dtype),
+    adamStep: (p, g, m, v, h) => {
+      ctx.check('adamStep');
+      return ctx.runOp(() => adamStepKernel(ctx, p, g, m, v, h));
+    },
     sync: async () => {
       ctx.check('sync');
       await ctx.sync();

@@ -1,5 +1,6 @@
 import { backward } from '@dl/autograd';
 import {
+  Adam,
   AdamW,
   BatchNorm2d,
   Conv2d,
@@ -17,7 +18,8 @@ import {
   crossEntropy,
   type Optimizer,
 } from '@dl/layers';
-import { arange, getDefaultDevice, manualSeed, randint, randn, scope, setDefaultDevice, zeros, type Tensor } from '@dl/tensor';
+import { arange, getDefaultDevice, manualSeed, onesLike, randint, randn, scope, setDefaultDevice, zeros, type Tensor } from '@dl/tensor';
+import type { WebGPUBackend } from './backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
 
@@ -84,8 +86,9 @@ async function trainBoth<M extends Module>(
 // @dl/layers models moved to WebGPU train like on the CPU: attention, layer norm, GELU, embeddings,
 // convolution, batch norm, pooling, AdamW and SGD with momentum.
 describe.skipIf(!hasWebGPU)('@dl/layers on webgpu', () => {
+  let gpu: WebGPUBackend;
   beforeAll(async () => {
-    await useWebGPU();
+    gpu = await useWebGPU();
   });
 
   it('a tiny GPT trains with AdamW to the same losses and weights', async () => {
@@ -112,6 +115,22 @@ describe.skipIf(!hasWebGPU)('@dl/layers on webgpu', () => {
       (m, x, y) => crossEntropy(m.forward(x) as Tensor, y),
       1e-3,
     );
+  });
+
+  it('Adam and AdamW step each parameter in one fused dispatch', async () => {
+    for (const make of [(m: Module) => new Adam(m.parameters(), { lr: 1e-2 }), (m: Module) => new AdamW(m.parameters(), { lr: 1e-2, weightDecay: 0.1 })]) {
+      const model = new TinyGpt().to('webgpu');
+      const opt = make(model);
+      for (const p of model.parameters()) p.grad = onesLike(p);
+      const d0 = gpu.stats().dispatches;
+      opt.step(); // the first step also makes the zero state: one fill per state tensor
+      const d1 = gpu.stats().dispatches;
+      opt.step();
+      const d2 = gpu.stats().dispatches;
+      const n = model.parameters().length;
+      expect(d2 - d1, `${opt.constructor.name} dispatches per step`).toBe(n);
+      expect(d1 - d0).toBeLessThanOrEqual(3 * n);
+    }
   });
 
   it('setDefaultDevice makes new tensors and layers land on the GPU', async () => {

@@ -48,6 +48,27 @@ export interface Backend {
   byteLength(data: unknown): number;
   /** waits for queued work (no-op on synchronous backends) */
   sync?(): Promise<void>;
+  /**
+   * Optional fused optimizer update, in place: one Adam step over contiguous float32 p, grad, m, v
+   * of one shape (see `adamStep_`). Returns false, having written nothing, when it does not apply.
+   */
+  adamStep?(p: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, h: AdamHyper): boolean;
+}
+
+/**
+ * Constants of one Adam step: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g²,
+ * p = decay p - stepSize m / (√v / sqrtBc2 + eps).
+ */
+export interface AdamHyper {
+  /** p's multiplier before the step: 1 - lr * weightDecay for AdamW's decoupled decay, else 1 */
+  decay: number;
+  beta1: number;
+  beta2: number;
+  /** lr / (1 - beta1^t) */
+  stepSize: number;
+  /** sqrt(1 - beta2^t) */
+  sqrtBc2: number;
+  eps: number;
 }
 
 // the CPU backend is always present: it is the host every other device reads back into

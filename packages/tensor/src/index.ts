@@ -15,6 +15,7 @@ export {
   type Kernel,
   type TensorInfo,
   type OutInfo,
+  type AdamHyper,
 } from './backend.js';
 export { runKernel, runView, setDispatchHook, gradMode, isRecording, type DispatchHook } from './dispatch.js';
 export * from './primitives.js';

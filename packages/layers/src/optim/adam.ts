@@ -1,5 +1,4 @@
-import { zerosLike, type Tensor } from '@dl/tensor';
-import { bumpVersions, cpuFloat32 } from './fused.js';
+import { adamStep_, zerosLike, type Tensor } from '@dl/tensor';
 import { Optimizer, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface AdamOptions extends BaseOptions {
@@ -13,11 +12,6 @@ export interface AdamOptions extends BaseOptions {
 /** The Adam update shared by Adam (L2 decay in the gradient) and AdamW (decoupled decay). */
 function adamStep(keepState: (st: ParamState, k: string, t: Tensor) => Tensor, p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, st: ParamState, decoupled: boolean): void {
   const [b1, b2] = g.betas;
-  let d = g.maximize ? grad.neg() : grad;
-  if (g.weightDecay) {
-    if (decoupled) p.mul_(1 - g.lr * g.weightDecay);
-    else d = d.add(p.mul(g.weightDecay));
-  }
   if (st.step === undefined) {
     st.step = 0;
     keepState(st, 'exp_avg', zerosLike(p));
@@ -28,7 +22,14 @@ function adamStep(keepState: (st: ParamState, k: string, t: Tensor) => Tensor, p
   st.step = t;
   const m = st.exp_avg as Tensor;
   const v = st.exp_avg_sq as Tensor;
-  if (!g.maximize && !(g.weightDecay && !decoupled) && !g.amsgrad && fusedAdam(p, grad, m, v, g, t)) return;
+  const decay = decoupled && g.weightDecay ? 1 - g.lr * g.weightDecay : 1;
+  // one fused pass (decoupled decay included) where the device has one: CPU and WebGPU
+  if (!g.maximize && !(g.weightDecay && !decoupled) && !g.amsgrad) {
+    if (adamStep_(p, grad, m, v, { beta1: b1, beta2: b2, stepSize: g.lr / (1 - b1 ** t), sqrtBc2: Math.sqrt(1 - b2 ** t), eps: g.eps, decay })) return;
+  }
+  let d = g.maximize ? grad.neg() : grad;
+  if (decay !== 1) p.mul_(decay);
+  else if (g.weightDecay && !decoupled) d = d.add(p.mul(g.weightDecay));
   m.copy_(m.mul(b1).add(d.mul(1 - b1)));
   v.copy_(v.mul(b2).add(d.square().mul(1 - b2)));
   let vHat = v;
@@ -42,25 +43,6 @@ function adamStep(keepState: (st: ParamState, k: string, t: Tensor) => Tensor, p
   // p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), in PyTorch's order of operations
   const denom = vHat.sqrt().div(Math.sqrt(bc2)).add(g.eps);
   p.sub_(m.div(denom).mul(g.lr / bc1));
-}
-
-/** One pass over CPU float32 arrays: the same update as below (decoupled decay already applied). */
-function fusedAdam(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, g: ParamGroup<AdamOptions>, t: number): boolean {
-  const arrays = cpuFloat32([p, grad, m, v]);
-  if (!arrays) return false;
-  const [pa, ga, ma, va] = arrays;
-  const [b1, b2] = g.betas;
-  const stepSize = g.lr / (1 - b1 ** t);
-  const sqrtBc2 = Math.sqrt(1 - b2 ** t);
-  const { eps } = g;
-  for (let i = 0; i < pa.length; i++) {
-    const gi = ga[i];
-    const mi = (ma[i] = b1 * ma[i] + (1 - b1) * gi);
-    const vi = (va[i] = b2 * va[i] + (1 - b2) * gi * gi);
-    pa[i] -= (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
-  }
-  bumpVersions([p, m, v]);
-  return true;
 }
 
 /**

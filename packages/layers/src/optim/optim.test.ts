@@ -84,19 +84,20 @@ describe('Optimizer', () => {
     expect((opt.state.get(p)!.exp_avg as Tensor).isDisposed).toBe(false);
   });
 
-  it('takes the same Adam step on the fused CPU path and the generic tensor path', () => {
-    const a = param(tensor([[1, -2, 3]]));
-    const b = param(tensor([[1, -2, 3]]));
-    const optA = new Adam([a], { lr: 0.1 });
-    const optB = new Adam([b], { lr: 0.1 });
-    for (let i = 0; i < 3; i++) {
-      a.grad = tensor([[0.5, -1, 2]]).add(i);
-      b.grad = tensor([[0.5, 9], [-1, 9], [2, 9]]).add(i).select(1, 0).unsqueeze(0); // stride 2: generic path
-      expect(b.grad.isContiguous()).toBe(false);
-      optA.step();
-      optB.step();
+  it('takes the same Adam and AdamW steps on the fused CPU path and the generic tensor path', () => {
+    for (const make of [(p: Tensor) => new Adam([p], { lr: 0.1 }), (p: Tensor) => new AdamW([p], { lr: 0.1, weightDecay: 0.5 })]) {
+      const a = param(tensor([[1, -2, 3]]));
+      const b = param(tensor([[1, -2, 3]]));
+      const [optA, optB] = [make(a), make(b)];
+      for (let i = 0; i < 3; i++) {
+        a.grad = tensor([[0.5, -1, 2]]).add(i);
+        b.grad = tensor([[0.5, 9], [-1, 9], [2, 9]]).add(i).select(1, 0).unsqueeze(0); // stride 2: generic path
+        expect(b.grad.isContiguous()).toBe(false);
+        optA.step();
+        optB.step();
+      }
+      expectClose(b, a, `generic vs fused ${optA.constructor.name}`, { rtol: 1e-6, atol: 1e-7 });
     }
-    expectClose(b, a, 'generic vs fused', { rtol: 1e-6, atol: 1e-7 });
   });
 
   it('rejects a parameter listed twice', () => {

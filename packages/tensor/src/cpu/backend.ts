@@ -1,4 +1,4 @@
-import type { Backend, KernelTable, OutInfo, TensorInfo } from '../backend.js';
+import type { AdamHyper, Backend, KernelTable, OutInfo, TensorInfo } from '../backend.js';
 import type { DType, TypedArray } from '../dtype.js';
 import { BINARY_OPS, UNARY_OPS, type RandomAttrs } from '../primitives.js';
 import { fillNormal, fillUniform } from '../rng.js';
@@ -60,6 +60,20 @@ const kernels: KernelTable = {
 
 const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
+/** The Adam update in one pass over float32 arrays (contiguous views: element i at offset + i). */
+function adamStep(p: TensorInfo, g: TensorInfo, m: TensorInfo, v: TensorInfo, h: AdamHyper): boolean {
+  const n = sizeOf(p.shape);
+  const [pa, ga, ma, va] = [p, g, m, v].map((t) => (t.data as Float32Array).subarray(t.offset, t.offset + n));
+  const { beta1: b1, beta2: b2, stepSize, sqrtBc2, eps, decay } = h;
+  for (let i = 0; i < n; i++) {
+    const gi = ga[i];
+    const mi = (ma[i] = b1 * ma[i] + (1 - b1) * gi);
+    const vi = (va[i] = b2 * va[i] + (1 - b2) * gi * gi);
+    pa[i] = decay * pa[i] - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
+  }
+  return true;
+}
+
 /** The CPU backend: TypedArray storage, synchronous kernels. Registered by default as 'cpu'. */
 export const cpuBackend: Backend = {
   name: 'cpu',
@@ -71,4 +85,5 @@ export const cpuBackend: Backend = {
   assign: assignKernel,
   free: recycle,
   byteLength: (data) => (data as TypedArray).byteLength,
+  adamStep,
 };

@@ -6,3 +6,4 @@ export * from './movement.js';
 export * from './matmul.js';
 export * from './conv.js';
 export * from './indexing.js';
+export * from './optim.js';
