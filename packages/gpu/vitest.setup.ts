@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { CHROMIUM } from '../tensor/src/testing/chromium.js';
 import './src/test-context.js';
 
 // Dawn and Mesa load in a child process first, so a machine without an adapter gets one clear line
@@ -18,7 +19,6 @@ try {
 process.exit(0);
 `;
 
-export const CHROMIUM = '/usr/bin/chromium';
 
 export default function setup(project: TestProject): void {
   process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));

@@ -1,31 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser, launchChromium } from '../../tensor/src/testing/chromium.js';
 import { expectClose, hasChromium } from './test-utils.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 /** @dl/tensor and @dl/gpu as one browser script exposing `globalThis.dl`. */
-async function bundle(): Promise<string> {
-  const out = await build({
-    stdin: {
-      contents: "export * from '@dl/tensor'; export { runConformance } from '@dl/tensor/testing'; export { createWebGPUBackend } from './index.ts';",
-      resolveDir: here('.'),
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'iife',
-    globalName: 'dl',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    alias: { '@dl/tensor/testing': here('../../tensor/src/testing/index.ts'), '@dl/tensor': here('../../tensor/src/index.ts') },
-    // the CPU backend's worker pool is Node-only and loads lazily
-    external: ['node:*'],
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0].text;
+function bundle(): Promise<string> {
+  return bundleForBrowser(
+    "export * from '@dl/tensor'; export { runConformance } from '@dl/tensor/testing'; export { createWebGPUBackend } from './index.ts';",
+    here('.'),
+    { '@dl/tensor/testing': here('../../tensor/src/testing/index.ts'), '@dl/tensor': here('../../tensor/src/index.ts') },
+  );
 }
 
 // Headless Debian Chromium gives WebGPU through SwiftShader; navigator.gpu needs a secure
@@ -38,10 +25,7 @@ describe.skipIf(!hasChromium)('webgpu in a browser page (chromium)', () => {
 
   it('runs matmul and softmax like the cpu backend, and passes the conformance suite', async () => {
     const script = await bundle();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium(['--enable-unsafe-webgpu']);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

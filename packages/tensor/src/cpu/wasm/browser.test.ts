@@ -1,30 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, bundleForBrowser, launchChromium } from '../../testing/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 // CI installs Chromium (scripts/install-chromium.sh) and must not skip this quietly
 if (!hasChromium && process.env.CI) throw new Error(`${CHROMIUM} not found in CI; run scripts/install-chromium.sh`);
 if (!hasChromium) console.log(`${CHROMIUM} not found: skipping the wasm-threads browser test`);
-
-/** @dl/tensor as one browser script that defines `dl` (an IIFE's global var). */
-async function bundle(): Promise<string> {
-  const out = await build({
-    stdin: { contents: "export * from './index.ts';", resolveDir: fileURLToPath(new URL('../..', import.meta.url)), loader: 'ts' },
-    bundle: true,
-    format: 'iife',
-    globalName: 'dl',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    external: ['node:*'],
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0].text;
-}
 
 type Dl = typeof import('../../index.js');
 
@@ -65,11 +48,9 @@ describe.skipIf(!hasChromium)('wasm kernels and worker threads in a browser (chr
   });
 
   it('run on two threads in a cross-origin isolated Worker, and on one (with a warning) on the main thread', async () => {
-    const script = await bundle();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    // @dl/tensor as one script defining `dl`
+    const script = await bundleForBrowser("export * from './index.ts';", fileURLToPath(new URL('../..', import.meta.url)));
+    browser = await launchChromium();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
