@@ -1,4 +1,4 @@
-import { DLError, ShapeError, memory, ones, randn, scope, tensor, zeros, type Tensor } from '@dl/tensor';
+import { DLError, ShapeError, cpuBackend, memory, ones, randn, scope, tensor, zeros, type KernelTable, type Tensor } from '@dl/tensor';
 import { describe, expect, test } from 'vitest';
 import { enableGrad, isGradEnabled, noGrad } from './api.js';
 import { backward } from './engine.js';
@@ -101,6 +101,28 @@ describe('backward', () => {
     x.grad = null;
     backward(g.sum()); // d/dx Σ 3x² = 6x
     expect(x.grad!.toArray()).toEqual([6, 12]);
+  });
+});
+
+describe('gradient layout', () => {
+  test('a weight used as w.T (a Linear layer) gets a contiguous gradient without a copy kernel', () => {
+    const w = new Parameter(randn([5, 4]));
+    const x = randn([3, 4]);
+    const kernels = cpuBackend.kernels as { -readonly [K in keyof KernelTable]: KernelTable[K] };
+    const copy = kernels.copy;
+    let copies = 0;
+    kernels.copy = (...args) => (copies++, copy(...args));
+    try {
+      backward(x.matmul(w.T).sum());
+    } finally {
+      kernels.copy = copy;
+    }
+    expect(copies).toBe(0);
+    expect(w.grad!.isContiguous()).toBe(true);
+    // d/dw sum(x wᵀ) = column sums of x, one row per output
+    const cs = x.sum(0).dataSync();
+    const g = w.grad!.dataSync();
+    for (let i = 0; i < 20; i++) expect(g[i]).toBeCloseTo(cs[i % 4], 5);
   });
 });
 

@@ -38,7 +38,7 @@ export class Node {
   ) {}
 }
 
-export const meta = (t: Tensor): TensorMeta => ({ shape: t.shape, dtype: t.dtype, device: t.device });
+export const meta = (t: Tensor): TensorMeta => ({ shape: t.shape, strides: t.strides, dtype: t.dtype, device: t.device });
 
 export function edgeOf(t: Tensor): Edge {
   return t.gradFn instanceof Node ? t.gradFn : t;

@@ -1,5 +1,5 @@
-import { runKernel, type KernelPrimitive } from '@dl/tensor';
-import { nonDifferentiable, type GradRule } from './types.js';
+import { runKernel, type KernelPrimitive, type Tensor } from '@dl/tensor';
+import { nonDifferentiable, type GradRule, type TensorMeta } from './types.js';
 
 type Linalg = Extract<KernelPrimitive, 'matmul' | 'conv2d' | 'conv2dGradInput' | 'conv2dGradWeight' | 'maxPool2dIndices'>;
 
@@ -7,13 +7,29 @@ type Linalg = Extract<KernelPrimitive, 'matmul' | 'conv2d' | 'conv2dGradInput' |
 // its adjoint in w, so each of the three primitives differentiates into the other two — which is
 // what makes second-order gradients through convolutions work.
 
+/** A 2-D operand laid out column-major (the transpose of a contiguous matrix), with more than one row and column. */
+function columnMajor(m: TensorMeta): boolean {
+  return m.shape.length === 2 && m.shape[0] > 1 && m.shape[1] > 1 && m.strides[0] === 1 && m.strides[1] === m.shape[0];
+}
+
+/**
+ * x @ y, the gradient of an operand shaped like `like`. For a 2-D operand stored transposed (a
+ * Linear layer's w.T) it is computed as (yᵀ xᵀ)ᵀ: the gradient then has the operand's layout and
+ * reaches the contiguous weight without a copy.
+ */
+function product(x: Tensor, y: Tensor, like: TensorMeta): Tensor {
+  if (!columnMajor(like)) return runKernel('matmul', [x, y], {}, like.shape, x.dtype);
+  const [r, c] = like.shape;
+  return runKernel('matmul', [y.transpose(0, 1), x.transpose(0, 1)], {}, [c, r], x.dtype).transpose(0, 1);
+}
+
 export const linalgRules: { [P in Linalg]: GradRule<P> } = {
   // a [...B, M, K] @ b [...B, K, N]: ga = g bᵀ, gb = aᵀ g (batch broadcasting is undone by expand's rule)
   matmul: {
     save: ([a, b], _out, _attrs, [na, nb]) => [nb ? a : null, na ? b : null],
     backward: (g, { saved: [a, b], needs: [na, nb], inputs: [am, bm] }) => [
-      na ? runKernel('matmul', [g, b.transpose(-1, -2)], {}, am.shape, g.dtype) : null,
-      nb ? runKernel('matmul', [a.transpose(-1, -2), g], {}, bm.shape, g.dtype) : null,
+      na ? product(g, b.transpose(-1, -2), am) : null,
+      nb ? product(a.transpose(-1, -2), g, bm) : null,
     ],
   },
   // y = conv(x, w)

@@ -153,6 +153,12 @@ const cases: Case[] = [
   { prim: 'logSoftmax', name: 'logSoftmax along the last dim of a transposed view', inputs: () => [normal(4, 3)], f: (x) => x.T.logSoftmax(-1) },
   {
     prim: 'matmul',
+    name: 'matmul of 2-D operands stored transposed (x.T @ w.T: gradients computed transposed)',
+    inputs: () => [normal(4, 3), normal(5, 4)],
+    f: (x, w) => x.T.matmul(w.T),
+  },
+  {
+    prim: 'matmul',
     name: 'matmul broadcasting batch [2,1] with [3] and a transposed operand',
     inputs: () => [normal(2, 1, 3, 4), normal(3, 2, 4)],
     f: (a, b) => a.matmul(b.transpose(-1, -2)),

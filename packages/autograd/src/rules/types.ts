@@ -3,6 +3,8 @@ import type { DType, Primitive, PrimitiveAttrs, Tensor } from '@dl/tensor';
 /** What a rule knows about an input or the output without holding on to the tensor. */
 export interface TensorMeta {
   shape: readonly number[];
+  /** the layout it had (a rule may give its gradient the same layout) */
+  strides: readonly number[];
   dtype: DType;
   device: string;
 }
