@@ -73,6 +73,13 @@ export class MultiheadAttention extends Module {
     return b ? y.add(b.narrow(0, i * E, E)) : y;
   }
 
+  /** q, k, v [B, T, E] of x [B, T, E]: views into one [B, T, 3E] projection */
+  #projectPacked(x: Tensor): Tensor[] {
+    const y = matmul(x, this.inProjWeight.T); // (B, T, 3E)
+    const b = this.inProjBias;
+    return (b ? y.add(b) : y).chunk(3, -1);
+  }
+
   #heads(x: Tensor): Tensor {
     const [B, T] = x.shape;
     return x.reshape([B, T, this.numHeads, this.headDim]).transpose(1, 2); // (B, H, T, hd)
@@ -86,10 +93,13 @@ export class MultiheadAttention extends Module {
     this.checkInput(value, [query.shape[0], key.shape[1], E], ['B', 'S', 'E']);
     const [B, L] = query.shape;
     const S = key.shape[1];
+    // self-attention projects q, k and v in one product with the packed weight (one GEMM, and one
+    // weight gradient instead of three assembled from slices), as PyTorch does
+    const [qp, kp, vp] = query === key && key === value ? this.#projectPacked(query) : [this.#project(query, 0), this.#project(key, 1), this.#project(value, 2)];
     // q is scaled before the product, as PyTorch does: (B, H, L, hd) is smaller than (B, H, L, S)
-    const q = this.#heads(this.#project(query, 0)).mul(1 / Math.sqrt(this.headDim)); // (B, H, L, hd)
-    const k = this.#heads(this.#project(key, 1)); // (B, H, S, hd)
-    const v = this.#heads(this.#project(value, 2)); // (B, H, S, hd)
+    const q = this.#heads(qp).mul(1 / Math.sqrt(this.headDim)); // (B, H, L, hd)
+    const k = this.#heads(kp); // (B, H, S, hd)
+    const v = this.#heads(vp); // (B, H, S, hd)
     let scores = matmul(q, k.transpose(2, 3)); // (B, H, L, S)
 
     const { attnMask, keyPaddingMask, isCausal } = opts;
