@@ -2,8 +2,7 @@ import type { Primitive } from '@dl/tensor';
 import { binaryRules, whereRule } from './binary.js';
 import { linalgRules } from './linalg.js';
 import { creationRules, movementRules } from './movement.js';
-import { normRules } from './norm.js';
-import { reduceRules } from './reduce.js';
+import { normRules, reduceRules } from './reduce.js';
 import type { GradRule } from './types.js';
 import { geluGradRule, unaryRules } from './unary.js';
 
