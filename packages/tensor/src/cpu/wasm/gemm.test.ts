@@ -102,6 +102,22 @@ describe('gemmWasm', () => {
     expect(planGemm(21, 30, 3001)).toMatchObject({ kTask: 0, tasks: 1 });
   });
 
+  it('gives bit-identical split-K results run after run (chunks summed in order, whichever thread ran them)', () => {
+    setNumThreads(2);
+    expect(planGemm(21, 30, 3001).kTask).toBeGreaterThan(0);
+    const rand = seeded(91);
+    const a = rand(21 * 3001);
+    const b = rand(3001 * 30);
+    const first = new Float32Array(21 * 30);
+    gemmWasm(21, 30, 3001, a, 0, 3001, 1, b, 0, 30, 1, first, 0);
+    for (let run = 0; run < 30; run++) {
+      const c = new Float32Array(21 * 30);
+      gemmWasm(21, 30, 3001, a, 0, 3001, 1, b, 0, 30, 1, c, 0);
+      expect(c).toEqual(first);
+    }
+    setNumThreads(1);
+  });
+
   it('splits problems that would not fit the scratch limit', () => {
     const rt = runtime();
     const limit = rt.maxScratch;

@@ -56,11 +56,14 @@ export interface GemmPlan {
   npTask: number;
   colTasks: number;
   tasks: number;
-  /** >0: split K into chunks of this many (a KC multiple); each thread sums into its own C copy */
+  /** >0: split K into chunks of this many (a KC multiple); each chunk sums into its own C copy */
   kTask: number;
 }
 
 /** Splits C into tasks: whole column strips of up to NC, narrowed (then rows split) until every thread has work. */
+/** Bytes the split-K copies of C may take. */
+const SPLIT_BYTES = 16 << 20;
+
 export function planGemm(M: number, N: number, K: number): GemmPlan {
   const panelsM = ceilDiv(M, MR), panelsN = ceilDiv(N, NR);
   const want = M * N * K >= PARALLEL_MIN ? getNumThreads() : 1;
@@ -74,8 +77,11 @@ export function planGemm(M: number, N: number, K: number): GemmPlan {
   let tasks = colTasks * ceilDiv(panelsM, mpTask);
   let kTask = 0;
   if (want > 1 && tasks < 4 * want && K >= 4 * KC * want) {
-    // small C, long K (weight gradients): tiles cannot keep the threads busy, chunks of K can
-    kTask = KC * Math.max(1, Math.floor(ceilDiv(K, KC) / (8 * want)));
+    // small C, long K (weight gradients): tiles cannot keep the threads busy, chunks of K can.
+    // Each chunk sums into its own copy of C (see runGemm): at most SPLIT_BYTES of copies
+    const copies = Math.max(want, Math.floor(SPLIT_BYTES / (4 * panelsM * MR * panelsN * NR)));
+    const blocks = ceilDiv(K, KC);
+    kTask = KC * Math.max(1, Math.floor(blocks / (8 * want)), ceilDiv(blocks, copies));
     npTask = Math.min(panelsN, NC / NR);
     mpTask = panelsM;
     colTasks = ceilDiv(panelsN, npTask);
@@ -88,7 +94,7 @@ export function planGemm(M: number, N: number, K: number): GemmPlan {
 export function gemmBytes(M: number, N: number, K: number, plan: GemmPlan, colSlot: number): number {
   const Mp = ceilDiv(M, MR) * MR, Np = ceilDiv(N, NR) * NR;
   const kc = Math.min(KC, K);
-  const slots = plan.kTask > 0 ? plan.threads : 0;
+  const slots = plan.kTask > 0 ? plan.tasks : 0;
   return 4 * (Mp * K + plan.threads * (kc * plan.npTask * NR + colSlot) + (1 + slots) * Mp * Np) + 64 * 8;
 }
 
@@ -145,7 +151,7 @@ export function runGemm(job: GemmJob, plan: GemmPlan, colSlotBytes: number): voi
   const bp = scratch.alloc(plan.threads * bpSlot);
   const col = scratch.alloc(plan.threads * colSlotBytes);
   const cSlot = 4 * Mp * job.ldc;
-  const slots = plan.kTask > 0 ? scratch.alloc(plan.threads * cSlot) : 0;
+  const slots = plan.kTask > 0 ? scratch.alloc(plan.tasks * cSlot) : 0;
   scratch.reserve();
   packA(M, N, K, job.a, ap, plan.threads);
   const p = params();
@@ -171,17 +177,18 @@ export function runGemm(job: GemmJob, plan: GemmPlan, colSlotBytes: number): voi
     dispatch(plan.tasks, plan.threads);
     return;
   }
-  // each thread adds its chunks into its own copy of C (the first starts from C when accumulating)
+  // each chunk of K sums into its own copy of C, and the copies are added in chunk order: the
+  // result does not depend on which thread ran which chunk, so runs are reproducible
   let heap = heapF32();
   const n = cSlot / 4, c = job.c / 4, s0 = slots / 4;
-  heap.fill(0, s0, s0 + plan.threads * n);
+  heap.fill(0, s0, s0 + plan.tasks * n);
   if (job.accumulate) heap.copyWithin(s0, c, c + n);
   p[P.C] = slots;
   p[P.C_SLOT] = cSlot;
   dispatch(plan.tasks, plan.threads);
   heap = heapF32();
   heap.copyWithin(c, s0, s0 + n);
-  for (let t = 1; t < plan.threads; t++) {
+  for (let t = 1; t < plan.tasks; t++) {
     const st = s0 + t * n;
     for (let i = 0; i < n; i++) heap[c + i] += heap[st + i];
   }

@@ -67,7 +67,7 @@ export const P = {
   B_ITEM: 31,
   C_ITEM: 32,
   AP_STRIDE: 33, // batched: packed A slot per thread
-  K_TASK: 34, // GEMM: >0 splits K into chunks of this size, summed into per-thread copies of C
+  K_TASK: 34, // GEMM: >0 splits K into chunks of this size, each summed into its own copy of C
   C_SLOT: 35, // bytes between those copies
   ROWS: 36, // direct conv: output rows (n, oh) in all
   ROWS_TASK: 37,
@@ -117,7 +117,8 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
     const jb1 = split ? colTasks : jc + 1;
     const bp = p[P.BP] + tid * p[P.BP_STRIDE], col = p[P.COL] + tid * p[P.COL_STRIDE];
     const src = p[P.B_SRC], B = p[P.B], bRs = p[P.B_RS], bCs = p[P.B_CS], geo = p[P.GEO];
-    const ldc = p[P.LDC], cBase = p[P.C] + (split ? tid * p[P.C_SLOT] : 0);
+    // split K: chunk i sums into copy i of C (added in order afterwards)
+    const ldc = p[P.LDC], cBase = p[P.C] + (split ? i * p[P.C_SLOT] : 0);
     for (let jb = jc; jb < jb1; jb++) {
       const j0 = jb * npT * NR, ncols = Math.min(npT * NR, N - j0), np = Math.ceil(ncols / NR);
       const c = cBase + (ip0 * MR * ldc + j0) * 4;
