@@ -16,7 +16,7 @@ const gpu = await createWebGPUBackend({ powerPreference: 'high-performance' }).c
   process.exit(0);
 });
 registerBackend(gpu);
-const software = gpu.adapter.architecture === 'software' || /swiftshader|llvmpipe/i.test(gpu.adapter.description);
+const software = gpu.adapter.software;
 const quick = process.argv.includes('--quick');
 console.log(`adapter: ${gpu.adapter.vendor} / ${gpu.adapter.architecture} / ${gpu.adapter.description} (features: ${gpu.features.join(', ')})`);
 

@@ -2,6 +2,7 @@ import {
   BINARY_OPS,
   UNARY_OPS,
   arrayFor,
+  sizeOf,
   type Backend,
   type DType,
   type KernelAttrs,
@@ -11,7 +12,7 @@ import {
   type TensorInfo,
   type TypedArray,
 } from '@dl/tensor';
-import { contiguousInfo, dataOf, layoutTag, newData, sizeOfShape } from './kernels/common.js';
+import { contiguousInfo, dataOf, layoutTag, newData } from './kernels/common.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
 import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, geluGradKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
@@ -51,6 +52,8 @@ export interface AdapterSummary {
   vendor: string;
   architecture: string;
   description: string;
+  /** a CPU implementation (Mesa lavapipe/llvmpipe, SwiftShader): its timings say nothing about GPUs */
+  software: boolean;
 }
 
 /** The WebGPU backend: a @dl/tensor Backend plus the device it runs on. */
@@ -154,7 +157,7 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
 
   async function read(x: TensorInfo): Promise<TypedArray> {
     ctx.check('read');
-    const n = sizeOfShape(x.shape);
+    const n = sizeOf(x.shape);
     const out = arrayFor(x.dtype, n);
     if (n === 0) return out;
     let src = dataOf(x);
@@ -184,7 +187,7 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
     let temp: GpuData | null = null;
     if (src.data === dst.data) {
       // the source aliases the destination: write from a snapshot so overlap cannot corrupt it
-      temp = newData(ctx, sizeOfShape(src.shape), src.dtype);
+      temp = newData(ctx, sizeOf(src.shape), src.dtype);
       castInto(ctx, src, { data: temp, shape: src.shape });
       s = contiguousInfo(temp, src.shape);
     }

@@ -65,7 +65,8 @@ const RAISED_LIMITS = [
 ] as const;
 
 function summary(info: GPUAdapterInfo | undefined): AdapterSummary {
-  return { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', description: info?.description ?? '' };
+  const [vendor, architecture, description] = [info?.vendor ?? '', info?.architecture ?? '', info?.description ?? ''];
+  return { vendor, architecture, description, software: architecture === 'software' || /swiftshader|llvmpipe/i.test(description) };
 }
 
 /**

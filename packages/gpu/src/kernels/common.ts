@@ -1,4 +1,4 @@
-import { contiguousStrides, isContiguousLayout, type DType, type OutInfo, type TensorInfo } from '@dl/tensor';
+import { contiguousStrides, isContiguousLayout, sizeOf, type DType, type OutInfo, type TensorInfo } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { storageBytes } from '../wgsl/builder.js';
 
@@ -12,19 +12,13 @@ export function dataOf(x: TensorInfo): GpuData {
   return x.data as GpuData;
 }
 
-export function sizeOfShape(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 /** 'c' for a view that is contiguous (from any offset), 's' for a general strided one; part of shader keys. */
 export function layoutTag(x: TensorInfo): 'c' | 's' {
   return isContiguousLayout(x.shape, x.strides) ? 'c' : 's';
 }
 
 export function outSize(out: OutInfo): number {
-  return sizeOfShape(out.shape);
+  return sizeOf(out.shape);
 }
 
 /** Workgroup size of the one-thread-per-element kernels. */

@@ -1,9 +1,9 @@
-import type { OutInfo, TensorInfo } from '@dl/tensor';
+import { contiguousStrides, sizeOf, type OutInfo, type TensorInfo } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { FLAG_INDEX } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, fromDomain, grid, storageType, toDomain, type Domain } from '../wgsl/builder.js';
-import { rowMajor, stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
-import { WG, dataOf, newData, outSize, sizeOfShape } from './common.js';
+import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
+import { WG, dataOf, newData, outSize } from './common.js';
 import { castInto } from './elementwise.js';
 import { declareRows, rowsOf } from './rows.js';
 
@@ -192,10 +192,10 @@ export function argsortKernel(ctx: GpuContext, [x]: TensorInfo[], { dim, descend
 /** Concatenation: one strided copy of each input into its slab of the output. */
 export function catKernel(ctx: GpuContext, inputs: TensorInfo[], { dim }: { dim: number }, out: OutInfo): GpuData {
   const data = newData(ctx, outSize(out), out.dtype);
-  const rs = rowMajor(out.shape);
+  const rs = contiguousStrides(out.shape);
   let at = 0;
   for (const x of inputs) {
-    if (sizeOfShape(x.shape)) castInto(ctx, x, { data, shape: x.shape, strides: rs, offset: at * rs[dim] });
+    if (sizeOf(x.shape)) castInto(ctx, x, { data, shape: x.shape, strides: rs, offset: at * rs[dim] });
     at += x.shape[dim];
   }
   return data;
@@ -205,7 +205,7 @@ export function catKernel(ctx: GpuContext, inputs: TensorInfo[], { dim }: { dim:
 export function sliceScatterKernel(ctx: GpuContext, [base, src]: TensorInfo[], { starts, steps }: { starts: number[]; steps: number[] }, out: OutInfo): GpuData {
   const data = newData(ctx, outSize(out), out.dtype);
   castInto(ctx, base, { data, shape: out.shape });
-  const rs = rowMajor(out.shape);
+  const rs = contiguousStrides(out.shape);
   const offset = starts.reduce((o, s, i) => o + s * rs[i], 0);
   castInto(ctx, src, { data, shape: src.shape, strides: rs.map((s, i) => s * steps[i]), offset });
   return data;

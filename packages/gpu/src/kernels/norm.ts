@@ -1,4 +1,4 @@
-import type { KernelAttrs, OutInfo, TensorInfo } from '@dl/tensor';
+import { sizeOf, type KernelAttrs, type OutInfo, type TensorInfo } from '@dl/tensor';
 import type { BindRange, GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, fromDomain, grid, storageType, toDomain, type StorageType } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
@@ -68,14 +68,6 @@ function rowStats(r: RowShader, sub: boolean): string {
   let rstd = inverseSqrt(sq / f32(${r.len}) + ${r.s.param('eps', 'f32')});`;
 }
 
-function rowsAndLen(x: TensorInfo, axis: number): { rows: number; len: number } {
-  let len = 1;
-  for (const d of x.shape.slice(axis)) len *= d;
-  let rows = 1;
-  for (const d of x.shape.slice(0, axis)) rows *= d;
-  return { rows, len };
-}
-
 const named = (names: string[], infos: (TensorInfo | undefined)[]): { name: string; info: TensorInfo }[] =>
   infos.flatMap((info, i) => (info ? [{ name: names[i], info }] : []));
 
@@ -84,7 +76,8 @@ const keyOf = (kind: string, ctx: GpuContext, ins: { name: string; info: TensorI
 
 function run(ctx: GpuContext, op: string, key: string, ins: { name: string; info: TensorInfo }[], out: OutInfo, axis: number, eps: number, body: (r: RowShader) => string): GpuData {
   const data = newData(ctx, outSize(out), out.dtype);
-  const { rows, len } = rowsAndLen(ins[0].info, axis);
+  const x = ins[0].info;
+  const [rows, len] = [sizeOf(x.shape.slice(0, axis)), sizeOf(x.shape.slice(axis))];
   if (rows === 0 || len === 0) return data;
   const prog = ctx.program(key, () => {
     const r = rowShader(ctx, ins, out.dtype);

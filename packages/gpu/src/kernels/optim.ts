@@ -1,7 +1,7 @@
-import type { AdamHyper, TensorInfo } from '@dl/tensor';
+import { sizeOf, type AdamHyper, type TensorInfo } from '@dl/tensor';
 import type { GpuContext } from '../runtime/context.js';
 import { ShaderBuilder, grid } from '../wgsl/builder.js';
-import { WG, dataOf, sizeOfShape } from './common.js';
+import { WG, dataOf } from './common.js';
 
 /**
  * One Adam step (AdamW's decoupled decay included) in place over contiguous float32 p, g, m, v:
@@ -14,7 +14,7 @@ export function adamStepKernel(ctx: GpuContext, p: TensorInfo, g: TensorInfo, m:
   // p, m and v are written: each needs a buffer of its own
   const written = [p, m, v].map((t) => dataOf(t).buffer);
   if (new Set(written).size < 3 || written.includes(dataOf(g).buffer)) return false;
-  const n = sizeOfShape(p.shape);
+  const n = sizeOf(p.shape);
   if (n === 0) return true;
   const prog = ctx.program('adamStep', () => {
     const b = new ShaderBuilder(WG);

@@ -1,6 +1,6 @@
-import type { TensorInfo } from '@dl/tensor';
+import { contiguousStrides, type TensorInfo } from '@dl/tensor';
 import type { ShaderBuilder } from '../wgsl/builder.js';
-import { rowMajor, splitDims, stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
+import { splitDims, stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
 
 /**
  * Row view of a tensor for reductions and row kernels: the kept dims enumerate rows (row j),
@@ -22,7 +22,7 @@ export function rowsOf(x: TensorInfo, dims: readonly number[], withOut = false):
   stridedParams('xrow', 'ro', s.outerShape, s.outerStrides, x.offset, params);
   stridedParams('xcol', 'ri', s.innerShape, s.innerStrides, 0, params);
   if (withOut) {
-    const cs = rowMajor(x.shape);
+    const cs = contiguousStrides(x.shape);
     const o = splitDims(x.shape, cs, dims);
     stridedParams('orow', 'ro', o.outerShape, o.outerStrides, 0, params);
     params.ost = dims.length ? cs[dims[0]] : 1;

@@ -39,17 +39,6 @@ export function stridedParams(
   return into;
 }
 
-/** Contiguous row-major strides. */
-export function rowMajor(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
 /** A view's layout with `dims` split off: the kept dims (in order) and the listed dims. */
 export function splitDims(
   shape: readonly number[],
