@@ -85,20 +85,24 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
     const p: Record<string, number> = { ...params, n: e - s, base: s };
     const binds: BindRange[] = [whole ? { buffer: out.data.buffer } : { buffer: out.data.buffer, offset: s * outBytes, size: Math.ceil(((e - s) * outBytes) / 4) * 4 }];
     // an input over the limit binds only the window this chunk reads
-    const tooWide = inputs.findIndex((x, k) => {
+    let tooWide = -1;
+    for (const [k, x] of inputs.entries()) {
       const buf = dataOf(x.info).buffer;
       if (buf.size <= ctx.maxBinding) {
         binds.push({ buffer: buf });
-        return false;
+        continue;
       }
       const eb = storageBytes(x.info.dtype);
       const [lo, hi] = touchedRange(x.info, s, e - 1);
       const start = Math.floor((lo * eb) / ctx.storageAlign) * ctx.storageAlign;
       const size = Math.min(buf.size - start, Math.ceil(((hi + 1) * eb - start) / 4) * 4);
+      if (size > ctx.maxBinding) {
+        tooWide = k;
+        break;
+      }
       binds.push({ buffer: buf, offset: start, size });
       p[`off${k}_off`] = x.info.offset - start / eb;
-      return size > ctx.maxBinding;
-    });
+    }
     if (tooWide >= 0) {
       // a strided input's window can be wider than its chunk (a permute that keeps the leading
       // dims): smaller chunks read narrower windows

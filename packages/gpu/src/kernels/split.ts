@@ -1,7 +1,7 @@
-import type { KernelAttrs, KernelPrimitive, OutInfo, ReduceAttrs, TensorInfo } from '@dl/tensor';
+import { sizeOf, type KernelAttrs, type KernelPrimitive, type OutInfo, type ReduceAttrs, type TensorInfo } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { storageBytes } from '../wgsl/builder.js';
-import { contiguousInfo, dataOf, newData, sizeOfShape } from './common.js';
+import { contiguousInfo, dataOf, newData } from './common.js';
 import { castInto } from './elementwise.js';
 import { touchedRange } from './map.js';
 import { reduceKernel } from './reduce.js';
@@ -55,12 +55,12 @@ function over(ctx: GpuContext, x: TensorInfo): boolean {
 
 /** True when the op binds a buffer over the limit or makes an output over it. */
 export function needsSplit(ctx: GpuContext, inputs: TensorInfo[], out: OutInfo): boolean {
-  return sizeOfShape(out.shape) * storageBytes(out.dtype) > ctx.maxBinding || inputs.some((x) => over(ctx, x));
+  return sizeOf(out.shape) * storageBytes(out.dtype) > ctx.maxBinding || inputs.some((x) => over(ctx, x));
 }
 
 /** A contiguous copy of `x` (a view that fits a binding) in a buffer of its own, listed in `temps`. */
 function compact(ctx: GpuContext, x: TensorInfo, temps: GpuData[]): TensorInfo {
-  const data = newData(ctx, sizeOfShape(x.shape), x.dtype);
+  const data = newData(ctx, sizeOf(x.shape), x.dtype);
   temps.push(data);
   castInto(ctx, x, { data, shape: x.shape });
   return contiguousInfo(data, x.shape);
@@ -73,7 +73,7 @@ function slice0(x: TensorInfo, r0: number, r1: number): TensorInfo {
 
 /** Bytes of one dim-0 row of a tensor of `shape`. */
 function rowBytes(shape: readonly number[], dtype: TensorInfo['dtype']): number {
-  return (sizeOfShape(shape.slice(1)) * storageBytes(dtype));
+  return (sizeOf(shape.slice(1)) * storageBytes(dtype));
 }
 
 /**
@@ -82,7 +82,7 @@ function rowBytes(shape: readonly number[], dtype: TensorInfo['dtype']): number 
  */
 function rowsThatFit(ctx: GpuContext, x: TensorInfo): number {
   const eb = storageBytes(x.dtype);
-  const rowElems = sizeOfShape(x.shape.slice(1));
+  const rowElems = sizeOf(x.shape.slice(1));
   if (rowElems === 0) return Infinity;
   const [lo, hi] = touchedRange(slice0(x, 0, 1), 0, rowElems - 1);
   const span = (hi - lo + 1) * eb;
@@ -93,6 +93,33 @@ function rowsThatFit(ctx: GpuContext, x: TensorInfo): number {
 
 function releaseAll(ctx: GpuContext, temps: GpuData[]): void {
   for (const t of temps.splice(0)) ctx.release(t.buffer);
+}
+
+/**
+ * Runs `run` on each slice of `rows` rows along dim 0 (inputs with role 'row' copied out for the
+ * slice, the others as they are) and copies the `bytes(n)` bytes of its output for n rows to `dst`
+ * at byte `at(slice index, first row)`.
+ */
+function eachSlice(
+  ctx: GpuContext,
+  ins: TensorInfo[],
+  roles: readonly Role[],
+  rows: number,
+  run: (part: TensorInfo[], n: number) => GpuData,
+  dst: GPUBuffer,
+  at: (slice: number, r0: number) => number,
+  bytes: (n: number) => number,
+): void {
+  const R = ins[roles.indexOf('row')].shape[0];
+  const temps: GpuData[] = [];
+  for (let i = 0, r0 = 0; r0 < R; i++, r0 += rows) {
+    const n = Math.min(rows, R - r0);
+    const piece = run(ins.map((x, k) => (roles[k] === 'row' ? compact(ctx, slice0(x, r0, r0 + n), temps) : x)), n);
+    ctx.copy(piece.buffer, 0, dst, at(i, r0), Math.ceil(bytes(n) / 4) * 4);
+    ctx.release(piece.buffer);
+    // commands run in order: the next slice may reuse these buffers
+    releaseAll(ctx, temps);
+  }
 }
 
 /**
@@ -117,22 +144,17 @@ export function runSplit<P extends KernelPrimitive>(ctx: GpuContext, p: P, kerne
   if (rows === 0) return null;
   // shared inputs are bound whole: a view that fits, of a buffer that does not, is copied out once
   const sharedTemps: GpuData[] = [];
-  const ins = inputs.map((x, i) => (roles[i] === 'shared' && over(ctx, x) && sizeOfShape(x.shape) * storageBytes(x.dtype) <= ctx.maxBinding ? compact(ctx, x, sharedTemps) : x));
+  const ins = inputs.map((x, i) => (roles[i] === 'shared' && over(ctx, x) && sizeOf(x.shape) * storageBytes(x.dtype) <= ctx.maxBinding ? compact(ctx, x, sharedTemps) : x));
   if (ins.some((x, i) => roles[i] === 'shared' && over(ctx, x))) {
     releaseAll(ctx, sharedTemps);
     return null;
   }
-  const result = newData(ctx, sizeOfShape(out.shape), out.dtype);
-  const sliceTemps: GpuData[] = [];
-  for (let r0 = 0; r0 < R; r0 += rows) {
-    const r1 = Math.min(R, r0 + rows);
-    const part = ins.map((x, i) => (roles[i] === 'row' ? compact(ctx, slice0(x, r0, r1), sliceTemps) : x));
-    const piece = kernel(ctx, part, attrs as never, { shape: [r1 - r0, ...out.shape.slice(1)], dtype: out.dtype });
-    ctx.copy(piece.buffer, 0, result.buffer, r0 * outRow, Math.ceil(((r1 - r0) * outRow) / 4) * 4);
-    ctx.release(piece.buffer);
-    // commands run in order: the next slice may reuse these buffers
-    releaseAll(ctx, sliceTemps);
-  }
+  const result = newData(ctx, sizeOf(out.shape), out.dtype);
+  eachSlice(
+    ctx, ins, roles, rows,
+    (part, n) => kernel(ctx, part, attrs as never, { shape: [n, ...out.shape.slice(1)], dtype: out.dtype }),
+    result.buffer, (_i, r0) => r0 * outRow, (n) => n * outRow,
+  );
   releaseAll(ctx, sharedTemps);
   return result;
 }
@@ -153,17 +175,10 @@ function overSlices(
   const rows = Math.min(R, ...inputs.map((x) => rowsThatFit(ctx, x)));
   if (R === 0 || rows === 0 || inputs.some((x) => x.shape[0] !== R)) return null;
   const slices = Math.ceil(R / rows);
-  const pieceBytes = sizeOfShape(pieceShape) * storageBytes(dtype);
+  const pieceBytes = sizeOf(pieceShape) * storageBytes(dtype);
   if (pieceBytes % 4 || slices * pieceBytes > ctx.maxBinding) return null;
-  const parts = newData(ctx, slices * sizeOfShape(pieceShape), dtype);
-  const temps: GpuData[] = [];
-  for (let c = 0; c < slices; c++) {
-    const r0 = c * rows;
-    const out = piece(inputs.map((x) => compact(ctx, slice0(x, r0, Math.min(R, r0 + rows)), temps)));
-    ctx.copy(out.buffer, 0, parts.buffer, c * pieceBytes, pieceBytes);
-    ctx.release(out.buffer);
-    releaseAll(ctx, temps);
-  }
+  const parts = newData(ctx, slices * sizeOf(pieceShape), dtype);
+  eachSlice(ctx, inputs, inputs.map(() => 'row'), rows, piece, parts.buffer, (i) => i * pieceBytes, () => pieceBytes);
   const result = combine(parts, slices);
   ctx.release(parts.buffer);
   return result;
