@@ -129,15 +129,20 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   return where(mask, value, x);
 }
 
+/** In-place updates of tensors that require grad would corrupt a recorded graph: refused while recording. */
+function checkInPlace(op: string, target: Tensor, ts: readonly Tensor[]): void {
+  if (isRecording() && ts.some((t) => t.requiresGrad)) {
+    throw new DLError(op, `tensor ${fmt(target.shape)} requires grad; in-place updates of it must run inside noGrad()`);
+  }
+}
+
 /**
  * In place: writes `src` (broadcast to dst's shape, cast to dst's dtype) into dst's storage.
  * Refused while autograd records and either side requires grad — do it inside noGrad().
  */
 export function assign<T extends Tensor>(dst: T, src: TensorLike): T {
   const s = src instanceof Tensor ? src : scalarTensor(src, dst.dtype, dst);
-  if (isRecording() && (dst.requiresGrad || s.requiresGrad)) {
-    throw new DLError('in-place op', `tensor ${fmt(dst.shape)} requires grad; in-place updates of it must run inside noGrad()`);
-  }
+  checkInPlace('in-place op', dst, [dst, s]);
   let v = cast(s, dst.dtype);
   if (!shapesEqual(v.shape, dst.shape)) {
     const shape = broadcastShapes('copy_', dst.shape, v.shape);
@@ -164,9 +169,7 @@ export function assign<T extends Tensor>(dst: T, src: TensorLike): T {
  */
 export function adamStep_(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamHyper): boolean {
   const ts = [p, grad, m, v];
-  if (isRecording() && ts.some((t) => t.requiresGrad)) {
-    throw new DLError('adamStep_', `tensor ${fmt(p.shape)} requires grad; in-place updates of it must run inside noGrad()`);
-  }
+  checkInPlace('adamStep_', p, ts);
   const backend = p.storage.backend;
   if (!backend.adamStep) return false;
   if (ts.some((t) => t.device !== p.device || t.dtype !== 'float32' || !t.isContiguous() || !shapesEqual(t.shape, p.shape))) return false;
