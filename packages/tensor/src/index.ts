@@ -2,7 +2,7 @@
  * @dl/tensor: N-dimensional tensors, the primitive op table, the Backend interface, the CPU
  * backend, counter-based RNG and memory scopes.
  */
-export { Tensor, hooks, fromHost, viewOf, alias, type Scalar, type TensorLike } from './tensor.js';
+export { Tensor, hooks, fromHost, viewOf, alias, replaceStorage, type Scalar, type TensorLike } from './tensor.js';
 export * from './ops/index.js';
 export {
   registerBackend,
@@ -23,7 +23,7 @@ export * from './errors.js';
 export * from './dtype.js';
 export { broadcastShapes, contiguousStrides, isContiguousLayout, normDim, normDims, sizeOf, shapesEqual, type Shape } from './shape.js';
 export { memory, scope, keep, Storage, type MemoryInfo } from './memory.js';
-export { manualSeed, philox, fillUniform, fillNormal, generator } from './rng.js';
+export { manualSeed, philox, fillUniform, fillNormal, generator, Generator, type GeneratorState } from './rng.js';
 export { cpuBackend } from './cpu/backend.js';
 export { setCpuKernels, kernelChoice, setNumThreads, getNumThreads, initThreads, type CpuKernels } from './cpu/select.js';
 export { offsetsOf } from './cpu/strided.js';

@@ -46,7 +46,10 @@ export interface RandomAttrs {
   device: string;
   /** Philox key */
   key: [number, number];
-  /** first Philox counter; element i uses counter + floor(i / 4), lane i % 4 */
+  /**
+   * first Philox counter, an integer below 2^53 (Philox's words: low 32 bits, high bits, 0, 0);
+   * element i uses counter + floor(i / 4), lane i % 4
+   */
   counter: number;
 }
 

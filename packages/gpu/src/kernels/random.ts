@@ -7,7 +7,8 @@ import { runMap } from './map.js';
 /**
  * Philox4x32-10, the same generator as @dl/tensor's CPU one (rng.ts): element g uses counter
  * + floor(g / 4) and lane g % 4, so both devices produce the same numbers for a seed.
- * WGSL has no 32x32->64 multiply, so the high half is assembled from 16-bit pieces.
+ * WGSL has no 32x32->64 multiply, so the high half is assembled from 16-bit pieces. The counter
+ * (below 2^53) arrives as two u32 words (low, high) and is added to with a carry.
  */
 const PHILOX = `fn mulhi(a: u32, b: u32) -> u32 {
   let aL = a & 0xffffu; let aH = a >> 16u;
@@ -16,8 +17,8 @@ const PHILOX = `fn mulhi(a: u32, b: u32) -> u32 {
   let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
   return hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
 }
-fn philox(c0: u32, key0: u32, key1: u32) -> vec4<u32> {
-  var x = vec4<u32>(c0, 0u, 0u, 0u);
+fn philox(c0: u32, c1: u32, key0: u32, key1: u32) -> vec4<u32> {
+  var x = vec4<u32>(c0, c1, 0u, 0u);
   var k0 = key0;
   var k1 = key1;
   for (var r = 0; r < 10; r++) {
@@ -40,8 +41,12 @@ fn sincosTurns(t: f32) -> vec2<f32> {
 
 function randomBody(normal: boolean, b: ShaderBuilder): string {
   b.fn(PHILOX);
+  const lo = b.param('counterLo', 'u32');
   const lines = [
-    `  let bits = philox(${b.param('counter', 'u32')} + u32(g / 4), ${b.param('k0', 'u32')}, ${b.param('k1', 'u32')});`,
+    // 64-bit counter + g / 4: a u32 add whose wrap-around carries into the high word
+    `  let c0 = ${lo} + u32(g / 4);`,
+    `  let c1 = ${b.param('counterHi', 'u32')} + select(0u, 1u, c0 < ${lo});`,
+    `  let bits = philox(c0, c1, ${b.param('k0', 'u32')}, ${b.param('k1', 'u32')});`,
     '  let lane = g % 4;',
   ];
   if (!normal) {
@@ -70,7 +75,7 @@ export function randomKernel(ctx: GpuContext, normal: boolean, a: RandomAttrs, o
     out: { data, shape: out.shape },
     domain: 'f32',
     body: (b) => randomBody(normal, b),
-    params: { counter: a.counter >>> 0, k0: a.key[0] >>> 0, k1: a.key[1] >>> 0 },
+    params: { counterLo: a.counter >>> 0, counterHi: Math.floor(a.counter / 4294967296) >>> 0, k0: a.key[0] >>> 0, k1: a.key[1] >>> 0 },
   });
   return data;
 }

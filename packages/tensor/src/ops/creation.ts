@@ -2,7 +2,6 @@ import { getBackend, getDefaultDevice } from '../backend.js';
 import { arrayFor, dtypeOfArray, type DType, type NestedArray, type TypedArray } from '../dtype.js';
 import { DTypeError, ShapeError, fmt } from '../errors.js';
 import { runKernel } from '../dispatch.js';
-import { generator, takeCounters } from '../rng.js';
 import { checkShape, sizeOf } from '../shape.js';
 import { fromHost, Tensor } from '../tensor.js';
 
@@ -150,35 +149,4 @@ export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
   const v = new Float32Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
   return tensor(v, { dtype: 'float32', ...opts, shape: [n, m] });
-}
-
-function random(kind: 'randomUniform' | 'randomNormal', op: string, shape: readonly number[], opts: TensorOptions): Tensor {
-  const s = checkShape(op, shape);
-  const dtype = opts.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16') throw new DTypeError(op, `dtype must be a float type, got ${dtype}`);
-  const device = opts.device ?? getDefaultDevice();
-  const counter = takeCounters(sizeOf(s));
-  const attrs = { shape: s, dtype, device, key: [...generator.key] as [number, number], counter };
-  return finish(runKernel(kind, [], attrs, s, dtype, device), opts);
-}
-
-/** Uniform [0, 1) numbers from the seeded counter-based generator (see manualSeed). */
-export function rand(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return random('randomUniform', 'rand', shape, opts);
-}
-/** Standard normal numbers from the seeded counter-based generator. */
-export function randn(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return random('randomNormal', 'randn', shape, opts);
-}
-/** Integers uniform in [low, high), int32. */
-export function randint(low: number, high: number, shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
-    throw new ShapeError('randint', `expected integers low < high, got low=${low} high=${high}`);
-  }
-  const u = rand(shape, { device: opts.device });
-  const r = u.mul(high - low).floor().add(low);
-  u.dispose();
-  const out = r.cast(opts.dtype ?? 'int32');
-  if (out !== r) r.dispose();
-  return out;
 }

@@ -1,4 +1,5 @@
 export * from './creation.js';
+export * from './random.js';
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './movement.js';
