@@ -9,17 +9,34 @@ import type { ConvOptions, ConvTransposeOptions, PoolOptions } from './ops/conv.
 export type Scalar = number | boolean;
 export type TensorLike = Tensor | Scalar;
 
-/** Frees the storage reference of a tensor that was collected without dispose(). */
-const finalizer = new FinalizationRegistry<{ storage: Storage; device: string; disposed: boolean }>((h) => {
+/** What a tensor owns: a storage reference on a device and, under autograd, a reference to its gradFn. */
+interface Handle {
+  storage: Storage;
+  device: string;
+  disposed: boolean;
+  gradFn: unknown;
+}
+
+/** Frees the storage reference (and gradFn reference) of a tensor that was collected without dispose(). */
+const finalizer = new FinalizationRegistry<Handle>((h) => {
   if (h.disposed) return;
   deviceStats(h.device).tensors--;
   h.storage.release();
+  if (h.gradFn !== null) hooks.releaseGradFn?.(h.gradFn);
 });
 
 /** Hooks a higher package installs (autograd); the tensor package never imports it. */
 export const hooks: {
   backward: ((t: Tensor, grad?: Tensor) => void) | null;
-} = { backward: null };
+  /**
+   * A live tensor took `fn` as its gradFn (retain) or gave it up: another gradFn, dispose(), or
+   * garbage collection (release). Autograd counts these to free a graph nobody can reach.
+   */
+  retainGradFn: ((fn: unknown) => void) | null;
+  releaseGradFn: ((fn: unknown) => void) | null;
+} = { backward: null, retainGradFn: null, releaseGradFn: null };
+
+let swapStorage: (t: Tensor, storage: Storage) => void;
 
 /**
  * An N-dimensional array on a device: storage + shape + strides + offset + dtype.
@@ -31,9 +48,7 @@ export class Tensor {
   requiresGrad = false;
   /** accumulated gradient of a leaf after backward() */
   grad: Tensor | null = null;
-  /** autograd's node for non-leaf results (null on leaves) */
-  gradFn: unknown = null;
-  readonly #handle: { storage: Storage; device: string; disposed: boolean };
+  readonly #handle: Handle;
 
   /** @internal use the creation functions */
   constructor(
@@ -43,7 +58,7 @@ export class Tensor {
     readonly offset: number,
     readonly dtype: DType,
   ) {
-    this.#handle = { storage, device: storage.backend.name, disposed: false };
+    this.#handle = { storage, device: storage.backend.name, disposed: false, gradFn: null };
     deviceStats(storage.backend.name).tensors++;
     finalizer.register(this, this.#handle, this);
     trackInScope(this);
@@ -55,6 +70,19 @@ export class Tensor {
   }
   get device(): string {
     return this.#handle.device;
+  }
+  /** autograd's node for non-leaf results (null on leaves); a live tensor holds a counted reference to it */
+  get gradFn(): unknown {
+    return this.#handle.gradFn;
+  }
+  set gradFn(fn: unknown) {
+    const h = this.#handle;
+    const prev = h.gradFn;
+    if (fn === prev) return;
+    h.gradFn = fn;
+    if (h.disposed) return; // dispose() already gave up the reference
+    if (fn !== null) hooks.retainGradFn?.(fn);
+    if (prev !== null) hooks.releaseGradFn?.(prev);
   }
   get isDisposed(): boolean {
     return this.#handle.disposed;
@@ -90,9 +118,25 @@ export class Tensor {
     finalizer.unregister(this);
     deviceStats(h.device).tensors--;
     h.storage.release();
+    if (h.gradFn !== null) hooks.releaseGradFn?.(h.gradFn);
   }
   [Symbol.dispose](): void {
     this.dispose();
+  }
+  static {
+    swapStorage = (t, storage) => {
+      const h = t.#handle;
+      if (h.disposed) throw new DisposedError('replaceStorage', `tensor of shape ${fmt(t.shape)} was used after dispose()`);
+      if (storage === h.storage) return;
+      storage.retain();
+      // a holder that compares versions sees a change, as after an in-place write
+      storage.version = Math.max(storage.version, h.storage.version + 1);
+      deviceStats(h.device).tensors--;
+      h.storage.release();
+      h.storage = storage;
+      h.device = storage.backend.name;
+      deviceStats(h.device).tensors++;
+    };
   }
 
   isContiguous(): boolean {
@@ -328,6 +372,19 @@ export function viewOf(t: Tensor, shape: readonly number[], strides: readonly nu
   const st = t.storage;
   st.retain();
   return new Tensor(st, shape, strides, offset, t.dtype);
+}
+
+/**
+ * @internal Points `t` at `storage` (taking a reference; the caller keeps its own), keeping the
+ * object, its shape, strides and offset: `storage` must hold the old storage's elements at the same
+ * positions, possibly on another device. Every holder of `t` (an optimizer, a tied field) sees the
+ * move; views made earlier keep the old storage. `Module.to` moves parameters in place with it.
+ *
+ *   const fresh = new Storage(gpu, gpu.upload(old.data, t.dtype), t.dtype);
+ *   replaceStorage(t, fresh); fresh.release(); // t now lives on the GPU
+ */
+export function replaceStorage(t: Tensor, storage: Storage): void {
+  swapStorage(t, storage);
 }
 
 /** @internal the same view, as a separate untracked object (autograd saves these) */
