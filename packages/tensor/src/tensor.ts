@@ -1,7 +1,7 @@
 import { getBackend, type TensorInfo } from './backend.js';
 import { type DType, type NestedArray, type TypedArray } from './dtype.js';
 import { DeviceError, DisposedError, DTypeError, IndexError, ShapeError, fmt } from './errors.js';
-import { Storage, deviceStats, keep, trackInScope } from './memory.js';
+import { Storage, deviceStats, keep, scope, trackInScope } from './memory.js';
 import { isContiguousLayout, sizeOf } from './shape.js';
 import * as ops from './ops/index.js';
 import type { ConvOptions, ConvTransposeOptions, PoolOptions } from './ops/conv.js';
@@ -220,22 +220,23 @@ export class Tensor {
   }
 
   // ---- in place (for optimizers, inside noGrad) ---------------------------------------------
+  // the result is computed out of place and written back; scope() frees that temporary at once
 
   /** Writes `src` (broadcast to this shape, cast to this dtype) into this tensor's storage. */
   copy_(src: TensorLike): this {
     return ops.assign(this, src);
   }
   add_(other: TensorLike, alpha = 1): this {
-    return ops.assign(this, ops.add(this, alpha === 1 ? other : ops.mul(other, alpha)));
+    return scope(() => ops.assign(this, ops.add(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   sub_(other: TensorLike, alpha = 1): this {
-    return ops.assign(this, ops.sub(this, alpha === 1 ? other : ops.mul(other, alpha)));
+    return scope(() => ops.assign(this, ops.sub(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   mul_(other: TensorLike): this {
-    return ops.assign(this, ops.mul(this, other));
+    return scope(() => ops.assign(this, ops.mul(this, other)));
   }
   div_(other: TensorLike): this {
-    return ops.assign(this, ops.div(this, other));
+    return scope(() => ops.assign(this, ops.div(this, other)));
   }
   zero_(): this {
     return ops.assign(this, 0);
