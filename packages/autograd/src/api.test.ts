@@ -213,10 +213,17 @@ describe('Parameter', () => {
   });
 
   test('outlives the scope it was made in', () => {
+    let unreturned: Tensor | undefined;
     const p = scope(() => {
-      new Parameter(randn([2])); // not returned: still alive
+      unreturned = new Parameter(randn([2])); // not returned: still alive
       return new Parameter(randn([2]));
     });
     expect(p.isDisposed).toBe(false);
+    expect(unreturned!.isDisposed).toBe(false);
+    expect(unreturned!.toArray()).toHaveLength(2);
+    // a parameter made in a nested scope and kept in a field survives both
+    const holder: { w?: Tensor } = {};
+    scope(() => scope(() => void (holder.w = parameter(randn([3])))));
+    expect(holder.w!.isDisposed).toBe(false);
   });
 });

@@ -7,15 +7,21 @@ export { isGradEnabled } from './tape.js';
 
 /**
  * Runs `fn` with gradient recording off (evaluation, optimizer steps) and returns its result.
- * `fn` must be synchronous: the previous mode is restored when it returns.
+ * `fn` must be synchronous: the previous mode is restored when it returns, and an async `fn`
+ * throws AsyncCallbackError (ops after its first await would be recorded). Await outside it.
  *
  *   noGrad(() => w.sub_(w.grad!.mul(0.1)));
+ *   const y = noGrad(() => model.forward(x)); await y.data();
  */
 export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }
 
-/** Runs `fn` with gradient recording on, e.g. inside a noGrad() region. */
+/**
+ * Runs `fn` with gradient recording on, e.g. inside a noGrad() region; synchronously, as noGrad.
+ *
+ *   noGrad(() => enableGrad(() => x.mul(w))); // recorded
+ */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }
@@ -76,7 +82,7 @@ function differentiate<A extends unknown[]>(f: Fn<A>, args: A, opts: GradOptions
     wrapped[i] = leaf;
     leaves.push(leaf);
   }
-  const { result: value, nodes } = captureNodes(() => withGradMode(true, () => f(...wrapped)));
+  const { result: value, nodes } = captureNodes(() => withGradMode(true, () => f(...wrapped), 'grad'));
   if (!(value instanceof Tensor) || value.size !== 1) {
     throw new NonScalarBackwardError('grad', `f must return a one-element tensor, got ${value instanceof Tensor ? `shape ${fmt(value.shape)}` : typeof value}; reduce it (e.g. .sum())`);
   }

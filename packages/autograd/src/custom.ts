@@ -44,7 +44,7 @@ export function customGrad<A extends unknown[]>(def: CustomGradDef<A>): (...args
     const needs = args.map((a) => a instanceof Tensor && gradMode.enabled && a.requiresGrad && isFloat(a.dtype));
     const toSave: Tensor[] = [];
     const ctx: ForwardContext = { save: (...ts) => void toSave.push(...ts), needsInputGrad: needs };
-    let out = withGradMode(false, () => def.forward(ctx, ...args));
+    let out = withGradMode(false, () => def.forward(ctx, ...args), name);
     if (!needs.includes(true) || !isFloat(out.dtype)) return out;
     // never re-parent a tensor the caller already holds (an input returned as is)
     if (out.requiresGrad || args.includes(out)) out = viewOf(out, out.shape, out.strides, out.offset);

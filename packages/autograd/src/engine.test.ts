@@ -2,7 +2,7 @@ import { DLError, ShapeError, cpuBackend, memory, ones, randn, scope, tensor, ze
 import { describe, expect, test } from 'vitest';
 import { enableGrad, isGradEnabled, noGrad } from './api.js';
 import { backward } from './engine.js';
-import { FreedGraphError, InplaceModificationError, NonScalarBackwardError, RequiresGradError } from './errors.js';
+import { AsyncCallbackError, FreedGraphError, InplaceModificationError, NonScalarBackwardError, RequiresGradError } from './errors.js';
 import { Parameter } from './parameter.js';
 
 const leaf = (v: number[]): Tensor => tensor(v).requiresGrad_();
@@ -147,6 +147,36 @@ describe('grad mode', () => {
       }),
     ).toThrow('boom');
     expect(isGradEnabled()).toBe(true);
+  });
+
+  test('refuses async callbacks with a typed error, restoring the mode and leaving no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const x = leaf([1]);
+      let late: Tensor | undefined;
+      // the code after the first await would run with grad mode already restored: recorded
+      expect(() =>
+        noGrad(async () => {
+          await null;
+          late = x.mul(2);
+          throw new Error('rejected later');
+        }),
+      ).toThrow(AsyncCallbackError);
+      expect(isGradEnabled()).toBe(true);
+      expect(() => noGrad(() => enableGrad(() => Promise.resolve(x.mul(2))))).toThrow(/enableGrad: fn returned a Promise/);
+      expect(isGradEnabled()).toBe(true);
+      noGrad(() => {
+        expect(() => enableGrad(async () => 1)).toThrow(AsyncCallbackError);
+        expect(isGradEnabled()).toBe(false);
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(late).toBeDefined();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   test('in-place updates of a tensor that requires grad need noGrad (optimizer steps)', () => {

@@ -14,3 +14,6 @@ export class FreedGraphError extends AutogradError {}
 
 /** A tensor saved for backward was modified in place after it was saved. */
 export class InplaceModificationError extends AutogradError {}
+
+/** `noGrad(async () => ...)`: grad mode cannot follow code past an await, so async callbacks are refused. */
+export class AsyncCallbackError extends AutogradError {}

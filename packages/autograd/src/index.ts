@@ -8,4 +8,4 @@ export { Parameter, parameter, isParameter, type ParameterConstructor } from './
 export { customGrad, type CustomGradDef, type ForwardContext, type BackwardContext } from './custom.js';
 export { gradcheck, type GradcheckOptions, type GradcheckReport, type GradcheckWorst } from './gradcheck.js';
 export { rules, type GradRule, type GradCtx, type Grads, type TensorMeta } from './rules/index.js';
-export { AutogradError, NonScalarBackwardError, RequiresGradError, FreedGraphError, InplaceModificationError } from './errors.js';
+export { AutogradError, AsyncCallbackError, NonScalarBackwardError, RequiresGradError, FreedGraphError, InplaceModificationError } from './errors.js';

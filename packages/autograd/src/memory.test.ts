@@ -64,3 +64,56 @@ test('memory stays flat over 200 steps with a gradient penalty (second order)', 
   expect(after.tensors).toBe(before.tensors);
   expect(after.bytes).toBe(before.bytes);
 });
+
+test('forward passes that are never backpropagated free their saved tensors when their scope ends', () => {
+  const { p, forward } = model();
+  scope(() => void forward(p.w1)); // warm-up: anything made once (cached constants) is made now
+  const before = memory();
+  for (let i = 0; i < 50; i++) scope(() => void forward(p.w1));
+  expect(memory().tensors - before.tensors).toBe(0);
+  expect(memory().bytes).toBe(before.bytes);
+});
+
+test('a returned output keeps its graph until it is disposed, then the graph is freed', () => {
+  const { p, forward } = model();
+  const before = memory();
+  const loss = scope(() => forward(p.w1)); // the intermediates are gone; their nodes still hold what backward needs
+  expect(memory().tensors).toBeGreaterThan(before.tensors + 1);
+  loss.dispose();
+  expect(memory()).toEqual(before);
+  // the same output, backpropagated after its scope ended
+  const again = scope(() => forward(p.w1));
+  backward(again);
+  expect(p.w1.grad!.isDisposed).toBe(false);
+  for (const q of Object.values(p)) {
+    q.grad?.dispose();
+    q.grad = null;
+  }
+  again.dispose();
+  expect(memory()).toEqual(before);
+});
+
+test('retainGraph and createGraph graphs are freed once every tensor that reaches them is disposed', () => {
+  const { p, forward } = model();
+  const clear = (): void => {
+    for (const q of Object.values(p)) {
+      q.grad?.dispose();
+      q.grad = null;
+    }
+  };
+  const before = memory();
+  const loss = scope(() => forward(p.w1));
+  backward(loss, { retainGraph: true });
+  backward(loss); // the graph is still there
+  clear();
+  loss.dispose();
+  expect(memory()).toEqual(before);
+  // a gradient with a graph (createGraph) keeps the forward nodes it reaches until it goes
+  const g = scope(() => grad(forward, { createGraph: true })(p.w1));
+  expect(g.requiresGrad).toBe(true);
+  scope(() => backward(g.pow(2).sum())); // second order through the kept forward graph
+  expect(p.w2.grad).not.toBe(null);
+  clear();
+  g.dispose();
+  expect(memory()).toEqual(before);
+});

@@ -1,4 +1,4 @@
-import { DLError, DTypeError, Tensor, fmt, isFloat } from '@dl/tensor';
+import { DLError, DTypeError, Tensor, fmt, isFloat, keep } from '@dl/tensor';
 import { installBackwardHook } from './engine.js';
 
 /**
@@ -23,8 +23,9 @@ function makeParameter(data: Tensor, requiresGrad = true): Tensor {
   if (requiresGrad && !isFloat(data.dtype)) {
     throw new DTypeError('Parameter', `only float tensors can require grad; got ${data.dtype} ${fmt(data.shape)} (pass requiresGrad false for a frozen one)`);
   }
-  // detach(): a new untracked leaf on the same storage, kept out of every open scope
-  const p = data.detach();
+  // a new untracked leaf on the same storage; keep(): model state outlives every open scope
+  // (the scope still owns `data`, which only drops its own reference to the storage)
+  const p = keep(data.detach());
   p.requiresGrad_(requiresGrad);
   parameters.add(p);
   return p;

@@ -1,5 +1,5 @@
-import { gradMode, isFloat, alias, setDispatchHook, viewOf, type Primitive, type PrimitiveAttrs, type Tensor } from '@dl/tensor';
-import { InplaceModificationError } from './errors.js';
+import { gradMode, hooks, isFloat, alias, setDispatchHook, viewOf, type Primitive, type PrimitiveAttrs, type Tensor } from '@dl/tensor';
+import { AsyncCallbackError, InplaceModificationError } from './errors.js';
 import { rules, type GradRule, type Grads, type TensorMeta } from './rules/index.js';
 
 /**
@@ -23,10 +23,23 @@ interface Saved {
 
 export type Apply = (g: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => Grads;
 
-/** One recorded op: where its input gradients go, what it saved, how to map its output gradient. */
+/**
+ * One recorded op: where its input gradients go, what it saved, how to map its output gradient.
+ *
+ * Nodes are reference-counted, so a graph nobody can backpropagate any more frees its saved
+ * tensors at once (when the scope that made it ends, or its output is disposed) rather than at
+ * garbage collection, which a loop that only awaits promises never reaches. A node is referenced
+ * by every live tensor whose gradFn it is and by every node that leads to it (an input edge, or a
+ * saved tensor that createGraph reconnects); at zero it releases its saved tensors and its own
+ * references. Backward from any live tensor reaches only nodes with references.
+ */
 export class Node {
   /** set once backward released the saved tensors (only nodes that saved any) */
   released = false;
+  /** live tensors with this gradFn + references from the nodes in `held` of later nodes */
+  refs = 0;
+  /** the nodes this one keeps alive: its input edges' nodes and its saved tensors' nodes */
+  private held: Node[];
   constructor(
     /** primitive or custom-function name, for error messages */
     readonly name: string,
@@ -35,8 +48,33 @@ export class Node {
     /** null for non-tensor arguments of a custom function */
     readonly inputs: readonly (TensorMeta | null)[],
     readonly apply: Apply,
-  ) {}
+  ) {
+    this.held = [];
+    for (const e of next) if (e instanceof Node) this.held.push(e);
+    for (const sv of saved) if (sv?.gradFn) this.held.push(sv.gradFn);
+    for (const n of this.held) n.refs++;
+  }
+
+  /** Drops one reference; at zero frees this node's saved tensors and, in turn, its references. */
+  static unref(node: Node): void {
+    const stack = [node];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n.refs <= 0 || --n.refs > 0) continue;
+      release(n);
+      stack.push(...n.held);
+      n.held = [];
+    }
+  }
 }
+
+// a tensor taking or giving up a node as its gradFn (dispose, collection) counts as a reference
+hooks.retainGradFn = (fn) => {
+  if (fn instanceof Node) fn.refs++;
+};
+hooks.releaseGradFn = (fn) => {
+  if (fn instanceof Node) Node.unref(fn);
+};
 
 export const meta = (t: Tensor): TensorMeta => ({ shape: t.shape, strides: t.strides, dtype: t.dtype, device: t.device });
 
@@ -87,8 +125,9 @@ export const trace: { onRecord: ((prim: Primitive) => void) | null } = { onRecor
 
 function record<P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], out: Tensor): void {
   if (!isFloat(out.dtype)) return; // integer and bool results never require grad
-  const rule = rules[prim] as GradRule<P>;
-  if (rule.differentiable === false) return;
+  // a built-in primitive's rule, or the one a custom op (defineOp) carries
+  const rule = rules[prim] as GradRule<P> | null;
+  if (rule === null || rule.differentiable === false) return;
   const needs = inputs.map((t) => t.requiresGrad && isFloat(t.dtype));
   if (!needs.includes(true)) return;
   const saved = rule.save ? rule.save(inputs, out, attrs, needs).map((t) => pack(t, out)) : [];
@@ -134,7 +173,7 @@ export function release(node: Node): void {
   node.released = true;
 }
 
-// The one dispatch hook. @dl/tensor calls it only while grad mode is on and an input requires grad.
+// Autograd's dispatch listener: @dl/tensor calls it only while grad mode is on and an input requires grad.
 setDispatchHook(record);
 
 /** Whether operations are recorded for autograd now. */
@@ -142,13 +181,28 @@ export function isGradEnabled(): boolean {
   return gradMode.enabled;
 }
 
-/** Runs `fn` (synchronously) with grad mode set to `enabled`, restoring the previous mode after. */
-export function withGradMode<T>(enabled: boolean, fn: () => T): T {
+/**
+ * Runs `fn` (synchronously) with grad mode set to `enabled`, restoring the previous mode after.
+ * An async `fn` is refused: the code after its first await would run in whatever mode is current
+ * then, and JavaScript has no async context (in the browser) that could carry the mode along.
+ */
+export function withGradMode<T>(enabled: boolean, fn: () => T, op: string = enabled ? 'enableGrad' : 'noGrad'): T {
   const prev = gradMode.enabled;
   gradMode.enabled = enabled;
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
     gradMode.enabled = prev;
   }
+  if (result !== null && typeof (result as { then?: unknown })?.then === 'function') {
+    // fn goes on running; its eventual rejection is not the caller's any more (this error is)
+    (result as PromiseLike<unknown>).then(undefined, () => {});
+    throw new AsyncCallbackError(
+      op,
+      'fn returned a Promise; grad mode cannot follow code past an await, so fn must be synchronous. ' +
+        `Await outside it: const y = ${op}(() => model.forward(x)); await y.data()`,
+    );
+  }
+  return result;
 }
