@@ -1,4 +1,4 @@
-import { DLError, logSoftmax, rand, softmax, where, type Tensor } from '@dl/tensor';
+import { DLError, logSoftmax, rand, softmax, where, type Generator, type Tensor } from '@dl/tensor';
 import { Module } from './module.js';
 
 /** max(x, 0) */
@@ -91,26 +91,43 @@ export class LogSoftmax extends Module {
 
 /**
  * Zeroes each element with probability p and scales the rest by 1/(1-p) when `training`
- * (inverted dropout, so eval needs no rescaling); identity otherwise.
+ * (inverted dropout, so eval needs no rescaling); identity otherwise. The mask comes from
+ * `generator` when given, else from the global generator.
  *
  *   dropout(h, 0.1, model.training)
+ *   dropout(h, 0.1, true, new Generator(0))
  */
-export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   if (!(p >= 0 && p <= 1)) throw new DLError('dropout', `p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const keep = rand(x.shape, { device: x.device }).ge(p); // bool mask
+  const keep = rand(x.shape, { device: x.device, generator }).ge(p); // bool mask
   return x.mul(keep.cast(x.dtype)).mul(1 / (1 - p));
 }
 
-/** Inverted dropout as a layer: active in train(), identity in eval(). */
+export interface DropoutOptions {
+  /** where the masks come from (default: the global generator) */
+  generator?: Generator;
+}
+
+/**
+ * Inverted dropout as a layer: active in train(), identity in eval().
+ *
+ *   new Dropout(0.1);
+ *   new Dropout(0.1, { generator: new Generator(0) }); // masks independent of the global stream
+ */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) {
+  readonly generator: Generator | undefined;
+  constructor(
+    readonly p = 0.5,
+    { generator }: DropoutOptions = {},
+  ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new DLError('Dropout', `p must be in [0, 1], got ${p}`);
+    this.generator = generator;
   }
   forward(x: Tensor): Tensor {
-    return dropout(x, this.p, this.training);
+    return dropout(x, this.p, this.training, this.generator);
   }
   protected override extraRepr(): string {
     return `p=${this.p}`;

@@ -1,4 +1,4 @@
-import { DLError, IndexError, ShapeError, Tensor, fmt, indexSelect, philox, scope, stack, tensor } from '@dl/tensor';
+import { DLError, Generator, IndexError, ShapeError, Tensor, fmt, indexSelect, scope, stack, tensor } from '@dl/tensor';
 
 /** Random access to examples: `length` and `get(i)`, as PyTorch's map-style Dataset. */
 export interface Dataset<T> {
@@ -62,28 +62,27 @@ export function defaultCollate(items: readonly unknown[]): Collated {
   throw new DLError('defaultCollate', `cannot batch ${typeof first} examples; pass a collate function`);
 }
 
-/** A permutation of 0..n-1 from (seed, epoch) by Fisher-Yates on Philox numbers: the same on every machine. */
+/**
+ * A permutation of 0..n-1 from (seed, epoch): Generator.permutation with the key (seed's low word,
+ * its high word + epoch * 0x9e3779b9) from counter 0, the same on every machine.
+ *
+ *   seededPermutation(10, 0, 3); // the order of epoch 3 of a loader with seed 0
+ */
 export function seededPermutation(n: number, seed: number, epoch = 0): Int32Array {
-  const p = new Int32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  const r = new Uint32Array(4);
-  const k0 = seed >>> 0;
-  const k1 = (Math.floor(seed / 2 ** 32) + epoch * 0x9e3779b9) >>> 0;
-  for (let i = n - 1; i > 0; i--) {
-    philox(i, k0, k1, r);
-    const j = Math.floor((r[0] / 4294967296) * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
+  const key: [number, number] = [seed >>> 0, (Math.floor(seed / 2 ** 32) + epoch * 0x9e3779b9) >>> 0];
+  return new Generator().setState({ key, counter: 0 }).permutation(n);
 }
 
 export interface DataLoaderOptions<T, B> {
   batchSize?: number;
-  /** new order every epoch, from (seed, epoch) */
+  /** new order every epoch, from (seed, epoch), or drawn from `generator` */
   shuffle?: boolean;
   seed?: number;
+  /**
+   * shuffle with orders drawn from this generator at the start of each epoch (as PyTorch's
+   * DataLoader(generator=...)); resume by restoring its state. Excludes `seed`.
+   */
+  generator?: Generator;
   /** skip the last incomplete batch */
   dropLast?: boolean;
   /** turns a list of examples into a batch (default: defaultCollate) */
@@ -92,15 +91,18 @@ export interface DataLoaderOptions<T, B> {
 
 /**
  * Iterates a dataset in batches. Each `for...of` is one epoch; with `shuffle` the order comes from
- * (seed, epoch), so a resumed run sees the same batches (`setEpoch`).
+ * (seed, epoch), so a resumed run sees the same batches (`setEpoch`), or from a `generator`.
  *
  *   const loader = new DataLoader(ds, { batchSize: 64, shuffle: true, seed: 0 });
  *   for (const [x, y] of loader) { ... }
+ *   const g = new Generator(0);
+ *   new DataLoader(ds, { batchSize: 64, shuffle: true, generator: g }); // resume: g.setState(saved)
  */
 export class DataLoader<T, B = T extends Tensor[] ? Tensor[] : Collated> implements Iterable<B> {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly seed: number;
+  readonly generator: Generator | undefined;
   readonly dropLast: boolean;
   readonly collate: ((items: T[]) => B) | undefined;
   /** epoch of the next iteration */
@@ -108,12 +110,14 @@ export class DataLoader<T, B = T extends Tensor[] ? Tensor[] : Collated> impleme
 
   constructor(
     readonly dataset: Dataset<T>,
-    { batchSize = 1, shuffle = false, seed = 0, dropLast = false, collate }: DataLoaderOptions<T, B> = {},
+    { batchSize = 1, shuffle = false, seed, generator, dropLast = false, collate }: DataLoaderOptions<T, B> = {},
   ) {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new DLError('DataLoader', `batchSize must be a positive integer, got ${batchSize}`);
+    if (seed !== undefined && generator) throw new DLError('DataLoader', 'give seed or generator, not both');
     this.batchSize = batchSize;
     this.shuffle = shuffle;
-    this.seed = seed;
+    this.seed = seed ?? 0;
+    this.generator = generator;
     this.dropLast = dropLast;
     this.collate = collate;
   }
@@ -129,10 +133,12 @@ export class DataLoader<T, B = T extends Tensor[] ? Tensor[] : Collated> impleme
     this.epoch = epoch;
   }
 
-  /** Example indices of each batch of the next epoch. */
+  /** Example indices of each batch of the next epoch (with a generator, a new draw from it). */
   batchIndices(epoch = this.epoch): number[][] {
     const n = this.dataset.length;
-    const order = this.shuffle ? seededPermutation(n, this.seed, epoch) : Int32Array.from({ length: n }, (_, i) => i);
+    let order: Int32Array;
+    if (!this.shuffle) order = Int32Array.from({ length: n }, (_, i) => i);
+    else order = this.generator ? this.generator.permutation(n) : seededPermutation(n, this.seed, epoch);
     const out: number[][] = [];
     for (let s = 0; s < n; s += this.batchSize) {
       const b = Array.from(order.subarray(s, Math.min(n, s + this.batchSize)));

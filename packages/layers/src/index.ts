@@ -7,7 +7,7 @@ export { Linear, Identity, Embedding, type LinearOptions, type EmbeddingOptions 
 export { Conv1d, Conv2d, ConvTranspose2d, type ConvLayerOptions, type ConvTransposeLayerOptions } from './conv.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Upsample, type PoolLayerOptions, type UpsampleOptions } from './pool.js';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm, GroupNorm, type BatchNormOptions, type LayerNormOptions, type GroupNormOptions } from './norm.js';
-export { ReLU, GELU, SiLU, Sigmoid, Tanh, Softplus, LeakyReLU, ELU, Softmax, LogSoftmax, Dropout, dropout } from './activation.js';
+export { ReLU, GELU, SiLU, Sigmoid, Tanh, Softplus, LeakyReLU, ELU, Softmax, LogSoftmax, Dropout, dropout, type DropoutOptions } from './activation.js';
 export { Sequential, ModuleList, ModuleDict, type Layer } from './container.js';
 export { MultiheadAttention, type MultiheadAttentionOptions, type AttentionCallOptions } from './attention.js';
 export {
@@ -46,4 +46,5 @@ export { saveCheckpoint, loadCheckpoint, serializeCheckpoint, restoreCheckpoint,
 export { TensorDataset, DataLoader, defaultCollate, seededPermutation, type Dataset, type DataLoaderOptions } from './data.js';
 export { compose, normalize, randomCrop, randomHorizontalFlip, type Transform } from './transforms.js';
 export { accuracy, correctCount, RunningMean, EMA } from './metrics.js';
+export { Normal, Categorical, type CategoricalParams, type SampleOptions } from './distributions.js';
 export { fit, evaluate, type FitOptions, type TrainProgress, type EpochEnd } from './train.js';

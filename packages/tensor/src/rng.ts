@@ -195,8 +195,9 @@ export class Generator {
   }
 
   /**
-   * A random permutation of 0..n-1 computed on the host (Fisher-Yates on 32-bit Philox words), the
-   * same on every machine; `randperm` and `DataLoader` shuffling use it.
+   * A random permutation of 0..n-1 computed on the host (Fisher-Yates; the swap at position i
+   * uses the first word of counter c + i), the same on every machine; `randperm` and `DataLoader`
+   * shuffling use it.
    *
    *   new Generator(0).permutation(5); // Int32Array [ ... 0..4 in random order ]
    */
@@ -204,12 +205,11 @@ export class Generator {
     if (!Number.isSafeInteger(n) || n < 0 || n >= 2 ** 31) throw new DLError('permutation', `n must be an integer in [0, 2^31), got ${n}`);
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
-    const base = this.takeCounters(n);
+    const base = this.takeCounters(4 * n);
     const r = new Uint32Array(4);
-    // step e (swapping position i = n-1-e) uses word e of the reserved block
-    for (let e = 0, i = n - 1; i > 0; e++, i--) {
-      if (e % 4 === 0) philox(base + e / 4, this.key[0], this.key[1], r);
-      const j = Math.floor((r[e % 4] / TWO32) * (i + 1));
+    for (let i = n - 1; i > 0; i--) {
+      philox(base + i, this.key[0], this.key[1], r);
+      const j = Math.floor((r[0] / TWO32) * (i + 1));
       const t = p[i];
       p[i] = p[j];
       p[j] = t;

@@ -7,9 +7,9 @@ import { generator as globalGenerator, type Generator } from '../rng.js';
 import { checkShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { arange, tensor, type TensorOptions } from './creation.js';
-import { minimum, where } from './elementwise.js';
+import { where } from './elementwise.js';
 import { topk } from './indexing.js';
-import { cumsum } from './reduce.js';
+import { argmax, cumsum } from './reduce.js';
 
 /** Options of the random ops: `generator` draws from a stream of its own instead of the global one. */
 export interface RandomOptions extends TensorOptions {
@@ -166,14 +166,17 @@ export function multinomial(probs: Tensor, numSamples: number, opts: Multinomial
     const positive = p.gt(0);
     let out: Tensor;
     if (replacement) {
-      // inverse CDF: sample s of row r is the number of categories whose running total is <= u*total
+      // inverse CDF: sample s of row r is the first category whose running total passes u*total
       const cdf = cumsum(p, 1); // (R, C)
-      const total = cdf.slice(1, cats - 1, cats); // (R, 1): the scan's own total, so u*total < total
-      const u = rand([rows, numSamples], { device, dtype: cdf.dtype, generator }).mul(total); // (R, S)
-      const count = cdf.unsqueeze(1).le(u.unsqueeze(2)).sum(2); // (R, S)
-      // u*total can round up to total; the last non-zero category then takes the draw
-      const last = positive.cast('int32').mul(arange(cats, undefined, 1, { device })).max(1, true); // (R, 1)
-      out = minimum(count.cast('int32'), last);
+      const total = cdf.slice(1, cats - 1, cats); // (R, 1)
+      const x = rand([rows, numSamples], { device, dtype: cdf.dtype, generator }).mul(total); // (R, S)
+      // A parallel scan may round a zero step up or the total past the last non-zero running
+      // total, so the pick is made robust rather than counted: among non-zero categories, the first
+      // whose total passes x scores highest (2C - c), else the last one does (c).
+      const col = arange(cats, undefined, 1, { device }); // (C)
+      const passes = cdf.unsqueeze(1).gt(x.unsqueeze(2)); // (R, S, C)
+      const score = where(passes, col.neg().add(2 * cats), col); // (R, S, C)
+      out = argmax(where(positive.unsqueeze(1), score, -1), 2); // (R, S)
     } else {
       // exponential race (Gumbel-top-k): category c arrives at E_c / p_c with E_c ~ Exp(1); the
       // first numSamples arrivals are a draw without replacement. -log(1 - u) is in [0, 16.7].
