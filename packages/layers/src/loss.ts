@@ -1,3 +1,4 @@
+import { customGrad } from '@dl/autograd';
 import { DLError, DTypeError, IndexError, ShapeError, fmt, isFloat, logSoftmax, shapesEqual, where, type Tensor } from '@dl/tensor';
 
 /** How per-element losses are combined: averaged (default), summed, or returned as they are. */
@@ -74,8 +75,12 @@ function rows(op: string, input: Tensor, target: Tensor, probs: boolean): { x: T
   return { x, t, outShape };
 }
 
-/** NLL over rows [M, C] and int32 targets [M]: per-row losses and per-row weights (0 where ignored). */
-function nllRows(logp: Tensor, t: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor } {
+/**
+ * NLL over rows [M, C] and int32 targets [M]: per-row losses and per-row weights (0 where ignored).
+ * Ignored rows are selected out (`where`), not multiplied by 0: a fully masked row's -Infinity
+ * log-probability then adds exactly 0 to the loss and 0 to the gradient, not NaN.
+ */
+function nllRows(logp: Tensor, t: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; ignored: Tensor } {
   const ignored = t.eq(ignoreIndex);
   const safe = where(ignored, 0, t); // gather needs a valid index even where ignored
   let picked: Tensor;
@@ -85,9 +90,10 @@ function nllRows(logp: Tensor, t: Tensor, weight: Tensor | undefined, ignoreInde
     if (e instanceof IndexError) throw new IndexError('crossEntropy/nllLoss', `class targets must be in [0, ${logp.shape[1]}) or equal ignoreIndex (${ignoreIndex}); ${e.message}`);
     throw e;
   }
-  let w = ignored.logicalNot().cast(logp.dtype);
-  if (weight) w = w.mul(weight.indexSelect(0, safe));
-  return { loss: picked.neg().mul(w), w };
+  const wt = weight?.indexSelect(0, safe); // [M]
+  const loss = where(ignored, 0, wt ? picked.neg().mul(wt) : picked.neg()); // [M]
+  const w = wt ? where(ignored, 0, wt) : ignored.logicalNot().cast(logp.dtype); // [M]
+  return { loss, w, ignored };
 }
 
 function checkTarget(op: string, input: Tensor, target: Tensor, C: number, weight?: Tensor): void {
@@ -133,7 +139,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     const { x, t, outShape } = rows('crossEntropy', input, target, true);
     const logp = logSoftmax(x, 1);
     const tt = labelSmoothing > 0 ? t.mul(1 - labelSmoothing).add(labelSmoothing / C) : t;
-    let terms = logp.mul(tt);
+    // 0 * log p is 0 even where p is 0 (a masked class, or a fully masked row with an all-zero target)
+    let terms = labelSmoothing > 0 ? logp.mul(tt) : where(tt.eq(0), 0, logp.mul(tt));
     if (weight) terms = terms.mul(weight);
     const loss = terms.sum(1).neg(); // [M]
     return reduction === 'none' ? loss.reshape(outShape) : reduce('crossEntropy', loss, reduction);
@@ -141,19 +148,17 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   checkTarget('crossEntropy', input, target, C, weight);
   const { x, t, outShape } = rows('crossEntropy', input, target, false);
   const logp = logSoftmax(x, 1); // [M, C]
-  const { loss: nll, w } = nllRows(logp, t, weight, ignoreIndex);
+  const { loss: nll, w, ignored } = nllRows(logp, t, weight, ignoreIndex);
   if (labelSmoothing === 0) {
     if (reduction === 'mean') return nll.sum().div(w.sum());
     return reduction === 'none' ? nll.reshape(outShape) : reduce('crossEntropy', nll, reduction);
   }
   // PyTorch: (1 - s) * nll + s / C * smooth, smooth = -sum_c w_c log p_c over non-ignored rows
-  const kept = t.ne(ignoreIndex).cast(logp.dtype);
-  const smooth = (weight ? logp.mul(weight) : logp).sum(1).neg().mul(kept); // [M]
+  const smooth = where(ignored, 0, (weight ? logp.mul(weight) : logp).sum(1).neg()); // [M]
   const s = labelSmoothing;
   if (reduction === 'mean') {
-    const denom = w.sum();
-    const smoothDenom = weight ? denom : kept.sum();
-    return nll.sum().div(denom).mul(1 - s).add(smooth.sum().div(smoothDenom).mul(s / C));
+    const denom = w.sum(); // the kept rows' weights (their count without class weights), as PyTorch
+    return nll.sum().div(denom).mul(1 - s).add(smooth.sum().div(denom).mul(s / C));
   }
   const loss = nll.mul(1 - s).add(smooth.mul(s / C));
   return reduction === 'none' ? loss.reshape(outShape) : reduce('crossEntropy', loss, reduction);
@@ -165,29 +170,58 @@ export interface BceOptions {
   reduction?: Reduction;
 }
 
-/** Binary cross entropy of probabilities in [0, 1]; the logs are clamped at -100 as PyTorch. */
+/**
+ * Elementwise -(y log p + (1 - y) log(1 - p)) with the logs clamped at -100, and PyTorch's
+ * hand-written gradients: g (p - y) / max(p (1 - p), 1e-12) for p, which stays finite where p
+ * is exactly 0 or 1 (the clamp's own gradient would send 0 into log's g / p there), and
+ * g (log(1 - p) - log p) for y (infinite at 0 and 1, as PyTorch's -logit(p)).
+ */
+let bceTerms: ((p: Tensor, y: Tensor) => Tensor) | undefined;
+function bceElementwise(p: Tensor, y: Tensor): Tensor {
+  bceTerms ??= customGrad({
+    name: 'binaryCrossEntropy',
+    forward(ctx, p: Tensor, y: Tensor) {
+      ctx.save(p, y);
+      const logP = p.log().clamp(-100);
+      const log1mP = p.neg().add(1).log().clamp(-100);
+      return y.sub(1).mul(log1mP).sub(y.mul(logP)); // PyTorch's (y - 1) log(1 - p) - y log p
+    },
+    backward({ saved: [p, y], needsInputGrad: [gp, gy] }, g) {
+      const oneMinusP = p.neg().add(1);
+      return [gp ? g.mul(p.sub(y)).div(oneMinusP.mul(p).clamp(1e-12)) : null, gy ? g.mul(oneMinusP.log().sub(p.log())) : null];
+    },
+  });
+  return bceTerms(p, y);
+}
+
+/**
+ * Binary cross entropy of probabilities in [0, 1]; the logs are clamped at -100 and the gradient
+ * is PyTorch's, finite where p is exactly 0 or 1 (a saturated sigmoid: sigmoid(20) is 1 in float32).
+ *
+ *   binaryCrossEntropy(probs, targets)                     // mean over elements
+ *   binaryCrossEntropy(probs, targets, { weight: w, reduction: 'sum' })
+ */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, { weight, reduction = 'mean' }: BceOptions = {}): Tensor {
   sameShape('binaryCrossEntropy', input, target);
-  const logP = input.log().clamp(-100);
-  const log1mP = input.neg().add(1).log().clamp(-100);
-  let loss = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
+  let loss = bceElementwise(input, target);
   if (weight) loss = loss.mul(weight);
   return reduce('binaryCrossEntropy', loss, reduction);
 }
 
 /**
- * Binary cross entropy on logits, computed stably: max(x, 0) - x*y + log(1 + exp(-|x|)).
+ * Binary cross entropy on logits, computed stably as (1 - y) x + softplus(-x), so the gradient is
+ * sigmoid(x) - y at every x (finite for any finite logit, exact at 0).
  * `posWeight` [C] multiplies the positive term (broadcast over the last dim).
+ *
+ *   bceWithLogits(logits, targets)
+ *   bceWithLogits(logits, targets, { posWeight: tensor([3]) }) // positives count 3 times
  */
 export function bceWithLogits(input: Tensor, target: Tensor, { weight, posWeight, reduction = 'mean' }: BceOptions & { posWeight?: Tensor } = {}): Tensor {
   sameShape('bceWithLogits', input, target);
-  const softplusNeg = input.abs().neg().exp().log1p().add(input.neg().relu()); // log(1 + exp(-x))
-  let loss: Tensor;
-  if (posWeight) {
-    // (1 - y) * x + (1 + (pw - 1) * y) * log(1 + exp(-x))
-    const coef = posWeight.sub(1).mul(target).add(1);
-    loss = target.neg().add(1).mul(input).add(coef.mul(softplusNeg));
-  } else loss = input.relu().sub(input.mul(target)).add(input.abs().neg().exp().log1p());
+  const softplusNeg = input.neg().softplus(); // log(1 + exp(-x))
+  // (1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x))
+  const coef = posWeight ? posWeight.sub(1).mul(target).add(1) : undefined;
+  let loss = target.neg().add(1).mul(input).add(coef ? coef.mul(softplusNeg) : softplusNeg);
   if (weight) loss = loss.mul(weight);
   return reduce('bceWithLogits', loss, reduction);
 }

@@ -26,7 +26,7 @@ export function under(fx: Record<string, Tensor>, prefix: string): Record<string
   return out;
 }
 
-/** Elementwise |a - b| <= atol + rtol * |b|, with the worst element in the failure message. */
+/** Elementwise |a - b| <= atol + rtol * |b| (or a === b), with the worst element in the failure message. */
 export function expectClose(actual: Tensor, expected: Tensor, what: string, { rtol = 1e-4, atol = 1e-5 } = {}): void {
   expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
   const a = actual.dataSync();
@@ -34,6 +34,7 @@ export function expectClose(actual: Tensor, expected: Tensor, what: string, { rt
   let worst = -1;
   let excess = 0;
   for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue; // equal infinities too
     const d = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
     if (!(d <= excess) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) {
       excess = Number.isNaN(d) ? Infinity : d;

@@ -164,7 +164,10 @@ export function argReduceKernel(ctx: GpuContext, kind: 'argmax' | 'argmin', [x]:
   return data;
 }
 
-/** Fused softmax / logSoftmax: one workgroup per row computes the max, the sum of exps and the output in one dispatch. */
+/**
+ * Fused softmax / logSoftmax: one workgroup per row computes the max, the sum of exps and the output in one dispatch.
+ * A fully masked row (all -inf) gives zeros (softmax) or -inf (logSoftmax), as on CPU.
+ */
 export function softmaxKernel(ctx: GpuContext, kind: 'softmax' | 'logSoftmax', [x]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): GpuData {
   const data = newData(ctx, outSize(out), out.dtype);
   const r = rowsOf(x, x.shape.length ? [dim] : [], true);
@@ -183,8 +186,8 @@ export function softmaxKernel(ctx: GpuContext, kind: 'softmax' | 'logSoftmax', [
     const load = (k: string): string => toDomain(`x[base + xcol(${k})]`, xt, 'f32');
     const write =
       kind === 'softmax'
-        ? `out[ob + k * ${ost}] = ${fromDomain(`exp(${load('k')} - m) / total`, 'f32', ot)};`
-        : `out[ob + k * ${ost}] = ${fromDomain(`${load('k')} - ls`, 'f32', ot)};`;
+        ? `out[ob + k * ${ost}] = ${fromDomain(`select(exp(${load('k')} - m) / total, 0.0, masked)`, 'f32', ot)};`
+        : `out[ob + k * ${ost}] = ${fromDomain(`select(${load('k')} - ls, ${NEG_INF}, masked)`, 'f32', ot)};`;
     return b.build(`
   if (wg >= ${rows}) { return; }
   let base = xrow(wg);
@@ -192,8 +195,9 @@ export function softmaxKernel(ctx: GpuContext, kind: 'softmax' | 'logSoftmax', [
   var acc = ${NEG_INF};
   for (var k = lid; k < ${len}; k += ${WG}) { acc = ${combine('max', 'f32', 'acc', load('k'))}; }
   ${groupReduce(sub, 'max', 'f32', 'acc', 'm0')}
-  // an all -inf row shifts by 0, as on CPU
-  let m = select(m0, 0.0, m0 == ${NEG_INF});
+  // a fully masked row shifts by 0 (its sum is 0) and writes the masked value
+  let masked = m0 == ${NEG_INF};
+  let m = select(m0, 0.0, masked);
   workgroupBarrier();
   var sum = 0.0;
   for (var k = lid; k < ${len}; k += ${WG}) { sum += exp(${load('k')} - m); }

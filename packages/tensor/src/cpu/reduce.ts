@@ -136,6 +136,7 @@ export function argReduceKernel(kind: 'argmax' | 'argmin', [x]: TensorInfo[], { 
 /**
  * softmax / logSoftmax of contiguous rows along the last dim, without offset tables; each exp is
  * computed once and kept in float64, so values equal the general walk's exactly.
+ * A fully masked row (all -Infinity) gives zeros (softmax) or -Infinity (logSoftmax), not NaN.
  */
 function softmaxRows(log: boolean, a: TypedArray, offset: number, total: number, len: number, r: TypedArray): void {
   const e = new Float64Array(len);
@@ -143,7 +144,10 @@ function softmaxRows(log: boolean, a: TypedArray, offset: number, total: number,
     const p = offset + base;
     let m = -Infinity;
     for (let i = 0; i < len; i++) m = Math.max(m, a[p + i]);
-    if (m === -Infinity) m = 0;
+    if (m === -Infinity) {
+      r.fill(log ? -Infinity : 0, base, base + len);
+      continue;
+    }
     let s = 0;
     if (log) {
       for (let i = 0; i < len; i++) s += Math.exp(a[p + i] - m);
@@ -178,7 +182,11 @@ export function rowKernel(kind: 'cumsum' | 'softmax' | 'logSoftmax', [x]: Tensor
     }
     let m = -Infinity;
     for (let i = 0; i < len; i++) m = Math.max(m, a[src[base + i]]);
-    if (m === -Infinity) m = 0;
+    if (m === -Infinity) {
+      // fully masked row, as in softmaxRows
+      for (let i = 0; i < len; i++) r[dst[base + i]] = kind === 'softmax' ? 0 : -Infinity;
+      continue;
+    }
     let s = 0;
     for (let i = 0; i < len; i++) s += Math.exp(a[src[base + i]] - m);
     if (kind === 'softmax') for (let i = 0; i < len; i++) r[dst[base + i]] = Math.exp(a[src[base + i]] - m) / s;

@@ -109,12 +109,23 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   return runKernel('cumsum', [x], { dim: d }, x.shape, accType(x.dtype));
 }
 
-/** softmax along `dim`, computed in one fused kernel per row. */
+/**
+ * softmax along `dim`, computed in one fused kernel per row. A fully masked row (all -Infinity)
+ * gives zeros, not NaN, as PyTorch's scaled_dot_product_attention, and a zero gradient.
+ *
+ *   softmax(scores.maskedFill(mask, -Infinity), -1); // attention weights; rows with no key are 0
+ */
 export function softmax(x: Tensor, dim: number): Tensor {
   const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
   return runKernel('softmax', [xf], { dim: normDim('softmax', dim, x.ndim) }, x.shape, xf.dtype);
 }
 
+/**
+ * log(softmax(x)) along `dim`, fused and stable. A fully masked row (all -Infinity) stays
+ * -Infinity (PyTorch gives NaN); losses that ignore such rows select them out with `where`.
+ *
+ *   logSoftmax(logits, 1); // [N, C] log-probabilities
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
   return runKernel('logSoftmax', [xf], { dim: normDim('logSoftmax', dim, x.ndim) }, x.shape, xf.dtype);
