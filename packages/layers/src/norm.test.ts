@@ -1,5 +1,5 @@
-import { ones, randn, tensor } from '@dl/tensor';
-import { describe, expect, it } from 'vitest';
+import { Tensor, ones, randn, tensor } from '@dl/tensor';
+import { describe, expect, it, vi } from 'vitest';
 import { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm } from './norm.js';
 import { checkLayerCase, expectClose, fixture, under } from './test-helpers.js';
 
@@ -29,6 +29,25 @@ describe('BatchNorm', () => {
   it('exposes PyTorch buffer names in the state dict, and no buffers without tracking', () => {
     expect(Object.keys(new BatchNorm2d(4).stateDict())).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
     expect(Object.keys(new BatchNorm2d(4, { trackRunningStats: false, affine: false }).stateDict())).toEqual([]);
+  });
+  it("with momentum null matches PyTorch's cumulative running statistics (momentum=None) over three batches", () => {
+    const c = under(fixture('layers'), 'bn_cma');
+    const bn = new BatchNorm1d(4, { momentum: null });
+    for (let i = 0; i < 3; i++) bn.forward(c[`x${i}`]);
+    expectClose(bn.runningMean!, c['after.running_mean'], 'running_mean', { rtol: 1e-6, atol: 1e-6 });
+    expectClose(bn.runningVar!, c['after.running_var'], 'running_var', { rtol: 1e-6, atol: 1e-6 });
+    expect(bn.numBatchesTracked!.item()).toBe(3);
+  });
+  it('with momentum null reads nothing back from the device in a training step', () => {
+    const bn = new BatchNorm1d(2, { momentum: null });
+    const reads = [vi.spyOn(Tensor.prototype, 'item'), vi.spyOn(Tensor.prototype, 'dataSync'), vi.spyOn(Tensor.prototype, 'toArray')];
+    try {
+      bn.forward(randn([4, 2]));
+      bn.forward(randn([4, 2]));
+      for (const r of reads) expect(r).not.toHaveBeenCalled();
+    } finally {
+      for (const r of reads) r.mockRestore();
+    }
   });
   it('with momentum null keeps a cumulative average', () => {
     const bn = new BatchNorm1d(2, { momentum: null });

@@ -4,7 +4,7 @@ import { Module, param } from './module.js';
 
 export interface BatchNormOptions {
   eps?: number;
-  /** weight of the new batch in the running averages; null gives a cumulative average */
+  /** weight of the new batch in the running averages; null gives a cumulative average (computed on the device) */
   momentum?: number | null;
   /** learnable scale and shift (default true) */
   affine?: boolean;
@@ -79,12 +79,21 @@ abstract class BatchNorm extends Module {
       scope(() => {
         const nbt = this.numBatchesTracked!;
         nbt.copy_(nbt.add(1));
-        const m = this.momentum ?? 1 / nbt.item();
         const rm = this.runningMean!;
         const rv = this.runningVar!;
-        // running_var keeps the unbiased estimate, as PyTorch
-        rm.copy_(rm.mul(1 - m).add(mean.detach().reshape([this.numFeatures]).mul(m)));
-        rv.copy_(rv.mul(1 - m).add(variance.detach().reshape([this.numFeatures]).mul((m * n) / (n - 1))));
+        // weights of the new batch, of the old average, and of the batch variance (running_var
+        // keeps the unbiased estimate, as PyTorch)
+        let weights: [number | Tensor, number | Tensor, number | Tensor];
+        const p = this.momentum;
+        if (p === null) {
+          // a cumulative average: 1 / num_batches_tracked stays on the device (0-d), so a
+          // training step never waits for a read back
+          const f = nbt.cast(rm.dtype).reciprocal();
+          weights = [f, f.neg().add(1), f.mul(n / (n - 1))];
+        } else weights = [p, 1 - p, (p * n) / (n - 1)];
+        const [m, keep, mVar] = weights;
+        rm.copy_(rm.mul(keep).add(mean.detach().reshape([this.numFeatures]).mul(m)));
+        rv.copy_(rv.mul(keep).add(variance.detach().reshape([this.numFeatures]).mul(mVar)));
       }),
     );
   }
