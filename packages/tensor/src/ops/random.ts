@@ -142,7 +142,8 @@ function checkRows(v: ArrayLike<number>, rows: number, cats: number, numSamples:
  * to 1), as torch.multinomial: int32 [numSamples] or [R, numSamples]. Without replacement each row
  * gives distinct categories. Built from existing primitives, so it runs on every backend; on
  * devices that read synchronously (CPU), negative or non-finite probabilities, rows summing to 0
- * and too few non-zero categories throw, as in PyTorch.
+ * and too few non-zero categories throw, as in PyTorch. With replacement every draw is compared
+ * with every running total, R * numSamples * C booleans: draw very many samples in slices.
  *
  *   multinomial(tensor([0.1, 0.6, 0.3]), 4, { replacement: true }); // e.g. [1, 1, 2, 1]
  *   multinomial(tensor([[1, 1, 0, 2]]), 2);                          // two distinct of {0, 1, 3}
