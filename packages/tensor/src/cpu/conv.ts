@@ -1,5 +1,7 @@
 // 2-D convolution kernels for the CPU backend: im2col + GEMM for every shape, with a Winograd
-// fast path for the common 3x3 / stride 1 / dilation 1 case. NCHW activations, PyTorch weight layout
+// fast path for the common 3x3 / stride 1 / dilation 1 case when every operand is finite (NaN and
+// Inf then reach the outputs they reach in PyTorch: padding is an explicit zero in the forward pass
+// and the weight gradient, absent in the input gradient). NCHW activations, PyTorch weight layout
 // [O, C/groups, kH, kW], all inputs contiguous. Bias is the caller's.
 //
 // Scratch is float64 and bounded: im2col works on one image at a time, split into bands of output
@@ -54,6 +56,17 @@ function bandRows(ckk: number, oH: number, oW: number): number {
   return Math.max(1, Math.min(oH, Math.floor(COL_LIMIT / Math.max(1, ckk * oW))));
 }
 
+/**
+ * true when a[0..n) holds no NaN or +-Inf (v * 0 is NaN exactly for those): the Winograd paths and
+ * the unit-stride input gradient take only finite operands, since their transforms and padding would
+ * carry a non-finite value to outputs a convolution does not reach (or turn Inf into NaN).
+ */
+export function allFinite(a: FloatArray, n = a.length): boolean {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[i] * 0;
+  return s === 0;
+}
+
 /** A 1x1 kernel with unit stride and no padding reads x as-is: the column matrix is x itself. */
 function isPointwise(p: Conv2dParams): boolean {
   return p.kH === 1 && p.kW === 1 && p.sH === 1 && p.sW === 1 && p.pH === 0 && p.pW === 0;
@@ -73,7 +86,7 @@ export function conv2dForward(p: Conv2dParams, x: FloatArray, w: FloatArray, out
   const CKK = Cg * kH * kW;
   const P = oH * oW;
   if (N * O * P === 0) return;
-  if (winogradEligible(p)) {
+  if (winogradEligible(p) && allFinite(x, N * C * H * W) && allFinite(w, O * CKK)) {
     winogradForward(p, x, w, out);
     return;
   }
@@ -126,7 +139,9 @@ export function conv2dBackwardInput(p: Conv2dParams, gy: FloatArray, w: FloatArr
   const HW = H * W;
   if (N * C * HW === 0) return;
   const t = transposedAsForward(p);
-  if (winogradEligible(t)) {
+  // the forward form reads zero padding, which an infinite weight would turn into NaN (PyTorch sums
+  // real taps only); a non-finite gy is fine there (conv2dForward itself then skips Winograd)
+  if (winogradEligible(t) && allFinite(w, O * CKK)) {
     conv2dForward(t, gy, flipWeights(p, w), gx);
     return;
   }
@@ -171,7 +186,7 @@ export function conv2dBackwardWeight(p: Conv2dParams, x: FloatArray, gy: FloatAr
   const P = oH * oW;
   const size = O * CKK;
   if (size === 0) return;
-  if (winogradEligible(p) && N > 0) {
+  if (winogradEligible(p) && N > 0 && allFinite(x, N * C * H * W) && allFinite(gy, N * O * P)) {
     winogradBackwardWeight(p, x, gy, gw);
     return;
   }

@@ -3,7 +3,7 @@
 // whole) or, at unit width stride, a direct variant reading B tiles from a zero-padded copy of the
 // image. Backward-input is a forward conv of dy with the flipped kernel at unit stride; other
 // strides compute dcol = W^T @ dy and fold it back with col2im. Backward-weight is dy @ im2col^T.
-import type { Conv2dParams } from '../conv.js';
+import { allFinite, type Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, packA, planGemm, runGemm } from './gemm.js';
 import { dispatch, getNumThreads, params } from './pool.js';
@@ -211,9 +211,10 @@ export function conv2dBackwardInputWasm(p: Conv2dParams, dy: Float32Array, w: Fl
     gx.fill(0, 0, X);
     return;
   }
-  if (p.sH === 1 && p.sW === 1 && p.pH <= p.dH * (kH - 1) && p.pW <= p.dW * (kW - 1)) {
+  if (p.sH === 1 && p.sW === 1 && p.pH <= p.dH * (kH - 1) && p.pW <= p.dW * (kW - 1) && allFinite(w, O * CKK)) {
     // unit stride: gx is the full correlation of dy with the flipped, transposed kernel, i.e. a
-    // forward conv, which avoids the large dcol matrix and the col2im scatter
+    // forward conv, which avoids the large dcol matrix and the col2im scatter. Its zero padding
+    // would meet an infinite weight and give NaN where col2im sums real taps only (as PyTorch does)
     const KK = kH * kW;
     const wt = new Float32Array(w.length); // [groups, Cg, Og, kH, kW]
     for (let g = 0; g < groups; g++) {
