@@ -49,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       shift: { type: 'string' },
       'label-smoothing': { type: 'string' },
       'no-cosine': { type: 'boolean', default: false },
+      limit: { type: 'string' }, // not in the help: N train and N test images, for quick checks and tests
       checkpoint: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
         shift: values.shift === undefined ? MNIST_DEFAULTS.shift : shiftPx(values.shift),
         cosine: !values['no-cosine'],
         labelSmoothing: smoothing(values['label-smoothing']),
+        limit: values.limit === undefined ? undefined : num('limit', values.limit, 0, true),
       },
       log,
     );

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Adam, CosineWithWarmup, DataLoader, EMA, TensorDataset, correctCount, crossEntropy, evaluate, fit, loadCheckpoint, randomCrop, saveCheckpoint } from '@dl/layers';
 import { noGrad } from '@dl/autograd';
-import { generator, manualSeed, scope, tensor, type Tensor } from '@dl/tensor';
+import { generator, manualSeed, scope, tensor, type GeneratorState, type Tensor } from '@dl/tensor';
 import { loadMnist, type MnistSplit } from './mnist.js';
 import { MnistCnn } from './model.js';
 import { digitGridPng, lossCurvePng } from './plots.js';
@@ -22,6 +22,8 @@ export interface TrainOptions {
   cosine: boolean;
   /** crossEntropy's labelSmoothing */
   labelSmoothing: number;
+  /** use only this many training and test images, spread evenly over each split (quick checks) */
+  limit?: number;
 }
 
 /** Defaults that reach >= 97% test accuracy on the 7,996/2,004 split in a few minutes on 2 CPU cores. */
@@ -29,6 +31,19 @@ export const MNIST_DEFAULTS: TrainOptions = { epochs: 8, batchSize: 64, lr: 2e-3
 
 function dataset(s: MnistSplit): TensorDataset {
   return new TensorDataset(tensor(s.images, { shape: [s.length, 1, 28, 28] }), tensor(s.labels));
+}
+
+/** At most n images of a split, evenly spaced (the splits are ordered by class, so every class stays). */
+function subset(s: MnistSplit, n: number | undefined): MnistSplit {
+  if (n === undefined || n >= s.length) return s;
+  const images = new Float32Array(n * 784);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor((i * s.length) / n);
+    images.set(s.images.subarray(j * 784, (j + 1) * 784), i * 784);
+    labels[i] = s.labels[j];
+  }
+  return { images, labels, length: n };
 }
 
 /** Test accuracy of `model` over `split` (batches of 500, eval mode, no grad). */
@@ -53,7 +68,9 @@ async function predictions(model: MnistCnn, x: Tensor, device: string): Promise<
 /** `dl train mnist-cnn`: trains, checkpoints every epoch, writes PNGs, prints the test accuracy last. */
 export async function trainMnist(o: TrainOptions, log: (s: string) => void): Promise<number> {
   const t0 = performance.now();
-  const { train, test } = loadMnist();
+  const all = loadMnist();
+  const train = subset(all.train, o.limit);
+  const test = subset(all.test, o.limit);
   log(`data: ${train.length} train / ${test.length} test images (mnist package, first 80% of each class for training)`);
   const trainDs = dataset(train);
   const testDs = dataset(test);
@@ -71,8 +88,9 @@ export async function trainMnist(o: TrainOptions, log: (s: string) => void): Pro
     const { extra } = await loadCheckpoint(ckpt, { model, optimizer });
     startEpoch = Number(extra.epoch) + 1;
     losses = (extra.losses as number[]) ?? [];
-    // the generator position, so augmentation continues as in an uninterrupted run
-    if (typeof extra.rngCounter === 'number') generator.counter = extra.rngCounter;
+    // the global generator's key and position, so augmentation continues as in an uninterrupted run
+    if (extra.rng) generator.setState(extra.rng as GeneratorState);
+    else if (typeof extra.rngCounter === 'number') generator.counter = extra.rngCounter; // older checkpoints
     log(`resumed from ${ckpt} after epoch ${startEpoch}`);
   }
   log(
@@ -104,7 +122,7 @@ export async function trainMnist(o: TrainOptions, log: (s: string) => void): Pro
     onEpochEnd: async (e) => {
       acc = await testAccuracy(model, testDs, o.device);
       log(`epoch ${e.epoch + 1}/${o.epochs}: train loss ${e.loss.toFixed(4)}, test accuracy ${acc.toFixed(4)}, ${e.seconds.toFixed(1)} s (${lastMsPerStep.toFixed(0)} ms/step, batch ${o.batchSize})`);
-      await saveCheckpoint(ckpt, { model, optimizer, step: (e.epoch + 1) * loader.length, extra: { epoch: e.epoch, losses, testAccuracy: acc, batchSize: o.batchSize, lr: o.lr, rngCounter: generator.counter } });
+      await saveCheckpoint(ckpt, { model, optimizer, step: (e.epoch + 1) * loader.length, extra: { epoch: e.epoch, losses, testAccuracy: acc, batchSize: o.batchSize, lr: o.lr, rng: generator.getState() } });
       writeFileSync(join(o.out, 'loss.png'), lossCurvePng(losses, loader.length));
     },
   });

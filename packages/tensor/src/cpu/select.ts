@@ -7,6 +7,7 @@ import {
   gemmBatchedWasm,
   gemmWasm,
   getNumThreads,
+  coresNow,
   initWasmThreads,
   setNumThreads as setWasmThreads,
   wasmAvailable,
@@ -50,10 +51,13 @@ function initial(): CpuKernels {
   const want = env('DL_CPU_KERNELS') ?? 'wasm';
   if (want !== 'js' && want !== 'wasm') throw new RangeError(`DL_CPU_KERNELS must be 'js' or 'wasm', got '${want}'`);
   if (want === 'js' || !wasmAvailable()) return js;
-  const threads = env('DL_NUM_THREADS');
-  // workers start in the background; kernels use the caller's thread until they are ready
+  // The thread count is fixed here, synchronously, because kernels split their work (and so order
+  // their sums) by it: were it to change once workers start, a process's first steps would round
+  // differently from later ones, and a resumed run would not repeat an uninterrupted one. Workers
+  // start in the background; tasks run on whichever threads are ready, which changes no result.
+  const threads = env('DL_NUM_THREADS') ?? coresNow();
+  // where the core count is only known asynchronously (Node < 20.16) the default stays 1 thread
   if (threads !== undefined) setWasmThreads(Number(threads));
-  else initWasmThreads().catch(() => {});
   return wasm;
 }
 

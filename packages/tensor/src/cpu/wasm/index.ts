@@ -4,7 +4,7 @@ import { runtime, simdSupported } from './runtime.js';
 
 export { conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm, type Conv2dParams } from './conv.js';
 export { gemmBatchedWasm, gemmWasm } from './gemm.js';
-export { getNumThreads, initWasmThreads, setNumThreads } from './pool.js';
+export { coresNow, getNumThreads, initWasmThreads, setNumThreads } from './pool.js';
 
 let available: boolean | undefined;
 

@@ -107,13 +107,25 @@ export function getNumThreads(): number {
   return target;
 }
 
-/** Logical cores: navigator.hardwareConcurrency or os.availableParallelism(). */
-async function coreCount(): Promise<number> {
+type Os = typeof import('node:os');
+const cpusOf = (os: Os) => os.availableParallelism?.() ?? os.cpus().length;
+
+/**
+ * Logical cores where they can be read synchronously: navigator.hardwareConcurrency, or Node's
+ * os through process.getBuiltinModule (Node >= 20.16); undefined elsewhere.
+ */
+export function coresNow(): number | undefined {
   if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) return navigator.hardwareConcurrency;
-  if (isNode) {
-    const os = (await import(/* @vite-ignore */ 'node:' + 'os')) as typeof import('node:os');
-    return os.availableParallelism?.() ?? os.cpus().length;
-  }
+  const get = isNode ? (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule : undefined;
+  const os = get?.('node:os') as Os | undefined;
+  return os ? cpusOf(os) : undefined;
+}
+
+/** Logical cores: coresNow(), else os.availableParallelism() imported (older Node), else 1. */
+async function coreCount(): Promise<number> {
+  const now = coresNow();
+  if (now !== undefined) return now;
+  if (isNode) return cpusOf((await import(/* @vite-ignore */ 'node:' + 'os')) as Os);
   return 1;
 }
 
