@@ -1,5 +1,7 @@
-"""PyTorch CPU reference for bench/src/train.ts: the same two training steps, ms per step.
-Prints one JSON line {"mnist": ms, "gpt": ms}. Run by `pnpm bench` when /usr/bin/python3 has torch."""
+"""PyTorch CPU reference for bench/: the same matmuls, conv2d and two training steps as the @dl rows,
+median ms each, on 2 threads. Prints one JSON line
+{"matmul": {"256": ms, "512": ms, "1024": ms}, "conv2d": ms, "mnist": ms, "gpt": ms}.
+Run by `pnpm bench` (bench/src/peers.ts) when /usr/bin/python3 has torch."""
 import json, time
 import torch
 import torch.nn as nn
@@ -14,6 +16,14 @@ def timed(step, reps=20):
         t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1e3)
     ts.sort()
     return ts[len(ts) // 2]
+
+def matmul(n):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return timed(lambda: torch.mm(a, b))
+
+def conv2d():
+    x, w = torch.randn(32, 16, 28, 28), torch.randn(32, 16, 3, 3)
+    return timed(lambda: F.conv2d(x, w, padding=1))
 
 def mnist():
     m = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -52,4 +62,6 @@ def gpt():
         opt.step()
     return timed(step)
 
-print(json.dumps({"mnist": mnist(), "gpt": gpt()}))
+with torch.no_grad():
+    ops = {"matmul": {str(n): matmul(n) for n in (256, 512, 1024)}, "conv2d": conv2d()}
+print(json.dumps({**ops, "mnist": mnist(), "gpt": gpt()}))

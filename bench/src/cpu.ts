@@ -1,9 +1,10 @@
 /**
- * CPU benchmarks: @dl/tensor next to TensorFlow.js `cpu` and `wasm` on the same work, in one run.
+ * CPU benchmarks: @dl/tensor next to TensorFlow.js `cpu` and `wasm` and (when Debian's python3-torch
+ * is installed) PyTorch on the same work, in one run.
  *   pnpm bench            (from the repo root; builds the packages first)
  */
 import * as dl from '@dl/tensor';
-import { useTfjs } from './peers.js';
+import { torchCpu, useTfjs } from './peers.js';
 import { printTrain } from './train.js';
 import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
@@ -50,6 +51,8 @@ async function matmulRows(): Promise<Row[]> {
       b.dispose();
     }
   }
+  const torch = torchCpu();
+  for (const [i, n] of sizes.entries()) rows[i]['PyTorch CPU'] = typeof torch === 'string' ? torch : gflops(2 * n ** 3, torch.matmul[n]);
   return rows;
 }
 
@@ -75,6 +78,8 @@ async function convRows(): Promise<Row[]> {
       }, reps),
     );
   }
+  const torch = torchCpu();
+  row['PyTorch CPU'] = typeof torch === 'string' ? torch : msStr(torch.conv2d);
   return [row];
 }
 

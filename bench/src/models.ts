@@ -1,4 +1,4 @@
-/** The two training workloads of ANCHORS.md, built from @dl/layers as a user would. */
+/** The two training workloads of the benchmarks (an MNIST CNN, a character-level GPT), built from @dl/layers as a user would. */
 import * as dl from '@dl/tensor';
 import { backward } from '@dl/autograd';
 import { Adam, AdamW, Conv2d, Embedding, Flatten, GELU, LayerNorm, Linear, MaxPool2d, Module, ModuleList, MultiheadAttention, ReLU, Sequential, crossEntropy } from '@dl/layers';
