@@ -1,10 +1,14 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { backward } from '@dl/autograd';
 import { manualSeed, randn, type Tensor } from '@dl/tensor';
+import { build } from 'tsup';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadSafetensors, removeStaleTempFiles, writeFileAtomic } from './safetensors.js';
 import { Sequential } from './container.js';
 import { Linear } from './linear.js';
 import { BatchNorm1d } from './norm.js';
@@ -57,6 +61,109 @@ describe('checkpoints', () => {
       await saveCheckpoint(path, { model: a.model, optimizer: a.opt, step: 0 });
       const b = setup();
       await expect(loadCheckpoint(path, { model: b.model, optimizer: new SGD(b.model.parameters(), { lr: 1 }) })).rejects.toThrow('loadCheckpoint: checkpoint holds Adam state, the optimizer is SGD');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The pid of a process that has exited (and been reaped), so no process has it now. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+describe('crash recovery of checkpoint writes', () => {
+  it('the next save removes the temporary files of crashed saves of the same target, and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dl-ckpt-'));
+    try {
+      const a = setup();
+      const path = join(dir, 'ckpt.safetensors');
+      await saveCheckpoint(path, { model: a.model, optimizer: a.opt, step: 1 });
+      const dead = await deadPid();
+      const stale = [`ckpt.safetensors.tmp-${dead}-lx1b2c0`, `ckpt.safetensors.tmp-${process.pid}-lx1b2c1`];
+      const kept = [
+        `ckpt.safetensors.tmp-${process.ppid}-lx1b2c0`, // a live process may be writing it
+        'ckpt.safetensors.tmp',
+        `ckpt.safetensors.tmp-${dead}-LX1B`,
+        `ckpt.safetensors.tmp-${dead}-lx1b.bak`,
+        `other.safetensors.tmp-${dead}-lx1b2c0`,
+        `xckpt.safetensors.tmp-${dead}-lx1b2c0`,
+        'ckpt.safetensors.bak',
+      ];
+      for (const n of [...stale, ...kept]) writeFileSync(join(dir, n), 'partial');
+      await saveCheckpoint(path, { model: a.model, optimizer: a.opt, step: 2 });
+      expect(readdirSync(dir).sort()).toEqual(['ckpt.safetensors', ...kept].sort());
+      const b = setup();
+      expect((await loadCheckpoint(path, { model: b.model, optimizer: b.opt })).step).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loading (resuming) removes them too; removeStaleTempFiles says which', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dl-ckpt-'));
+    try {
+      const a = setup();
+      const path = join(dir, 'ckpt.safetensors');
+      await saveCheckpoint(path, { model: a.model, step: 1 });
+      const dead = await deadPid();
+      writeFileSync(join(dir, `ckpt.safetensors.tmp-${dead}-a`), 'partial');
+      await loadCheckpoint(path, { model: setup().model });
+      expect(readdirSync(dir)).toEqual(['ckpt.safetensors']);
+      writeFileSync(join(dir, `ckpt.safetensors.tmp-${dead}-b`), 'partial');
+      await loadSafetensors(path);
+      expect(readdirSync(dir)).toEqual(['ckpt.safetensors']);
+      writeFileSync(join(dir, `ckpt.safetensors.tmp-${dead}-c`), 'partial');
+      expect(await removeStaleTempFiles(path)).toEqual([`ckpt.safetensors.tmp-${dead}-c`]);
+      expect(await removeStaleTempFiles(join(dir, 'missing', 'x.safetensors'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kill -9 in the middle of a write: the target stays whole, the next save removes the temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dl-ckpt-kill-'));
+    try {
+      // a child process that rewrites one 16 MiB file in a loop, with this package's writeFileAtomic
+      const entry = join(dir, 'writer.ts');
+      writeFileSync(
+        entry,
+        `import { writeFileAtomic } from ${JSON.stringify(fileURLToPath(new URL('./safetensors.ts', import.meta.url)))};\n` +
+          'const bytes = new Uint8Array(16 << 20).fill(7);\n' +
+          'for (;;) await writeFileAtomic(process.argv[2], bytes);\n',
+      );
+      await build({
+        entry: { writer: entry }, format: ['esm'], platform: 'node', target: 'node20', outDir: dir,
+        config: false, silent: true, dts: false, sourcemap: false, clean: false, noExternal: [/^@dl\//],
+        esbuildOptions(o) {
+          o.alias = { '@dl/tensor': fileURLToPath(new URL('../../tensor/src/index.ts', import.meta.url)) };
+        },
+      });
+      const out = join(dir, 'data');
+      mkdirSync(out);
+      const path = join(out, 'big.bin');
+      const isTemp = (n: string) => /^big\.bin\.tmp-\d+-[0-9a-z]+$/.test(n);
+      let left: string[] = [];
+      // killed as soon as a temporary file exists; rarely the rename wins the race, then again
+      for (let attempt = 0; attempt < 5 && left.length === 0; attempt++) {
+        const child = spawn(process.execPath, [join(dir, 'writer.js'), path], { stdio: 'ignore' });
+        const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_, signal) => resolve(signal)));
+        const poll = setInterval(() => readdirSync(out).some(isTemp) && child.kill('SIGKILL'), 1);
+        expect(await exited).toBe('SIGKILL');
+        clearInterval(poll);
+        left = readdirSync(out).filter(isTemp);
+      }
+      expect(left.length).toBeGreaterThan(0); // the crash left its temporary file
+      const whole = (p: string) => {
+        const b = readFileSync(p);
+        return b.length === 16 << 20 && b.every((v) => v === 7);
+      };
+      if (existsSync(path)) expect(whole(path)).toBe(true); // never torn
+      await writeFileAtomic(path, new Uint8Array(16 << 20).fill(7));
+      expect(readdirSync(out)).toEqual(['big.bin']);
+      expect(whole(path)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import { DLError, Tensor } from '@dl/tensor';
 import type { Module } from './module.js';
 import type { BaseOptions, Optimizer, ParamState } from './optim/optimizer.js';
-import { fsPromises, parseSafetensors, serializeSafetensors, writeFileAtomic } from './safetensors.js';
+import { fsPromises, parseSafetensors, removeStaleTempFiles, serializeSafetensors, writeFileAtomic } from './safetensors.js';
 
 const FORMAT = 'dl-checkpoint/1';
 
@@ -65,8 +65,9 @@ export function restoreCheckpoint(bytes: Uint8Array, { model, optimizer }: { mod
 }
 
 /**
- * Writes a checkpoint atomically (temporary file + rename), so an interrupted write never
- * replaces a good checkpoint with a broken one (Node only).
+ * Writes a checkpoint atomically and durably (temporary file, fsync, rename, fsync of the folder),
+ * so an interrupted write never replaces a good checkpoint with a broken one, and removes the
+ * temporary files earlier interrupted writes left (Node only).
  *
  *   await saveCheckpoint('ckpt.safetensors', { model, optimizer, step, extra: { epoch } });
  */
@@ -76,10 +77,12 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
 
 /**
  * Loads a checkpoint into model and optimizer (Node only); returns the step to resume from.
+ * Temporary files a killed save left beside it are removed first.
  *
  *   const { step, extra } = await loadCheckpoint('ckpt.safetensors', { model, optimizer });
  */
 export async function loadCheckpoint(path: string, target: { model: Module; optimizer?: Optimizer<BaseOptions> }): Promise<{ step: number; extra: Record<string, unknown> }> {
   const fs = await fsPromises();
+  await removeStaleTempFiles(path);
   return restoreCheckpoint(new Uint8Array(await fs.readFile(path)), target);
 }

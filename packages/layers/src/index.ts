@@ -34,6 +34,7 @@ export {
   saveSafetensors,
   loadSafetensors,
   writeFileAtomic,
+  removeStaleTempFiles,
   SafetensorsError,
   MAX_HEADER_BYTES,
   type SafetensorsDType,

@@ -277,13 +277,83 @@ export async function fsPromises(): Promise<Fs> {
   return (await import(/* @vite-ignore */ nodeFs)) as Fs;
 }
 
+/** `<name>.tmp-<pid>-<time in base 36>`: the temporary files writeFileAtomic makes for `<name>`. */
+function tempPattern(name: string): RegExp {
+  return new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)-[0-9a-z]+$`);
+}
+
+/** The folder and file name of a path, split at its last / (or \ on Windows). */
+function splitPath(path: string): [string, string] {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i < 0 ? ['.', path] : [path.slice(0, i) || '/', path.slice(i + 1)];
+}
+
+/** Temporary files this process is writing now (never removed as stale). */
+const inFlight = new Set<string>();
+let writes = 0;
+
+const pid = () => (typeof process !== 'undefined' ? process.pid : 0);
+
+/** Whether process `id` runs (signal 0 tests without sending; EPERM: it runs as another user). */
+function alive(id: number): boolean {
+  try {
+    process.kill(id, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
 /**
- * Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed, then
- * renamed over the target, so a crash never leaves a half-written file (Node only).
+ * Removes the temporary files an interrupted writeFileAtomic left for `path` (a process killed
+ * between creating and renaming one). Only names of the exact form `<file>.tmp-<pid>-<stamp>` in
+ * the same folder are touched, and only when process <pid> is gone (or is this one, and the file
+ * is not one of its writes in progress), so a concurrent writer keeps its file. Best effort: a
+ * folder that cannot be listed or written is left alone. Returns the names removed. Node only.
+ *
+ *   await removeStaleTempFiles('runs/ckpt.safetensors'); // ['ckpt.safetensors.tmp-4242-lx1b2c']
+ */
+export async function removeStaleTempFiles(path: string): Promise<string[]> {
+  const fs = await fsPromises();
+  const [dir, name] = splitPath(path);
+  const re = tempPattern(name);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = re.exec(n);
+    if (!m) continue;
+    const owner = Number(m[1]);
+    const full = `${dir}/${n}`;
+    if (owner === pid() ? inFlight.has(full) : alive(owner)) continue;
+    try {
+      await fs.rm(full);
+      removed.push(n);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+/**
+ * Writes `bytes` to `path` atomically and durably (Node only): a temporary file in the same
+ * folder, fsynced, renamed over the target, then the folder fsynced so the rename itself survives
+ * a power loss. A crash never leaves a half-written target; the temporary files earlier crashes
+ * left for this target are removed first (see removeStaleTempFiles).
+ *
+ *   await writeFileAtomic('out/model.safetensors', bytes);
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const fs = await fsPromises();
-  const tmp = `${path}.tmp-${typeof process !== 'undefined' ? process.pid : 0}-${Date.now().toString(36)}`;
+  await removeStaleTempFiles(path);
+  const [dir, name] = splitPath(path);
+  const tmp = `${dir}/${name}.tmp-${pid()}-${Date.now().toString(36)}${(writes++).toString(36)}`;
+  inFlight.add(tmp);
   try {
     const fh = await fs.open(tmp, 'w');
     try {
@@ -296,6 +366,28 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;
+  } finally {
+    inFlight.delete(tmp);
+  }
+  await syncDir(dir);
+}
+
+/** fsyncs a folder, so a rename in it is on disk; skipped where folders cannot be opened (Windows). */
+async function syncDir(dir: string): Promise<void> {
+  const fs = await fsPromises();
+  let dh: Awaited<ReturnType<Fs['open']>>;
+  try {
+    dh = await fs.open(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await dh.sync();
+  } catch (e) {
+    // some file systems refuse fsync on a folder (EINVAL, EISDIR on Windows); the rename stands
+    if (!['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP', 'EBADF'].includes((e as { code?: string }).code ?? '')) throw e;
+  } finally {
+    await dh.close();
   }
 }
 
@@ -309,12 +401,14 @@ export async function saveSafetensors(path: string, tensors: Record<string, Tens
 }
 
 /**
- * Loads a .safetensors file (Node only).
+ * Loads a .safetensors file (Node only), first removing temporary files an interrupted save left
+ * beside it (see removeStaleTempFiles).
  *
  *   const { tensors } = await loadSafetensors('model.safetensors');
  *   model.loadStateDict(tensors);
  */
 export async function loadSafetensors(path: string, opts: { device?: string } = {}): Promise<ParsedSafetensors> {
   const fs = await fsPromises();
+  await removeStaleTempFiles(path);
   return parseSafetensors(new Uint8Array(await fs.readFile(path)), opts);
 }
