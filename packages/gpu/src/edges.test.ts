@@ -1,12 +1,13 @@
 import { backward } from '@dl/autograd';
-import { BatchNorm1d, crossEntropy, nllLoss } from '@dl/layers';
+import { BatchNorm1d, Upsample, crossEntropy, nllLoss } from '@dl/layers';
 import { arange, manualSeed, ones, randn, registerBackend, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
 
-// Numerical edges on WebGPU: softmax rows that are fully masked (attention over padding) and
-// BatchNorm's cumulative average (momentum null), which must not read the device in a step.
+// Numerical edges on WebGPU: softmax rows that are fully masked (attention over padding),
+// Upsample's gathers, and BatchNorm's cumulative average (momentum null), which must not read the
+// device in a step.
 describe.skipIf(!hasWebGPU)('edges on webgpu', () => {
   beforeAll(async () => {
     await useWebGPU();
@@ -41,7 +42,7 @@ describe.skipIf(!hasWebGPU)('edges on webgpu', () => {
     const labels = tensor([-100, -100, 1, 2, 0, 3, 4, 1], { dtype: 'int32' }); // [B*T], ignored where queries see only padding
     const keyTargets = tensor([-100, -100, 2, 3, 0, 1, 2, 3], { dtype: 'int32' });
     const run = (dev: string): Tensor[] => {
-      const [q, k, v, wo] = inputs.map((t) => t.to(dev).requiresGrad_());
+      const [q, k, v, wo] = inputs.map((t) => t.to(dev).detach().requiresGrad_()); // fresh leaves on each device
       const pad = tensor([[1, 1, 0, 0], [0, 0, 0, 0]], { device: dev }).gt(0); // [B, T]
       const mask = pad.unsqueeze(1).logicalOr(ones([T, T], { device: dev }).triu(1).gt(0).unsqueeze(0)); // [B, T, T]
       const scores = q.matmul(k.transpose(1, 2)).maskedFill(mask, -Infinity); // (B, T, T)
@@ -63,6 +64,22 @@ describe.skipIf(!hasWebGPU)('edges on webgpu', () => {
       expectClose(d, await want[i].data(), 1e-4, 1e-5, names[i]);
     }
     expect(Array.from((await got[1].data()).subarray(0, 2 * T))).toEqual(Array(2 * T).fill(0)); // masked queries of sequence 0
+  });
+
+  it('Upsample (nearest by whole and fractional factors, bilinear with and without alignCorners) matches the CPU, gradients too', async () => {
+    manualSeed(44);
+    const x = randn([1, 2, 3, 4]);
+    for (const opts of [{ scaleFactor: 2 }, { size: [7, 9] as [number, number] }, { size: [7, 9] as [number, number], mode: 'bilinear' as const }, { size: [7, 9] as [number, number], mode: 'bilinear' as const, alignCorners: true }]) {
+      const run = (dev: string): Tensor[] => {
+        const xd = x.to(dev).detach().requiresGrad_(); // a fresh leaf for each case and device
+        const y = new Upsample(opts).forward(xd);
+        backward(y.mul(arange(0, y.size, 1, { device: dev }).reshape([...y.shape]).sin()).sum()); // distinct output weights
+        return [y, xd.grad!];
+      };
+      const [want, got] = [run('cpu'), run('webgpu')];
+      expectClose(await got[0].data(), await want[0].data(), 1e-5, 1e-6, `${JSON.stringify(opts)} output`);
+      expectClose(await got[1].data(), await want[1].data(), 1e-5, 1e-5, `${JSON.stringify(opts)} gradient`);
+    }
   });
 
   it('BatchNorm with momentum null (cumulative average) trains on webgpu with the CPU running statistics', async () => {

@@ -1,4 +1,4 @@
-import { tensor } from '@dl/tensor';
+import { arange, tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d, Upsample } from './pool.js';
 import { checkLayerCase } from './test-helpers.js';
@@ -22,6 +22,27 @@ describe('pooling and resizing match PyTorch (output and gradients)', () => {
     checkLayerCase('up_bilinear_scale', new Upsample({ scaleFactor: 2, mode: 'bilinear' }));
     checkLayerCase('up_bilinear_ac', new Upsample({ size: [7, 9], mode: 'bilinear', alignCorners: true }));
   });
+  it("Upsample nearest with fractional scales, downsampling and odd sizes (PyTorch's float32 source indices)", () => {
+    checkLayerCase('up_nearest_frac', new Upsample({ scaleFactor: [1.5, 2.5] }));
+    checkLayerCase('up_nearest_down', new Upsample({ size: [3, 4] }));
+    checkLayerCase('up_nearest_odd', new Upsample({ size: [13, 11] }));
+  });
+  it('Upsample bilinear with fractional scales, downsampling, alignCorners with a scale and with one output row', () => {
+    checkLayerCase('up_bilinear_frac', new Upsample({ scaleFactor: [1.5, 2.5], mode: 'bilinear' }));
+    checkLayerCase('up_bilinear_down', new Upsample({ size: [3, 4], mode: 'bilinear' }));
+    checkLayerCase('up_bilinear_ac_scale', new Upsample({ scaleFactor: 2, mode: 'bilinear', alignCorners: true }));
+    checkLayerCase('up_bilinear_ac_one', new Upsample({ size: [1, 4], mode: 'bilinear', alignCorners: true }));
+  });
+  it('Upsample works per axis: a 100000-wide row (dense [oW, W] matrices would need 2e10 floats)', () => {
+    const W = 100_000;
+    const x = arange(0, 2 * W, 1, { dtype: 'float32' }).reshape([1, 1, 2, W]);
+    const near = new Upsample({ scaleFactor: 2 }).forward(x); // [1, 1, 4, 2W]
+    expect(near.shape).toEqual([1, 1, 4, 2 * W]);
+    expect(near.slice(3, 2 * W - 4).toArray()).toEqual([[[[W - 2, W - 2, W - 1, W - 1], [W - 2, W - 2, W - 1, W - 1], [2 * W - 2, 2 * W - 2, 2 * W - 1, 2 * W - 1], [2 * W - 2, 2 * W - 2, 2 * W - 1, 2 * W - 1]]]]);
+    const lin = new Upsample({ size: [3, 2 * W - 1], mode: 'bilinear', alignCorners: true }).forward(x); // midpoints between neighbours
+    expect(lin.shape).toEqual([1, 1, 3, 2 * W - 1]);
+    expect(lin.slice(3, 0, 3).toArray()).toEqual([[[[0, 0.5, 1], [W / 2, W / 2 + 0.5, W / 2 + 1], [W, W + 0.5, W + 1]]]]);
+  });
 });
 
 describe('Flatten and Upsample options', () => {
@@ -29,7 +50,10 @@ describe('Flatten and Upsample options', () => {
     expect(new Flatten().forward(tensor([[[1, 2], [3, 4]]])).shape).toEqual([1, 4]);
     expect(new Flatten(0).forward(tensor([[[1, 2], [3, 4]]])).shape).toEqual([4]);
   });
-  it('Upsample needs exactly one of size and scaleFactor', () => {
+  it('Upsample needs exactly one of size and scaleFactor, and a float input for bilinear', () => {
     expect(() => new Upsample({})).toThrow(/exactly one/);
+    const ints = tensor([[[[1, 2], [3, 4]]]], { dtype: 'int32' });
+    expect(() => new Upsample({ scaleFactor: 2, mode: 'bilinear' }).forward(ints)).toThrow('Upsample: bilinear interpolation needs a float input, got int32 [1,1,2,2]');
+    expect(new Upsample({ scaleFactor: 2 }).forward(ints).toArray()).toEqual([[[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]]);
   });
 });

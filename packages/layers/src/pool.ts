@@ -1,4 +1,4 @@
-import { DLError, adaptiveAvgPool2d, avgPool2d, flatten, matmul, maxPool2d, tensor, type Tensor } from '@dl/tensor';
+import { DLError, DTypeError, adaptiveAvgPool2d, avgPool2d, flatten, fmt, isFloat, maxPool2d, tensor, type Tensor } from '@dl/tensor';
 import { Module } from './module.js';
 
 type Pair = number | [number, number];
@@ -87,34 +87,70 @@ export interface UpsampleOptions {
   alignCorners?: boolean;
 }
 
+const f32 = Math.fround;
+
 /**
- * [out, n] matrix mapping an axis of length n to length out: one-hot rows for nearest, two
- * weights per row for bilinear, with PyTorch's source-index formulas.
+ * Where each output position along one axis reads: `index` [out] (nearest), or `index` [2, out]
+ * holding each output's two taps (i0 then i1) and `weight` [2, out] their weights (bilinear);
+ * null when the axis is copied unchanged.
  */
-function interpMatrix(n: number, out: number, scale: number | undefined, mode: 'nearest' | 'bilinear', alignCorners: boolean, x: Tensor): Tensor {
-  const m = new Float32Array(out * n);
-  // PyTorch uses 1/scaleFactor when one was given, else n/out
-  const ratio = scale !== undefined ? 1 / scale : n / out;
-  for (let i = 0; i < out; i++) {
-    if (mode === 'nearest') {
-      m[i * n + Math.min(Math.floor(i * ratio), n - 1)] = 1;
-      continue;
-    }
-    let src: number;
-    if (alignCorners) src = out > 1 ? (i * (n - 1)) / (out - 1) : 0;
-    else src = Math.max(0, (i + 0.5) * ratio - 0.5);
-    const i0 = Math.min(Math.floor(src), n - 1);
-    const i1 = Math.min(i0 + 1, n - 1);
-    const w1 = src - i0;
-    m[i * n + i0] += 1 - w1;
-    m[i * n + i1] += w1;
+type AxisPlan = { index: Int32Array; weight: Float32Array | null } | null;
+
+/**
+ * The plan for resizing an axis of length n to `out`, with PyTorch's float32 arithmetic
+ * (UpSample.h: area_pixel_compute_scale, nearest_neighbor_compute_source_index,
+ * compute_source_index_and_lambda), so the same pixels and weights are used. O(out) host work.
+ */
+function axisPlan(n: number, out: number, scale: number | undefined, mode: 'nearest' | 'bilinear', alignCorners: boolean): AxisPlan {
+  // PyTorch uses 1/scaleFactor when one was given, else n/out (as float32)
+  const ratio = f32(scale !== undefined ? 1 / scale : n / out);
+  if (mode === 'nearest') {
+    const index = Int32Array.from({ length: out }, (_, i) => Math.min(Math.floor(f32(i * ratio)), n - 1));
+    return out === n && index.every((v, i) => v === i) ? null : { index, weight: null };
   }
-  return tensor(m, { shape: [out, n], dtype: x.dtype, device: x.device });
+  if (out === n) return null; // PyTorch copies an axis whose size does not change
+  const index = new Int32Array(2 * out);
+  const weight = new Float32Array(2 * out);
+  const alignRatio = out > 1 ? f32((n - 1) / (out - 1)) : 0;
+  for (let i = 0; i < out; i++) {
+    const src = alignCorners ? f32(alignRatio * i) : Math.max(0, f32(ratio * (i + 0.5) - 0.5));
+    const i0 = Math.floor(src);
+    const w1 = Math.min(Math.max(src - i0, 0), 1);
+    index[i] = i0;
+    index[out + i] = i0 < n - 1 ? i0 + 1 : i0;
+    weight[i] = f32(1 - w1);
+    weight[out + i] = w1;
+  }
+  return { index, weight };
+}
+
+/** k when a nearest plan repeats each of n source positions k times in order (1 for no plan), else 0. */
+function repeats(plan: AxisPlan, n: number): number {
+  if (!plan) return 1;
+  const k = plan.index.length / n;
+  return Number.isInteger(k) && plan.index.every((v, i) => v === Math.floor(i / k)) ? k : 0;
 }
 
 /**
- * Resizes x [N,C,H,W] by nearest or bilinear interpolation (as two small matmuls, so gradients
- * come for free).
+ * Resizes dim `dim` (2 or 3) of x [N, C, H, W] by a plan: one gather (nearest), or gathers of
+ * both taps and their weighted sum w0 x[i0] + w1 x[i1] (bilinear, as PyTorch's kernel). The
+ * gradient flows through the gathers.
+ */
+function resizeAxis(x: Tensor, dim: 2 | 3, plan: AxisPlan): Tensor {
+  if (!plan) return x;
+  const index = tensor(plan.index, { dtype: 'int32', device: x.device });
+  if (!plan.weight) return x.indexSelect(dim, index); // [N, C, out, W] (dim 2) or [N, C, H, out]
+  const out = plan.weight.length / 2;
+  const taps = index.reshape([2, out]);
+  const w = tensor(plan.weight, { shape: dim === 2 ? [2, out, 1] : [2, out], dtype: x.dtype, device: x.device }); // broadcast over W for dim 2
+  return x.indexSelect(dim, taps.select(0, 0)).mul(w.select(0, 0)).add(x.indexSelect(dim, taps.select(0, 1)).mul(w.select(0, 1)));
+}
+
+/**
+ * Resizes x [N,C,H,W] by nearest or bilinear interpolation (PyTorch's F.interpolate, including
+ * its source-index rounding), one axis at a time with per-axis index and weight vectors: the work
+ * is proportional to the output and the host work to oH + oW. Nearest upsampling by whole
+ * factors is a broadcast copy.
  *
  *   new Upsample({ scaleFactor: 2, mode: 'bilinear' }).forward(x); // [N, C, 2H, 2W]
  */
@@ -127,14 +163,20 @@ export class Upsample extends Module {
   }
   forward(x: Tensor): Tensor {
     this.checkInput(x, [null, null, null, null], ['N', 'C', 'H', 'W']);
-    const [H, W] = x.shape.slice(2);
+    if (this.mode === 'bilinear' && !isFloat(x.dtype)) throw new DTypeError(this.label(), `bilinear interpolation needs a float input, got ${x.dtype} ${fmt(x.shape)}`);
+    const [N, C, H, W] = x.shape;
     const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
     const scale = this.opts.scaleFactor === undefined ? undefined : pair(this.opts.scaleFactor);
     const [oH, oW] = this.opts.size !== undefined ? pair(this.opts.size) : [Math.floor(H * scale![0]), Math.floor(W * scale![1])];
     const align = this.opts.alignCorners ?? false;
-    const mh = interpMatrix(H, oH, scale?.[0], this.mode, align, x); // [oH, H]
-    const mw = interpMatrix(W, oW, scale?.[1], this.mode, align, x); // [oW, W]
-    return matmul(matmul(mh, x), mw.T); // [N, C, oH, oW]
+    const ph = axisPlan(H, oH, scale?.[0], this.mode, align);
+    const pw = axisPlan(W, oW, scale?.[1], this.mode, align);
+    if (this.mode === 'nearest') {
+      const [kh, kw] = [repeats(ph, H), repeats(pw, W)];
+      if (kh && kw) return x.reshape([N, C, H, 1, W, 1]).expand([N, C, H, kh, W, kw]).reshape([N, C, oH, oW]);
+    }
+    // W first, then H: the order of PyTorch's nested interpolation
+    return resizeAxis(resizeAxis(x, 3, pw), 2, ph); // [N, C, H, oW] -> [N, C, oH, oW]
   }
   protected override extraRepr(): string {
     return `mode=${this.mode}`;

@@ -68,6 +68,23 @@ describe('cpu fast paths', () => {
     expect(plain(softmax(allMasked, 1)).map(String)).toEqual(plain(softmax(allMaskedT, 1)).map(String));
   });
 
+  it('gather and scatterAdd with one index vector expanded over the other dims (indexSelect) equal the strided walk', () => {
+    const x = randn([3, 4, 5, 6]);
+    const xt = x.permute([3, 2, 1, 0]).contiguous().permute([3, 2, 1, 0]);
+    for (const dim of [0, 1, 2, 3]) {
+      const v = randint(0, x.shape[dim], [7]);
+      const shape = x.shape.map((s, d) => (d === dim ? 7 : s));
+      const idx = v.reshape(shape.map((s, d) => (d === dim ? 7 : 1))).expand(shape);
+      expect(plain(gather(x, dim, idx))).toEqual(plain(gather(xt, dim, idx)));
+      expect(plain(gather(x, dim, idx))).toEqual(plain(gather(x, dim, idx.contiguous())));
+      const src = randn(shape);
+      expect(plain(scatterAdd(x, dim, idx, src))).toEqual(plain(scatterAdd(xt, dim, idx, src)));
+    }
+    const bad = tensor([9], { dtype: 'int32' }).reshape([1, 1, 1, 1]).expand([3, 4, 5, 1]);
+    expect(() => gather(x, 3, bad)).toThrow(/gather: index 9 is out of range/);
+    expect(() => scatterAdd(x, 3, bad, randn([3, 4, 5, 1]))).toThrow(/scatterAdd: index 9 is out of range/);
+  });
+
   it('gather and scatterAdd on contiguous blocks equal the strided walk', () => {
     const x = randn([4, 6, 5]);
     const xt = x.transpose(0, 2).contiguous().transpose(0, 2);

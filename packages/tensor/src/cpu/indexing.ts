@@ -13,15 +13,18 @@ function checkedIndex(op: string, v: number, n: number, shape: readonly number[]
 
 /**
  * The layouts where gather and scatterAdd need no offset tables: contiguous operands (`others` may
- * be absent) and an index as large as x in every dim but `dim`. Returns [outer, inner, rows]:
+ * be absent) and an index as large as x in every dim but `dim`. Returns [outer, inner, rows, picks]:
  * `rows` when the index is constant along the dims after `dim` (an embedding lookup's index
- * expanded over the feature dim), so one index picks a whole contiguous run of `inner` values.
+ * expanded over the feature dim), so one index picks a whole contiguous run of `inner` values;
+ * `picks` (the checked positions along `dim`) when the index is one vector expanded over every
+ * other dim (indexSelect), the same for every outer position.
  */
-function blocks(x: TensorInfo, index: TensorInfo, dim: number, others: TensorInfo[]): [number, number, boolean] | null {
+function blocks(op: string, x: TensorInfo, index: TensorInfo, dim: number, others: TensorInfo[]): [number, number, boolean, Int32Array | null] | null {
   if (!x.shape.length || !isContiguousLayout(x.shape, x.strides)) return null;
   const lead = index.shape.slice(0, dim + 1);
   const rows = !isContiguousLayout(index.shape, index.strides);
-  if (rows && (!isContiguousLayout(lead, index.strides.slice(0, dim + 1)) || index.strides.some((st, d) => d > dim && st !== 0 && index.shape[d] !== 1))) return null;
+  const vector = rows && index.strides.every((st, d) => d === dim || st === 0 || index.shape[d] === 1);
+  if (rows && !vector && (!isContiguousLayout(lead, index.strides.slice(0, dim + 1)) || index.strides.some((st, d) => d > dim && st !== 0 && index.shape[d] !== 1))) return null;
   for (const o of others) if (!isContiguousLayout(o.shape, o.strides) || o.shape.some((s, d) => s !== index.shape[d])) return null;
   let outer = 1;
   let inner = 1;
@@ -31,7 +34,11 @@ function blocks(x: TensorInfo, index: TensorInfo, dim: number, others: TensorInf
     if (d < dim) outer *= x.shape[d];
     else inner *= x.shape[d];
   }
-  return [outer, inner, rows];
+  if (!vector) return [outer, inner, rows, null];
+  const idx = index.data as Int32Array;
+  const st = index.strides[dim];
+  const picks = Int32Array.from({ length: index.shape[dim] }, (_, j) => checkedIndex(op, idx[index.offset + j * st], x.shape[dim], x.shape));
+  return [outer, inner, rows, picks];
 }
 
 export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
@@ -39,12 +46,22 @@ export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number },
   const r = takeArray(out.dtype, n, false); // every output is written
   const a = x.data as TypedArray;
   const idx = index.data as Int32Array;
-  const blk = n ? blocks(x, index, dim, []) : null;
+  const blk = n ? blocks('gather', x, index, dim, []) : null;
   if (blk) {
     // out[o, j, q] = x[o, index[o, j, q], q]
-    const [outer, inner, rows] = blk;
+    const [outer, inner, rows, picks] = blk;
     const J = index.shape[dim];
     const X = x.shape[dim];
+    if (picks) {
+      for (let o = 0, i = 0; o < outer; o++) {
+        const from = x.offset + o * X * inner;
+        for (let j = 0; j < J; j++) {
+          const at = from + picks[j] * inner;
+          for (let q = 0; q < inner; q++, i++) r[i] = a[at + q];
+        }
+      }
+      return r;
+    }
     if (rows) {
       for (let o = 0, i = 0; o < outer; o++) {
         for (let j = 0; j < J; j++) {
@@ -81,12 +98,22 @@ export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: 
   const r = copyKernel([x], out);
   const idx = index.data as Int32Array;
   const s = src.data as TypedArray;
-  const blk = sizeOf(index.shape) ? blocks(x, index, dim, [src]) : null;
+  const blk = sizeOf(index.shape) ? blocks('scatterAdd', x, index, dim, [src]) : null;
   if (blk) {
     // r[o, index[o, j, q], q] += src[o, j, q]
-    const [outer, inner, rows] = blk;
+    const [outer, inner, rows, picks] = blk;
     const J = index.shape[dim];
     const X = x.shape[dim];
+    if (picks) {
+      for (let o = 0, i = src.offset; o < outer; o++) {
+        const to = o * X * inner;
+        for (let j = 0; j < J; j++) {
+          const at = to + picks[j] * inner;
+          for (let q = 0; q < inner; q++, i++) r[at + q] += s[i];
+        }
+      }
+      return r;
+    }
     if (rows) {
       for (let o = 0, i = src.offset; o < outer; o++) {
         for (let j = 0; j < J; j++) {
