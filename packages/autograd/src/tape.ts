@@ -1,4 +1,4 @@
-import { gradMode, hooks, isFloat, alias, setDispatchHook, viewOf, type Primitive, type PrimitiveAttrs, type Tensor } from '@dl/tensor';
+import { gradMode, hooks, isFloat, alias, addDispatchListener, viewOf, type CustomOpInfo, type DispatchListener, type Primitive, type PrimitiveAttrs, type Tensor } from '@dl/tensor';
 import { AsyncCallbackError, InplaceModificationError } from './errors.js';
 import { rules, type GradRule, type Grads, type TensorMeta } from './rules/index.js';
 
@@ -123,10 +123,10 @@ export function unpack(s: Saved | null, node: Node, createGraph: boolean): Tenso
 /** @internal test instrumentation: sees the name of every recorded primitive */
 export const trace: { onRecord: ((prim: Primitive) => void) | null } = { onRecord: null };
 
-function record<P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], out: Tensor): void {
+function record<P extends Primitive>(prim: P, inputs: readonly Tensor[], attrs: PrimitiveAttrs[P], out: Tensor, custom: CustomOpInfo | null): void {
   if (!isFloat(out.dtype)) return; // integer and bool results never require grad
   // a built-in primitive's rule, or the one a custom op (defineOp) carries
-  const rule = rules[prim] as GradRule<P> | null;
+  const rule = (custom === null ? rules[prim] : custom.grad) as GradRule<P> | null;
   if (rule === null || rule.differentiable === false) return;
   const needs = inputs.map((t) => t.requiresGrad && isFloat(t.dtype));
   if (!needs.includes(true)) return;
@@ -174,7 +174,7 @@ export function release(node: Node): void {
 }
 
 // Autograd's dispatch listener: @dl/tensor calls it only while grad mode is on and an input requires grad.
-setDispatchHook(record);
+addDispatchListener(record as DispatchListener, { gradOnly: true, name: 'autograd' });
 
 /** Whether operations are recorded for autograd now. */
 export function isGradEnabled(): boolean {

@@ -14,7 +14,8 @@ import {
 } from '@dl/tensor';
 import { contiguousInfo, dataOf, layoutTag, newData } from './kernels/common.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
-import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, geluGradKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
+import { CustomRunner } from './kernels/custom.js';
+import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
@@ -95,7 +96,6 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
   logSoftmax: (c, i, a, o) => softmaxKernel(c, 'logSoftmax', i, a, o),
   layerNorm: layerNormKernel,
   layerNormGradInput: layerNormGradInputKernel,
-  geluGrad: geluGradKernel,
   matmul: (c, i, _a, o) => matmulKernel(c, i, o),
   conv2d: conv2dKernel,
   conv2dGradInput: conv2dGradInputKernel,
@@ -115,6 +115,7 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
 /** Wraps a device in the Backend interface. */
 export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: string, opts: ContextOptions): WebGPUBackend {
   const ctx = new GpuContext(device, opts);
+  const custom = new CustomRunner(ctx);
   const f16 = device.features.has('shader-f16');
   const dtypes: DType[] = f16 ? ['float32', 'float16', 'int32', 'bool'] : ['float32', 'int32', 'bool'];
 
@@ -208,6 +209,11 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
     assign,
     free: (data) => release(data as GpuData),
     byteLength: (data) => (data as GpuData).n * storageBytes((data as GpuData).dtype),
+    customKernels: 'wgsl',
+    runWgsl: (op, program, inputs, out, strided) => {
+      ctx.check(op);
+      return ctx.runOp(() => custom.run(op, program, inputs, out, strided));
+    },
     adamStep: (p, g, m, v, h) => {
       ctx.check('adamStep');
       return ctx.runOp(() => adamStepKernel(ctx, p, g, m, v, h));

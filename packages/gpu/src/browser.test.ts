@@ -57,6 +57,9 @@ describe.skipIf(!hasChromium)('webgpu in a browser page (chromium)', () => {
         cpu: await read(() => run('cpu')),
         uniform: (dl.manualSeed(8), await read(() => dl.rand([9], { device: 'webgpu' }))),
         uniformCpu: (dl.manualSeed(8), await read(() => dl.rand([9]))),
+        // a custom op (defineOp): its own WGSL program, explicit bindings and a uniform struct
+        geluGrad: await read(() => dl.geluGrad([a.to('webgpu'), a.to('webgpu').exp()], { approximate: 'tanh' })),
+        geluGradCpu: await read(() => dl.geluGrad([a, a.exp()], { approximate: 'tanh' })),
       };
       a.dispose();
       b.dispose();
@@ -65,6 +68,7 @@ describe.skipIf(!hasChromium)('webgpu in a browser page (chromium)', () => {
     expect(r.gpu.length).toBe(33 * 45);
     expectClose(r.gpu, r.cpu, 1e-4, 1e-6, 'matmul+softmax');
     expect(r.uniform).toEqual(r.uniformCpu);
+    expectClose(r.geluGrad, r.geluGradCpu, 1e-4, 1e-5, 'geluGrad');
     expect(r.adapter.vendor.length + r.adapter.architecture.length).toBeGreaterThan(0);
 
     // the whole @dl/tensor conformance suite on the browser's WebGPU (SwiftShader), through a

@@ -9,6 +9,7 @@ import {
   cumsum,
   full,
   gather,
+  geluGrad,
   manualSeed,
   maxPool2d,
   randint,
@@ -53,7 +54,7 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     const a = x([6, 9], 40).mul(3);
     const g = x([9, 6], 41);
     for (const approximate of ['none', 'tanh'] as const) {
-      const f = (gt: Tensor, xt: Tensor): Tensor => runKernel('geluGrad', [gt, xt], { approximate }, xt.shape, 'float32');
+      const f = (gt: Tensor, xt: Tensor): Tensor => geluGrad([gt, xt], { approximate });
       await sameAsCpu((d) => f(g.to(d).transpose(0, 1), a.to(d)), 2e-4, 2e-5, `geluGrad ${approximate}`);
       await sameAsCpu((d) => f(full([1, 1], 0.5, { device: d }).expand([6, 9]), a.to(d).flip(1)), 2e-4, 2e-5, `geluGrad ${approximate} broadcast`);
     }

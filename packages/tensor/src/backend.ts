@@ -1,3 +1,4 @@
+import type { WgslProgram } from './custom-op.js';
 import type { DType, TypedArray } from './dtype.js';
 import { DeviceError } from './errors.js';
 import type { KernelAttrs, KernelPrimitive } from './primitives.js';
@@ -53,6 +54,17 @@ export interface Backend {
    * of one shape (see `adamStep_`). Returns false, having written nothing, when it does not apply.
    */
   adamStep?(p: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, h: AdamHyper): boolean;
+  /**
+   * How ops made with `defineOp` run here: 'cpu' calls their `cpu` kernel on host arrays (storage
+   * data is the TypedArray it returns); 'wgsl' hands the WgslProgram of their `wgsl` kernel to
+   * `runWgsl`. Absent: such ops throw DeviceError on this device.
+   */
+  readonly customKernels?: 'cpu' | 'wgsl';
+  /**
+   * Runs a custom op's WGSL program and returns the output's storage data. `inputs` are contiguous
+   * (from any offset) unless `strided`, when they are bound as they are (see WgslPass).
+   */
+  runWgsl?(op: string, program: WgslProgram, inputs: readonly TensorInfo[], out: OutInfo, strided: boolean): unknown;
 }
 
 /**

@@ -21,6 +21,14 @@ export class DeviceError extends DLError {}
 /** Use of a tensor after `dispose()`. */
 export class DisposedError extends DLError {}
 
+/** A dispatch listener (a profiler, ...) threw something that is not a @dl error; `cause` holds it. */
+export class DispatchListenerError extends DLError {
+  constructor(op: string, message: string, cause: unknown) {
+    super(op, message);
+    this.cause = cause;
+  }
+}
+
 /**
  * An index or dim out of range. Extends the built-in `RangeError`, so
  * `catch (e) { if (e instanceof RangeError) ... }` works as well.

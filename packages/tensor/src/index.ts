@@ -17,7 +17,36 @@ export {
   type OutInfo,
   type AdamHyper,
 } from './backend.js';
-export { runKernel, runView, setDispatchHook, gradMode, isRecording, type DispatchHook } from './dispatch.js';
+export {
+  runKernel,
+  runView,
+  addDispatchListener,
+  gradMode,
+  isRecording,
+  type DispatchArgs,
+  type DispatchListener,
+  type DispatchListenerOptions,
+} from './dispatch.js';
+export {
+  defineOp,
+  wgslStorageType,
+  type CustomOp,
+  type CustomOpDef,
+  type CustomOpInfo,
+  type CustomGradRule,
+  type CustomGradCtx,
+  type DifferentiableOpDef,
+  type NonDifferentiableOpDef,
+  type HostInput,
+  type KernelInput,
+  type TensorMeta,
+  type TupleOf,
+  type WgslParam,
+  type WgslPass,
+  type WgslProgram,
+} from './custom-op.js';
+// defined with defineOp at load, so kept out of ops/index.ts (which tensor.ts imports)
+export { geluGrad } from './ops/gelu-grad.js';
 export * from './primitives.js';
 export * from './errors.js';
 export * from './dtype.js';

@@ -80,8 +80,6 @@ export interface KernelAttrs extends UnaryAttrs, BinaryAttrs {
   layerNorm: { axis: number; eps: number };
   /** the gradient of layerNorm with respect to x: inputs g (of the output), x, then optionally weight */
   layerNormGradInput: { axis: number; eps: number };
-  /** g * gelu'(x): the backward kernel of gelu ('none') and geluTanh ('tanh'); inputs g, x of one shape */
-  geluGrad: { approximate: 'none' | 'tanh' };
   /** a [...batch, M, K] @ b [...batch, K, N]; batch dims already broadcast (stride 0 allowed) */
   matmul: Empty;
   /** x [N,C,H,W], w [O,C/g,kH,kW] -> [N,O,oH,oW] */

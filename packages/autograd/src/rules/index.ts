@@ -4,7 +4,7 @@ import { linalgRules } from './linalg.js';
 import { creationRules, movementRules } from './movement.js';
 import { normRules, reduceRules } from './reduce.js';
 import type { GradRule } from './types.js';
-import { geluGradRule, unaryRules } from './unary.js';
+import { unaryRules } from './unary.js';
 
 export type { GradCtx, GradRule, Grads, TensorMeta } from './types.js';
 
@@ -13,7 +13,6 @@ export const rules: { readonly [P in Primitive]: GradRule<P> } = {
   ...unaryRules,
   ...binaryRules,
   where: whereRule,
-  geluGrad: geluGradRule,
   ...reduceRules,
   ...normRules,
   ...linalgRules,

@@ -1,8 +1,6 @@
-import { erf, exp, gradMode, gt, runKernel, sigmoid, tanh, where, zerosLike, type Tensor, type UnaryOp } from '@dl/tensor';
+import { exp, geluGrad, gt, sigmoid, where, zerosLike, type Tensor, type UnaryOp } from '@dl/tensor';
 import { nonDifferentiable, type GradRule } from './types.js';
 
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-const SQRT_2_PI = Math.sqrt(2 / Math.PI);
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 /** d/dx written from the saved input x */
@@ -39,22 +37,10 @@ export const unaryRules: { [P in UnaryOp]: GradRule<P> } = {
   sigmoid: fromOut((g, y) => g.mul(y.mul(y.neg().add(1)))),
   // the mask comes from the output: relu(x) > 0 exactly where x > 0
   relu: fromOut((g, y) => where(gt(y, 0), g, 0)),
-  // x Φ(x)  ->  Φ(x) + x φ(x); one fused kernel unless the gradient is recorded (createGraph)
-  gelu: fromX((g, x) => {
-    if (!gradMode.enabled) return runKernel('geluGrad', [g, x], { approximate: 'none' }, x.shape, x.dtype);
-    const cdf = erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
-    const pdf = exp(x.mul(x).mul(-0.5)).mul(INV_SQRT_2PI);
-    return g.mul(cdf.add(x.mul(pdf)));
-  }),
-  // 0.5 x (1 + tanh(u)), u = √(2/π)(x + 0.044715 x³)
-  geluTanh: fromX((g, x) => {
-    if (!gradMode.enabled) return runKernel('geluGrad', [g, x], { approximate: 'tanh' }, x.shape, x.dtype);
-    const x2 = x.mul(x);
-    const t = tanh(x.add(x2.mul(x).mul(0.044715)).mul(SQRT_2_PI));
-    const du = x2.mul(3 * 0.044715).add(1).mul(SQRT_2_PI);
-    const d = t.add(1).mul(0.5).add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du));
-    return g.mul(d);
-  }),
+  // x Φ(x) -> g (Φ(x) + x φ(x)), and its tanh form: one fused kernel, a custom op (defineOp) with
+  // a rule of its own, so createGraph differentiates through it too
+  gelu: fromX((g, x) => geluGrad([g, x], { approximate: 'none' })),
+  geluTanh: fromX((g, x) => geluGrad([g, x], { approximate: 'tanh' })),
   // x σ(x)  ->  σ(x) (1 + x (1 - σ(x)))
   silu: fromX((g, x) => {
     const s = sigmoid(x);
@@ -64,6 +50,3 @@ export const unaryRules: { [P in UnaryOp]: GradRule<P> } = {
   erf: fromX((g, x) => g.mul(exp(x.mul(x).neg()).mul(TWO_OVER_SQRT_PI))),
   logicalNot: nonDifferentiable(),
 };
-
-/** gelu's fused backward kernel: the gelu rules run it only when the gradient is not itself recorded. */
-export const geluGradRule: GradRule<'geluGrad'> = nonDifferentiable();

@@ -2,7 +2,7 @@ import { isFloat, type BinaryOp, type OutInfo, type TensorInfo, type UnaryOp } f
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { domainOf } from '../wgsl/builder.js';
 import { newData, outSize } from './common.js';
-import { INT_UNARY, binaryExpr, geluGradF32, unaryF32, unaryI32 } from './math.js';
+import { INT_UNARY, binaryExpr, unaryF32, unaryI32 } from './math.js';
 import { runMap } from './map.js';
 
 /** A fresh contiguous output filled by an elementwise kernel. */
@@ -20,19 +20,6 @@ export function unaryKernel(ctx: GpuContext, op: UnaryOp, [x]: TensorInfo[], out
     out: { data, shape: out.shape },
     domain,
     body: (b) => (intPath ? unaryI32(op) : unaryF32(op, b)),
-  });
-  return data;
-}
-
-/** gelu's backward in one dispatch: g * gelu'(x). */
-export function geluGradKernel(ctx: GpuContext, [g, x]: TensorInfo[], { approximate }: { approximate: 'none' | 'tanh' }, out: OutInfo): GpuData {
-  const data = fresh(ctx, out);
-  runMap(ctx, 'geluGrad', {
-    key: `geluGrad:${approximate}`,
-    inputs: [{ info: g, domain: 'f32' }, { info: x, domain: 'f32' }],
-    out: { data, shape: out.shape },
-    domain: 'f32',
-    body: (b) => geluGradF32(approximate, b),
   });
   return data;
 }

@@ -103,17 +103,6 @@ export function unaryF32(op: UnaryOp, b: ShaderBuilder): string {
   return `  let v = ${e};`;
 }
 
-/** Statements setting `v: f32` to g * gelu'(x) from `x0` (g) and `x1` (x), as the CPU's GELU_GRAD. */
-export function geluGradF32(approximate: 'none' | 'tanh', b: ShaderBuilder): string {
-  if (approximate === 'none') {
-    use(b, 'erf_');
-    return `  let v = x0 * (0.5 * (1.0 + erf_(x1 * ${SQRT1_2})) + x1 * exp(-0.5 * x1 * x1) * 0.3989422804014327);`;
-  }
-  use(b, 'tanh_');
-  return `  let t = tanh_(${SQRT_2_PI} * (x1 + 0.044715 * x1 * x1 * x1));
-  let v = x0 * (0.5 * (1.0 + t) + 0.5 * x1 * (1.0 - t * t) * ${SQRT_2_PI} * (1.0 + 3.0 * 0.044715 * x1 * x1));`;
-}
-
 /** Statements setting `v: i32` from `x0: i32` for the ops that keep integers. */
 export function unaryI32(op: UnaryOp): string {
   const e = ((): string => {

@@ -195,20 +195,55 @@ export class GpuContext {
     }
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: chunk.buffer, offset, size: bytes } }];
     let key = `${prog.id}|${this.chunkIndex}:${offset}`;
-    bindings.forEach((b, i) => {
-      const size = b.size ?? b.buffer.size - (b.offset ?? 0);
-      if (size > this.maxBinding) {
-        throw new DeviceError(op, `binding ${spec.bindings[i]?.name ?? i} needs ${size} bytes, over this device's storage binding limit of ${this.maxBinding} bytes; this op cannot split it — use smaller tensors (e.g. split along a batch dim)`);
-      }
-      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size } });
-      key += `|${this.bufferId(b.buffer)}:${b.offset ?? 0}:${size}`;
-    });
+    bindings.forEach((b, i) => (key += this.storageEntry(op, spec.bindings[i]?.name ?? String(i), b, i + 1, entries)));
+    this.encode(key, prog.layout, prog.pipeline, entries, groups);
+  }
+
+  /**
+   * Records one dispatch of a pipeline with a layout of its own (custom WGSL programs): storage
+   * bindings at 0, 1, ... in order, then the `uniform` bytes (when given) at the next binding.
+   * `pipelineKey` tells pipelines apart in the bind group cache.
+   */
+  dispatchExplicit(
+    op: string,
+    pipelineKey: string,
+    pipeline: GPUComputePipeline,
+    layout: GPUBindGroupLayout,
+    bindings: readonly BindRange[],
+    uniform: Uint8Array | null,
+    groups: readonly [number, number, number],
+  ): void {
+    if (groups[0] * groups[1] * groups[2] === 0) return;
+    const entries: GPUBindGroupEntry[] = [];
+    let key = `x${pipelineKey}`;
+    bindings.forEach((b, i) => (key += this.storageEntry(op, String(i), b, i, entries)));
+    if (uniform) {
+      const bytes = Math.ceil(uniform.byteLength / 16) * 16;
+      const { chunk, offset } = this.uniformSlot(bytes);
+      new Uint8Array(chunk.host, offset, uniform.byteLength).set(uniform);
+      entries.push({ binding: bindings.length, resource: { buffer: chunk.buffer, offset, size: bytes } });
+      key += `|u${this.chunkIndex}:${offset}`;
+    }
+    this.encode(key, layout, pipeline, entries, groups);
+  }
+
+  /** Adds a storage binding's entry (checked against the binding limit) and returns its part of the bind group key. */
+  private storageEntry(op: string, name: string, b: BindRange, binding: number, entries: GPUBindGroupEntry[]): string {
+    const size = b.size ?? b.buffer.size - (b.offset ?? 0);
+    if (size > this.maxBinding) {
+      throw new DeviceError(op, `binding ${name} needs ${size} bytes, over this device's storage binding limit of ${this.maxBinding} bytes; this op cannot split it — use smaller tensors (e.g. split along a batch dim)`);
+    }
+    entries.push({ binding, resource: { buffer: b.buffer, offset: b.offset ?? 0, size } });
+    return `|${this.bufferId(b.buffer)}:${b.offset ?? 0}:${size}`;
+  }
+
+  private encode(key: string, layout: GPUBindGroupLayout, pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[], groups: readonly [number, number, number]): void {
     // a training loop repeats its dispatches with the same pooled buffers and uniform slots each
     // step, so bind groups (expensive to create) are reused
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= 8192) this.bindGroups.clear();
-      group = this.device.createBindGroup({ layout: prog.layout, entries });
+      group = this.device.createBindGroup({ layout, entries });
       this.bindGroups.set(key, group);
       this.stats.bindGroups++;
     }
@@ -216,7 +251,7 @@ export class GpuContext {
       this.encoder ??= this.device.createCommandEncoder();
       this.pass = this.encoder.beginComputePass();
     }
-    this.pass.setPipeline(prog.pipeline);
+    this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.stats.dispatches++;

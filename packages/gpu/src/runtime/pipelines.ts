@@ -6,6 +6,8 @@
 export class PipelineCache {
   private readonly ready = new Map<string, GPUComputePipeline>();
   private readonly compiling = new Map<string, Promise<GPUComputePipeline>>();
+  /** modules of custom programs, whose passes may share one module */
+  private readonly modules = new Map<string, GPUShaderModule>();
   compiles = 0;
 
   constructor(private readonly device: GPUDevice) {}
@@ -21,6 +23,24 @@ export class PipelineCache {
       const module = this.device.createShaderModule({ code: source });
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.ready.set(source, p);
+    }
+    return p;
+  }
+
+  /**
+   * The pipeline of one entry point of `source` with a layout of the caller's (custom WGSL
+   * programs), cached by source, entry point and `layoutKey`; `label` (the op) names the shader in
+   * WebGPU's error messages.
+   */
+  getExplicit(source: string, entryPoint: string, layout: GPUPipelineLayout, layoutKey: string, label: string): GPUComputePipeline {
+    const id = `${layoutKey}|${entryPoint}\n${source}`;
+    let p = this.ready.get(id);
+    if (!p) {
+      this.compiles++;
+      let module = this.modules.get(source);
+      if (!module) this.modules.set(source, (module = this.device.createShaderModule({ code: source, label })));
+      p = this.device.createComputePipeline({ layout, compute: { module, entryPoint }, label: `${label} (${entryPoint})` });
+      this.ready.set(id, p);
     }
     return p;
   }

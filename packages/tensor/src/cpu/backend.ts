@@ -3,7 +3,7 @@ import type { DType, TypedArray } from '../dtype.js';
 import { BINARY_OPS, UNARY_OPS, type RandomAttrs } from '../primitives.js';
 import { fillNormal, fillUniform } from '../rng.js';
 import { sizeOf } from '../shape.js';
-import { assignKernel, binaryKernel, castKernel, copyKernel, geluGradKernel, unaryKernel, whereKernel } from './elementwise.js';
+import { assignKernel, binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './indexing.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel, maxPool2dIndicesKernel } from './linalg.js';
 import { layerNormGradInputKernel, layerNormKernel } from './norm.js';
@@ -37,7 +37,6 @@ const kernels: KernelTable = {
   logSoftmax: (i, a, o) => rowKernel('logSoftmax', i, a, o),
   layerNorm: layerNormKernel,
   layerNormGradInput: layerNormGradInputKernel,
-  geluGrad: geluGradKernel,
   matmul: (i, _a, o) => matmulKernel(i, o),
   conv2d: conv2dKernel,
   conv2dGradInput: conv2dGradInputKernel,
@@ -86,4 +85,5 @@ export const cpuBackend: Backend = {
   free: recycle,
   byteLength: (data) => (data as TypedArray).byteLength,
   adamStep,
+  customKernels: 'cpu',
 };

@@ -3,7 +3,7 @@ import type { TypedArray } from '../dtype.js';
 import type { BinaryOp, UnaryOp } from '../primitives.js';
 import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
 import { map, type View } from './map.js';
-import { BINARY, GELU_GRAD, UNARY } from './math.js';
+import { BINARY, UNARY } from './math.js';
 import { takeArray } from './pool.js';
 
 const view = (x: TensorInfo): View => ({ data: x.data as TypedArray, strides: x.strides, offset: x.offset });
@@ -35,11 +35,6 @@ export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): Ty
     return r;
   }
   return mapNew(UNARY[op], inputs, out, COSTLY.has(op));
-}
-
-/** gelu's backward in one pass (the composed rule takes ten). */
-export function geluGradKernel(inputs: TensorInfo[], { approximate }: { approximate: 'none' | 'tanh' }, out: OutInfo): TypedArray {
-  return mapNew(GELU_GRAD[approximate], inputs, out, true);
 }
 
 /** Inputs arrive expanded to the output shape (stride 0 where broadcast). */
