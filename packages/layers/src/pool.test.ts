@@ -1,4 +1,5 @@
-import { arange, tensor } from '@dl/tensor';
+import { grad, gradcheck } from '@dl/autograd';
+import { arange, randn, tensor, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d, Upsample } from './pool.js';
 import { checkLayerCase } from './test-helpers.js';
@@ -32,6 +33,17 @@ describe('pooling and resizing match PyTorch (output and gradients)', () => {
     checkLayerCase('up_bilinear_down', new Upsample({ size: [3, 4], mode: 'bilinear' }));
     checkLayerCase('up_bilinear_ac_scale', new Upsample({ scaleFactor: 2, mode: 'bilinear', alignCorners: true }));
     checkLayerCase('up_bilinear_ac_one', new Upsample({ size: [1, 4], mode: 'bilinear', alignCorners: true }));
+  });
+  it('Upsample bilinear passes gradcheck, first and second order (its gradient is differentiable)', () => {
+    const x = randn([1, 2, 3, 4], { dtype: 'float64' });
+    for (const opts of [{ size: [5, 7] as [number, number] }, { scaleFactor: 2, alignCorners: true }]) {
+      const up = new Upsample({ ...opts, mode: 'bilinear' });
+      const r = randn(up.forward(x).shape as number[], { dtype: 'float64' });
+      const first = gradcheck((t) => up.forward(t).mul(r), [x]);
+      expect(first.ok, first.message).toBe(true);
+      const second = gradcheck((t) => grad((u: Tensor) => up.forward(u).square().mul(r).sum(), { createGraph: true })(t), [x]);
+      expect(second.ok, second.message).toBe(true);
+    }
   });
   it('Upsample works per axis: a 100000-wide row (dense [oW, W] matrices would need 2e10 floats)', () => {
     const W = 100_000;

@@ -1,4 +1,5 @@
-import { DLError, DTypeError, adaptiveAvgPool2d, avgPool2d, flatten, fmt, isFloat, maxPool2d, tensor, type Tensor } from '@dl/tensor';
+import { customGrad } from '@dl/autograd';
+import { DLError, DTypeError, adaptiveAvgPool2d, avgPool2d, flatten, fmt, isFloat, maxPool2d, scatterAdd, tensor, zeros, type Tensor } from '@dl/tensor';
 import { Module } from './module.js';
 
 type Pair = number | [number, number];
@@ -132,18 +133,33 @@ function repeats(plan: AxisPlan, n: number): number {
 }
 
 /**
- * Resizes dim `dim` (2 or 3) of x [N, C, H, W] by a plan: one gather (nearest), or gathers of
- * both taps and their weighted sum w0 x[i0] + w1 x[i1] (bilinear, as PyTorch's kernel). The
- * gradient flows through the gathers.
+ * Resizes dim `dim` (2 or 3) of x [N, C, H, W] by a plan: one gather (nearest), or one gather of
+ * both taps, their weights and the sum w0 x[i0] + w1 x[i1] (bilinear, as PyTorch's kernel), whose
+ * gradient is one scatterAdd of g w into the taps' sources (instead of one per tap and view).
  */
 function resizeAxis(x: Tensor, dim: 2 | 3, plan: AxisPlan): Tensor {
   if (!plan) return x;
   const index = tensor(plan.index, { dtype: 'int32', device: x.device });
   if (!plan.weight) return x.indexSelect(dim, index); // [N, C, out, W] (dim 2) or [N, C, H, out]
   const out = plan.weight.length / 2;
-  const taps = index.reshape([2, out]);
-  const w = tensor(plan.weight, { shape: dim === 2 ? [2, out, 1] : [2, out], dtype: x.dtype, device: x.device }); // broadcast over W for dim 2
-  return x.indexSelect(dim, taps.select(0, 0)).mul(w.select(0, 0)).add(x.indexSelect(dim, taps.select(0, 1)).mul(w.select(0, 1)));
+  const taps = [...x.shape];
+  taps[dim] = 2 * out; // both taps: [N, C, 2 out, W] or [N, C, H, 2 out]
+  const apart = [...x.shape];
+  apart.splice(dim, 1, 2, out); // the taps apart: [N, C, 2, out, W] or [N, C, H, 2, out]
+  const w = tensor(plan.weight, { shape: dim === 2 ? [2, out, 1] : [2, out], dtype: x.dtype, device: x.device });
+  const lerp = customGrad({
+    name: 'Upsample',
+    forward(ctx, input: Tensor, index: Tensor, w: Tensor) {
+      ctx.save(index, w);
+      const weighted = input.indexSelect(dim, index).reshape(apart).mul(w);
+      return weighted.select(dim, 0).add(weighted.select(dim, 1)); // [N, C, out, W] or [N, C, H, out]
+    },
+    backward({ saved: [index, w] }, g) {
+      const spread = index.reshape(taps.map((t, d) => (d === dim ? t : 1))).expand(taps);
+      return [scatterAdd(zeros(x.shape, { dtype: g.dtype, device: g.device }), dim, spread, g.unsqueeze(dim).mul(w).reshape(taps))];
+    },
+  });
+  return lerp(x, index, w);
 }
 
 /**
