@@ -4,11 +4,12 @@
  * PyTorch CPU in the same run.
  */
 import * as dl from '@dl/tensor';
-import { createWebGPUBackend, type WebGPUBackend } from '@dl/gpu';
+import type { WebGPUBackend } from '@dl/gpu';
 import { gptStep, mnistStep, type Step } from './models.js';
 import { torchCpu, useTfjs } from './peers.js';
 import { msStr, printTable, time, type Row } from './timing.js';
 import { tfjsMnistStep } from './tfjs-models.js';
+import { countStep, onWebgpu, webgpu } from './webgpu.js';
 
 const IMPLS = [
   { name: '@dl wasm 2T', use: async () => (dl.setCpuKernels('wasm'), dl.setNumThreads(2), await new Promise((r) => setTimeout(r, 300))) },
@@ -16,22 +17,9 @@ const IMPLS = [
   { name: '@dl js', use: async () => dl.setCpuKernels('js') },
 ];
 
-/** A WebGPU backend registered as 'webgpu', or null (with the reason printed) where there is no adapter. */
-async function webgpu(): Promise<WebGPUBackend | null> {
-  try {
-    const gpu = await createWebGPUBackend({ powerPreference: 'high-performance' });
-    dl.registerBackend(gpu);
-    return gpu;
-  } catch (e) {
-    console.log(`(no @dl webgpu column: ${(e as Error).message})`);
-    return null;
-  }
-}
-
 /** ms/step and dispatches/submits per step with the model and data made on 'webgpu' (the default device meanwhile). */
 async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string> {
-  dl.setDefaultDevice('webgpu');
-  try {
+  return onWebgpu(async () => {
     const step = make();
     const ms = await time(
       async () => {
@@ -40,14 +28,9 @@ async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string>
       },
       gpu.adapter.software ? { minReps: 1, maxReps: 2 } : { minReps: 3, maxReps: 50, budgetMs: 4000 },
     );
-    const s0 = gpu.stats();
-    step.run();
-    await gpu.sync();
-    const s1 = gpu.stats();
-    return `${msStr(ms)} (${s1.dispatches - s0.dispatches} dispatches, ${s1.submits - s0.submits} submits)`;
-  } finally {
-    dl.setDefaultDevice('cpu');
-  }
+    const { dispatches, submits } = await countStep(gpu, step);
+    return `${msStr(ms)} (${dispatches} dispatches, ${submits} submits)`;
+  });
 }
 
 export async function trainRows(opts: { peers: boolean }): Promise<Row[]> {

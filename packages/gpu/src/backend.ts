@@ -15,7 +15,7 @@ import {
 import { contiguousInfo, dataOf, layoutTag, newData } from './kernels/common.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
 import { CustomRunner } from './kernels/custom.js';
-import { arangeKernel, binaryKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel } from './kernels/elementwise.js';
+import { arangeKernel, binaryKernel, binaryScalarKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel, whereScalarKernel } from './kernels/elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
@@ -83,6 +83,8 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
   ...(unary as { [P in (typeof UNARY_OPS)[number]]: Impl<P> }),
   ...(binary as { [P in (typeof BINARY_OPS)[number]]: Impl<P> }),
   where: (c, i, _a, o) => whereKernel(c, i, o),
+  binaryScalar: binaryScalarKernel,
+  whereScalar: whereScalarKernel,
   cast: (c, i, _a, o) => castKernel(c, i, o),
   copy: (c, i, _a, o) => castKernel(c, i, o),
   sum: (c, i, a, o) => reduceKernel(c, 'sum', i, a, o),

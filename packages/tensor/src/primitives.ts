@@ -61,6 +61,13 @@ type BinaryAttrs = { [K in BinaryOp]: Empty };
 export interface KernelAttrs extends UnaryAttrs, BinaryAttrs {
   /** where(cond, a, b): all three arrive expanded to the output shape */
   where: Empty;
+  /**
+   * x op value (value op x when reversed): a JS number operand travels as an attribute, not as a
+   * tensor. The kernel rounds value to x's dtype first, as storing it in a tensor would.
+   */
+  binaryScalar: { op: BinaryOp; value: number; reversed: boolean };
+  /** inputs cond (bool), x of one shape: value where cond equals fillWhen, else x (value rounded as in binaryScalar) */
+  whereScalar: { value: number; fillWhen: boolean };
   cast: { dtype: DType };
   /** materialises any strided view as a contiguous tensor */
   copy: Empty;

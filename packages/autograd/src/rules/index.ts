@@ -1,5 +1,5 @@
 import type { Primitive } from '@dl/tensor';
-import { binaryRules, whereRule } from './binary.js';
+import { binaryRules, binaryScalarRule, whereRule, whereScalarRule } from './binary.js';
 import { linalgRules } from './linalg.js';
 import { creationRules, movementRules } from './movement.js';
 import { normRules, reduceRules } from './reduce.js';
@@ -13,6 +13,8 @@ export const rules: { readonly [P in Primitive]: GradRule<P> } = {
   ...unaryRules,
   ...binaryRules,
   where: whereRule,
+  binaryScalar: binaryScalarRule,
+  whereScalar: whereScalarRule,
   ...reduceRules,
   ...normRules,
   ...linalgRules,

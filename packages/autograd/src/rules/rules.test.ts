@@ -1,20 +1,29 @@
 import {
   BINARY_OPS,
   UNARY_OPS,
+  add,
   cat,
   convTranspose2d,
   layerNorm,
   cpuBackend,
+  div,
   manualSeed,
+  maximum,
+  minimum,
+  mul,
   pad,
+  pow,
   rand,
+  remainder,
   randn,
   runKernel,
   sliceScatter,
+  sub,
   tensor,
   where,
   type Primitive,
   type Tensor,
+  type TensorLike,
   type UnaryOp,
   type ViewPrimitive,
 } from '@dl/tensor';
@@ -88,6 +97,22 @@ const binaryCases: Case[] = BINARY_OPS.filter((op) => op in binaryFns).map((op) 
   f: (a, b) => binaryFns[op](a, b.T),
 }));
 
+const scalarFns = { add, sub, mul, div, pow, maximum, minimum, mod: remainder } satisfies Record<string, (a: TensorLike, b: TensorLike) => Tensor>;
+
+/** inputs away from poles (0 for s / x), the negative bases of x^s and the jumps of s mod x */
+const scalarInput = (op: keyof typeof scalarFns, reversed: boolean): Tensor =>
+  op === 'pow' && !reversed ? uniform(0.5, 3, 4) : op === 'div' && reversed ? uniform(1, 3, 4) : op === 'mod' && reversed ? uniform(0.75, 3, 4) : normal(3, 4);
+
+// x op 0.7 and 0.7 op x: the number travels as an attribute of one binaryScalar kernel
+const scalarCases: Case[] = (Object.keys(scalarFns) as (keyof typeof scalarFns)[]).flatMap((op) =>
+  [false, true].map((reversed) => ({
+    prim: 'binaryScalar' as const,
+    name: `${op} with a number on the ${reversed ? 'left' : 'right'} (of a transposed view)`,
+    inputs: () => [scalarInput(op, reversed)],
+    f: (x: Tensor) => (reversed ? scalarFns[op](0.7, x.T) : scalarFns[op](x.T, 0.7)),
+  })),
+);
+
 const TIE = 'the first derivative jumps at a tie, so finite differences of it do not converge';
 
 const tied = (): Tensor[] => {
@@ -101,7 +126,15 @@ const cases: Case[] = [
   ...binaryCases,
   { prim: 'maximum', name: 'maximum with ties (gradient split in half)', inputs: tied, f: (a, b) => a.maximum(b), noSecondOrder: TIE },
   { prim: 'minimum', name: 'minimum with ties', inputs: tied, f: (a, b) => a.minimum(b), noSecondOrder: TIE },
-  { prim: 'pow', name: 'pow by a scalar exponent', inputs: () => [normal(3, 4)], f: (a) => a.pow(3) },
+  ...scalarCases,
+  { prim: 'binaryScalar', name: 'pow by an integer exponent of negative bases', inputs: () => [normal(3, 4)], f: (a) => a.pow(3) },
+  { prim: 'binaryScalar', name: 'pow by exponent 0 (gradient 0 everywhere, 0^0 included)', inputs: () => [tensor([[0, 1.5], [-2, 0.25]], f64)], f: (a) => a.pow(0) },
+  {
+    prim: 'whereScalar',
+    name: 'where with a number for b, and with a number for a',
+    inputs: () => [normal(3, 4)],
+    f: (x) => where(tensor([[true], [false], [true]]), x, 0.5).add(where(tensor([true, false, false, true]), -2, x)),
+  },
   {
     prim: 'where',
     name: 'where broadcasting cond [3,1], a [3,4], b [4]',

@@ -1,4 +1,4 @@
-import { isFloat, type BinaryOp, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor';
+import { isFloat, type BinaryOp, type DType, type KernelAttrs, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { domainOf } from '../wgsl/builder.js';
 import { newData, outSize } from './common.js';
@@ -34,6 +34,68 @@ export function binaryKernel(ctx: GpuContext, op: BinaryOp, [x, y]: TensorInfo[]
     out: { data, shape: out.shape },
     domain,
     body: (b) => binaryExpr(op, domain, b),
+  });
+  return data;
+}
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/**
+ * v as a float32 and then rounded to the nearest float16 (ties to even), as a number: what a
+ * float16 tensor holding v reads as. Rounded here, since drivers may drop an f32 -> f16 -> f32
+ * round trip in a shader. Past the largest float16 it is ±Infinity; NaN stays NaN.
+ */
+export function roundToFloat16(v: number): number {
+  f32[0] = v;
+  const a = Math.abs(f32[0]);
+  if (!(a > 0) || a === Infinity) return f32[0];
+  if (a >= 65520) return Math.sign(v) * Infinity; // 65504 plus half its spacing rounds up and overflows
+  // float16 keeps 10 bits below the leading one; subnormals share the exponent of the smallest normal
+  const e = Math.max(((f32Bits[0] >>> 23) & 0xff) - 127, -14);
+  const ulp = 2 ** (e - 10);
+  const q = a / ulp;
+  const lo = Math.floor(q);
+  const r = q - lo > 0.5 || (q - lo === 0.5 && lo % 2 === 1) ? lo + 1 : lo;
+  return Math.sign(v) * r * ulp;
+}
+
+/** The uniform value of a scalar of `dtype`: int32 wraps as an Int32Array store does (NaN -> 0), bool is 0/1, float16 is rounded. */
+function scalarValue(value: number, dtype: DType): number {
+  if (dtype === 'bool') return Number(value !== 0);
+  if (dtype === 'float16') return roundToFloat16(value);
+  return domainOf(dtype) === 'i32' ? value | 0 : value;
+}
+
+/**
+ * x op value, or value op x when reversed, in one dispatch: binaryKernel's math with the scalar in
+ * a uniform (not in the shader source, so one pipeline serves every value).
+ */
+export function binaryScalarKernel(ctx: GpuContext, [x]: TensorInfo[], { op, value, reversed }: KernelAttrs['binaryScalar'], out: OutInfo): GpuData {
+  const data = fresh(ctx, out);
+  const domain = domainOf(x.dtype);
+  runMap(ctx, op, {
+    key: `${op}:scalar${reversed ? ':reversed' : ''}`,
+    inputs: [{ info: x, domain }],
+    out: { data, shape: out.shape },
+    domain,
+    body: (b) => `  let s = ${b.param('value', domain)};\n${binaryExpr(op, domain, b, reversed ? ['s', 'x0'] : ['x0', 's'])}`,
+    params: { value: scalarValue(value, x.dtype) },
+  });
+  return data;
+}
+
+/** value where cond equals fillWhen, else x: where with the scalar in a uniform. */
+export function whereScalarKernel(ctx: GpuContext, [c, x]: TensorInfo[], { value, fillWhen }: KernelAttrs['whereScalar'], out: OutInfo): GpuData {
+  const data = fresh(ctx, out);
+  const domain = domainOf(out.dtype);
+  runMap(ctx, 'where', {
+    key: `where:scalar:${fillWhen}`,
+    inputs: [{ info: c, domain: 'i32' }, { info: x, domain }],
+    out: { data, shape: out.shape },
+    domain,
+    body: (b) => `  let s = ${b.param('value', domain)};\n  let v = select(${fillWhen ? 'x1, s' : 's, x1'}, x0 != 0);`,
+    params: { value: scalarValue(value, out.dtype) },
   });
   return data;
 }
@@ -74,7 +136,7 @@ export function fullKernel(ctx: GpuContext, value: number, out: OutInfo): GpuDat
     out: { data, shape: out.shape },
     domain,
     body: (b) => `  let v = ${b.param('value', domain)};`,
-    params: { value: domain === 'i32' ? (out.dtype === 'bool' ? Number(value !== 0) : value | 0) : value },
+    params: { value: scalarValue(value, out.dtype) },
   });
   return data;
 }

@@ -123,29 +123,32 @@ export function unaryI32(op: UnaryOp): string {
 
 export const INT_UNARY: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'relu', 'floor', 'ceil', 'round', 'logicalNot'];
 
-/** Statements setting `v` from `x0`, `x1` in domain `d`; comparisons give 0/1 in that domain. */
-export function binaryExpr(op: BinaryOp, d: 'f32' | 'i32', b: ShaderBuilder): string {
+/**
+ * Statements setting `v` from operands `l`, `r` (`x0`, `x1` unless named) in domain `d`;
+ * comparisons give 0/1 in that domain.
+ */
+export function binaryExpr(op: BinaryOp, d: 'f32' | 'i32', b: ShaderBuilder, [l, r]: readonly [string, string] = ['x0', 'x1']): string {
   const z = d === 'f32' ? '0.0' : '0';
   const one = d === 'f32' ? '1.0' : '1';
   const cmp = (c: string): string => `select(${z}, ${one}, ${c})`;
   const e = ((): string => {
     switch (op) {
-      case 'add': return 'x0 + x1';
-      case 'sub': return 'x0 - x1';
-      case 'mul': return 'x0 * x1';
-      case 'div': return d === 'f32' ? 'x0 / x1' : 'select(0, x0 / x1, x1 != 0)';
-      case 'pow': if (d === 'f32') { use(b, 'pow_'); return 'pow_(x0, x1)'; } use(b, 'ipow_'); return 'ipow_(x0, x1)';
-      case 'maximum': return d === 'f32' ? 'select(max(x0, x1), x0 + x1, isnan(x0) || isnan(x1))' : 'max(x0, x1)';
-      case 'minimum': return d === 'f32' ? 'select(min(x0, x1), x0 + x1, isnan(x0) || isnan(x1))' : 'min(x0, x1)';
-      case 'mod': if (d === 'f32') { use(b, 'mod_'); return 'mod_(x0, x1)'; } use(b, 'imod_'); return 'imod_(x0, x1)';
-      case 'eq': return cmp('x0 == x1');
-      case 'ne': return cmp('x0 != x1');
-      case 'lt': return cmp('x0 < x1');
-      case 'le': return cmp('x0 <= x1');
-      case 'gt': return cmp('x0 > x1');
-      case 'ge': return cmp('x0 >= x1');
-      case 'logicalAnd': return cmp(`x0 != ${z} && x1 != ${z}`);
-      case 'logicalOr': return cmp(`x0 != ${z} || x1 != ${z}`);
+      case 'add': return `${l} + ${r}`;
+      case 'sub': return `${l} - ${r}`;
+      case 'mul': return `${l} * ${r}`;
+      case 'div': return d === 'f32' ? `${l} / ${r}` : `select(0, ${l} / ${r}, ${r} != 0)`;
+      case 'pow': if (d === 'f32') { use(b, 'pow_'); return `pow_(${l}, ${r})`; } use(b, 'ipow_'); return `ipow_(${l}, ${r})`;
+      case 'maximum': return d === 'f32' ? `select(max(${l}, ${r}), ${l} + ${r}, isnan(${l}) || isnan(${r}))` : `max(${l}, ${r})`;
+      case 'minimum': return d === 'f32' ? `select(min(${l}, ${r}), ${l} + ${r}, isnan(${l}) || isnan(${r}))` : `min(${l}, ${r})`;
+      case 'mod': if (d === 'f32') { use(b, 'mod_'); return `mod_(${l}, ${r})`; } use(b, 'imod_'); return `imod_(${l}, ${r})`;
+      case 'eq': return cmp(`${l} == ${r}`);
+      case 'ne': return cmp(`${l} != ${r}`);
+      case 'lt': return cmp(`${l} < ${r}`);
+      case 'le': return cmp(`${l} <= ${r}`);
+      case 'gt': return cmp(`${l} > ${r}`);
+      case 'ge': return cmp(`${l} >= ${r}`);
+      case 'logicalAnd': return cmp(`${l} != ${z} && ${r} != ${z}`);
+      case 'logicalOr': return cmp(`${l} != ${z} || ${r} != ${z}`);
     }
   })();
   return `  let v = ${e};`;

@@ -3,7 +3,7 @@ import type { DType, TypedArray } from '../dtype.js';
 import { BINARY_OPS, UNARY_OPS, type RandomAttrs } from '../primitives.js';
 import { fillNormal, fillUniform } from '../rng.js';
 import { sizeOf } from '../shape.js';
-import { assignKernel, binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
+import { assignKernel, binaryKernel, binaryScalarKernel, castKernel, copyKernel, unaryKernel, whereKernel, whereScalarKernel } from './elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './indexing.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, matmulKernel, maxPool2dIndicesKernel } from './linalg.js';
 import { layerNormGradInputKernel, layerNormKernel } from './norm.js';
@@ -24,6 +24,8 @@ const kernels: KernelTable = {
   ...(unary as Pick<KernelTable, (typeof UNARY_OPS)[number]>),
   ...(binary as Pick<KernelTable, (typeof BINARY_OPS)[number]>),
   where: (i, _a, o) => whereKernel(i, o),
+  binaryScalar: binaryScalarKernel,
+  whereScalar: whereScalarKernel,
   cast: (i, _a, o) => castKernel(i, o),
   copy: (i, _a, o) => copyKernel(i, o),
   sum: (i, a, o) => reduceKernel('sum', i, a, o),

@@ -1,6 +1,6 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
-import type { TypedArray } from '../dtype.js';
-import type { BinaryOp, UnaryOp } from '../primitives.js';
+import { arrayFor, type DType, type TypedArray } from '../dtype.js';
+import type { BinaryOp, KernelAttrs, UnaryOp } from '../primitives.js';
 import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
 import { map, type View } from './map.js';
 import { BINARY, UNARY } from './math.js';
@@ -40,6 +40,28 @@ export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): Ty
 /** Inputs arrive expanded to the output shape (stride 0 where broadcast). */
 export function binaryKernel(op: BinaryOp, inputs: TensorInfo[], out: OutInfo): TypedArray {
   return mapNew(BINARY[op], inputs, out);
+}
+
+/**
+ * A scalar as an input of out's shape: one element of dtype's storage kind (rounded as storing it
+ * in a tensor rounds it) read through stride 0, which the map loops load once per row.
+ */
+function scalarInput(value: number, dtype: DType, shape: readonly number[]): TensorInfo {
+  const data = arrayFor(dtype, 1);
+  data[0] = dtype === 'bool' ? +(value !== 0) : value;
+  return { data, shape, strides: shape.map(() => 0), offset: 0, dtype };
+}
+
+/** x op value, or value op x when reversed: the binary loop with a constant operand. */
+export function binaryScalarKernel([x]: TensorInfo[], { op, value, reversed }: KernelAttrs['binaryScalar'], out: OutInfo): TypedArray {
+  const s = scalarInput(value, x.dtype, out.shape);
+  return binaryKernel(op, reversed ? [s, x] : [x, s], out);
+}
+
+/** value where cond equals fillWhen, else x: where's loops (and its int32-bits select) with a constant operand. */
+export function whereScalarKernel([c, x]: TensorInfo[], { value, fillWhen }: KernelAttrs['whereScalar'], out: OutInfo): TypedArray {
+  const s = scalarInput(value, out.dtype, out.shape);
+  return whereKernel(fillWhen ? [c, s, x] : [c, x, s], out);
 }
 
 const select = (c: number, a: number, b: number): number => (c !== 0 ? a : b);

@@ -41,12 +41,19 @@ function asTensor(v: TensorLike, dtype: DType, ref: Tensor): Tensor {
   return v instanceof Tensor ? cast(v, dtype) : scalarTensor(v, dtype, ref);
 }
 
-/** Runs a binary primitive with promotion and broadcasting. */
+/**
+ * Runs a binary primitive with promotion and broadcasting. A JS number or boolean operand goes to
+ * the kernel as an attribute (`binaryScalar`): no tensor, no buffer, no extra dispatch.
+ */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const t = resultType(op, a, b);
-  const ref = (a instanceof Tensor ? a : b) as Tensor;
-  const [x, y] = broadcastTo(op, asTensor(a, t, ref), asTensor(b, t, ref));
   const outType = COMPARE_OPS.includes(op) ? 'bool' : t;
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
+    const reversed = !(a instanceof Tensor);
+    const x = cast((reversed ? b : a) as Tensor, t);
+    return runKernel('binaryScalar', [x], { op, value: Number(reversed ? a : b), reversed }, x.shape, outType);
+  }
+  const [x, y] = broadcastTo(op, cast(a, t), cast(b, t));
   return runKernel(op, [x, y], {}, x.shape, outType);
 }
 
@@ -67,7 +74,14 @@ export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b)
 export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
 /** Python-style modulo: the result has the sign of the divisor (PyTorch's remainder). */
 export const remainder = (a: TensorLike, b: TensorLike): Tensor => binary('mod', a, b);
+/**
+ * Elementwise max; NaN wins. At ties two tensors share the gradient (torch.maximum); with a number
+ * it all goes to the tensor, as torch.clamp(x, min) gives it.
+ *
+ *   maximum(x, y); x.maximum(0)
+ */
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+/** Elementwise min; the tie rules of `maximum`. `minimum(x, 1)` */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
 export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b);
 export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b);
@@ -111,15 +125,30 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   else if (a instanceof Tensor) t = promoteWithScalar(a.dtype, b as number);
   else if (b instanceof Tensor) t = promoteWithScalar(b.dtype, a as number);
   else t = Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';
+  if (a instanceof Tensor !== b instanceof Tensor) {
+    // one scalar side travels as an attribute (whereScalar), as in binary()
+    const fillWhen = !(a instanceof Tensor);
+    const [c, x] = broadcastTo('where', cast(cond, 'bool'), cast((fillWhen ? b : a) as Tensor, t));
+    return runKernel('whereScalar', [c, x], { value: Number(fillWhen ? a : b), fillWhen }, c.shape, t);
+  }
   const [c, x, y] = broadcastTo('where', cast(cond, 'bool'), asTensor(a, t, cond), asTensor(b, t, cond));
   return runKernel('where', [c, x, y], {}, c.shape, t);
 }
 
-/** Limits values to [min, max]; either bound may be omitted. */
+/**
+ * Limits values to [min, max]; either bound may be omitted; NaN in x or in a bound gives NaN.
+ * Gradients are PyTorch's: x's flows where min <= x <= max (the bounds included), a tensor
+ * bound's where x lies beyond it.
+ *
+ *   clamp(x, 0, 1); x.clamp(undefined, maxNorm); clamp(x, lo, hi)
+ */
 export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
   let y = x;
-  if (min !== undefined) y = maximum(y, min);
-  if (max !== undefined) y = minimum(y, max);
+  // a number bound: maximum/minimum with a scalar give x the whole gradient at a tie. A tensor
+  // bound: x where it is within (ties included), else maximum/minimum, where the bound wins
+  // strictly (or NaN propagates)
+  if (min !== undefined) y = min instanceof Tensor ? where(ge(y, min), y, maximum(y, min)) : maximum(y, min);
+  if (max !== undefined) y = max instanceof Tensor ? where(le(y, max), y, minimum(y, max)) : minimum(y, max);
   return y;
 }
 

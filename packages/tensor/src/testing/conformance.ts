@@ -17,6 +17,7 @@ import {
   sqrt, square, squeeze, stack, std, sub, sum, tanh, tensor, topk, transpose, tril, triu, unsqueeze,
   variance, view, where, zeros, zerosLike, Tensor,
 } from '../index.js';
+import { getBackend, hasBackend, isFloat, promoteWithScalar } from '../index.js';
 import fixtureFile from './fixtures.json';
 
 /** A value the fixture encodes: JSON numbers and booleans, plus "inf", "-inf" and "nan". */
@@ -363,6 +364,87 @@ export function runConformance(t: TestApi, opts: ConformanceOptions): void {
           if (METHODS[c.op] && self && 'shape' in self) t.it(`${c.name} (method)`, () => runCase(t, c, opts, 'method'));
         }
       });
+    }
+    runScalarOperands(t, opts);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar operands. A JS number or boolean operand reaches the kernel as an attribute
+// (binaryScalar, whereScalar) rather than as a tensor made by `full`. These cases check, on each
+// device, that it gives bit for bit what the same value as a 0-d tensor gives (the path it
+// replaced): both operand orders, float/int/bool tensors (and float16 where the device holds it),
+// NaN and infinite scalars, int32 wrap-around, promotion of int tensors by fractional scalars.
+
+const SCALAR_OPS = { add, sub, mul, div, pow, remainder, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr };
+
+/** Per tensor dtype: a [3,4] input (read through a transpose) and the scalars to combine it with. */
+const SCALAR_INPUTS: Record<'float32' | 'float16' | 'int32' | 'bool', { values: number[]; scalars: (number | boolean)[] }> = {
+  float32: { values: [NaN, -Infinity, -2.5, -1, -0, 0, 0.5, 1, 3, Infinity, 1e-3, 7.25], scalars: [0.75, -2, 0, 3, 0.1, NaN, Infinity, -Infinity, true] },
+  float16: { values: [NaN, -Infinity, -2.5, -1, -0, 0, 0.5, 1, 3, Infinity, 1e-3, 7.25], scalars: [0.75, -2, 0, 0.1, 70000, NaN, -Infinity, false] },
+  int32: { values: [-7, -3, -1, 0, 1, 2, 5, 2147483647, -2147483648, 3, 4, 6], scalars: [3, -2, 0, 2.5, 1e10, NaN, Infinity, true] },
+  bool: { values: [1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0], scalars: [true, false, 2, 0.5] },
+};
+
+/** Values as strings that tell -0 from 0 and match NaN with NaN. */
+const exactly = (a: TypedArray): string[] => Array.from(a, (v) => (Object.is(v, -0) ? '-0' : String(v)));
+
+/** The scalar as the 0-d tensor `full` made for it before: in the promoted dtype, float32 for true division. */
+function asTensor(x: Tensor, s: number | boolean, op?: string): Tensor {
+  const t = promoteWithScalar(x.dtype, s);
+  return full([], Number(s), { dtype: op === 'div' && !isFloat(t) ? 'float32' : t, device: x.device });
+}
+
+function runScalarOperands(t: TestApi, opts: ConformanceOptions): void {
+  // a backend registered later (in beforeAll) is asked at run time: float16 runs where it is held
+  const holds = (d: DType): boolean => !hasBackend(opts.device) || getBackend(opts.device).dtypes.includes(d);
+  const dtypes = (Object.keys(SCALAR_INPUTS) as DType[]).filter(holds);
+  /** pairs [scalar path, tensor path] made by `make` for each scalar, compared after one readback of all */
+  const same = async (name: string, dtype: DType, make: (x: Tensor, s: number | boolean) => [Tensor, Tensor][]): Promise<void> => {
+    if (!getBackend(opts.device).dtypes.includes(dtype)) return;
+    const { values, scalars } = SCALAR_INPUTS[dtype as keyof typeof SCALAR_INPUTS];
+    const pairs = scope(() => {
+      const x = tensor(values, { dtype, device: opts.device }).reshape([4, 3]).T; // [3,4], strided
+      return scalars.flatMap((s) => make(x, s).map((p) => ({ s, p })));
+    });
+    const read = await Promise.all(pairs.map(({ p }) => Promise.all(p.map((y) => y.data()))));
+    pairs.forEach(({ s, p: [got, want] }, i) => {
+      const what = `${name} ${dtype} with ${String(s)} (case ${i})`;
+      t.expect(got.dtype, `${what}: dtype`).toBe(want.dtype);
+      t.expect([...got.shape], `${what}: shape`).toEqual([...want.shape]);
+      t.expect(exactly(read[i][0]), `${what}: values`).toEqual(exactly(read[i][1]));
+      got.dispose();
+      want.dispose();
+    });
+  };
+  t.describe('scalar operands give what a 0-d tensor of the promoted dtype gives', () => {
+    for (const dtype of dtypes) {
+      for (const [name, f] of Object.entries(SCALAR_OPS)) {
+        t.it(`${name} ${dtype}: x op s and s op x`, () =>
+          same(name, dtype, (x, s) => [
+            [f(x, s), f(x, asTensor(x, s, name))],
+            [f(s, x), f(asTensor(x, s, name), x)],
+          ]),
+        );
+      }
+      t.it(`where and maskedFill ${dtype} with a scalar on either side`, () =>
+        same('where', dtype, (x, s) => {
+          const c = tensor([true, false, false, true], { device: x.device }); // broadcast over [3,4]
+          return [
+            [where(c, x, s), where(c, x, asTensor(x, s))],
+            [where(c, s, x), where(c, asTensor(x, s), x)],
+            [maskedFill(x, c, s as number), where(c, asTensor(x, s), x)],
+          ];
+        }),
+      );
+      if (dtype !== 'bool') {
+        t.it(`clamp ${dtype} with number bounds`, () =>
+          same('clamp', dtype, (x, s) => [
+            [clamp(x, s as number, 2), minimum(maximum(x, asTensor(x, s)), asTensor(x, 2))],
+            [clamp(x, -1, s as number), minimum(maximum(x, asTensor(x, -1)), asTensor(x, s))],
+          ]),
+        );
+      }
     }
   });
 }
