@@ -1,4 +1,4 @@
-import { tensor } from '@dl/tensor';
+import { IndexError, tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { ReLU, Tanh } from './activation.js';
 import { ModuleDict, ModuleList, Sequential } from './container.js';
@@ -9,7 +9,7 @@ describe('containers', () => {
     const s = new Sequential(new ReLU(), new Tanh());
     expect(s.forward(tensor([-1, 0.5])).toArray()).toEqual([0, Math.fround(Math.tanh(0.5))]);
     expect(s.at(-1)).toBeInstanceOf(Tanh);
-    expect(() => s.at(2)).toThrow(RangeError);
+    expect(() => s.at(2)).toThrow(IndexError);
     s.append(new Linear(2, 1));
     expect(s.length).toBe(3);
     expect([...s].map((m) => m.constructor.name)).toEqual(['ReLU', 'Tanh', 'Linear']);

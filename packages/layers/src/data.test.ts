@@ -1,4 +1,4 @@
-import { arange, memory, tensor, type Tensor } from '@dl/tensor';
+import { arange, IndexError, memory, tensor, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { DataLoader, TensorDataset, defaultCollate, seededPermutation } from './data.js';
 
@@ -52,7 +52,7 @@ describe('DataLoader', () => {
 
   it('TensorDataset checks lengths and indices', () => {
     expect(() => new TensorDataset(arange(3), arange(4))).toThrow(/same first dim/);
-    expect(() => ds.get(10)).toThrow(RangeError);
+    expect(() => ds.get(10)).toThrow(IndexError);
     expect(ds.get(2)[1].item()).toBe(2);
   });
 

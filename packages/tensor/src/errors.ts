@@ -1,4 +1,9 @@
-/** Base class of every error @dl throws on purpose. `op` names the operation or layer path. */
+/**
+ * Base class of every error @dl throws on purpose, in every package: `e instanceof DLError` tells
+ * the library's own checks from bugs. `op` names the operation, function or layer path.
+ *
+ *   try { x.sum(5); } catch (e) { if (e instanceof DLError) console.log(e.op); } // 'sum'
+ */
 export class DLError extends Error {
   constructor(
     readonly op: string,
@@ -30,18 +35,10 @@ export class DispatchListenerError extends DLError {
 }
 
 /**
- * An index or dim out of range. Extends the built-in `RangeError`, so
- * `catch (e) { if (e instanceof RangeError) ... }` works as well.
+ * An index or dim out of range (PyTorch's IndexError). Like every @dl error it extends DLError;
+ * it is not a built-in `RangeError` (an object has one prototype chain), so catch it by its class.
  */
-export class IndexError extends RangeError {
-  constructor(
-    readonly op: string,
-    message: string,
-  ) {
-    super(`${op}: ${message}`);
-    this.name = 'IndexError';
-  }
-}
+export class IndexError extends DLError {}
 
 /** Formats a shape the way every message shows it: `[2,3]`. */
 export function fmt(shape: readonly number[]): string {

@@ -1,4 +1,4 @@
-import type { DType } from '@dl/tensor';
+import { DTypeError, type DType } from '@dl/tensor';
 
 /** WGSL scalar types a storage buffer holds. */
 export type StorageType = 'f32' | 'i32' | 'u32' | 'f16';
@@ -18,7 +18,7 @@ export function storageType(dtype: DType): StorageType {
     case 'bool':
       return 'u32';
     case 'float64':
-      throw new Error('float64 has no WebGPU storage type');
+      throw new DTypeError('webgpu', 'float64 has no WebGPU storage type');
   }
 }
 

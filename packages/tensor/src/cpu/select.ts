@@ -1,3 +1,4 @@
+import { DeviceError, DLError } from '../errors.js';
 import type { Conv2dParams } from './conv.js';
 import { gemm, type FloatArray } from './gemm.js';
 import {
@@ -49,15 +50,17 @@ function env(name: string): string | undefined {
 /** The first choice: DL_CPU_KERNELS=js|wasm, else wasm where SIMD128 validates; DL_NUM_THREADS threads. */
 function initial(): CpuKernels {
   const want = env('DL_CPU_KERNELS') ?? 'wasm';
-  if (want !== 'js' && want !== 'wasm') throw new RangeError(`DL_CPU_KERNELS must be 'js' or 'wasm', got '${want}'`);
+  if (want !== 'js' && want !== 'wasm') throw new DLError('DL_CPU_KERNELS', `must be 'js' or 'wasm', got '${want}'`);
   if (want === 'js' || !wasmAvailable()) return js;
   // The thread count is fixed here, synchronously, because kernels split their work (and so order
   // their sums) by it: were it to change once workers start, a process's first steps would round
   // differently from later ones, and a resumed run would not repeat an uninterrupted one. Workers
   // start in the background; tasks run on whichever threads are ready, which changes no result.
-  const threads = env('DL_NUM_THREADS') ?? coresNow();
+  const given = env('DL_NUM_THREADS');
+  if (given !== undefined && !/^[1-9]\d*$/.test(given)) throw new DLError('DL_NUM_THREADS', `must be a positive integer, got '${given}'`);
+  const threads = given === undefined ? coresNow() : Number(given);
   // where the core count is only known asynchronously (Node < 20.16) the default stays 1 thread
-  if (threads !== undefined) setWasmThreads(Number(threads));
+  if (threads !== undefined) setWasmThreads(threads);
   return wasm;
 }
 
@@ -74,7 +77,10 @@ export const referenceKernels: CpuKernels = js;
  * where available) or your own set. Also settable with the env var DL_CPU_KERNELS.
  */
 export function setCpuKernels(k: 'js' | 'wasm' | CpuKernels): void {
-  if (k === 'wasm' && !wasmAvailable()) throw new RangeError("setCpuKernels: WebAssembly SIMD128 is not available here; use 'js'");
+  if (k === 'wasm' && !wasmAvailable()) throw new DeviceError('setCpuKernels', "WebAssembly SIMD128 is not available here; use 'js'");
+  if (k !== 'js' && k !== 'wasm' && typeof (k as CpuKernels | null)?.gemm !== 'function') {
+    throw new DLError('setCpuKernels', `expected 'js', 'wasm' or a CpuKernels object with a gemm function, got ${typeof k === 'string' ? `'${k}'` : String(k)}`);
+  }
   current = k === 'js' ? js : k === 'wasm' ? wasm : k;
 }
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gemmBatchedWasm, gemmWasm, getNumThreads, initWasmThreads, setNumThreads, wasmAvailable } from './index.js';
+import { DLError } from '../../errors.js';
 import { planGemm } from './gemm.js';
 import { runtime } from './runtime.js';
 import { maxRelErr, seeded } from './test-util.js';
@@ -145,8 +146,8 @@ describe('gemmWasm', () => {
   });
 
   it('rejects thread counts that are not positive integers', () => {
-    expect(() => setNumThreads(0)).toThrow(RangeError);
-    expect(() => setNumThreads(1.5)).toThrow(RangeError);
+    expect(() => setNumThreads(0)).toThrow(DLError);
+    expect(() => setNumThreads(1.5)).toThrow('setNumThreads: n must be a positive integer, got 1.5');
   });
 });
 

@@ -2,6 +2,7 @@
 // caller publishes it, claims tasks itself alongside the workers, then blocks in Atomics.wait until
 // every task is finished, so kernels stay synchronous for the caller. It never waits for a worker
 // that has not started: whoever is running claims the work.
+import { DLError } from '../../errors.js';
 import { runtime } from './runtime.js';
 import { BSRC, CTRL, JOB, type Layout, P, runTask, workerLoop } from './tasks.js';
 
@@ -73,7 +74,7 @@ function spawn(tid: number): WorkerHandle {
       w.postMessage(init);
       await new Promise<void>((resolve, reject) => {
         w.onmessage = () => resolve();
-        w.onerror = (e) => reject(new Error(`@dl/tensor wasm worker failed: ${e.message}`));
+        w.onerror = (e) => reject(new DLError('initThreads', `a wasm worker failed to start: ${e.message}`));
       });
       URL.revokeObjectURL(url);
     }
@@ -88,7 +89,7 @@ function spawn(tid: number): WorkerHandle {
  * @example setNumThreads(2)
  */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new DLError('setNumThreads', `n must be a positive integer, got ${n}`);
   n = Math.min(n, MAX_THREADS);
   if (n > 1) {
     const why = blocked();
@@ -172,7 +173,7 @@ export function dispatch(nTasks: number, threads: number): void {
     for (let i = 0; i < nTasks; i++) runTask(rt.ex, p, LAYOUT, i, 0);
     return;
   }
-  if (nTasks >= CTRL.CLOSED) throw new RangeError(`@dl/tensor wasm: ${nTasks} tasks in one job (at most ${CTRL.CLOSED - 1})`);
+  if (nTasks >= CTRL.CLOSED) throw new DLError('wasm kernels', `${nTasks} tasks in one job (at most ${CTRL.CLOSED - 1})`);
   const ctrl = rt.ctrl;
   gen = (gen + 1) & CTRL.GEN_MASK;
   const base = gen << CTRL.GEN_SHIFT;
@@ -210,5 +211,5 @@ export function dispatch(nTasks: number, threads: number): void {
   // close the job before the next one's parameters are written (see CTRL)
   Atomics.store(ctrl, CTRL.WORK, base | CTRL.CLOSED);
   if (failure !== undefined) throw failure;
-  if (Atomics.load(ctrl, CTRL.ERR) !== 0) throw new Error('@dl/tensor wasm: a worker thread failed while running a kernel');
+  if (Atomics.load(ctrl, CTRL.ERR) !== 0) throw new DLError('wasm kernels', 'a worker thread failed while running a kernel');
 }

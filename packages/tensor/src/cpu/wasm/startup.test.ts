@@ -62,4 +62,17 @@ describe('wasm kernels while worker threads start', () => {
     const late = work(sel);
     for (let i = 0; i < early.length; i++) expect(early[i]).toEqual(late[i]);
   });
+
+  it('a malformed DL_NUM_THREADS or DL_CPU_KERNELS throws a DLError naming the variable', async () => {
+    for (const [env, msg] of [
+      [{ DL_NUM_THREADS: 'two', DL_CPU_KERNELS: 'wasm' }, "DL_NUM_THREADS: must be a positive integer, got 'two'"],
+      [{ DL_NUM_THREADS: '0', DL_CPU_KERNELS: 'wasm' }, "DL_NUM_THREADS: must be a positive integer, got '0'"],
+      [{ DL_CPU_KERNELS: 'gpu' }, "DL_CPU_KERNELS: must be 'js' or 'wasm', got 'gpu'"],
+    ] as const) {
+      const sel = await freshKernels(env);
+      const errors = await import('../../errors.js'); // the fresh module graph's DLError
+      expect(() => sel.kernelChoice()).toThrow(errors.DLError);
+      expect(() => sel.kernelChoice()).toThrow(msg);
+    }
+  });
 });
