@@ -2,14 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuBackend, randn, registerBackend, tensor, zeros, type Tensor } from '@dl/tensor';
+import { backward } from '@dl/autograd';
+import { DeviceError, cpuBackend, manualSeed, randn, registerBackend, scope, tensor, zeros, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { ReLU } from './activation.js';
 import { ModuleDict, ModuleList, Sequential } from './container.js';
 import { Conv2d } from './conv.js';
-import { Linear } from './linear.js';
+import { Embedding, Linear } from './linear.js';
+import { crossEntropy } from './loss.js';
 import { Module, StateDictError, param } from './module.js';
-import { BatchNorm2d } from './norm.js';
+import { BatchNorm1d, BatchNorm2d } from './norm.js';
+import { Adam } from './optim/adam.js';
 import { Flatten, MaxPool2d } from './pool.js';
 import { saveSafetensors } from './safetensors.js';
 import { expectClose, fixture } from './test-helpers.js';
@@ -19,6 +22,21 @@ class Block extends Module {
   bn = new BatchNorm2d(4);
   forward(x: Tensor): Tensor {
     return this.bn.forward(this.conv.forward(x)).relu();
+  }
+}
+
+/** Weights tied as GPT-2's: the head reuses the embedding matrix. */
+class Tied extends Module {
+  emb = new Embedding(5, 3);
+  bn = new BatchNorm1d(3);
+  head = new Linear(3, 5);
+  constructor() {
+    super();
+    this.head.weight = this.emb.weight;
+  }
+  forward(idx: Tensor): Tensor {
+    const h = this.emb.forward(idx); // [B, T, 3]
+    return this.head.forward(this.bn.forward(h.transpose(1, 2)).transpose(1, 2)); // [B, T, 5]
   }
 }
 
@@ -128,6 +146,104 @@ describe('Module', () => {
     expect(net.parameters().every((p) => p.requiresGrad && p.device === 'cpu2')).toBe(true);
     expect(net.buffers().every((b) => b.device === 'cpu2')).toBe(true);
     expect(net.forward(randn([1, 1, 6, 6]).to('cpu2')).device).toBe('cpu2');
+  });
+
+  it('parameters and buffers made inside scope() outlive it', () => {
+    let fc: Linear | undefined;
+    let bn: BatchNorm2d | undefined;
+    scope(() => {
+      fc = new Linear(2, 2);
+      bn = new BatchNorm2d(3);
+    });
+    expect([...fc!.parameters(), ...bn!.parameters(), ...bn!.buffers()].filter((t) => t.isDisposed)).toEqual([]);
+    expect(fc!.forward(randn([1, 2])).shape).toEqual([1, 2]);
+  });
+
+  it('to(device) moves storage in place: the same objects, ties, grads, buffers and optimizer state', () => {
+    registerBackend({ ...cpuBackend, name: 'cpu2' });
+    manualSeed(1);
+    const m = new Tied();
+    const w = m.emb.weight;
+    const bias = m.head.bias!;
+    const params = m.parameters(); // emb.weight (= head.weight), bn.weight, bn.bias, head.bias
+    expect(params).toHaveLength(4);
+    const opt = new Adam(params, { lr: 0.05 });
+    const idx = tensor([[1, 2, 3]], { dtype: 'int32' });
+    const step = (device: string): number =>
+      scope(() => {
+        opt.zeroGrad();
+        const logits = m.forward(idx.to(device)); // [1, 3, 5]
+        const loss = crossEntropy(logits.reshape([3, 5]), tensor([2, 3, 4], { dtype: 'int32', device }));
+        backward(loss);
+        opt.step();
+        return loss.item();
+      });
+    const first = step('cpu'); // Adam's state now exists on the CPU
+    m.to('cpu2');
+    expect(m.emb.weight).toBe(w);
+    expect(m.head.weight).toBe(w); // still one tensor
+    expect(m.head.bias).toBe(bias);
+    expect(m.parameters().every((p, i) => p === params[i])).toBe(true);
+    expect([w.device, w.grad!.device, bias.device, m.bn.runningMean!.device]).toEqual(['cpu2', 'cpu2', 'cpu2', 'cpu2']);
+    expect((opt.state.get(w)!.exp_avg as Tensor).device).toBe('cpu2');
+    const before = w.toArray();
+    let last = first;
+    for (let i = 0; i < 5; i++) last = step('cpu2'); // the optimizer built before the move trains
+    expect(w.toArray()).not.toEqual(before);
+    expect(last).toBeLessThan(first);
+    m.to('cpu');
+    expect(m.parameters().every((p, i) => p === params[i])).toBe(true);
+    expect(w.device).toBe('cpu');
+    expect(step('cpu')).toBeLessThan(last);
+  });
+
+  it('toAsync moves from a device that reads asynchronously; to() refuses it before moving anything', async () => {
+    registerBackend({ ...cpuBackend, name: 'async1', readSync: undefined }); // reads only with await, as WebGPU
+    const m = new Tied();
+    const values = m.stateDict();
+    const copies = Object.fromEntries(Object.entries(values).map(([k, t]) => [k, t.clone()]));
+    m.to('async1');
+    expect(m.buffers().every((b) => b.device === 'async1')).toBe(true);
+    expect(() => m.to('cpu')).toThrow(DeviceError);
+    expect(() => m.to('cpu')).toThrow(/await model.toAsync\('cpu'\)/);
+    expect(m.parameters().every((p) => p.device === 'async1')).toBe(true);
+    const back = await m.toAsync('cpu');
+    expect(back).toBe(m);
+    for (const [k, t] of Object.entries(m.stateDict())) {
+      expect(t).toBe(values[k]);
+      expect(t.device).toBe('cpu');
+      expect(t.toArray()).toEqual(copies[k].toArray());
+    }
+  });
+
+  it('namedModules, stateDict, apply, train and toString end on a reference cycle; a shared module is walked once', () => {
+    class Child extends Module {
+      fc = new Linear(1, 1);
+      owner: Module | null = null; // a reference back up the tree
+      forward(): void {}
+    }
+    class Parent extends Module {
+      child = new Child();
+      alias = this.child.fc; // the same module under a second name
+      constructor() {
+        super();
+        this.child.owner = this;
+      }
+      forward(): void {}
+    }
+    const p = new Parent();
+    expect([...p.namedModules()].map(([n]) => n)).toEqual(['', 'child', 'child.fc']);
+    expect(Object.keys(p.stateDict())).toEqual(['child.fc.weight', 'child.fc.bias', 'alias.weight', 'alias.bias']);
+    expect(p.parameters().length).toBe(2);
+    const seen: string[] = [];
+    p.apply((m) => seen.push(m.constructor.name));
+    expect(seen).toEqual(['Linear', 'Child', 'Parent']);
+    expect(p.eval().child.fc.training).toBe(false);
+    expect(p.child.fc.path).toBe('child.fc');
+    expect(p.child.path).toBe('child');
+    expect(p.toString()).toContain('(owner): Parent (a reference to a module above)');
+    registerBackend({ ...cpuBackend, name: 'cpu2' });
+    expect(p.to('cpu2').child.fc.weight.device).toBe('cpu2');
   });
 
   it('requiresGrad_(false) freezes without losing parameters', () => {

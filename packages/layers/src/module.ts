@@ -1,5 +1,6 @@
 import { isParameter as isAutogradParameter, noGrad, parameter } from '@dl/autograd';
-import { DLError, ShapeError, Tensor, fmt, keep } from '@dl/tensor';
+import { DLError, DeviceError, ShapeError, Storage, Tensor, fmt, getBackend, keep, replaceStorage, type Backend, type TensorInfo, type TypedArray } from '@dl/tensor';
+import { optimizerStateOf } from './optim/optimizer.js';
 
 /**
  * A trainable parameter made from `t` (@dl/autograd's Parameter: a leaf that requires grad and
@@ -41,6 +42,21 @@ export class StateDictError extends DLError {
 
 export type StateDict = Record<string, Tensor>;
 
+/** Tensors on one storage that move together, and the span of it they use. */
+interface MoveGroup {
+  storage: Storage;
+  tensors: Tensor[];
+  /** the storage from element 0 to the last one its tensors reach, as a 1-D view */
+  whole: TensorInfo & { shape: number[] };
+}
+
+/** Gives every tensor of `g` one new storage on `target` holding `values` (the old storage's span). */
+function moveGroup(g: MoveGroup, target: Backend, values: TypedArray): void {
+  const fresh = new Storage(target, target.upload(values, g.storage.dtype), g.storage.dtype);
+  for (const t of g.tensors) replaceStorage(t, fresh);
+  fresh.release(); // the tensors hold their own references now
+}
+
 interface BufferSlot {
   value: Tensor | null;
   persistent: boolean;
@@ -51,9 +67,14 @@ interface BufferSlot {
  * instance's own fields (in declaration order): Modules, parameter tensors (see `param`),
  * arrays or Maps of Modules, and arrays of parameters. Names are dotted paths as in PyTorch (`features.0.weight`).
  *
+ * Fields written with JavaScript's `#private` syntax are invisible to that walk (nothing can
+ * enumerate them): a layer kept in `#fc` has no parameters in `parameters()`, `stateDict()` or
+ * `to()`. Use ordinary fields (TypeScript's `private` is fine), or override `entries()`. An
+ * optimizer given an empty parameter list says so.
+ *
  *   class Net extends Module {
  *     fc1 = new Linear(784, 128);
- *     fc2 = new Linear(128, 10);
+ *     private fc2 = new Linear(128, 10); // found: `private` is only a type-checker notion
  *     forward(x: Tensor) { return this.fc2.forward(this.fc1.forward(x).relu()); }
  *   }
  */
@@ -93,7 +114,7 @@ export abstract class Module {
     return this.#extraParams.get(name) ?? null;
   }
 
-  /** The (name, value) pairs that make up this module's own structure, in order. */
+  /** The (name, value) pairs that make up this module's own structure, in order (override to expose `#private` children). */
   protected entries(): Iterable<[string, unknown]> {
     return Object.entries(this);
   }
@@ -102,28 +123,54 @@ export abstract class Module {
 
   /** Direct children with their names (array items and Map entries get `field.i` / `field.key`). */
   *namedChildren(): Generator<[string, Module]> {
+    for (const [name, child] of this.#childEntries()) {
+      if (child.#parent === null) this.#adopt(name, child); // labels a layer used before any walk
+      yield [name, child];
+    }
+  }
+  *#childEntries(): Generator<[string, Module]> {
     for (const [k, v] of this.entries()) {
-      if (v instanceof Module) yield this.#adopt(k, v);
+      if (v instanceof Module) yield [k, v];
       else if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (v[i] instanceof Module) yield this.#adopt(`${k}.${i}`, v[i]);
+        for (let i = 0; i < v.length; i++) if (v[i] instanceof Module) yield [`${k}.${i}`, v[i]];
       } else if (v instanceof Map) {
-        for (const [key, m] of v) if (m instanceof Module) yield this.#adopt(`${k}.${String(key)}`, m);
+        for (const [key, m] of v) if (m instanceof Module) yield [`${k}.${String(key)}`, m];
       }
     }
   }
-  #adopt(name: string, child: Module): [string, Module] {
+  /** Records where `child` sits (its path in errors), unless it sits above this one (a cycle). */
+  #adopt(name: string, child: Module): void {
+    for (let m: Module | null = this; m; m = m.#parent) if (m === child) return;
     child.#parent = this;
     child.#name = name;
-    return [name, child];
   }
   children(): Module[] {
     return [...this.namedChildren()].map(([, m]) => m);
   }
 
-  /** This module and every descendant, depth first, with dotted paths ('' for this one). */
-  *namedModules(prefix = ''): Generator<[string, Module]> {
+  /**
+   * This module and every descendant, depth first, with dotted paths ('' for this one). As
+   * PyTorch's named_modules, a module reachable twice (shared, or through a reference cycle such
+   * as a child holding its parent) is yielded once, under its first path; with `removeDuplicate`
+   * false a shared module comes under each path, and only cycles are cut.
+   */
+  *namedModules(prefix = '', removeDuplicate = true): Generator<[string, Module]> {
+    yield* this.#walk(prefix, removeDuplicate, new Set(), new Set([this]));
+  }
+  *#walk(prefix: string, removeDuplicate: boolean, onPath: Set<Module>, placed: Set<Module>): Generator<[string, Module]> {
     yield [prefix, this];
-    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+    onPath.add(this);
+    for (const [name, child] of this.#childEntries()) {
+      if (onPath.has(child)) continue; // a reference back up: a cycle
+      const first = !placed.has(child);
+      if (!first && removeDuplicate) continue;
+      if (first) {
+        placed.add(child);
+        this.#adopt(name, child); // a module's path is the first one a walk finds, as named_modules
+      }
+      yield* child.#walk(prefix ? `${prefix}.${name}` : name, removeDuplicate, onPath, placed);
+    }
+    onPath.delete(this);
   }
   modules(): Module[] {
     return [...this.namedModules()].map(([, m]) => m);
@@ -154,6 +201,7 @@ export abstract class Module {
     return [...this.namedParameters()].map(([, p]) => p);
   }
 
+  /** Every buffer with its dotted name and whether it is persistent (in the state dict). */
   *namedBuffers(): Generator<[string, Tensor, boolean]> {
     for (const [path, m] of this.namedModules()) {
       for (const [k, slot] of m.#buffers) if (slot.value) yield [path ? `${path}.${k}` : k, slot.value, slot.persistent];
@@ -179,41 +227,85 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Calls fn on every descendant (children first) and then on this module, as PyTorch's apply. */
+  /** Calls fn on every descendant (children first) and then on this module, as PyTorch's apply; each module once. */
   apply(fn: (m: Module) => void): this {
-    for (const c of this.children()) c.apply(fn);
+    this.#applyOnce(fn, new Set());
+    return this;
+  }
+  #applyOnce(fn: (m: Module) => void, seen: Set<Module>): void {
+    if (seen.has(this)) return;
+    seen.add(this);
+    for (const c of this.children()) c.#applyOnce(fn, seen);
     fn(this);
+  }
+
+  /**
+   * Moves every parameter (with its `.grad`), every buffer, and the state optimizers keep for the
+   * parameters (Adam's moments, ...) to `device`, in place: the tensor objects stay the same, so an
+   * optimizer built before the move keeps training, tied weights stay tied, and other holders
+   * see the move (as PyTorch's `module.to`). Synchronous when the data can be read synchronously
+   * (from the CPU to any device); from a device that reads asynchronously (WebGPU) it throws a
+   * DeviceError before moving anything: use `await model.toAsync(device)`.
+   *
+   *   const opt = new Adam(model.parameters());
+   *   model.to('webgpu');          // opt trains the moved parameters
+   */
+  to(device: string): this {
+    const target = getBackend(device, `${this.label()}.to`);
+    const groups = this.#storagesToMove(device);
+    for (const g of groups) {
+      if (!g.storage.backend.readSync) {
+        throw new DeviceError(
+          `${this.label()}.to`,
+          `reads from '${g.storage.backend.name}' are asynchronous; use await model.toAsync('${device}') (first tensor: shape ${fmt(g.tensors[0].shape)})`,
+        );
+      }
+    }
+    for (const g of groups) moveGroup(g, target, g.storage.backend.readSync!(g.whole));
     return this;
   }
 
   /**
-   * Moves parameters and buffers to `device`. The parameter tensors are replaced (storage lives
-   * on a device), so create optimizers after moving the model.
+   * `to(device)` for every direction, reading asynchronously where the source needs it (WebGPU ->
+   * CPU); the same objects move in place. Resolves to this module.
+   *
+   *   await model.toAsync('cpu'); // back from the GPU, e.g. to save or inspect
    */
-  to(device: string): this {
-    for (const [, m] of this.namedModules()) m.#moveOwn(device);
+  async toAsync(device: string): Promise<this> {
+    const target = getBackend(device, `${this.label()}.toAsync`);
+    const groups = this.#storagesToMove(device);
+    // every read is queued before the first is awaited: one submission on WebGPU
+    const values = await Promise.all(groups.map((g) => g.storage.backend.read(g.whole)));
+    groups.forEach((g, i) => {
+      // a tensor disposed or moved while the reads were pending is left as it is now
+      const live = g.tensors.filter((t) => !t.isDisposed && t.storage === g.storage);
+      if (live.length) moveGroup({ ...g, tensors: live }, target, values[i]);
+    });
     return this;
   }
 
-  #moveOwn(device: string): void {
-    const move = (v: Tensor): Tensor => {
-      const moved = param(v.to(device), v.requiresGrad);
-      v.dispose();
-      return moved;
-    };
-    const self = this as unknown as Record<string, unknown>;
-    for (const [k, v] of Object.entries(this)) {
-      if (isParameter(v) && v.device !== device) self[k] = move(v);
-      else if (Array.isArray(v)) v.forEach((p, i) => isParameter(p) && p.device !== device && (v[i] = move(p)));
+  /** Tensors to move (parameters, their grads, buffers, optimizer state), grouped by storage so views stay views. */
+  #storagesToMove(device: string): MoveGroup[] {
+    const tensors = new Set<Tensor>();
+    for (const p of this.parameters()) {
+      tensors.add(p);
+      if (p.grad) tensors.add(p.grad);
+      for (const t of optimizerStateOf(p)) tensors.add(t);
     }
-    for (const [k, v] of this.#extraParams) if (v && v.device !== device) this.#extraParams.set(k, move(v));
-    for (const slot of this.#buffers.values()) {
-      if (slot.value && slot.value.device !== device) {
-        const old = slot.value;
-        slot.value = keep(old.to(device));
-        old.dispose();
-      }
+    for (const b of this.buffers()) tensors.add(b);
+    const groups = new Map<Storage, MoveGroup>();
+    for (const t of tensors) {
+      if (t.isDisposed || t.device === device) continue;
+      const st = t.storage;
+      let g = groups.get(st);
+      if (!g) groups.set(st, (g = { storage: st, tensors: [], whole: { data: st.data, shape: [0], strides: [1], offset: 0, dtype: st.dtype } }));
+      g.tensors.push(t);
+      // read the storage from 0 to the last element any of its tensors reaches, so layouts stay
+      let last = t.offset;
+      for (let d = 0; d < t.ndim; d++) last += (t.shape[d] - 1) * t.strides[d];
+      if (t.size > 0) g.whole.shape = [Math.max(g.whole.shape[0], last + 1)];
     }
+    return [...groups.values()];
   }
 
   // ---- state ----------------------------------------------------------------------------------
@@ -225,7 +317,8 @@ export abstract class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [path, m] of this.namedModules()) {
+    // a shared module appears under each of its names, as in PyTorch's state_dict
+    for (const [path, m] of this.namedModules('', false)) {
       const pre = path ? `${path}.` : '';
       for (const [k, p] of m.ownParameters()) out[pre + k] = p;
       for (const [k, slot] of m.#buffers) if (slot.value && slot.persistent) out[pre + k] = slot.value;
@@ -313,25 +406,28 @@ export abstract class Module {
 
   /** PyTorch-style tree with each module's parameter count and a total. */
   toString(): string {
-    const lines = this.#reprLines();
+    const lines = this.#reprLines(new Set());
     const total = this.numParameters();
     const trainable = this.numParameters(true);
     lines.push(`Parameters: ${total.toLocaleString('en-US')}${trainable !== total ? ` (${trainable.toLocaleString('en-US')} trainable)` : ''}`);
     return lines.join('\n');
   }
 
-  #reprLines(): string[] {
+  #reprLines(above: Set<Module>): string[] {
     const name = this.constructor.name;
+    if (above.has(this)) return [`${name} (a reference to a module above)`];
+    above.add(this);
     const kids = [...this.namedChildren()];
     const count = this.numParameters();
     const extra = this.extraRepr();
     if (!kids.length) return [`${name}(${extra})${count ? `  # ${count.toLocaleString('en-US')} params` : ''}`];
     const out = [`${name}(${extra ? `${extra}, ` : ''}  # ${count.toLocaleString('en-US')} params`];
     for (const [k, c] of kids) {
-      const sub = c.#reprLines();
+      const sub = c.#reprLines(above);
       out.push(`  (${k}): ${sub[0]}`);
       for (const l of sub.slice(1)) out.push(`  ${l}`);
     }
+    above.delete(this);
     out.push(')');
     return out;
   }

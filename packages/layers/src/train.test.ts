@@ -1,4 +1,4 @@
-import { manualSeed, randn, tensor } from '@dl/tensor';
+import { manualSeed, memory, randn, scope, tensor, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { Sequential } from './container.js';
 import { DataLoader, TensorDataset } from './data.js';
@@ -7,6 +7,9 @@ import { crossEntropy } from './loss.js';
 import { RunningMean, accuracy, correctCount } from './metrics.js';
 import { Adam } from './optim/adam.js';
 import { ReLU } from './activation.js';
+import { Conv2d } from './conv.js';
+import { BatchNorm2d } from './norm.js';
+import { Flatten, MaxPool2d } from './pool.js';
 import { evaluate, fit, type TrainProgress } from './train.js';
 
 describe('fit and evaluate', () => {
@@ -42,6 +45,60 @@ describe('fit and evaluate', () => {
     expect(count).toBe(64);
     expect(correct / count).toBeGreaterThan(0.9);
     expect(model.training).toBe(true);
+  });
+});
+
+describe('fit and evaluate own only what the loader makes', () => {
+  const data = (): { model: Sequential; batches: [Tensor, Tensor][] } => {
+    manualSeed(2);
+    const x = randn([24, 2]);
+    const y = x.select(1, 0).gt(0).int();
+    const batches = [0, 8, 16].map((s) => [x.narrow(0, s, 8), y.narrow(0, s, 8)] as [Tensor, Tensor]);
+    return { model: new Sequential(new Linear(2, 8), new ReLU(), new Linear(8, 2)), batches };
+  };
+
+  it('trains two epochs over an array of batches and leaves the batches alive', async () => {
+    const { model, batches } = data();
+    const optimizer = new Adam(model.parameters(), { lr: 0.05 });
+    const { losses } = await fit({ model, optimizer, loader: batches, epochs: 2, loss: ([xb, yb]) => crossEntropy(model.forward(xb), yb) });
+    expect(losses.length).toBe(6);
+    expect(batches.flat().filter((t) => t.isDisposed)).toEqual([]);
+    const { count } = await evaluate(model, batches, ([, yb]) => ({ count: yb.shape[0] }));
+    expect(count).toBe(24);
+    expect(batches.flat().filter((t) => t.isDisposed)).toEqual([]);
+  });
+
+  it('frees the batches a DataLoader makes: memory is the same after one more fit', async () => {
+    const { model, batches } = data();
+    const loader = new DataLoader(new TensorDataset(batches[0][0], batches[0][1]), { batchSize: 4 });
+    const optimizer = new Adam(model.parameters(), { lr: 0.05 });
+    const run = (): Promise<unknown> => fit({ model, optimizer, loader, epochs: 2, loss: ([xb, yb]) => crossEntropy(model.forward(xb), yb) });
+    await run(); // grads and optimizer state now exist
+    const before = memory();
+    await run();
+    await evaluate(model, loader, ([xb]) => ({ n: xb.shape[0] }));
+    expect(memory()).toEqual(before);
+  });
+});
+
+describe('memory in loops', () => {
+  it('a 3,000-step grad-on inference loop of a small CNN inside scope() stays exactly flat', async () => {
+    manualSeed(4);
+    // gradients on (no noGrad): every forward is recorded, and nothing backpropagates it
+    const cnn = new Sequential(new Conv2d(1, 2, 3, { padding: 1 }), new BatchNorm2d(2), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(2 * 2 * 2, 3)).eval();
+    const x = randn([2, 1, 4, 4]);
+    const step = async (i: number): Promise<void> => {
+      // odd steps return a float result with its recorded graph, even ones an int result (the
+      // graph ends with the scope); only promises are awaited, so finalizers never run
+      const out = scope(() => (i % 2 ? cnn.forward(x).softmax(1) : cnn.forward(x).argmax(1))); // [2, 3] or [2]
+      await out.data();
+      out.dispose();
+    };
+    await step(0);
+    await step(1);
+    const before = memory();
+    for (let i = 0; i < 3000; i++) await step(i);
+    expect(memory()).toEqual(before);
   });
 });
 

@@ -1,5 +1,5 @@
 import { backward, noGrad } from '@dl/autograd';
-import { Tensor, keep, scope } from '@dl/tensor';
+import { Tensor, created, keep, scope } from '@dl/tensor';
 import { RunningMean } from './metrics.js';
 import { type Module } from './module.js';
 import { clipGradNorm } from './optim/clip.js';
@@ -65,16 +65,41 @@ function firstTensor(b: unknown): Tensor | null {
   return null;
 }
 
-function disposeAll(b: unknown): void {
-  if (b instanceof Tensor) b.dispose();
-  else if (Array.isArray(b)) b.forEach(disposeAll);
-  else if (b && typeof b === 'object') Object.values(b).forEach(disposeAll);
+function tensorsIn(b: unknown, out: Tensor[] = []): Tensor[] {
+  if (b instanceof Tensor) out.push(b);
+  else if (Array.isArray(b)) for (const v of b) tensorsIn(v, out);
+  else if (b && typeof b === 'object') for (const v of Object.values(b)) tensorsIn(v, out);
+  return out;
+}
+
+/**
+ * The batches of `loader`, each with a function that frees the tensors of it that the loader made
+ * while producing it (a DataLoader's gathered batch); tensors it only hands out (an array of
+ * batches, a dataset's rows) are the caller's and stay alive for the next epoch.
+ */
+function* batchesOf<B>(loader: Iterable<B>): Generator<[B, () => void]> {
+  const it = loader[Symbol.iterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const { result, tensors: made } = created(() => it.next());
+      if (result.done) {
+        done = true;
+        return;
+      }
+      const batch = result.value;
+      yield [batch, () => tensorsIn(batch).forEach((t) => made.has(t) && t.dispose())];
+    }
+  } finally {
+    if (!done) it.return?.(); // stopped early (an error, a break): let the loader clean up
+  }
 }
 
 /**
  * The standard loop: for each epoch and batch, zero grads, compute the loss, backward, (clip),
- * step; every tensor a step makes is freed when it ends. Progress (loss, throughput, ETA) goes to
- * `onProgress`. Returns the loss of every step.
+ * step; every tensor a step makes is freed when it ends, and so is a batch the loader made for it
+ * (a DataLoader's); batches the loader only hands out (an array of batches) are left alive.
+ * Progress (loss, throughput, ETA) goes to `onProgress`. Returns the loss of every step.
  *
  *   await fit({
  *     model, optimizer, loader, epochs: 5,
@@ -97,7 +122,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<{ losses: number[] }>
     const epochLoss = new RunningMean();
     const te = performance.now();
     let step = 0;
-    for (const batch of loader) {
+    for (const [batch, free] of batchesOf(loader)) {
       const n = opts.batchSize ? opts.batchSize(batch) : (firstTensor(batch)?.shape[0] ?? 1);
       const lossT = scope(() => {
         optimizer.zeroGrad();
@@ -107,7 +132,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<{ losses: number[] }>
         optimizer.step();
         return keep(l.detach());
       });
-      disposeAll(batch);
+      free();
       const loss = (await lossT.data())[0];
       lossT.dispose();
       opts.afterStep?.();
@@ -155,9 +180,9 @@ export async function evaluate<B, K extends string>(model: Module, loader: Itera
   model.eval();
   const totals = {} as Record<K, number>;
   try {
-    for (const batch of loader) {
+    for (const [batch, free] of batchesOf(loader)) {
       const out = noGrad(() => scope(() => fn(batch)));
-      disposeAll(batch);
+      free();
       for (const [k, v] of Object.entries(out) as [K, Tensor | number][]) {
         const x = v instanceof Tensor ? (await v.data())[0] : v;
         if (v instanceof Tensor) v.dispose();

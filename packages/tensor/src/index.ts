@@ -51,7 +51,7 @@ export * from './primitives.js';
 export * from './errors.js';
 export * from './dtype.js';
 export { broadcastShapes, contiguousStrides, isContiguousLayout, normDim, normDims, sizeOf, shapesEqual, type Shape } from './shape.js';
-export { memory, scope, keep, Storage, type MemoryInfo } from './memory.js';
+export { memory, scope, keep, created, Storage, type MemoryInfo } from './memory.js';
 export { manualSeed, philox, fillUniform, fillNormal, generator, Generator, type GeneratorState } from './rng.js';
 export { cpuBackend } from './cpu/backend.js';
 export { setCpuKernels, kernelChoice, setNumThreads, getNumThreads, initThreads, type CpuKernels } from './cpu/select.js';

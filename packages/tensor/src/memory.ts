@@ -88,6 +88,24 @@ export function keep<T extends Disposable_>(t: T): T {
   return t;
 }
 
+/**
+ * @internal Runs `fn` and returns its result with the tensors it made (except those it passed to
+ * keep()); they stay owned by the enclosing scope, if any. `fit` frees the batches a
+ * loader makes with it, and leaves alone those it only hands out (an array of batches).
+ *
+ *   const { result, tensors } = created(() => it.next()); // tensors: what this batch made
+ */
+export function created<T>(fn: () => T): { result: T; tensors: Set<Disposable_> } {
+  const own = new Set<Disposable_>();
+  scopes.push(own);
+  try {
+    return { result: fn(), tensors: own };
+  } finally {
+    scopes.splice(scopes.lastIndexOf(own), 1);
+    for (const t of own) trackInScope(t);
+  }
+}
+
 function collect(value: unknown, into: Set<unknown>, depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 4) return;
   if (typeof (value as Disposable_).dispose === 'function' && 'shape' in (value as object)) {

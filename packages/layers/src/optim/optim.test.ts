@@ -1,6 +1,7 @@
-import { keep, memory, scope, tensor, zeros, type Tensor } from '@dl/tensor';
+import { DLError, keep, memory, scope, tensor, zeros, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
-import { param } from '../module.js';
+import { Linear } from '../linear.js';
+import { Module, param } from '../module.js';
 import { expectClose, fixture, under } from '../test-helpers.js';
 import { Adam, AdamW } from './adam.js';
 import { clipGradNorm } from './clip.js';
@@ -97,6 +98,21 @@ describe('Optimizer', () => {
         optB.step();
       }
       expectClose(b, a, `generic vs fused ${optA.constructor.name}`, { rtol: 1e-6, atol: 1e-7 });
+    }
+  });
+
+  it('refuses an empty parameter list, naming #private fields as a likely cause', () => {
+    class Hidden extends Module {
+      #fc = new Linear(2, 2); // JavaScript cannot enumerate #private fields: the walk never sees it
+      forward(x: Tensor): Tensor {
+        return this.#fc.forward(x);
+      }
+    }
+    const m = new Hidden();
+    expect(m.parameters()).toEqual([]);
+    for (const make of [() => new SGD(m.parameters(), { lr: 0.1 }), () => new Adam(m.parameters()), () => new AdamW([]), () => new RMSprop([{ params: [] }])]) {
+      expect(make).toThrow(DLError);
+      expect(make).toThrow(/got an empty parameter list.*#private/);
     }
   });
 

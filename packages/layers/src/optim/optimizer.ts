@@ -19,6 +19,23 @@ export interface OptimizerStateDict {
   paramGroups: Record<string, unknown>[];
 }
 
+// every optimizer alive, weakly, so Module.to can move the state each keeps for a parameter
+const live = new Set<WeakRef<Optimizer<BaseOptions>>>();
+const collected = new FinalizationRegistry<WeakRef<Optimizer<BaseOptions>>>((ref) => live.delete(ref));
+
+/**
+ * @internal The state tensors live optimizers keep for `p` (Adam's moments, momentum buffers);
+ * `Module.to` moves them with the parameter, so an optimizer built before the move keeps working.
+ */
+export function optimizerStateOf(p: Tensor): Tensor[] {
+  const out: Tensor[] = [];
+  for (const ref of live) {
+    const st = ref.deref()?.state.get(p);
+    if (st) for (const v of Object.values(st)) if (v instanceof Tensor && !v.isDisposed) out.push(v);
+  }
+  return out;
+}
+
 /**
  * Base of SGD, Adam, AdamW and RMSprop. Updates run in place inside noGrad and a memory scope;
  * state tensors are kept out of scopes so they live as long as the optimizer.
@@ -37,6 +54,16 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     const groups: ParamGroupInput<O>[] = list.length && !(list[0] instanceof Tensor) ? (list as ParamGroupInput<O>[]) : [{ params: list as Tensor[] } as unknown as ParamGroupInput<O>];
     this.paramGroups = [];
     for (const g of groups) this.addParamGroup(g);
+    if (!this.paramGroups.some((g) => g.params.length)) {
+      throw new DLError(
+        this.constructor.name,
+        'got an empty parameter list. If it came from model.parameters(): layers kept in #private fields are invisible to the ' +
+          'module walk (JavaScript cannot enumerate them); use ordinary fields (TypeScript `private` is fine)',
+      );
+    }
+    const ref = new WeakRef<Optimizer<BaseOptions>>(this as unknown as Optimizer<BaseOptions>);
+    live.add(ref);
+    collected.register(this, ref);
   }
 
   /** Adds a group (e.g. layers unfrozen later); options left out take the defaults. */
