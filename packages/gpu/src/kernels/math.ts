@@ -1,4 +1,4 @@
-import type { BinaryOp, UnaryOp } from '@dl/tensor';
+import { DTypeError, type BinaryOp, type UnaryOp } from '@dl/tensor';
 import type { ShaderBuilder } from '../wgsl/builder.js';
 
 /**
@@ -115,7 +115,7 @@ export function unaryI32(op: UnaryOp): string {
       case 'ceil':
       case 'round': return 'x0';
       case 'logicalNot': return 'select(0, 1, x0 == 0)';
-      default: throw new Error(`${op} has no integer form`);
+      default: throw new DTypeError(op, 'has no int32 kernel on WebGPU');
     }
   })();
   return `  let v = ${e};`;

@@ -1,4 +1,4 @@
-import { DeviceError, IndexError, type DType } from '@dl/tensor';
+import { DeviceError, DLError, IndexError, type DType } from '@dl/tensor';
 import type { ShaderSpec } from '../wgsl/builder.js';
 import { PipelineCache } from './pipelines.js';
 import { BufferPool } from './pool.js';
@@ -188,7 +188,7 @@ export class GpuContext {
     const u32 = new Uint32Array(chunk.host, offset, spec.uniformVec4s * 4);
     for (const [name, { slot, kind }] of spec.params) {
       const v = params[name];
-      if (v === undefined) throw new Error(`${op}: shader parameter ${name} was not given`);
+      if (v === undefined) throw new DLError(op, `shader parameter ${name} was not given`);
       if (kind === 'f32') f32[slot] = v;
       else if (kind === 'u32') u32[slot] = v >>> 0;
       else i32[slot] = v;
