@@ -52,16 +52,27 @@ function initial(): CpuKernels {
   const want = env('DL_CPU_KERNELS') ?? 'wasm';
   if (want !== 'js' && want !== 'wasm') throw new DLError('DL_CPU_KERNELS', `must be 'js' or 'wasm', got '${want}'`);
   if (want === 'js' || !wasmAvailable()) return js;
-  // The thread count is fixed here, synchronously, because kernels split their work (and so order
-  // their sums) by it: were it to change once workers start, a process's first steps would round
-  // differently from later ones, and a resumed run would not repeat an uninterrupted one. Workers
-  // start in the background; tasks run on whichever threads are ready, which changes no result.
+  defaultThreads();
+  return wasm;
+}
+
+let threadsChosen = false;
+
+/**
+ * Sets the wasm kernels' thread count to DL_NUM_THREADS or one per core, unless it was chosen
+ * already. It is fixed here, synchronously, because kernels split their work (and so order their
+ * sums) by it: were it to change once workers start, a process's first steps would round
+ * differently from later ones, and a resumed run would not repeat an uninterrupted one. Workers
+ * start in the background; tasks run on whichever threads are ready, which changes no result.
+ */
+function defaultThreads(): void {
+  if (threadsChosen) return;
   const given = env('DL_NUM_THREADS');
   if (given !== undefined && !/^[1-9]\d*$/.test(given)) throw new DLError('DL_NUM_THREADS', `must be a positive integer, got '${given}'`);
+  threadsChosen = true;
   const threads = given === undefined ? coresNow() : Number(given);
   // where the core count is only known asynchronously (Node < 20.16) the default stays 1 thread
   if (threads !== undefined) setWasmThreads(threads);
-  return wasm;
 }
 
 /** The float32 kernels in use (float64 always runs the 'js' reference). */
@@ -81,12 +92,14 @@ export function setCpuKernels(k: 'js' | 'wasm' | CpuKernels): void {
   if (k !== 'js' && k !== 'wasm' && typeof (k as CpuKernels | null)?.gemm !== 'function') {
     throw new DLError('setCpuKernels', `expected 'js', 'wasm' or a CpuKernels object with a gemm function, got ${typeof k === 'string' ? `'${k}'` : String(k)}`);
   }
+  if (k === 'wasm') defaultThreads();
   current = k === 'js' ? js : k === 'wasm' ? wasm : k;
 }
 
 /** Threads for the wasm kernels, the caller included (default: one per core; env DL_NUM_THREADS). */
 export function setNumThreads(n: number): void {
   setWasmThreads(n);
+  threadsChosen = true;
 }
 export { getNumThreads };
 
@@ -95,5 +108,6 @@ export { getNumThreads };
  * once they listen, so the next kernel already runs on all of them.
  */
 export async function initThreads(n?: number): Promise<void> {
+  threadsChosen = true;
   await initWasmThreads(n);
 }

@@ -63,6 +63,16 @@ describe('wasm kernels while worker threads start', () => {
     for (let i = 0; i < early.length; i++) expect(early[i]).toEqual(late[i]);
   });
 
+  it.skipIf(availableParallelism() < 2)('setCpuKernels("wasm") sets the default thread count at once, unless one was chosen', async () => {
+    let sel = await freshKernels({ DL_NUM_THREADS: undefined, DL_CPU_KERNELS: 'js' });
+    sel.setCpuKernels('wasm');
+    expect(sel.getNumThreads()).toBe(availableParallelism());
+    sel = await freshKernels({ DL_NUM_THREADS: undefined, DL_CPU_KERNELS: 'js' });
+    sel.setNumThreads(1);
+    sel.setCpuKernels('wasm');
+    expect(sel.getNumThreads()).toBe(1);
+  });
+
   it('a malformed DL_NUM_THREADS or DL_CPU_KERNELS throws a DLError naming the variable', async () => {
     for (const [env, msg] of [
       [{ DL_NUM_THREADS: 'two', DL_CPU_KERNELS: 'wasm' }, "DL_NUM_THREADS: must be a positive integer, got 'two'"],
