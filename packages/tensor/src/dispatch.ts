@@ -1,7 +1,7 @@
 import { getBackend, type Backend } from './backend.js';
 import type { CustomOpInfo } from './custom-op.js';
-import type { DType } from './dtype.js';
-import { DLError, DeviceError, DispatchListenerError, DTypeError, fmt } from './errors.js';
+import { checkDeviceDType, type DType } from './dtype.js';
+import { DLError, DeviceError, DispatchListenerError, fmt } from './errors.js';
 import { Storage } from './memory.js';
 import type { KernelAttrs, KernelPrimitive, PrimitiveAttrs, Primitive, ViewAttrs, ViewPrimitive } from './primitives.js';
 import { contiguousStrides } from './shape.js';
@@ -124,11 +124,9 @@ export function backendOf(op: string, inputs: readonly Tensor[]): Backend {
   return b;
 }
 
-/** Throws DTypeError when `backend` cannot hold `dtype`. */
-export function checkBackendDType(op: string, backend: Backend, dtype: DType): void {
-  if (!backend.dtypes.includes(dtype)) {
-    throw new DTypeError(op, `device '${backend.name}' has no ${dtype} support (it holds ${backend.dtypes.join(', ')})`);
-  }
+/** Throws DTypeError when `dtype` is unknown or `backend` cannot hold it (a result of `shape`). */
+export function checkBackendDType(op: string, backend: Backend, dtype: DType, shape?: readonly number[]): void {
+  checkDeviceDType(op, backend.name, backend.dtypes, dtype, shape);
 }
 
 /** Runs a kernel primitive on its inputs' device and returns the new contiguous result. */
@@ -141,7 +139,7 @@ export function runKernel<P extends KernelPrimitive>(
   device?: string,
 ): Tensor {
   const backend = inputs.length ? backendOf(prim, inputs) : getBackend(device ?? 'cpu', prim);
-  checkBackendDType(prim, backend, dtype);
+  checkBackendDType(prim, backend, dtype, shape);
   const kernel = backend.kernels[prim];
   const data = kernel(
     inputs.map((t) => t.info()),

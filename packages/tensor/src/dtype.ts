@@ -60,6 +60,49 @@ export function promoteWithScalar(t: DType, s: number | boolean): DType {
   return Number.isInteger(s) ? (t === 'bool' ? 'int32' : t) : 'float32';
 }
 
+/** PyTorch / NumPy names that are not @dl dtypes, and what to use instead. */
+const NAME_HINTS: Record<string, string> = {
+  int64: "use 'int32'",
+  long: "use 'int32'",
+  int: "use 'int32'",
+  int16: "use 'int32'",
+  int8: "use 'int32'",
+  uint8: "use 'int32' or 'bool'",
+  uint32: "use 'int32'",
+  float: "use 'float32'",
+  double: "use 'float64'",
+  half: "use 'float16'",
+  bfloat16: "use 'float16' or 'float32'",
+  boolean: "use 'bool'",
+};
+
+/**
+ * Throws a DTypeError unless `dtype` names a @dl dtype (with a hint for PyTorch's names).
+ *
+ *   checkDTypeName('tensor', 'int64'); // DTypeError: tensor: unknown dtype 'int64': @dl has no int64; use 'int32' (...)
+ */
+export function checkDTypeName(op: string, dtype: unknown): asserts dtype is DType {
+  if (typeof dtype === 'string' && Object.hasOwn(BYTES, dtype)) return;
+  const hint = typeof dtype === 'string' && Object.hasOwn(NAME_HINTS, dtype) ? `: @dl has no ${dtype}; ${NAME_HINTS[dtype]}` : '';
+  throw new DTypeError(op, `unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}${hint} (dtypes: ${DTYPES.join(', ')})`);
+}
+
+/**
+ * Throws a DTypeError when a device (`holds`: its dtypes) cannot store `dtype`, naming the shape
+ * and suggesting a conversion on the source device: WebGPU has no float64, and reinterpreting
+ * float64 bytes as float32 would give wrong numbers.
+ *
+ *   checkDeviceDType('to', 'webgpu', ['float32', 'int32', 'bool'], 'float64', [2]);
+ *   // DTypeError: to: device 'webgpu' has no float64 (it holds float32, int32, bool); tensor [2] is float64: convert it first, e.g. x.float().to('webgpu')
+ */
+export function checkDeviceDType(op: string, device: string, holds: readonly DType[], dtype: DType, shape?: readonly number[]): void {
+  checkDTypeName(op, dtype);
+  if (holds.includes(dtype)) return;
+  const what = shape ? `tensor [${shape.join(',')}] is ${dtype}` : `${dtype} requested`;
+  const fix = isFloat(dtype) && holds.includes('float32') ? `: convert it first, e.g. x.float().to('${device}')` : '';
+  throw new DTypeError(op, `device '${device}' has no ${dtype} (it holds ${holds.join(', ')}); ${what}${fix}`);
+}
+
 export function checkDType(op: string, arg: string, dtype: DType, allowed: readonly DType[]): void {
   if (!allowed.includes(dtype)) {
     throw new DTypeError(op, `${arg} has dtype ${dtype}; expected one of ${allowed.join(', ')}`);

@@ -78,3 +78,13 @@ export function normDims(op: string, dims: number | readonly number[] | undefine
 export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+/** The coordinates of flat (row-major) position `pos` in `shape`: unravelIndex(5, [2, 3]) is [1, 2]. */
+export function unravelIndex(pos: number, shape: Shape): number[] {
+  const at = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at[d] = pos % shape[d];
+    pos = Math.floor(pos / shape[d]);
+  }
+  return at;
+}

@@ -1,14 +1,20 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import { IndexError, fmt } from '../errors.js';
-import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
+import { contiguousStrides, isContiguousLayout, sizeOf, unravelIndex } from '../shape.js';
 import { assignKernel, copyKernel } from './elementwise.js';
 import { contiguousOffsetsWithLast, offsets, offsetsOf, offsetsWithLast } from './strided.js';
 import { takeArray } from './pool.js';
 
-function checkedIndex(op: string, v: number, n: number, shape: readonly number[]): number {
-  if (v < -n || v >= n) throw new IndexError(op, `index ${v} is out of range for a dim of size ${n} (x ${fmt(shape)})`);
-  return v < 0 ? v + n : v;
+/**
+ * `v` when it is a valid position along `dim` of x, else an IndexError naming the value, its place
+ * in the index (`pos`: flat, in the index's row-major order), the range and both shapes. Negative
+ * values are errors, as in PyTorch's gather/scatter_add/index_select: wrapping them would
+ * silently read or write the last entries.
+ */
+function checked(op: string, v: number, x: TensorInfo, index: TensorInfo, dim: number, pos: number): number {
+  if (v >= 0 && v < x.shape[dim]) return v;
+  throw new IndexError(op, `index ${v} at ${fmt(unravelIndex(pos, index.shape))} of index ${fmt(index.shape)} is out of range [0, ${x.shape[dim]}) for dim ${dim} of x ${fmt(x.shape)}`);
 }
 
 /**
@@ -37,7 +43,7 @@ function blocks(op: string, x: TensorInfo, index: TensorInfo, dim: number, other
   if (!vector) return [outer, inner, rows, null];
   const idx = index.data as Int32Array;
   const st = index.strides[dim];
-  const picks = Int32Array.from({ length: index.shape[dim] }, (_, j) => checkedIndex(op, idx[index.offset + j * st], x.shape[dim], x.shape));
+  const picks = Int32Array.from({ length: index.shape[dim] }, (_, j) => checked(op, idx[index.offset + j * st], x, index, dim, j * inner));
   return [outer, inner, rows, picks];
 }
 
@@ -65,7 +71,7 @@ export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number },
     if (rows) {
       for (let o = 0, i = 0; o < outer; o++) {
         for (let j = 0; j < J; j++) {
-          const from = x.offset + (o * X + checkedIndex('gather', idx[index.offset + o * J + j], X, x.shape)) * inner;
+          const from = x.offset + (o * X + checked('gather', idx[index.offset + o * J + j], x, index, dim, (o * J + j) * inner)) * inner;
           for (let q = 0; q < inner; q++, i++) r[i] = a[from + q];
         }
       }
@@ -74,7 +80,7 @@ export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number },
     for (let o = 0, i = 0; o < outer; o++) {
       for (let j = 0; j < J; j++) {
         for (let q = 0; q < inner; q++, i++) {
-          r[i] = a[x.offset + (o * X + checkedIndex('gather', idx[index.offset + i], X, x.shape)) * inner + q];
+          r[i] = a[x.offset + (o * X + checked('gather', idx[index.offset + i], x, index, dim, i)) * inner + q];
         }
       }
     }
@@ -86,9 +92,8 @@ export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number },
   xs[dim] = 0;
   const base = offsetsOf(index.shape, xs, x.offset);
   const step = x.strides[dim];
-  const size = x.shape[dim];
   for (let i = 0; i < n; i++) {
-    const k = checkedIndex('gather', idx[oi ? oi[i] : index.offset + i], size, x.shape);
+    const k = checked('gather', idx[oi ? oi[i] : index.offset + i], x, index, dim, i);
     r[i] = a[(base ? base[i] : x.offset + i) + k * step];
   }
   return r;
@@ -117,7 +122,7 @@ export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: 
     if (rows) {
       for (let o = 0, i = src.offset; o < outer; o++) {
         for (let j = 0; j < J; j++) {
-          const to = (o * X + checkedIndex('scatterAdd', idx[index.offset + o * J + j], X, x.shape)) * inner;
+          const to = (o * X + checked('scatterAdd', idx[index.offset + o * J + j], x, index, dim, (o * J + j) * inner)) * inner;
           for (let q = 0; q < inner; q++, i++) r[to + q] += s[i];
         }
       }
@@ -126,7 +131,7 @@ export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: 
     for (let o = 0, i = 0; o < outer; o++) {
       for (let j = 0; j < J; j++) {
         for (let q = 0; q < inner; q++, i++) {
-          r[(o * X + checkedIndex('scatterAdd', idx[index.offset + i], X, x.shape)) * inner + q] += s[src.offset + i];
+          r[(o * X + checked('scatterAdd', idx[index.offset + i], x, index, dim, i)) * inner + q] += s[src.offset + i];
         }
       }
     }
@@ -139,9 +144,8 @@ export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: 
   rs[dim] = 0;
   const base = offsetsOf(index.shape, rs, 0);
   const n = sizeOf(index.shape);
-  const size = x.shape[dim];
   for (let i = 0; i < n; i++) {
-    const k = checkedIndex('scatterAdd', idx[oi ? oi[i] : index.offset + i], size, x.shape);
+    const k = checked('scatterAdd', idx[oi ? oi[i] : index.offset + i], x, index, dim, i);
     r[(base ? base[i] : i) + k * step] += s[os ? os[i] : src.offset + i];
   }
   return r;

@@ -1,6 +1,6 @@
 import { getBackend, getDefaultDevice } from '../backend.js';
-import { arrayFor, dtypeOfArray, type DType, type NestedArray, type TypedArray } from '../dtype.js';
-import { DTypeError, ShapeError, fmt } from '../errors.js';
+import { arrayFor, checkDeviceDType, checkDTypeName, dtypeOfArray, type DType, type NestedArray, type TypedArray } from '../dtype.js';
+import { ShapeError, fmt } from '../errors.js';
 import { runKernel } from '../dispatch.js';
 import { checkShape, sizeOf } from '../shape.js';
 import { fromHost, Tensor } from '../tensor.js';
@@ -65,6 +65,7 @@ function firstScalar(data: NestedArray): number | boolean | undefined {
 export function tensor(data: NestedArray | TypedArray, opts: TensorOptions & { shape?: number[] } = {}): Tensor {
   const device = opts.device ?? getDefaultDevice();
   const backend = getBackend(device, 'tensor');
+  if (opts.dtype !== undefined) checkDTypeName('tensor', opts.dtype);
   let shape: number[];
   let dtype: DType;
   let values: TypedArray;
@@ -87,7 +88,7 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions & { s
     if (dtype === 'bool') for (let i = 0; i < tmp.length; i++) values[i] = tmp[i] !== 0 ? 1 : 0;
     else values.set(tmp);
   }
-  if (!backend.dtypes.includes(dtype)) throw new DTypeError('tensor', `device '${device}' has no ${dtype} support`);
+  checkDeviceDType('tensor', device, backend.dtypes, dtype, shape);
   return finish(fromHost(backend.upload(values, dtype), device, shape, dtype), opts);
 }
 
@@ -95,6 +96,7 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions & { s
 export function full(shape: readonly number[], value: number | boolean, opts: TensorOptions = {}): Tensor {
   const s = checkShape('full', shape);
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  checkDTypeName('full', dtype);
   const t = runKernel('full', [], { shape: s, value: Number(value), dtype, device: opts.device ?? getDefaultDevice() }, s, dtype, opts.device ?? getDefaultDevice());
   return finish(t, opts);
 }
@@ -129,6 +131,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  checkDTypeName('arange', dtype);
   const device = opts.device ?? getDefaultDevice();
   return finish(runKernel('arange', [], { start, step, n, dtype, device }, [n], dtype, device), opts);
 }
@@ -136,6 +139,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
 /** `steps` evenly spaced values from start to end inclusive (PyTorch's symmetric formula). */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
   checkShape('linspace', [steps], 'steps');
+  if (opts.dtype !== undefined) checkDTypeName('linspace', opts.dtype);
   const v = new Float64Array(steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   const half = Math.floor(steps / 2);
@@ -146,6 +150,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 /** Identity matrix [n, m]. */
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
   checkShape('eye', [n, m]);
+  if (opts.dtype !== undefined) checkDTypeName('eye', opts.dtype);
   const v = new Float32Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
   return tensor(v, { dtype: 'float32', ...opts, shape: [n, m] });

@@ -1,13 +1,27 @@
-import { DTypeError, ShapeError, fmt } from '../errors.js';
+import { DTypeError, IndexError, ShapeError, fmt } from '../errors.js';
 import { runKernel } from '../dispatch.js';
-import { normDim } from '../shape.js';
+import { normDim, unravelIndex } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { arange } from './creation.js';
-import { cast, eq } from './elementwise.js';
+import { arange, ones, zeros } from './creation.js';
+import { cast } from './elementwise.js';
 import { expand, reshape, slice, unsqueeze } from './movement.js';
 
 function checkIndexTensor(op: string, index: Tensor): void {
   if (index.dtype !== 'int32') throw new DTypeError(op, `index must be int32, got ${index.dtype} ${fmt(index.shape)}`);
+}
+
+/**
+ * The first value of `index` outside [0, n) and its position, on devices with synchronous reads
+ * (the CPU; the index is read once, cheap next to the op). Other devices check in their kernels
+ * and report at the next read, so this returns null there.
+ */
+function firstOutOfRange(index: Tensor, n: number): [number, number[]] | null {
+  if (!index.storage.backend.readSync) return null;
+  const v = index.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0 || v[i] >= n) return [v[i], unravelIndex(i, index.shape)];
+  }
+  return null;
 }
 
 /**
@@ -28,6 +42,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndexTensor('indexSelect', index);
   if (index.ndim > 1) throw new ShapeError('indexSelect', `index must be 1-D, got ${fmt(index.shape)}`);
   const d = normDim('indexSelect', dim, x.ndim);
+  const bad = firstOutOfRange(index, x.shape[d]);
+  if (bad) throw new IndexError('indexSelect', `index ${bad[0]} at ${fmt(bad[1])} of index ${fmt(index.shape)} is out of range [0, ${x.shape[d]}) for dim ${d} of x ${fmt(x.shape)}`);
   const shape = [...x.shape];
   shape[d] = index.size;
   const view = x.shape.map((_, i) => (i === d ? index.size : 1));
@@ -46,11 +62,25 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   return runKernel('scatterAdd', [x, index, src], { dim: d }, x.shape, x.dtype);
 }
 
-/** One-hot encoding of int32 class indices: [...] -> [..., numClasses] (int32, as PyTorch's integer result). */
+/**
+ * One-hot encoding of int32 class indices: [...] -> [..., numClasses] (int32, as PyTorch's
+ * integer result). A class outside [0, numClasses) is an IndexError (on WebGPU at the next read).
+ *
+ *   oneHot(tensor(new Int32Array([2, 0])), 3); // [[0, 0, 1], [1, 0, 0]]
+ */
 export function oneHot(index: Tensor, numClasses: number): Tensor {
   checkIndexTensor('oneHot', index);
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new ShapeError('oneHot', `numClasses must be a positive integer, got ${numClasses}`);
-  return cast(eq(unsqueeze(index, -1), arange(0, numClasses, 1, { device: index.device })), 'int32');
+  const bad = firstOutOfRange(index, numClasses);
+  if (bad) throw new IndexError('oneHot', `class ${bad[0]} at ${fmt(bad[1])} of index ${fmt(index.shape)} is out of range [0, ${numClasses}) (numClasses ${numClasses})`);
+  // a scatter, not a comparison with arange: the index kernels check the classes on every device
+  const device = index.device;
+  const base = zeros([...index.shape, numClasses], { dtype: 'int32', device }); // [..., C]
+  const one = ones([...index.shape, 1], { dtype: 'int32', device }); // [..., 1]
+  const at = unsqueeze(index, -1); // [..., 1]
+  const out = scatterAdd(base, -1, at, one);
+  for (const t of [base, one, at]) t.dispose();
+  return out;
 }
 
 /** int32 indices that sort x along `dim` (stable: ties keep their order). */

@@ -1,5 +1,5 @@
 import { getBackend, getDefaultDevice } from '../backend.js';
-import { isFloat, type DType } from '../dtype.js';
+import { checkDTypeName, isFloat, type DType } from '../dtype.js';
 import { DLError, DTypeError, ShapeError, fmt } from '../errors.js';
 import { runKernel } from '../dispatch.js';
 import { scope } from '../memory.js';
@@ -24,6 +24,7 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
 function random(kind: 'randomUniform' | 'randomNormal', op: string, shape: readonly number[], opts: RandomOptions): Tensor {
   const s = checkShape(op, shape);
   const dtype = opts.dtype ?? 'float32';
+  checkDTypeName(op, dtype);
   if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16') throw new DTypeError(op, `dtype must be a float type, got ${dtype}`);
   const device = opts.device ?? getDefaultDevice();
   const gen = opts.generator ?? globalGenerator;
@@ -61,6 +62,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ShapeError('randint', `expected integers low < high, got low=${low} high=${high}`);
   }
+  if (opts.dtype !== undefined) checkDTypeName('randint', opts.dtype);
   const u = rand(shape, { device: opts.device, generator: opts.generator });
   const r = u.mul(high - low).floor().add(low);
   u.dispose();
