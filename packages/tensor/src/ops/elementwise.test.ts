@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adamStep_, tensor, zeros } from '../index.js';
+import { DTypeError, adamStep_, tensor, where, zeros } from '../index.js';
 
 describe('adamStep_ (fused Adam, in place)', () => {
   const h = { beta1: 0.9, beta2: 0.999, stepSize: 0.1 / (1 - 0.9), sqrtBc2: Math.sqrt(1 - 0.999), eps: 1e-8, decay: 0.99 };
@@ -29,5 +29,41 @@ describe('adamStep_ (fused Adam, in place)', () => {
     expect(adamStep_(p, zeros([4], { dtype: 'float64' }), zeros([4]), zeros([4]), h)).toBe(false);
     expect(adamStep_(p, zeros([2, 2]), zeros([4]), zeros([4]), h)).toBe(false);
     expect(Array.from(p.dataSync())).toEqual(before);
+  });
+});
+
+describe('where / maskedFill conditions', () => {
+  /** Runs fn and returns what it threw. */
+  const caught = (fn: () => unknown): unknown => {
+    try {
+      fn();
+    } catch (e) {
+      return e;
+    }
+    throw new Error('expected a throw');
+  };
+
+  it('a non-bool condition is a DTypeError naming the op, its dtype and shape (as PyTorch)', () => {
+    const x = tensor([1, 2, 3]);
+    for (const [name, fn, dtype] of [
+      ['where', () => where(tensor([1, 0, 1]), x, 0), 'float32'], // one scalar side: whereScalar
+      ['where', () => where(tensor([1, 0, 1], { dtype: 'int32' }), x, x.neg()), 'int32'],
+      ['where', () => where(zeros([2, 3]), 1, 2), 'float32'],
+      ['where', () => x.where(tensor([0.5, 0, 1]), 0), 'float32'],
+    ] as const) {
+      const e = caught(fn);
+      expect(e, name).toBeInstanceOf(DTypeError);
+      const m = (e as Error).message;
+      expect(m).toMatch(/^where: condition must be bool/);
+      expect(m).toContain(dtype);
+    }
+    expect((caught(() => where(zeros([2, 3]), 1, 2)) as Error).message).toContain('[2,3]');
+  });
+
+  it('bool conditions still select', () => {
+    const c = tensor([true, false, true]);
+    expect(Array.from(where(c, tensor([1, 2, 3]), tensor([4, 5, 6])).dataSync())).toEqual([1, 5, 3]);
+    expect(Array.from(where(c, 9, tensor([4, 5, 6])).dataSync())).toEqual([9, 5, 9]);
+    expect(Array.from(tensor([1, 2, 3]).maskedFill(c, 0).dataSync())).toEqual([0, 2, 0]);
   });
 });

@@ -118,8 +118,17 @@ export const round = (x: Tensor): Tensor => unary('round', x);
 export const logicalNot = (x: Tensor): Tensor => unary('logicalNot', x);
 export const square = (x: Tensor): Tensor => mul(x, x);
 
-/** Elementwise cond ? a : b, broadcasting all three. */
+/**
+ * Elementwise cond ? a : b, broadcasting all three. `cond` must be bool, as in PyTorch (a float
+ * mask would silently mean "nonzero"): compare first, `where(x.gt(0), x, 0)`.
+ *
+ *   where(scores.gt(0), scores, 0); where(mask, -Infinity, scores)
+ */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (cond.dtype !== 'bool') {
+    const shapes = [a, b].map((v) => (v instanceof Tensor ? fmt(v.shape) : String(v))).join(', ');
+    throw new DTypeError('where', `condition must be bool, got ${cond.dtype} ${fmt(cond.shape)} (values ${shapes}); compare first, e.g. cond.gt(0), or .bool()`);
+  }
   let t: DType;
   if (a instanceof Tensor && b instanceof Tensor) t = promoteTypes(a.dtype, b.dtype);
   else if (a instanceof Tensor) t = promoteWithScalar(a.dtype, b as number);
@@ -128,10 +137,10 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (a instanceof Tensor !== b instanceof Tensor) {
     // one scalar side travels as an attribute (whereScalar), as in binary()
     const fillWhen = !(a instanceof Tensor);
-    const [c, x] = broadcastTo('where', cast(cond, 'bool'), cast((fillWhen ? b : a) as Tensor, t));
+    const [c, x] = broadcastTo('where', cond, cast((fillWhen ? b : a) as Tensor, t));
     return runKernel('whereScalar', [c, x], { value: Number(fillWhen ? a : b), fillWhen }, c.shape, t);
   }
-  const [c, x, y] = broadcastTo('where', cast(cond, 'bool'), asTensor(a, t, cond), asTensor(b, t, cond));
+  const [c, x, y] = broadcastTo('where', cond, asTensor(a, t, cond), asTensor(b, t, cond));
   return runKernel('where', [c, x, y], {}, c.shape, t);
 }
 
