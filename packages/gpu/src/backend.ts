@@ -2,6 +2,7 @@ import {
   BINARY_OPS,
   UNARY_OPS,
   arrayFor,
+  checkDeviceDType,
   sizeOf,
   type Backend,
   type DType,
@@ -141,6 +142,8 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
 
   function upload(values: TypedArray, dtype: DType): GpuData {
     ctx.check('upload');
+    // the last guard for every path onto the device: float64 bytes written as f32 read back as garbage
+    checkDeviceDType('upload', name, dtypes, dtype, [values.length]);
     const n = values.length;
     if (dtype === 'float16') {
       // convert on the device: upload float32, then cast (float16 has no host array type)

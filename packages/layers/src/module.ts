@@ -349,9 +349,12 @@ export abstract class Module {
     if (strict && bad) throw new StateDictError(`loadStateDict (${this.constructor.name})`, result);
     noGrad(() => {
       for (const [, dst, v] of targets) {
-        const moved = v.device === dst.device ? v : v.to(dst.device);
+        // convert on the source device first: the destination may not hold v's dtype (webgpu has no float64)
+        const typed = v.device === dst.device ? v : v.cast(dst.dtype);
+        const moved = typed.device === dst.device ? typed : typed.to(dst.device);
         dst.copy_(moved);
         if (moved !== v) moved.dispose();
+        if (typed !== v && typed !== moved) typed.dispose();
       }
     });
     return result;

@@ -1,5 +1,5 @@
 import { getBackend, type TensorInfo } from './backend.js';
-import { type DType, type NestedArray, type TypedArray } from './dtype.js';
+import { checkDeviceDType, type DType, type NestedArray, type TypedArray } from './dtype.js';
 import { DeviceError, DisposedError, DTypeError, IndexError, ShapeError, fmt } from './errors.js';
 import { Storage, deviceStats, keep, scope, trackInScope } from './memory.js';
 import { isContiguousLayout, sizeOf } from './shape.js';
@@ -188,6 +188,7 @@ export class Tensor {
   to(device: string): Tensor {
     if (device === this.device) return this;
     const target = getBackend(device, 'to');
+    checkDeviceDType('to', target.name, target.dtypes, this.dtype, this.shape);
     const src = this.storage.backend;
     if (!src.readSync) {
       throw new DeviceError('to', `reads from '${src.name}' are asynchronous; use await t.toAsync('${device}') (shape ${fmt(this.shape)})`);
@@ -198,6 +199,7 @@ export class Tensor {
   async toAsync(device: string): Promise<Tensor> {
     if (device === this.device) return this;
     const target = getBackend(device, 'toAsync');
+    checkDeviceDType('toAsync', target.name, target.dtypes, this.dtype, this.shape);
     return fromHost(target.upload(await this.data(), this.dtype), target.name, this.shape, this.dtype);
   }
   /** Marks this leaf as requiring grad (in place) and returns it. */

@@ -1,18 +1,28 @@
 import { contiguousStrides, sizeOf, type OutInfo, type TensorInfo } from '@dl/tensor';
 import type { GpuContext, GpuData } from '../runtime/context.js';
-import { FLAG_INDEX } from '../runtime/context.js';
+import { INDEX_CHECK_OPS, type IndexCheckOp } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, fromDomain, grid, storageType, toDomain, type Domain } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
 import { WG, dataOf, newData, outSize } from './common.js';
 import { castInto } from './elementwise.js';
 import { declareRows, rowsOf } from './rows.js';
 
-/** Maps a possibly negative index into [0, size), or -1 after flagging it as out of range. */
-const NORM_INDEX = `fn normIndex(v: i32, size: i32) -> i32 {
-  let k = select(v, v + size, v < 0);
-  if (k < 0 || k >= size) { atomicOr(&flags[0], ${FLAG_INDEX}u); return -1; }
-  return k;
+/**
+ * WGSL `checkIndex(v, size)`: v when it is in [0, size) (negative indices are errors, as in
+ * PyTorch); else -1, after the first such thread since the last read records (op, v, size) in the
+ * error buffer, which the next read or sync raises as an IndexError.
+ */
+function checkIndexFn(op: IndexCheckOp): string {
+  return `fn checkIndex(v: i32, size: i32) -> i32 {
+  if (v >= 0 && v < size) { return v; }
+  if (atomicOr(&flags[0], 1u) == 0u) {
+    atomicStore(&flags[1], ${INDEX_CHECK_OPS.indexOf(op) + 1}u);
+    atomicStore(&flags[2], bitcast<u32>(v));
+    atomicStore(&flags[3], u32(size));
+  }
+  return -1;
 }`;
+}
 
 /** out[..i..] = x[..index[..i..]..] along dim (out has index's shape). */
 export function gatherKernel(ctx: GpuContext, [x, index]: TensorInfo[], { dim }: { dim: number }, out: OutInfo): GpuData {
@@ -30,11 +40,11 @@ export function gatherKernel(ctx: GpuContext, [x, index]: TensorInfo[], { dim }:
     b.storage('flags', 'atomic<u32>', 'read_write');
     stridedOffsetFn(b, 'ioff', rank, 's');
     stridedOffsetFn(b, 'xoff', rank, 's');
-    b.fn(NORM_INDEX);
+    b.fn(checkIndexFn('gather'));
     return b.build(`
   let i = wg * ${WG} + lid;
   if (i >= ${b.param('n')}) { return; }
-  let k = normIndex(index[ioff(i)], ${b.param('size')});
+  let k = checkIndex(index[ioff(i)], ${b.param('size')});
   if (k < 0) { out[i] = ${fromDomain(d === 'f32' ? '0.0' : '0', d, xt)}; return; }
   out[i] = x[xoff(i) + k * ${b.param('step')}];`);
   });
@@ -68,7 +78,7 @@ export function scatterAddKernel(ctx: GpuContext, [x, index, src]: TensorInfo[],
     b.storage('src', st);
     b.storage('flags', 'atomic<u32>', 'read_write');
     stridedOffsetFn(b, 'xoff', rank, 'o');
-    b.fn(NORM_INDEX);
+    b.fn(checkIndexFn('scatterAdd'));
     const lines = [`  let p = wg * ${WG} + lid;`, `  if (p >= ${b.param('n')}) { return; }`, '  var r = p;'];
     for (let k = rank - 1; k >= 0; k--) {
       lines.push(`  let c${k} = r % ${b.param(`o${k}`)};`, `  r = r / ${b.param(`o${k}`)};`);
@@ -81,7 +91,7 @@ export function scatterAddKernel(ctx: GpuContext, [x, index, src]: TensorInfo[],
     lines.push(`  if (${inb}) {`);
     lines.push(`    let ib = ${ib};`, `    let sb = ${sb};`);
     lines.push(`    for (var k = 0; k < ${b.param(`is${dim}`)}; k++) {`);
-    lines.push(`      if (normIndex(index[ib + k * ${b.param(`i_st${dim}`)}], ${b.param(`o${dim}`)}) == c${dim}) {`);
+    lines.push(`      if (checkIndex(index[ib + k * ${b.param(`i_st${dim}`)}], ${b.param(`o${dim}`)}) == c${dim}) {`);
     lines.push(`        acc = acc + ${toDomain(`src[sb + k * ${b.param(`s_st${dim}`)}]`, st, d)};`);
     lines.push('      }', '    }', '  }');
     lines.push(`  out[p] = ${fromDomain('acc', d, ot)};`);

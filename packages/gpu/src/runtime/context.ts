@@ -44,8 +44,15 @@ const MAP_READ = 0x01;
 const UNIFORM = 0x40;
 const UNIFORM_CHUNK = 65536;
 
-/** Bit set in the flags buffer when a kernel saw an index out of range. */
-export const FLAG_INDEX = 1;
+/**
+ * Kernels that check indices on the device, by their code in the error buffer (code = position + 1).
+ * The buffer holds four u32: [taken, op code, bad value (i32 bits), size of the indexed dim]; the
+ * first kernel thread to see a bad index since the last read or sync() sets `taken` and writes the
+ * rest, as CUDA's device-side assert, and the next read() / sync() raises it as an IndexError.
+ */
+export const INDEX_CHECK_OPS = ['gather', 'scatterAdd'] as const;
+export type IndexCheckOp = (typeof INDEX_CHECK_OPS)[number];
+const ERROR_BYTES = 16;
 
 interface UniformChunk {
   buffer: GPUBuffer;
@@ -71,7 +78,7 @@ export class GpuContext {
   private readonly chunks: UniformChunk[] = [];
   private chunkIndex = 0;
   private pendingDispatches = 0;
-  /** a small atomic buffer kernels use to report bad indices */
+  /** the error buffer index kernels write a bad index into (see INDEX_CHECK_OPS) */
   readonly flags: GPUBuffer;
   lostReason: string | null = null;
   private readonly errors: string[] = [];
@@ -92,7 +99,7 @@ export class GpuContext {
     this.subgroups = opts.subgroups ?? false;
     this.pool = new BufferPool(device, STORAGE | COPY_SRC | COPY_DST, opts.maxPooledBytes ?? 512 * 2 ** 20);
     this.pipelines = new PipelineCache(device);
-    this.flags = device.createBuffer({ size: 16, usage: STORAGE | COPY_SRC | COPY_DST });
+    this.flags = device.createBuffer({ size: ERROR_BYTES, usage: STORAGE | COPY_SRC | COPY_DST });
     device.lost.then((info) => {
       this.lostReason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
     });
@@ -290,15 +297,32 @@ export class GpuContext {
     this.pool.afterSubmit();
   }
 
-  /** Copies `bytes` from `buf` at `offset` to the host, after submitting pending work. */
+  /**
+   * Copies `bytes` from `buf` at `offset` to the host, after submitting pending work. The error
+   * buffer comes back in the same copy: an index error a kernel recorded is raised here.
+   */
   async read(op: string, buf: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.check(op);
     const padded = Math.ceil(bytes / 4) * 4;
-    const staging = this.device.createBuffer({ size: padded + 16, usage: MAP_READ | COPY_DST });
+    const staging = this.device.createBuffer({ size: padded + ERROR_BYTES, usage: MAP_READ | COPY_DST });
     if (padded) this.copy(buf, offset, staging, 0, padded);
-    this.copy(this.flags, 0, staging, padded, 16);
+    this.takeIndexError(staging, padded);
     this.flush();
     this.stats.reads++;
+    const all = await this.mapped(op, staging);
+    this.throwErrors(op);
+    this.throwIndexError(op, new Uint32Array(all, padded, 4));
+    return all.slice(0, bytes);
+  }
+
+  /** Records a copy of the error buffer into `staging` at `at`, then clears it (in queue order). */
+  private takeIndexError(staging: GPUBuffer, at: number): void {
+    this.copy(this.flags, 0, staging, at, ERROR_BYTES);
+    this.encoder!.clearBuffer(this.flags, 0, ERROR_BYTES);
+  }
+
+  /** The contents of a submitted staging buffer, which is then destroyed. */
+  private async mapped(op: string, staging: GPUBuffer): Promise<ArrayBuffer> {
     try {
       await staging.mapAsync(1 /* GPUMapMode.READ */);
     } catch (e) {
@@ -309,13 +333,18 @@ export class GpuContext {
     const all = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
-    this.throwErrors(op);
-    const flags = new Uint32Array(all, padded, 4)[0];
-    if (flags & FLAG_INDEX) {
-      this.device.queue.writeBuffer(this.flags, 0, new Uint32Array(4));
-      throw new IndexError(op, 'a gather or scatterAdd index was out of range (seen on webgpu, reported at the next read); the out-of-range elements were skipped');
-    }
-    return all.slice(0, bytes);
+    return all;
+  }
+
+  /** Raises the index error a kernel recorded ([taken, op code, value, size]), if any. */
+  private throwIndexError(at: string, words: Uint32Array): void {
+    if (!words[0]) return;
+    const op = INDEX_CHECK_OPS[words[1] - 1] ?? 'an index kernel';
+    const what = op === 'scatterAdd' ? 'its entries with bad indices were skipped' : 'its elements with bad indices were set to 0';
+    throw new IndexError(
+      op,
+      `index ${words[2] | 0} is out of range [0, ${words[3]}) — detected asynchronously: a ${op} queued on webgpu before this ${at}() saw it (kernels cannot throw, so the first bad index is reported at the next read or sync); ${what}`,
+    );
   }
 
   /** Raises validation errors the device reported since the last check. */
@@ -326,9 +355,14 @@ export class GpuContext {
     }
   }
 
+  /** Submits pending work and waits for it; raises device and index errors it reported. */
   async sync(): Promise<void> {
+    const staging = this.device.createBuffer({ size: ERROR_BYTES, usage: MAP_READ | COPY_DST });
+    this.takeIndexError(staging, 0);
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    // mapping waits for every submitted command before the copy, as onSubmittedWorkDone would
+    const words = new Uint32Array(await this.mapped('sync', staging));
     this.throwErrors('sync');
+    this.throwIndexError('sync', words);
   }
 }
