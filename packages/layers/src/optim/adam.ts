@@ -1,5 +1,5 @@
 import { adamStep_, zerosLike, type Tensor } from '@dl/tensor';
-import { Optimizer, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { Optimizer, checkBetas, checkFlag, checkNumber, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface AdamOptions extends BaseOptions {
   betas: [number, number];
@@ -45,6 +45,13 @@ function adamStep(keepState: (st: ParamState, k: string, t: Tensor) => Tensor, p
   p.sub_(m.div(denom).mul(g.lr / bc1));
 }
 
+/** PyTorch's checks of Adam's and AdamW's own arguments (eps, betas, weightDecay), and the flags. */
+function checkAdamOptions(op: string, o: Partial<AdamOptions>, where: string): void {
+  for (const k of ['eps', 'weightDecay'] as const) if (k in o) checkNumber(op, where + k, o[k]);
+  if ('betas' in o) checkBetas(op, `${where}betas`, o.betas);
+  for (const k of ['amsgrad', 'maximize'] as const) if (k in o) checkFlag(op, where + k, o[k]);
+}
+
 /**
  * Adam (Kingma & Ba) with bias correction; weightDecay adds an L2 term to the gradient.
  *
@@ -56,6 +63,10 @@ export class Adam extends Optimizer<AdamOptions> {
   }
   protected update(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, st: ParamState): void {
     adamStep((s, k, t) => this.keepState(s, k, t), p, grad, g, st, false);
+  }
+  protected override checkOptions(o: Partial<AdamOptions>, where: string): void {
+    super.checkOptions(o, where);
+    checkAdamOptions(this.constructor.name, o, where);
   }
 }
 
@@ -71,5 +82,9 @@ export class AdamW extends Optimizer<AdamOptions> {
   }
   protected update(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, st: ParamState): void {
     adamStep((s, k, t) => this.keepState(s, k, t), p, grad, g, st, true);
+  }
+  protected override checkOptions(o: Partial<AdamOptions>, where: string): void {
+    super.checkOptions(o, where);
+    checkAdamOptions(this.constructor.name, o, where);
   }
 }

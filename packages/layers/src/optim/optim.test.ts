@@ -141,3 +141,76 @@ describe('clipGradNorm', () => {
     expect(a.grad.toArray()).toEqual([0.30000001192092896, 0.4000000059604645]);
   });
 });
+
+describe('optimizer arguments are checked as PyTorch checks them', () => {
+  /** The message make() throws (a DLError naming the optimizer), or fails when it does not throw. */
+  const refused = (make: () => unknown): string => {
+    try {
+      make();
+    } catch (e) {
+      expect(e).toBeInstanceOf(DLError);
+      return (e as Error).message;
+    }
+    throw new Error('expected the optimizer to refuse its arguments');
+  };
+  const p = () => param(tensor([1, 2]));
+
+  it('SGD: negative lr, momentum or weightDecay; nesterov without momentum or with dampening', () => {
+    expect(refused(() => new SGD([p()], { lr: -0.1 }))).toBe('SGD: lr must be a finite number >= 0, got -0.1');
+    expect(refused(() => new SGD([p()], { lr: NaN }))).toMatch(/^SGD: lr .* got NaN/);
+    expect(refused(() => new SGD([p()], { lr: Infinity }))).toMatch(/^SGD: lr .* got Infinity/);
+    expect(refused(() => new SGD([p()], { lr: '0.1' as never }))).toMatch(/^SGD: lr .* got '0.1'/);
+    expect(refused(() => new SGD([p()], { lr: 0.1, momentum: -0.9 }))).toMatch(/^SGD: momentum .* got -0.9/);
+    expect(refused(() => new SGD([p()], { lr: 0.1, weightDecay: -1e-4 }))).toMatch(/^SGD: weightDecay .* got -0.0001/);
+    expect(refused(() => new SGD([p()], { lr: 0.1, nesterov: true }))).toMatch(/^SGD: nesterov .*momentum > 0.*got momentum 0/);
+    expect(refused(() => new SGD([p()], { lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.1 }))).toMatch(/^SGD: nesterov .*dampening 0.*dampening 0.1/);
+    expect(refused(() => new SGD([p()], { lr: 0.1, nesterov: 'yes' as never, momentum: 0.9 }))).toMatch(/^SGD: nesterov must be true or false/);
+  });
+
+  it('Adam and AdamW: lr, eps, each beta in [0, 1), weightDecay', () => {
+    for (const [Opt, name] of [[Adam, 'Adam'], [AdamW, 'AdamW']] as const) {
+      expect(refused(() => new Opt([p()], { lr: -1e-3 }))).toMatch(new RegExp(`^${name}: lr .* got -0.001`));
+      expect(refused(() => new Opt([p()], { betas: [1.5, 0.999] }))).toBe(`${name}: betas[0] must be in [0, 1), got 1.5`);
+      expect(refused(() => new Opt([p()], { betas: [0.9, 1] }))).toBe(`${name}: betas[1] must be in [0, 1), got 1`);
+      expect(refused(() => new Opt([p()], { betas: [-0.1, 0.9] }))).toMatch(/betas\[0\] .* got -0.1/);
+      expect(refused(() => new Opt([p()], { betas: [0.9] as never }))).toMatch(/betas must be two numbers, got \[0.9\]/);
+      expect(refused(() => new Opt([p()], { eps: -1e-8 }))).toMatch(new RegExp(`^${name}: eps .* got -1e-8`));
+      expect(refused(() => new Opt([p()], { weightDecay: -0.01 }))).toMatch(new RegExp(`^${name}: weightDecay .* got -0.01`));
+      expect(refused(() => new Opt([p()], { amsgrad: 1 as never }))).toMatch(/amsgrad must be true or false/);
+    }
+  });
+
+  it('RMSprop: lr, alpha in [0, 1], eps, momentum, weightDecay', () => {
+    expect(refused(() => new RMSprop([p()], { lr: -0.01 }))).toMatch(/^RMSprop: lr .* got -0.01/);
+    expect(refused(() => new RMSprop([p()], { alpha: 1.5 }))).toBe('RMSprop: alpha must be in [0, 1], got 1.5');
+    expect(refused(() => new RMSprop([p()], { alpha: -0.5 }))).toMatch(/alpha .* got -0.5/);
+    expect(refused(() => new RMSprop([p()], { eps: -1 }))).toMatch(/^RMSprop: eps/);
+    expect(refused(() => new RMSprop([p()], { momentum: -0.1 }))).toMatch(/^RMSprop: momentum/);
+    expect(refused(() => new RMSprop([p()], { weightDecay: -0.1 }))).toMatch(/^RMSprop: weightDecay/);
+  });
+
+  it('options of a param group (at construction or addParamGroup) name the group', () => {
+    expect(refused(() => new SGD([{ params: [p()] }, { params: [p()], lr: -1 }], { lr: 0.1 }))).toBe('SGD: param group 1: lr must be a finite number >= 0, got -1');
+    const opt = new Adam([p()]);
+    expect(refused(() => opt.addParamGroup({ params: [p()], betas: [0.9, 2] }))).toBe('Adam: param group 1: betas[1] must be in [0, 1), got 2');
+    expect(opt.paramGroups.length).toBe(1); // nothing was added
+    // an option given as undefined takes the default, as one left out
+    const ok = new SGD([{ params: [p()], lr: undefined }], { lr: 0.1 });
+    expect(ok.paramGroups[0].lr).toBe(0.1);
+  });
+
+  it('edge values PyTorch accepts still work; later changes (schedulers) are not checked, as in PyTorch', () => {
+    const q = p();
+    const opts = [
+      new SGD([q], { lr: 0, momentum: 0, weightDecay: 0 }),
+      new Adam([p()], { lr: 0, betas: [0, 0], eps: 0 }),
+      new RMSprop([p()], { alpha: 0 }),
+      new RMSprop([p()], { alpha: 1 }),
+    ];
+    expect(opts.length).toBe(4);
+    opts[0].paramGroups[0].lr = 0.5; // what an LR scheduler does
+    q.grad = tensor([1, 1]);
+    opts[0].step();
+    expect(q.toArray()).toEqual([0.5, 1.5]);
+  });
+});

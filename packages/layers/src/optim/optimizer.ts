@@ -36,6 +36,29 @@ export function optimizerStateOf(p: Tensor): Tensor[] {
   return out;
 }
 
+function show(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? `[${v.map(show).join(',')}]` : String(v);
+}
+
+/** @internal a finite number >= 0 and <= max (< max when openMax), or a DLError `op: name must be ...`. */
+export function checkNumber(op: string, name: string, v: unknown, max = Infinity, openMax = false): void {
+  const ok = typeof v === 'number' && Number.isFinite(v) && v >= 0 && (openMax ? v < max : v <= max);
+  if (ok) return;
+  const range = max === Infinity ? 'a finite number >= 0' : `in [0, ${max}${openMax ? ')' : ']'}`;
+  throw new DLError(op, `${name} must be ${range}, got ${show(v)}`);
+}
+
+/** @internal true or false, or a DLError (a string 'false' would read as true) */
+export function checkFlag(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'boolean') throw new DLError(op, `${name} must be true or false, got ${show(v)}`);
+}
+
+/** @internal [b1, b2], each in [0, 1), as Adam's betas */
+export function checkBetas(op: string, name: string, v: unknown): void {
+  if (!Array.isArray(v) || v.length !== 2) throw new DLError(op, `${name} must be two numbers, got ${show(v)}`);
+  v.forEach((b, i) => checkNumber(op, `${name}[${i}]`, b, 1, true));
+}
+
 /**
  * Base of SGD, Adam, AdamW and RMSprop. Updates run in place inside noGrad and a memory scope;
  * state tensors are kept out of scopes so they live as long as the optimizer.
@@ -49,6 +72,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   readonly defaults: O;
 
   constructor(params: Iterable<Tensor> | ParamGroupInput<O>[], defaults: O) {
+    // PyTorch's constructors check these; a later change (an LR scheduler) is not checked, as there
+    this.checkOptions(defaults, '');
     this.defaults = defaults;
     const list = [...(params as Iterable<Tensor | ParamGroupInput<O>>)];
     const groups: ParamGroupInput<O>[] = list.length && !(list[0] instanceof Tensor) ? (list as ParamGroupInput<O>[]) : [{ params: list as Tensor[] } as unknown as ParamGroupInput<O>];
@@ -66,9 +91,12 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     collected.register(this, ref);
   }
 
-  /** Adds a group (e.g. layers unfrozen later); options left out take the defaults. */
+  /** Adds a group (e.g. layers unfrozen later); options left out (or undefined) take the defaults. */
   addParamGroup(group: ParamGroupInput<O>): void {
-    const params = [...group.params];
+    const { params: given, ...rest } = group;
+    const own = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<O>;
+    this.checkOptions(own, `param group ${this.paramGroups.length}: `);
+    const params = [...given];
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of params) {
       if (!(p instanceof Tensor)) throw new DLError(this.constructor.name, 'params must be tensors');
@@ -76,7 +104,27 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       if (seen.has(p)) throw new DLError(this.constructor.name, `a parameter (shape [${p.shape.join(',')}]) appears in more than one group`);
       seen.add(p);
     }
-    this.paramGroups.push({ ...this.defaults, ...group, params });
+    this.paramGroups.push({ ...this.defaults, ...own, params });
+  }
+
+  /**
+   * Throws a DLError naming the optimizer and the argument when a hyperparameter in `o` is out of
+   * the range PyTorch's constructor accepts (`where` prefixes the message, e.g. 'param group 1: ').
+   * Subclasses check their own options and call this for lr.
+   */
+  protected checkOptions(o: Partial<O>, where: string): void {
+    this.checkRange(o, 'lr', where);
+  }
+
+  /** Checks that o[key], when given, is a finite number in [min, max] (or [min, max) with `openMax`). */
+  protected checkRange(o: Partial<O>, key: keyof O & string, where: string, max = Infinity, openMax = false): void {
+    if (!(key in o)) return;
+    checkNumber(this.constructor.name, `${where}${key}`, o[key], max, openMax);
+  }
+
+  /** Checks that o[key], when given, is a boolean (a string 'false' would read as true). */
+  protected checkFlag(o: Partial<O>, key: keyof O & string, where: string): void {
+    if (key in o) checkFlag(this.constructor.name, `${where}${key}`, o[key]);
   }
 
   /** Drops every gradient (PyTorch's set_to_none=True): the next backward writes fresh ones. */

@@ -21,6 +21,14 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...opts });
   }
 
+  protected override checkOptions(o: Partial<RMSpropOptions>, where: string): void {
+    super.checkOptions(o, where);
+    // PyTorch checks alpha >= 0 only; above 1 the running average goes negative and steps are NaN
+    this.checkRange(o, 'alpha', where, 1);
+    for (const k of ['eps', 'momentum', 'weightDecay'] as const) this.checkRange(o, k, where);
+    for (const k of ['centered', 'maximize'] as const) this.checkFlag(o, k, where);
+  }
+
   protected update(p: Tensor, grad: Tensor, g: ParamGroup<RMSpropOptions>, st: ParamState): void {
     let d = g.maximize ? grad.neg() : grad;
     if (g.weightDecay) d = d.add(p.mul(g.weightDecay));

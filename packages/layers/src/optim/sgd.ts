@@ -17,9 +17,23 @@ export interface SGDOptions extends BaseOptions {
  */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Iterable<Tensor> | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> & { lr: number }) {
-    const o: SGDOptions = { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts };
-    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new DLError('SGD', 'nesterov momentum needs momentum > 0 and dampening 0');
-    super(params, o);
+    super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts });
+  }
+
+  protected override checkOptions(o: Partial<SGDOptions>, where: string): void {
+    super.checkOptions(o, where);
+    this.checkRange(o, 'momentum', where);
+    this.checkRange(o, 'weightDecay', where);
+    // PyTorch leaves dampening's range open; it must at least be a number
+    if ('dampening' in o && !Number.isFinite(o.dampening)) throw new DLError('SGD', `${where}dampening must be a finite number, got ${String(o.dampening)}`);
+    this.checkFlag(o, 'nesterov', where);
+    this.checkFlag(o, 'maximize', where);
+    // a group is checked with the defaults it inherits
+    const m = o.momentum ?? this.defaults?.momentum ?? 0;
+    const d = o.dampening ?? this.defaults?.dampening ?? 0;
+    if ((o.nesterov ?? this.defaults?.nesterov) && (m <= 0 || d !== 0)) {
+      throw new DLError('SGD', `${where}nesterov momentum needs momentum > 0 and dampening 0, got momentum ${m}, dampening ${d}`);
+    }
   }
 
   protected update(p: Tensor, grad: Tensor, g: ParamGroup<SGDOptions>, st: ParamState): void {
