@@ -24,6 +24,6 @@ describe('MultiheadAttention', () => {
   it('checks embed size and heads', () => {
     expect(() => new MultiheadAttention(10, 3)).toThrow(/divisible by numHeads/);
     const m = new MultiheadAttention(8, 2);
-    expect(() => m.forward(zeros([2, 3, 6]), zeros([2, 3, 6]), zeros([2, 3, 6]))).toThrow('MultiheadAttention: expected input [B,L,8], got [2,3,6]');
+    expect(() => m.forward(zeros([2, 3, 6]), zeros([2, 3, 6]), zeros([2, 3, 6]))).toThrow('MultiheadAttention: query must be [B, L, 8] (batch first), got [2,3,6] (query [2,3,6], key [2,3,6], value [2,3,6])');
   });
 });

@@ -1,5 +1,6 @@
-import { DTypeError, ShapeError, arange, fmt, matmul, softmax, zeros, type Tensor } from '@dl/tensor';
+import { DLError, DTypeError, ShapeError, arange, fmt, isFloat, matmul, softmax, zeros, type Tensor } from '@dl/tensor';
 import { dropout } from './activation.js';
+import { checkSize } from './args.js';
 import { xavierUniform, zeros as zeroInit } from './init.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -43,6 +44,9 @@ export class MultiheadAttention extends Module {
     { dropout: p = 0, bias = true, device }: MultiheadAttentionOptions = {},
   ) {
     super();
+    checkSize('MultiheadAttention', 'embedDim', embedDim);
+    checkSize('MultiheadAttention', 'numHeads', numHeads);
+    if (!(p >= 0 && p <= 1)) throw new DLError('MultiheadAttention', `dropout must be in [0, 1], got ${p}`);
     if (embedDim % numHeads) throw new ShapeError('MultiheadAttention', `embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
     this.headDim = embedDim / numHeads;
     this.dropoutP = p;
@@ -85,12 +89,48 @@ export class MultiheadAttention extends Module {
     return x.reshape([B, T, this.numHeads, this.headDim]).transpose(1, 2); // (B, H, T, hd)
   }
 
+  /**
+   * Checks every argument against the others before any work, naming the wrong one with all the
+   * shapes involved (a mismatch found inside matmul would name none of them).
+   */
+  #checkArgs(query: Tensor, key: Tensor, value: Tensor, { attnMask, keyPaddingMask }: AttentionCallOptions): void {
+    const E = this.embedDim;
+    const label = this.label();
+    const all = (): string => `query ${fmt(query.shape)}, key ${fmt(key.shape)}, value ${fmt(value.shape)}`;
+    for (const [name, t, len] of [['query', query, 'L'], ['key', key, 'S'], ['value', value, 'S']] as const) {
+      if (t.ndim !== 3 || t.shape[2] !== E) throw new ShapeError(label, `${name} must be [B, ${len}, ${E}] (batch first), got ${fmt(t.shape)} (${all()})`);
+    }
+    if (key.shape[0] !== query.shape[0]) throw new ShapeError(label, `key's batch size ${key.shape[0]} must equal query's ${query.shape[0]} (${all()})`);
+    if (value.shape[0] !== key.shape[0] || value.shape[1] !== key.shape[1]) {
+      throw new ShapeError(label, `value ${fmt(value.shape)} must have key's batch and length [${key.shape[0]},${key.shape[1]}] (${all()})`);
+    }
+    if (!isFloat(query.dtype)) throw new DTypeError(label, `query must be float, got ${query.dtype} (${all()})`);
+    if (key.dtype !== query.dtype || value.dtype !== query.dtype) {
+      throw new DTypeError(label, `key (${key.dtype}) and value (${value.dtype}) must have query's dtype ${query.dtype} (${all()})`);
+    }
+    const [B, L] = query.shape;
+    const S = key.shape[1];
+    const BH = B * this.numHeads;
+    if (attnMask) {
+      if (attnMask.dtype !== 'bool' && attnMask.dtype !== query.dtype) {
+        throw new DTypeError(label, `attnMask must be bool or query's float dtype (${query.dtype}), got ${attnMask.dtype} ${fmt(attnMask.shape)}`);
+      }
+      const m = attnMask.shape;
+      if (!((m.length === 2 && m[0] === L && m[1] === S) || (m.length === 3 && m[0] === BH && m[1] === L && m[2] === S))) {
+        throw new ShapeError(label, `attnMask must be [${L},${S}] or [${BH},${L},${S}] ([L,S] or [B*numHeads,L,S]), got ${fmt(m)} (${all()})`);
+      }
+    }
+    if (keyPaddingMask) {
+      if (keyPaddingMask.dtype !== 'bool') throw new DTypeError(label, `keyPaddingMask must be bool, got ${keyPaddingMask.dtype} ${fmt(keyPaddingMask.shape)}`);
+      const k = keyPaddingMask.shape;
+      if (k.length !== 2 || k[0] !== B || k[1] !== S) throw new ShapeError(label, `keyPaddingMask must be [${B},${S}] ([B,S]), got ${fmt(k)} (${all()})`);
+    }
+  }
+
   forward(query: Tensor, key: Tensor, value: Tensor, opts: AttentionCallOptions = {}): [Tensor, Tensor | null] {
+    this.#checkArgs(query, key, value, opts);
     const E = this.embedDim;
     const H = this.numHeads;
-    this.checkInput(query, [null, null, E], ['B', 'L', 'E']);
-    this.checkInput(key, [query.shape[0], null, E], ['B', 'S', 'E']);
-    this.checkInput(value, [query.shape[0], key.shape[1], E], ['B', 'S', 'E']);
     const [B, L] = query.shape;
     const S = key.shape[1];
     // self-attention projects q, k and v in one product with the packed weight (one GEMM, and one
@@ -104,8 +144,6 @@ export class MultiheadAttention extends Module {
 
     const { attnMask, keyPaddingMask, isCausal } = opts;
     if (attnMask) {
-      const ok = (attnMask.ndim === 2 && attnMask.shape[0] === L && attnMask.shape[1] === S) || (attnMask.ndim === 3 && attnMask.shape[0] === B * H && attnMask.shape[1] === L && attnMask.shape[2] === S);
-      if (!ok) throw new ShapeError(this.label(), `attnMask must be [${L},${S}] or [${B * H},${L},${S}], got ${fmt(attnMask.shape)}`);
       const m = attnMask.ndim === 3 ? attnMask.reshape([B, H, L, S]) : attnMask;
       scores = attnMask.dtype === 'bool' ? scores.maskedFill(m, -Infinity) : scores.add(m);
     }
@@ -115,8 +153,6 @@ export class MultiheadAttention extends Module {
       scores = scores.maskedFill(cols.gt(rows), -Infinity);
     }
     if (keyPaddingMask) {
-      if (keyPaddingMask.dtype !== 'bool') throw new DTypeError(this.label(), `keyPaddingMask must be bool, got ${keyPaddingMask.dtype}`);
-      this.checkInput(keyPaddingMask, [B, S], ['B', 'S']);
       scores = scores.maskedFill(keyPaddingMask.reshape([B, 1, 1, S]), -Infinity);
     }
     const attn = softmax(scores, -1); // (B, H, L, S)

@@ -1,4 +1,5 @@
 import { ShapeError, conv1d, conv2d, convTranspose2d, fmt, zeros, type Tensor } from '@dl/tensor';
+import { checkDims, checkSize } from './args.js';
 import { defaultLinearInit } from './init.js';
 import { Module, param } from './module.js';
 
@@ -17,9 +18,28 @@ export interface ConvLayerOptions {
 const two = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
 function checkGroups(label: string, cin: number, cout: number, groups: number): void {
+  checkSize(label, 'inChannels', cin);
+  checkSize(label, 'outChannels', cout);
   if (!Number.isInteger(groups) || groups < 1 || cin % groups || cout % groups) {
     throw new ShapeError(label, `inChannels (${cin}) and outChannels (${cout}) must both be divisible by groups (${groups})`);
   }
+}
+
+/**
+ * Refuses what PyTorch refuses at construction or at the first forward (a 0 kernel, a 0 stride,
+ * negative padding, 'same' padding with a stride) instead of building a layer that computes
+ * something else. `dims`: 1 for Conv1d, 2 for Conv2d.
+ */
+function checkConvArgs(label: string, dims: number, kernelSize: number | readonly number[], stride: number | readonly number[], padding: number | readonly number[] | string, dilation: number | readonly number[]): void {
+  checkDims(label, 'kernelSize', kernelSize, dims, 1);
+  const strides = checkDims(label, 'stride', stride, dims, 1);
+  if (typeof padding === 'string') {
+    if (padding !== 'same' && padding !== 'valid') {
+      throw new ShapeError(label, `padding must be ${dims === 1 ? 'a non-negative integer' : 'non-negative integers'}, 'same' or 'valid', got ${JSON.stringify(padding)}`);
+    }
+    if (padding === 'same' && strides.some((s) => s !== 1)) throw new ShapeError(label, `padding 'same' needs stride 1, got ${JSON.stringify(stride)} (as in PyTorch)`);
+  } else checkDims(label, 'padding', padding, dims, 0, ", 'same' or 'valid'");
+  checkDims(label, 'dilation', dilation, dims, 1);
 }
 
 /**
@@ -46,6 +66,7 @@ export class Conv2d extends Module {
   ) {
     super();
     checkGroups('Conv2d', inChannels, outChannels, groups);
+    checkConvArgs('Conv2d', 2, kernelSize, stride, padding, dilation);
     this.kernelSize = two(kernelSize);
     this.stride = stride;
     this.padding = padding;
@@ -88,6 +109,7 @@ export class Conv1d extends Module {
   ) {
     super();
     checkGroups('Conv1d', inChannels, outChannels, groups);
+    checkConvArgs('Conv1d', 1, kernelSize, stride, padding, dilation);
     this.stride = stride;
     this.padding = padding;
     this.dilation = dilation;
@@ -137,6 +159,14 @@ export class ConvTranspose2d extends Module {
   ) {
     super();
     checkGroups('ConvTranspose2d', inChannels, outChannels, groups);
+    checkDims('ConvTranspose2d', 'kernelSize', kernelSize, 2, 1);
+    const strides = checkDims('ConvTranspose2d', 'stride', stride, 2, 1);
+    checkDims('ConvTranspose2d', 'padding', padding, 2, 0);
+    const dilations = checkDims('ConvTranspose2d', 'dilation', dilation, 2, 1);
+    const extra = checkDims('ConvTranspose2d', 'outputPadding', outputPadding, 2, 0);
+    if (extra.some((p, i) => p >= Math.max(strides[i], dilations[i]))) {
+      throw new ShapeError('ConvTranspose2d', `outputPadding ${fmt(extra)} must be smaller than stride ${fmt(strides)} or dilation ${fmt(dilations)} in each dim (as in PyTorch)`);
+    }
     this.kernelSize = two(kernelSize);
     this.opts = { stride, padding, outputPadding, dilation, groups };
     this.weight = param(zeros([inChannels, outChannels / groups, ...this.kernelSize], { device }));

@@ -40,6 +40,6 @@ describe('Embedding', () => {
     const e = new Embedding(5, 3, { paddingIdx: 2 });
     expect(e.weight.select(0, 2).toArray()).toEqual([0, 0, 0]);
     expect(() => e.forward(tensor([1, 2]))).toThrow(/expected int32 indices/);
-    expect(() => e.forward(tensor([7], { dtype: 'int32' }))).toThrow(/^Embedding: indices must be in \[0, 5\); indexSelect: index 7 at \[0\] of index \[1\] is out of range \[0, 5\)/);
+    expect(() => e.forward(tensor([7], { dtype: 'int32' }))).toThrow(/^Embedding: indices must be in \[0, 5\) \(indices \[1\], flattened for the lookup\); indexSelect: index 7 at \[0\] of index \[1\] is out of range \[0, 5\)/);
   });
 });

@@ -1,5 +1,6 @@
 import { noGrad } from '@dl/autograd';
 import { DTypeError, IndexError, ShapeError, fmt, indexSelect, matmul, zeros, type Tensor } from '@dl/tensor';
+import { checkSize } from './args.js';
 import { defaultLinearInit, normal } from './init.js';
 import { Module, param } from './module.js';
 
@@ -26,6 +27,8 @@ export class Linear extends Module {
     { bias = true, device }: LinearOptions = {},
   ) {
     super();
+    checkSize('Linear', 'inFeatures', inFeatures);
+    checkSize('Linear', 'outFeatures', outFeatures);
     this.weight = param(zeros([outFeatures, inFeatures], { device }));
     this.bias = bias ? param(zeros([outFeatures], { device })) : null;
     defaultLinearInit(this.weight, this.bias);
@@ -73,6 +76,11 @@ export class Embedding extends Module {
     { paddingIdx, device }: EmbeddingOptions = {},
   ) {
     super();
+    checkSize('Embedding', 'numEmbeddings', numEmbeddings);
+    checkSize('Embedding', 'embeddingDim', embeddingDim);
+    if (paddingIdx !== undefined && (!Number.isInteger(paddingIdx) || paddingIdx < -numEmbeddings || paddingIdx >= numEmbeddings)) {
+      throw new IndexError('Embedding', `paddingIdx (${paddingIdx}) must be within [${-numEmbeddings}, ${numEmbeddings}) (numEmbeddings ${numEmbeddings})`);
+    }
     this.weight = param(zeros([numEmbeddings, embeddingDim], { device }));
     normal(this.weight);
     this.paddingIdx = paddingIdx === undefined ? null : paddingIdx < 0 ? paddingIdx + numEmbeddings : paddingIdx;
@@ -89,7 +97,7 @@ export class Embedding extends Module {
     try {
       rows = indexSelect(this.weight, 0, flat); // [n, dim]
     } catch (e) {
-      if (e instanceof IndexError) throw new IndexError(this.label(), `indices must be in [0, ${this.numEmbeddings}); ${e.message}`);
+      if (e instanceof IndexError) throw new IndexError(this.label(), `indices must be in [0, ${this.numEmbeddings}) (indices ${fmt(idx.shape)}, flattened for the lookup); ${e.message}`);
       throw e;
     }
     let out = rows;
