@@ -1,4 +1,4 @@
-import { DLError, ShapeError, fmt, gradMode, hooks, keep, onesLike, runKernel, scope, shapesEqual, type Tensor } from '@dl/tensor';
+import { DLError, DisposedError, ShapeError, fmt, gradMode, hooks, keep, onesLike, runKernel, scope, shapesEqual, type Tensor } from '@dl/tensor';
 import { FreedGraphError, NonScalarBackwardError, RequiresGradError } from './errors.js';
 import { Node, release, unpack, type Edge } from './tape.js';
 
@@ -220,6 +220,9 @@ export interface BackwardOptions {
  *   backward(w.mul(w).sum());   // w.grad = 2w
  */
 export function backward(loss: Tensor, opts: BackwardOptions = {}): void {
+  for (const [t, what] of [[loss, 'loss'], [opts.grad, 'grad']] as const) {
+    if (t?.isDisposed) throw new DisposedError('backward', `${what} (shape ${fmt(t.shape)}) was used after dispose()`);
+  }
   if (!loss.requiresGrad) {
     throw new RequiresGradError(
       'backward',

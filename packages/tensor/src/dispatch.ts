@@ -5,7 +5,7 @@ import { DLError, DeviceError, DispatchListenerError, fmt } from './errors.js';
 import { Storage } from './memory.js';
 import type { KernelAttrs, KernelPrimitive, PrimitiveAttrs, Primitive, ViewAttrs, ViewPrimitive } from './primitives.js';
 import { contiguousStrides } from './shape.js';
-import { Tensor, viewOf } from './tensor.js';
+import { Tensor, checkNotDisposed, viewOf } from './tensor.js';
 
 /**
  * Called after an op ran with the op's name, its inputs, attrs and output, and `custom`: null for
@@ -114,6 +114,7 @@ function callListeners(op: string, inputs: readonly Tensor[], attrs: unknown, ou
 
 /** The one backend all inputs live on; DeviceError naming every input when they differ. */
 export function backendOf(op: string, inputs: readonly Tensor[]): Backend {
+  for (let i = 0; i < inputs.length; i++) checkNotDisposed(op, inputs[i], `input ${i}`);
   const b = inputs[0].storage.backend;
   for (let i = 1; i < inputs.length; i++) {
     const o = inputs[i].storage.backend;
@@ -160,6 +161,7 @@ export function runView<P extends ViewPrimitive>(
   strides: readonly number[],
   offset: number,
 ): Tensor {
+  checkNotDisposed(prim, x, 'input 0');
   const out = viewOf(x, shape, strides, offset);
   notify(prim, [x], attrs, out, null);
   return out;

@@ -102,6 +102,7 @@ export class Tensor {
   }
   /** storage version, bumped by in-place writes */
   get version(): number {
+    checkNotDisposed('version', this);
     return this.storage.version;
   }
 
@@ -147,14 +148,17 @@ export class Tensor {
 
   /** Values as a contiguous TypedArray (a copy), on every device. */
   async data(): Promise<TypedArray> {
+    checkNotDisposed('data', this);
     return this.storage.backend.read(this.info());
   }
   /** Values as nested arrays, on every device. */
   async array(): Promise<NestedArray> {
+    checkNotDisposed('array', this);
     return nest(await this.data(), this.shape, this.dtype);
   }
   /** Values as a contiguous TypedArray (a copy); only on devices with synchronous reads (CPU). */
   dataSync(): TypedArray {
+    checkNotDisposed('dataSync', this);
     const b = this.storage.backend;
     if (!b.readSync) {
       throw new DeviceError('dataSync', `device '${b.name}' reads asynchronously; use await t.data() or await t.array() (shape ${fmt(this.shape)})`);
@@ -163,10 +167,12 @@ export class Tensor {
   }
   /** Values as nested arrays; only on devices with synchronous reads (CPU). */
   toArray(): NestedArray {
+    checkNotDisposed('toArray', this);
     return nest(this.dataSync(), this.shape, this.dtype);
   }
   /** The single value of a one-element tensor (CPU). */
   item(): number {
+    checkNotDisposed('item', this);
     if (this.size !== 1) throw new ShapeError('item', `only one-element tensors convert to a number; got shape ${fmt(this.shape)}`);
     const v = this.dataSync()[0];
     return this.dtype === 'bool' ? Number(v !== 0) : v;
@@ -186,6 +192,7 @@ export class Tensor {
 
   /** Copy on `device` (this tensor itself when already there). Not recorded by autograd. */
   to(device: string): Tensor {
+    checkNotDisposed('to', this);
     if (device === this.device) return this;
     const target = getBackend(device, 'to');
     checkDeviceDType('to', target.name, target.dtypes, this.dtype, this.shape);
@@ -197,6 +204,7 @@ export class Tensor {
   }
   /** Copy on `device`, for sources with asynchronous reads (WebGPU -> CPU). */
   async toAsync(device: string): Promise<Tensor> {
+    checkNotDisposed('toAsync', this);
     if (device === this.device) return this;
     const target = getBackend(device, 'toAsync');
     checkDeviceDType('toAsync', target.name, target.dtypes, this.dtype, this.shape);
@@ -213,10 +221,13 @@ export class Tensor {
   }
   /** A view of the same storage that autograd does not track. */
   detach(): Tensor {
+    checkNotDisposed('detach', this);
     return viewOf(this, this.shape, this.strides, this.offset);
   }
   /** Runs autograd's backward from this tensor (needs `@dl/autograd`). */
   backward(grad?: Tensor): void {
+    checkNotDisposed('backward', this);
+    if (grad) checkNotDisposed('backward', grad, 'grad');
     if (!hooks.backward) throw new DeviceError('backward', 'autograd is not loaded; import { backward } from "@dl/autograd" and call backward(loss)');
     hooks.backward(this, grad);
   }
@@ -229,21 +240,27 @@ export class Tensor {
     return ops.assign(this, src);
   }
   add_(other: TensorLike, alpha = 1): this {
+    checkInPlace('add_', this, other);
     return scope(() => ops.assign(this, ops.add(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   sub_(other: TensorLike, alpha = 1): this {
+    checkInPlace('sub_', this, other);
     return scope(() => ops.assign(this, ops.sub(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   mul_(other: TensorLike): this {
+    checkInPlace('mul_', this, other);
     return scope(() => ops.assign(this, ops.mul(this, other)));
   }
   div_(other: TensorLike): this {
+    checkInPlace('div_', this, other);
     return scope(() => ops.assign(this, ops.div(this, other)));
   }
   zero_(): this {
+    checkNotDisposed('zero_', this);
     return ops.assign(this, 0);
   }
   fill_(value: number): this {
+    checkNotDisposed('fill_', this);
     return ops.assign(this, value);
   }
 
@@ -352,6 +369,20 @@ export class Tensor {
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return ops.scatterAdd(this, dim, index, src); }
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } { return ops.sort(this, dim, descending); }
   topk(k: number, dim = -1, largest = true): { values: Tensor; indices: Tensor } { return ops.topk(this, k, dim, largest); }
+}
+
+/**
+ * @internal Throws a DisposedError naming the op and the argument when `t` is a disposed tensor:
+ * `matmul: input 1 (shape [2,3]) was used after dispose()`. Dispatch checks every op input so.
+ */
+export function checkNotDisposed(op: string, t: TensorLike, what = 'tensor'): void {
+  if (t instanceof Tensor && t.isDisposed) throw new DisposedError(op, `${what} (shape ${fmt(t.shape)}) was used after dispose()`);
+}
+
+/** Both sides of an in-place op, before the op's parts would name themselves (add, copy_). */
+function checkInPlace(op: string, t: Tensor, other: TensorLike): void {
+  checkNotDisposed(op, t);
+  checkNotDisposed(op, other, 'other');
 }
 
 function flatArgs(args: number[] | [number[]]): number[] {

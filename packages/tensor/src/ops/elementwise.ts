@@ -4,7 +4,7 @@ import { DLError, DTypeError, ShapeError, fmt } from '../errors.js';
 import { isRecording, runKernel } from '../dispatch.js';
 import { COMPARE_OPS, type BinaryOp, type UnaryOp } from '../primitives.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
-import { Tensor, type TensorLike } from '../tensor.js';
+import { Tensor, checkNotDisposed, type TensorLike } from '../tensor.js';
 import { full } from './creation.js';
 import { expand } from './movement.js';
 
@@ -179,6 +179,8 @@ function checkInPlace(op: string, target: Tensor, ts: readonly Tensor[]): void {
  * Refused while autograd records and either side requires grad — do it inside noGrad().
  */
 export function assign<T extends Tensor>(dst: T, src: TensorLike): T {
+  checkNotDisposed('copy_', dst);
+  checkNotDisposed('copy_', src, 'src');
   const s = src instanceof Tensor ? src : scalarTensor(src, dst.dtype, dst);
   checkInPlace('in-place op', dst, [dst, s]);
   let v = cast(s, dst.dtype);
@@ -207,6 +209,7 @@ export function assign<T extends Tensor>(dst: T, src: TensorLike): T {
  */
 export function adamStep_(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamHyper): boolean {
   const ts = [p, grad, m, v];
+  ts.forEach((t, i) => checkNotDisposed('adamStep_', t, ['p', 'grad', 'm', 'v'][i]));
   checkInPlace('adamStep_', p, ts);
   const backend = p.storage.backend;
   if (!backend.adamStep) return false;

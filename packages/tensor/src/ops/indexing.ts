@@ -1,12 +1,13 @@
 import { DTypeError, IndexError, ShapeError, fmt } from '../errors.js';
 import { runKernel } from '../dispatch.js';
 import { normDim, unravelIndex } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { checkNotDisposed, type Tensor } from '../tensor.js';
 import { arange, ones, zeros } from './creation.js';
 import { cast } from './elementwise.js';
 import { expand, reshape, slice, unsqueeze } from './movement.js';
 
 function checkIndexTensor(op: string, index: Tensor): void {
+  checkNotDisposed(op, index, 'index'); // before its values are read for the range check
   if (index.dtype !== 'int32') throw new DTypeError(op, `index must be int32, got ${index.dtype} ${fmt(index.shape)}`);
 }
 
