@@ -92,30 +92,44 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions & { s
   return finish(fromHost(backend.upload(values, dtype), device, shape, dtype), opts);
 }
 
-/** A tensor of `shape` filled with `value` (float32 for numbers, bool for booleans). */
+/** DTypeError naming `op` for an unknown dtype or one the device cannot hold (float64 on WebGPU). */
+function checkDTypeOn(op: string, dtype: DType, device: string, shape: readonly number[]): void {
+  checkDeviceDType(op, device, getBackend(device, op).dtypes, dtype, shape);
+}
+
+/**
+ * A tensor of `shape` filled with `value` (float32 for numbers, bool for booleans).
+ *
+ *   full([2, 3], 0.5); // float32 [2, 3] of 0.5
+ */
 export function full(shape: readonly number[], value: number | boolean, opts: TensorOptions = {}): Tensor {
   const s = checkShape('full', shape);
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
-  checkDTypeName('full', dtype);
-  const t = runKernel('full', [], { shape: s, value: Number(value), dtype, device: opts.device ?? getDefaultDevice() }, s, dtype, opts.device ?? getDefaultDevice());
-  return finish(t, opts);
+  const device = opts.device ?? getDefaultDevice();
+  checkDTypeOn('full', dtype, device, s);
+  return finish(runKernel('full', [], { shape: s, value: Number(value), dtype, device }, s, dtype, device), opts);
 }
 
+/** Zeros of `shape`: `zeros([2, 3], { dtype: 'int32' })`. */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return full(shape, 0, opts);
 }
+/** Ones of `shape`: `ones([4], { device: 'webgpu' })`. */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return full(shape, 1, opts);
 }
 function likeOpts(t: Tensor, opts: TensorOptions): TensorOptions {
   return { dtype: t.dtype, device: t.device, ...opts };
 }
+/** Zeros with t's shape, dtype and device (each overridable): `zerosLike(x)`. */
 export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
   return full(t.shape, 0, likeOpts(t, opts));
 }
+/** Ones with t's shape, dtype and device (each overridable): `onesLike(x, { dtype: 'bool' })`. */
 export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
   return full(t.shape, 1, likeOpts(t, opts));
 }
+/** `value` with t's shape, dtype and device (each overridable): `fullLike(x, -Infinity)`. */
 export function fullLike(t: Tensor, value: number, opts: TensorOptions = {}): Tensor {
   return full(t.shape, value, likeOpts(t, opts));
 }
@@ -123,6 +137,9 @@ export function fullLike(t: Tensor, value: number, opts: TensorOptions = {}): Te
 /**
  * Values from `start` to `end` (exclusive) by `step`; `arange(n)` is 0..n-1.
  * int32 when every argument is an integer, else float32.
+ *
+ *   arange(5);          // int32 [0, 1, 2, 3, 4]
+ *   arange(0, 1, 0.25); // float32 [0, 0.25, 0.5, 0.75]
  */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
@@ -131,15 +148,19 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
-  checkDTypeName('arange', dtype);
   const device = opts.device ?? getDefaultDevice();
+  checkDTypeOn('arange', dtype, device, [n]);
   return finish(runKernel('arange', [], { start, step, n, dtype, device }, [n], dtype, device), opts);
 }
 
-/** `steps` evenly spaced values from start to end inclusive (PyTorch's symmetric formula). */
+/**
+ * `steps` evenly spaced values from start to end inclusive (PyTorch's symmetric formula).
+ *
+ *   linspace(0, 1, 5); // float32 [0, 0.25, 0.5, 0.75, 1]
+ */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
   checkShape('linspace', [steps], 'steps');
-  if (opts.dtype !== undefined) checkDTypeName('linspace', opts.dtype);
+  checkDTypeOn('linspace', opts.dtype ?? 'float32', opts.device ?? getDefaultDevice(), [steps]);
   const v = new Float64Array(steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   const half = Math.floor(steps / 2);
@@ -147,10 +168,15 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
   return tensor(v, { dtype: 'float32', ...opts });
 }
 
-/** Identity matrix [n, m]. */
+/**
+ * Identity matrix [n, m].
+ *
+ *   eye(3);                       // float32 [3, 3]
+ *   eye(2, 4, { dtype: 'int32' }); // int32 [2, 4]
+ */
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
   checkShape('eye', [n, m]);
-  if (opts.dtype !== undefined) checkDTypeName('eye', opts.dtype);
+  checkDTypeOn('eye', opts.dtype ?? 'float32', opts.device ?? getDefaultDevice(), [n, m]);
   const v = new Float32Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
   return tensor(v, { dtype: 'float32', ...opts, shape: [n, m] });
