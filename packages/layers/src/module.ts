@@ -57,6 +57,16 @@ function moveGroup(g: MoveGroup, target: Backend, values: TypedArray): void {
   fresh.release(); // the tensors hold their own references now
 }
 
+/** A DLError on its way out of nested forwards: the innermost layer, and the message after its label. */
+interface Labelled {
+  module: Module;
+  /** the message is `label + rest` */
+  rest: string;
+  /** when the layer's own check raised it (op = its label): the op is `label + opRest` */
+  opRest: string | null;
+}
+const labelled = new WeakMap<DLError, Labelled>();
+
 interface BufferSlot {
   value: Tensor | null;
   persistent: boolean;
@@ -88,6 +98,25 @@ export abstract class Module {
   #name = '';
 
   abstract forward(...args: never[]): unknown;
+
+  constructor() {
+    // The subclass's forward, run inside one try/catch that puts this layer's path in front of a
+    // DLError's message (`features.3 (Conv2d): conv2d: ...`). A non-enumerable own property, so
+    // the walk, state dicts and Object.keys never see it.
+    const forward = this.forward as unknown as (...args: unknown[]) => unknown;
+    if (typeof forward !== 'function') return;
+    Object.defineProperty(this, 'forward', {
+      value: (...args: unknown[]): unknown => {
+        try {
+          return forward.apply(this, args);
+        } catch (e) {
+          throw this.#labelError(e, args);
+        }
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
 
   // ---- registration ---------------------------------------------------------------------------
 
@@ -390,6 +419,46 @@ export abstract class Module {
     const p = this.path;
     return p ? `${p} (${this.constructor.name})` : this.constructor.name;
   }
+  /**
+   * Labels a DLError leaving this module's forward with the innermost layer's path: the first
+   * forward it leaves records that layer (a layer's own check, whose op is already its label, is
+   * not prefixed twice); each forward it then leaves walks its own subtree, so the path grows to
+   * the full one from the outermost module called, even in a model never walked before.
+   */
+  #labelError(e: unknown, args: readonly unknown[]): unknown {
+    if (!(e instanceof DLError)) return e;
+    let l = labelled.get(e);
+    if (!l) {
+      const own = this.label();
+      const mine = e.op === own || e.op.startsWith(`${own}.`);
+      l = mine ? { module: this, rest: e.message.slice(own.length), opRest: e.op.slice(own.length) } : { module: this, rest: `: ${e.message}`, opRest: null };
+      if (e instanceof DeviceError) l.rest += this.#devices(own, args);
+      labelled.set(e, l);
+    }
+    try {
+      for (const _ of this.#walk('', true, new Set(), new Set([this])));
+    } catch {
+      // a field getter that throws while walking: keep the path found so far, and the error
+    }
+    const label = l.module.label();
+    const before = e.message;
+    e.message = label + l.rest;
+    e.layer = label;
+    if (l.opRest !== null) (e as { op: string }).op = label + l.opRest;
+    if (e.stack) e.stack = e.stack.replace(before, e.message);
+    return e;
+  }
+
+  /** `; <label> holds weight [10,32] on cpu, ...; forward got input [2,32] on webgpu`: for a DeviceError. */
+  #devices(label: string, args: readonly unknown[]): string {
+    const where = (t: Tensor) => `${fmt(t.shape)} on ${t.isDisposed ? 'a disposed tensor' : t.device}`;
+    const own = [...this.ownParameters()].map(([k, t]) => `${k} ${where(t)}`);
+    for (const [k, slot] of this.#buffers) if (slot.value) own.push(`${k} ${where(slot.value)}`);
+    const tensors = args.map((a, i) => [i, a] as const).filter((x): x is readonly [number, Tensor] => x[1] instanceof Tensor);
+    const got = tensors.map(([i, t]) => `${args.length === 1 ? 'input' : `argument ${i}`} ${where(t)}`);
+    return `${own.length ? `; ${label} holds ${own.join(', ')}` : ''}${got.length ? `; forward got ${got.join(', ')}` : ''}`;
+  }
+
   /**
    * Checks x's rank and the sizes given (null = any) and throws a ShapeError naming this layer:
    * `features.3 (Conv2d): expected input [N,16,H,W], got [8,3,32,32]`.

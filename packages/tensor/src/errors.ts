@@ -5,6 +5,12 @@
  *   try { x.sum(5); } catch (e) { if (e instanceof DLError) console.log(e.op); } // 'sum'
  */
 export class DLError extends Error {
+  /**
+   * The layer whose forward raised it (`features.3 (Conv2d)`), set by @dl/layers' Module, which
+   * also puts it in front of the message; undefined outside a layer.
+   */
+  declare layer?: string;
+
   constructor(
     readonly op: string,
     message: string,
