@@ -19,6 +19,9 @@ describe('dl CLI', () => {
     await expect(main(['train', 'mnist-cnn', '--device', 'tpu'])).rejects.toThrow('--device must be cpu or webgpu');
     await expect(main(['fly', 'mnist-cnn'])).rejects.toThrow("unknown command 'fly'");
     await expect(main(['train', 'mnist-cnn', '--shift=1.5'])).rejects.toThrow('--shift must be an integer from 0 to 8');
+    await expect(main(['eval', 'mnist-cnn'])).rejects.toThrow('dl eval mnist-cnn needs --checkpoint');
+    await expect(main(['sample', 'mnist-cnn'])).rejects.toThrow("mnist-cnn has no 'sample' command");
+    await expect(main(['train', 'mnist-cnn', '--bogus'])).rejects.toThrow("Unknown option '--bogus'");
   });
 
   it('dl eval mnist-cnn --checkpoint prints the test accuracy as its last line', async () => {

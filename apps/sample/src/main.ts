@@ -1,95 +1,53 @@
 import { parseArgs } from 'node:util';
 import { setupDevice, type DeviceName } from './device.js';
-import { MNIST_DEFAULTS, evalMnist, trainMnist } from './train-mnist.js';
+import { TASKS, type Command, type OptionSpec, type OptionValues, type Task } from './tasks/index.js';
 
-const HELP = `dl: train and evaluate models built with @dl packages
+const COMMANDS: readonly Command[] = ['train', 'eval', 'sample'];
 
-usage:
-  dl train mnist-cnn [--epochs N] [--batch-size B] [--lr X] [--device cpu|webgpu] [--out DIR] [--resume] [--seed S]
-                     [--shift PX] [--label-smoothing S] [--no-cosine]
-  dl eval mnist-cnn --checkpoint FILE [--device cpu|webgpu]
-
-defaults: --epochs ${MNIST_DEFAULTS.epochs} --batch-size ${MNIST_DEFAULTS.batchSize} --lr ${MNIST_DEFAULTS.lr} --shift ${MNIST_DEFAULTS.shift} (random shifts
-          in pixels, 0 = off) --label-smoothing ${MNIST_DEFAULTS.labelSmoothing}, cosine learning-rate decay, --device cpu
-          --out ${MNIST_DEFAULTS.out}
-`;
-
-function num(name: string, v: string | undefined, fallback: number, integer = false): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
-  return n;
+function optionLines(options: Record<string, OptionSpec>): string[] {
+  return Object.entries(options)
+    .filter(([, o]) => !o.hidden)
+    .map(([name, o]) => `    --${name}${o.type === 'string' ? ' X' : ''}`.padEnd(28) + o.help + (o.default !== undefined ? ` (default ${o.default})` : ''));
 }
 
-function smoothing(v: string | undefined): number {
-  if (v === undefined) return MNIST_DEFAULTS.labelSmoothing;
-  const n = Number(v);
-  if (!(n >= 0 && n < 1)) throw new Error(`--label-smoothing must be in [0, 1), got '${v}'`);
-  return n;
+function help(only?: Task): string {
+  const tasks = only ? [only] : TASKS;
+  const lines = ['dl: train, evaluate and sample from models built with @dl packages', '', 'usage: dl <command> <task> [options]', ''];
+  for (const t of tasks) {
+    lines.push(...Object.keys(t.commands).map((c) => `  dl ${c} ${t.name}`), `    ${t.summary}`, ...optionLines(t.options), '');
+  }
+  lines.push('  every task: --device cpu|webgpu (default cpu; webgpu loads @dl/gpu), --help', '');
+  return lines.join('\n');
 }
 
-function shiftPx(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 8) throw new Error(`--shift must be an integer from 0 to 8, got '${v}'`);
-  return n;
-}
-
+/** Runs `dl <command> <task> [options]`; prints the command's last line and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  // every task's options at once, so they parse wherever they stand; the task then refuses others
+  const all: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const t of TASKS) for (const [k, o] of Object.entries(t.options)) all[k] = { type: o.type };
+  const parsed = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      epochs: { type: 'string' },
-      'batch-size': { type: 'string' },
-      lr: { type: 'string' },
-      device: { type: 'string', default: 'cpu' },
-      out: { type: 'string' },
-      resume: { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      shift: { type: 'string' },
-      'label-smoothing': { type: 'string' },
-      'no-cosine': { type: 'boolean', default: false },
-      limit: { type: 'string' }, // not in the help: N train and N test images, for quick checks and tests
-      checkpoint: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: { ...all, device: { type: 'string', default: 'cpu' }, help: { type: 'boolean', short: 'h', default: false } },
   });
-  const [command, model] = positionals;
+  const values = parsed.values as OptionValues;
+  const [command, name] = parsed.positionals;
+  const task = TASKS.find((t) => t.name === name);
   if (values.help || !command || command === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(help(command === 'help' ? TASKS.find((t) => t.name === name) : undefined));
     return 0;
   }
-  if (model !== 'mnist-cnn') throw new Error(`unknown model '${model ?? ''}' (available: mnist-cnn)`);
+  if (!COMMANDS.includes(command as Command)) throw new Error(`unknown command '${command}' (${COMMANDS.join(', ')}, help)`);
+  if (!task) throw new Error(`unknown model '${name ?? ''}' (available: ${TASKS.map((t) => t.name).join(', ')})`);
+  const run = task.commands[command as Command];
+  if (!run) throw new Error(`${task.name} has no '${command}' command (it has: ${Object.keys(task.commands).join(', ')})`);
+  for (const k of Object.keys(values)) {
+    if (k !== 'device' && k !== 'help' && values[k] !== undefined && !(k in task.options)) throw new Error(`--${k} is not an option of ${task.name} (see dl help ${task.name})`);
+  }
   const device = values.device as DeviceName;
   if (device !== 'cpu' && device !== 'webgpu') throw new Error(`--device must be cpu or webgpu, got '${device}'`);
-  const log = (s: string) => process.stdout.write(`${s}\n`);
+  const log = (s: string) => void process.stdout.write(`${s}\n`);
   log(`device: ${await setupDevice(device)}`);
-  if (command === 'train') {
-    const acc = await trainMnist(
-      {
-        epochs: num('epochs', values.epochs, MNIST_DEFAULTS.epochs, true),
-        batchSize: num('batch-size', values['batch-size'], MNIST_DEFAULTS.batchSize, true),
-        lr: num('lr', values.lr, MNIST_DEFAULTS.lr),
-        device,
-        out: values.out ?? MNIST_DEFAULTS.out,
-        resume: values.resume ?? false,
-        seed: values.seed === undefined ? MNIST_DEFAULTS.seed : Number(values.seed),
-        shift: values.shift === undefined ? MNIST_DEFAULTS.shift : shiftPx(values.shift),
-        cosine: !values['no-cosine'],
-        labelSmoothing: smoothing(values['label-smoothing']),
-        limit: values.limit === undefined ? undefined : num('limit', values.limit, 0, true),
-      },
-      log,
-    );
-    log(`test accuracy: ${acc.toFixed(4)}`);
-    return 0;
-  }
-  if (command === 'eval') {
-    if (!values.checkpoint) throw new Error('dl eval needs --checkpoint FILE');
-    const acc = await evalMnist(values.checkpoint, device, log);
-    log(`test accuracy: ${acc.toFixed(4)}`);
-    return 0;
-  }
-  throw new Error(`unknown command '${command}' (train, eval, help)`);
+  log(await run(values, { device, log }));
+  return 0;
 }
-
