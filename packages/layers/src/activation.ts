@@ -1,5 +1,11 @@
-import { DLError, logSoftmax, rand, softmax, where, type Generator, type Tensor } from '@dl/tensor';
+import { IndexError, logSoftmax, rand, softmax, where, type Generator, type Tensor } from '@dl/tensor';
+import { checkChoice, checkNumber } from './args.js';
 import { Module } from './module.js';
+
+/** softmax's dim, checked when the layer is built (its range when the input's rank is known). */
+function checkDim(layer: string, dim: number): void {
+  if (!Number.isInteger(dim)) throw new IndexError(layer, `dim must be an integer, got ${String(dim)}`);
+}
 
 /** max(x, 0) */
 export class ReLU extends Module {
@@ -12,6 +18,7 @@ export class ReLU extends Module {
 export class GELU extends Module {
   constructor(readonly approximate: 'none' | 'tanh' = 'none') {
     super();
+    checkChoice('GELU', 'approximate', approximate, ['none', 'tanh']);
   }
   forward(x: Tensor): Tensor {
     return x.gelu(this.approximate);
@@ -51,6 +58,7 @@ export class Softplus extends Module {
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
+    checkNumber('LeakyReLU', 'negativeSlope', negativeSlope, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return where(x.gt(0), x, x.mul(this.negativeSlope));
@@ -64,6 +72,7 @@ export class LeakyReLU extends Module {
 export class ELU extends Module {
   constructor(readonly alpha = 1) {
     super();
+    checkNumber('ELU', 'alpha', alpha, -Infinity);
   }
   forward(x: Tensor): Tensor {
     return where(x.gt(0), x, x.expm1().mul(this.alpha));
@@ -74,6 +83,7 @@ export class ELU extends Module {
 export class Softmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    checkDim('Softmax', dim);
   }
   forward(x: Tensor): Tensor {
     return softmax(x, this.dim);
@@ -83,6 +93,7 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    checkDim('LogSoftmax', dim);
   }
   forward(x: Tensor): Tensor {
     return logSoftmax(x, this.dim);
@@ -98,7 +109,7 @@ export class LogSoftmax extends Module {
  *   dropout(h, 0.1, true, new Generator(0))
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
-  if (!(p >= 0 && p <= 1)) throw new DLError('dropout', `p must be in [0, 1], got ${p}`);
+  checkNumber('dropout', 'p', p, 0, 1);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
   const keep = rand(x.shape, { device: x.device, generator }).ge(p); // bool mask
@@ -123,7 +134,7 @@ export class Dropout extends Module {
     { generator }: DropoutOptions = {},
   ) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new DLError('Dropout', `p must be in [0, 1], got ${p}`);
+    checkNumber('Dropout', 'p', p, 0, 1);
     this.generator = generator;
   }
   forward(x: Tensor): Tensor {

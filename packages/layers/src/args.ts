@@ -1,4 +1,4 @@
-import { ShapeError } from '@dl/tensor';
+import { DLError, ShapeError } from '@dl/tensor';
 
 /**
  * Checks a layer's size argument (features, channels, heads): a positive integer, else a
@@ -25,4 +25,44 @@ export function checkDims(layer: string, arg: string, v: number | readonly numbe
     throw new ShapeError(layer, `${arg} must be ${what}${or}, got ${JSON.stringify(v)}`);
   }
   return all;
+}
+
+/** A value as messages show it: strings quoted, arrays bracketed (`[0.9,2]`), the rest as String(v). */
+export function show(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? `[${v.map(show).join(',')}]` : String(v);
+}
+
+/**
+ * Checks a numeric argument (eps, momentum, a learning rate, a factor): a finite number in the
+ * range from `lo` to `hi`, `bounds` saying which ends are included; else a DLError naming the
+ * function or layer and the argument.
+ *
+ *   checkNumber('Adam', 'betas[0]', 1.5, 0, 1, '[)'); // DLError: Adam: betas[0] must be in [0, 1), got 1.5
+ *   checkNumber('SGD', 'lr', -1);                   // DLError: SGD: lr must be a finite number >= 0, got -1
+ */
+export function checkNumber(op: string, name: string, v: unknown, lo = 0, hi = Infinity, bounds: '[]' | '[)' | '(]' = '[]'): void {
+  if (typeof v === 'number' && Number.isFinite(v) && (bounds === '(]' ? v > lo : v >= lo) && (bounds === '[)' ? v < hi : v <= hi)) return;
+  let range: string;
+  if (hi === Infinity) range = lo === -Infinity ? 'a finite number' : `a finite number ${bounds === '(]' ? '>' : '>='} ${lo}`;
+  else range = `in ${bounds[0]}${lo}, ${hi}${bounds[1]}`;
+  throw new DLError(op, `${name} must be ${range}, got ${show(v)}`);
+}
+
+/** Checks a count (steps, patience, a seed): an integer >= min (0 or 1), else a DLError naming the argument. */
+export function checkInt(op: string, name: string, v: unknown, min: 0 | 1 = 0): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new DLError(op, `${name} must be a ${min ? 'positive' : 'non-negative'} integer, got ${show(v)}`);
+  }
+}
+
+/** Checks a flag: true or false (a string 'false' would read as true), else a DLError naming it. */
+export function checkFlag(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'boolean') throw new DLError(op, `${name} must be true or false, got ${show(v)}`);
+}
+
+/** Checks an option with named values: `mode must be 'min' or 'max', got 'avg'`. */
+export function checkChoice(op: string, name: string, v: unknown, choices: readonly string[]): void {
+  if (typeof v === 'string' && choices.includes(v)) return;
+  const list = choices.map((c) => `'${c}'`);
+  throw new DLError(op, `${name} must be ${list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}` : list[0]}, got ${show(v)}`);
 }

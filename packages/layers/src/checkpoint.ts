@@ -1,7 +1,7 @@
 import { DLError, Tensor } from '@dl/tensor';
 import type { Module } from './module.js';
 import type { BaseOptions, Optimizer, ParamState } from './optim/optimizer.js';
-import { fsPromises, parseSafetensors, removeStaleTempFiles, serializeSafetensors, writeFileAtomic } from './safetensors.js';
+import { fsPromises, parseFile, parseSafetensors, removeStaleTempFiles, serializeSafetensors, writeFileAtomic } from './safetensors.js';
 
 const FORMAT = 'dl-checkpoint/1';
 
@@ -84,5 +84,6 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
 export async function loadCheckpoint(path: string, target: { model: Module; optimizer?: Optimizer<BaseOptions> }): Promise<{ step: number; extra: Record<string, unknown> }> {
   const fs = await fsPromises();
   await removeStaleTempFiles(path);
-  return restoreCheckpoint(new Uint8Array(await fs.readFile(path)), target);
+  const bytes = new Uint8Array(await fs.readFile(path));
+  return parseFile(path, () => restoreCheckpoint(bytes, target));
 }

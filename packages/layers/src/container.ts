@@ -6,6 +6,13 @@ export interface Layer {
   forward(x: Tensor): Tensor;
 }
 
+/** Throws a DLError naming the container and the position or key when `m` is not a Module. */
+function checkModule(container: string, key: number | string, m: unknown): void {
+  if (m instanceof Module) return;
+  const at = typeof key === 'number' ? String(key) : `'${key}'`;
+  throw new DLError(container, `module ${at} is not a Module (got ${m === null ? 'null' : typeof m})`);
+}
+
 /**
  * Calls its modules in order; children are named 0, 1, 2, ... (or by key when built from a
  * record), as PyTorch's nn.Sequential.
@@ -20,8 +27,10 @@ export class Sequential extends Module {
   constructor(...modules: (Module & Layer)[] | [Record<string, Module & Layer>]) {
     super();
     const first = modules[0];
-    if (modules.length === 1 && !(first instanceof Module)) this.#items = Object.entries(first as Record<string, Module & Layer>);
+    const record = modules.length === 1 && typeof first === 'object' && first !== null && !(first instanceof Module);
+    if (record) this.#items = Object.entries(first as Record<string, Module & Layer>);
     else this.#items = (modules as (Module & Layer)[]).map((m, i) => [String(i), m]);
+    this.#items.forEach(([k, m], i) => checkModule('Sequential', record ? k : i, m));
   }
 
   protected override entries(): Iterable<[string, unknown]> {
@@ -41,6 +50,7 @@ export class Sequential extends Module {
     return this.#items.map(([, m]) => m)[Symbol.iterator]();
   }
   append(m: Module & Layer): this {
+    checkModule('Sequential', this.#items.length, m);
     this.#items.push([String(this.#items.length), m]);
     return this;
   }
@@ -65,6 +75,7 @@ export class ModuleList<M extends Module = Module> extends Module {
   constructor(modules: Iterable<M> = []) {
     super();
     this.#items = [...modules];
+    this.#items.forEach((m, i) => checkModule('ModuleList', i, m));
   }
 
   protected override entries(): Iterable<[string, unknown]> {
@@ -80,6 +91,7 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.#items[i < 0 ? i + n : i];
   }
   push(...ms: M[]): this {
+    ms.forEach((m, i) => checkModule('ModuleList', this.#items.length + i, m));
     this.#items.push(...ms);
     return this;
   }
@@ -104,6 +116,7 @@ export class ModuleDict<M extends Module = Module> extends Module {
   constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
     super();
     this.#items = new Map(Symbol.iterator in modules ? (modules as Iterable<[string, M]>) : Object.entries(modules));
+    for (const [k, m] of this.#items) checkModule('ModuleDict', k, m);
   }
 
   protected override entries(): Iterable<[string, unknown]> {
@@ -122,6 +135,7 @@ export class ModuleDict<M extends Module = Module> extends Module {
     return this.#items.has(key);
   }
   set(key: string, m: M): this {
+    checkModule('ModuleDict', key, m);
     this.#items.set(key, m);
     return this;
   }

@@ -1,4 +1,5 @@
 import { DLError, Generator, IndexError, ShapeError, Tensor, fmt, indexSelect, scope, stack, tensor } from '@dl/tensor';
+import { checkFlag, checkInt, show } from './args.js';
 
 /** Random access to examples: `length` and `get(i)`, as PyTorch's map-style Dataset. */
 export interface Dataset<T> {
@@ -17,6 +18,9 @@ export class TensorDataset implements Dataset<Tensor[]> {
   readonly tensors: Tensor[];
   constructor(...tensors: Tensor[]) {
     if (!tensors.length) throw new DLError('TensorDataset', 'needs at least one tensor');
+    tensors.forEach((t, i) => {
+      if (!(t instanceof Tensor)) throw new DLError('TensorDataset', `argument ${i} is not a Tensor (got ${t === null ? 'null' : typeof t})`);
+    });
     const n = tensors[0].shape[0];
     for (const t of tensors) {
       if (t.ndim === 0 || t.shape[0] !== n) {
@@ -32,12 +36,20 @@ export class TensorDataset implements Dataset<Tensor[]> {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new IndexError('TensorDataset.get', `index ${i} is out of range for ${this.length} examples`);
     return this.tensors.map((t) => t.select(0, i));
   }
-  /** The examples at `indices`, already batched. */
+  /** The examples at `indices`, already batched (each tensor on its own device). */
   getBatch(indices: readonly number[]): Tensor[] {
+    const n = this.length;
+    indices.forEach((i, k) => {
+      if (!Number.isInteger(i) || i < 0 || i >= n) throw new IndexError('TensorDataset.getBatch', `index ${i} at position ${k} is out of range for ${n} examples`);
+    });
     // the index and the views indexSelect makes of it are freed; only the batch survives
     return scope(() => {
-      const idx = tensor(Int32Array.from(indices), { device: this.tensors[0].device });
-      return this.tensors.map((t) => indexSelect(t, 0, idx));
+      const idx = new Map<string, Tensor>(); // one index per device the tensors live on
+      return this.tensors.map((t) => {
+        let i = idx.get(t.device);
+        if (!i) idx.set(t.device, (i = tensor(Int32Array.from(indices), { device: t.device })));
+        return indexSelect(t, 0, i);
+      });
     });
   }
 }
@@ -49,6 +61,7 @@ type Collated = Tensor | Collated[] | { [k: string]: Collated };
  * 1-D tensor (int32 when all are integers), arrays and objects are collated per position / key.
  */
 export function defaultCollate(items: readonly unknown[]): Collated {
+  if (!items.length) throw new DLError('defaultCollate', 'no examples to batch');
   const first = items[0];
   if (first instanceof Tensor) return stack(items as Tensor[]);
   if (typeof first === 'number') {
@@ -112,8 +125,17 @@ export class DataLoader<T, B = T extends Tensor[] ? Tensor[] : Collated> impleme
     readonly dataset: Dataset<T>,
     { batchSize = 1, shuffle = false, seed, generator, dropLast = false, collate }: DataLoaderOptions<T, B> = {},
   ) {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new DLError('DataLoader', `batchSize must be a positive integer, got ${batchSize}`);
+    const ds = dataset as Partial<Dataset<T>> | null;
+    if (!ds || typeof ds.get !== 'function' || !Number.isSafeInteger(ds.length) || (ds.length as number) < 0) {
+      throw new DLError('DataLoader', `dataset must have a non-negative integer length and a get(i) method, got ${ds === null ? 'null' : typeof ds} with length ${show(ds?.length)}`);
+    }
+    checkInt('DataLoader', 'batchSize', batchSize, 1);
+    checkFlag('DataLoader', 'shuffle', shuffle);
+    checkFlag('DataLoader', 'dropLast', dropLast);
+    if (seed !== undefined) checkInt('DataLoader', 'seed', seed);
     if (seed !== undefined && generator) throw new DLError('DataLoader', 'give seed or generator, not both');
+    if (generator !== undefined && !(generator instanceof Generator)) throw new DLError('DataLoader', `generator must be a Generator, got ${typeof generator}`);
+    if (collate !== undefined && typeof collate !== 'function') throw new DLError('DataLoader', `collate must be a function, got ${typeof collate}`);
     this.batchSize = batchSize;
     this.shuffle = shuffle;
     this.seed = seed ?? 0;
@@ -130,6 +152,7 @@ export class DataLoader<T, B = T extends Tensor[] ? Tensor[] : Collated> impleme
 
   /** Sets the epoch whose order the next iteration uses (for resuming). */
   setEpoch(epoch: number): void {
+    checkInt('DataLoader.setEpoch', 'epoch', epoch);
     this.epoch = epoch;
   }
 

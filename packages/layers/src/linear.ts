@@ -38,6 +38,7 @@ export class Linear extends Module {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new ShapeError(this.label(), `expected input [...,${this.inFeatures}], got ${fmt(x.shape)}`);
     }
+    this.checkFloat(x);
     const y = matmul(x, this.weight.T); // [..., out]
     return this.bias ? y.add(this.bias) : y;
   }

@@ -1,5 +1,6 @@
 import { customGrad } from '@dl/autograd';
-import { DLError, DTypeError, IndexError, ShapeError, fmt, isFloat, logSoftmax, shapesEqual, where, type Tensor } from '@dl/tensor';
+import { DLError, DTypeError, DeviceError, IndexError, ShapeError, fmt, isFloat, logSoftmax, shapesEqual, where, type Tensor } from '@dl/tensor';
+import { checkNumber } from './args.js';
 
 /** How per-element losses are combined: averaged (default), summed, or returned as they are. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -17,6 +18,28 @@ function reduce(op: string, loss: Tensor, reduction: Reduction): Tensor {
   }
 }
 
+/**
+ * The checks every loss makes before computing: all tensor arguments on one device (a DeviceError
+ * naming each with its device and shape), and a float input.
+ */
+function checkArgs(op: string, args: Record<string, Tensor | undefined>, floatInput = true): void {
+  const given = Object.entries(args).filter((e): e is [string, Tensor] => e[1] !== undefined);
+  if (given.some(([, t]) => t.device !== given[0][1].device)) {
+    throw new DeviceError(op, `expected all arguments on one device, got ${given.map(([k, t]) => `${k} ${fmt(t.shape)} on ${t.device}`).join(', ')}`);
+  }
+  const input = args.input;
+  if (floatInput && input && !isFloat(input.dtype)) throw new DTypeError(op, `input must be float, got ${input.dtype} ${fmt(input.shape)}`);
+}
+
+/** A weight must broadcast to the input's shape (not widen it): ShapeError naming both shapes. */
+function checkBroadcastsTo(op: string, name: string, w: Tensor | undefined, input: Tensor): void {
+  if (!w) return;
+  const k = input.ndim - w.ndim;
+  if (k < 0 || !w.shape.every((d, i) => d === 1 || d === input.shape[k + i])) {
+    throw new ShapeError(op, `${name} ${fmt(w.shape)} must broadcast to input ${fmt(input.shape)}`);
+  }
+}
+
 function sameShape(op: string, input: Tensor, target: Tensor): void {
   if (!shapesEqual(input.shape, target.shape)) {
     throw new ShapeError(op, `input ${fmt(input.shape)} and target ${fmt(target.shape)} must have the same shape`);
@@ -30,18 +53,22 @@ function sameShape(op: string, input: Tensor, target: Tensor): void {
  *   mseLoss(pred, target, { reduction: 'none' }) // per element
  */
 export function mseLoss(input: Tensor, target: Tensor, { reduction = 'mean' }: { reduction?: Reduction } = {}): Tensor {
+  checkArgs('mseLoss', { input, target });
   sameShape('mseLoss', input, target);
   return reduce('mseLoss', input.sub(target).square(), reduction);
 }
 
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, { reduction = 'mean' }: { reduction?: Reduction } = {}): Tensor {
+  checkArgs('l1Loss', { input, target });
   sameShape('l1Loss', input, target);
   return reduce('l1Loss', input.sub(target).abs(), reduction);
 }
 
 /** Huber-like loss: 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere. */
 export function smoothL1Loss(input: Tensor, target: Tensor, { reduction = 'mean', beta = 1 }: { reduction?: Reduction; beta?: number } = {}): Tensor {
+  checkArgs('smoothL1Loss', { input, target });
+  checkNumber('smoothL1Loss', 'beta', beta);
   sameShape('smoothL1Loss', input, target);
   const d = input.sub(target).abs();
   const loss = beta === 0 ? d : where(d.lt(beta), d.square().mul(0.5 / beta), d.sub(0.5 * beta));
@@ -97,7 +124,7 @@ function nllRows(logp: Tensor, t: Tensor, weight: Tensor | undefined, ignoreInde
 }
 
 function checkTarget(op: string, input: Tensor, target: Tensor, C: number, weight?: Tensor): void {
-  if (!isFloat(input.dtype)) throw new DTypeError(op, `input must be float, got ${input.dtype}`);
+  checkArgs(op, { input, target, weight });
   if (target.dtype !== 'int32') throw new DTypeError(op, `class-index targets must be int32, got ${target.dtype} ${fmt(target.shape)}`);
   if (weight && (weight.ndim !== 1 || weight.shape[0] !== C)) throw new ShapeError(op, `weight must be [${C}], got ${fmt(weight.shape)}`);
 }
@@ -135,6 +162,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const C = input.ndim === 1 ? input.shape[0] : input.shape[1];
   const probs = isFloat(target.dtype);
   if (probs) {
+    checkArgs('crossEntropy', { input, target, weight });
     if (weight && (weight.ndim !== 1 || weight.shape[0] !== C)) throw new ShapeError('crossEntropy', `weight must be [${C}], got ${fmt(weight.shape)}`);
     const { x, t, outShape } = rows('crossEntropy', input, target, true);
     const logp = logSoftmax(x, 1);
@@ -195,6 +223,24 @@ function bceElementwise(p: Tensor, y: Tensor): Tensor {
 }
 
 /**
+ * PyTorch refuses probabilities outside [0, 1] (NaN included) rather than return NaN. Checked on
+ * devices that read synchronously (the CPU), as PyTorch's CPU kernel does; one pass over the input.
+ */
+function checkProbabilities(op: string, input: Tensor): void {
+  if (!input.storage.backend.readSync) return;
+  const v = input.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] >= 0 && v[i] <= 1) continue;
+    const at: number[] = [];
+    for (let d = input.ndim - 1, r = i; d >= 0; d--) {
+      at.unshift(r % input.shape[d]);
+      r = Math.floor(r / input.shape[d]);
+    }
+    throw new DLError(op, `input values must be in [0, 1], got ${v[i]} at ${fmt(at)} (input ${fmt(input.shape)})`);
+  }
+}
+
+/**
  * Binary cross entropy of probabilities in [0, 1]; the logs are clamped at -100 and the gradient
  * is PyTorch's, finite where p is exactly 0 or 1 (a saturated sigmoid: sigmoid(20) is 1 in float32).
  *
@@ -202,7 +248,10 @@ function bceElementwise(p: Tensor, y: Tensor): Tensor {
  *   binaryCrossEntropy(probs, targets, { weight: w, reduction: 'sum' })
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, { weight, reduction = 'mean' }: BceOptions = {}): Tensor {
+  checkArgs('binaryCrossEntropy', { input, target, weight });
   sameShape('binaryCrossEntropy', input, target);
+  checkBroadcastsTo('binaryCrossEntropy', 'weight', weight, input);
+  checkProbabilities('binaryCrossEntropy', input);
   let loss = bceElementwise(input, target);
   if (weight) loss = loss.mul(weight);
   return reduce('binaryCrossEntropy', loss, reduction);
@@ -217,7 +266,10 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, { weight, redu
  *   bceWithLogits(logits, targets, { posWeight: tensor([3]) }) // positives count 3 times
  */
 export function bceWithLogits(input: Tensor, target: Tensor, { weight, posWeight, reduction = 'mean' }: BceOptions & { posWeight?: Tensor } = {}): Tensor {
+  checkArgs('bceWithLogits', { input, target, weight, posWeight });
   sameShape('bceWithLogits', input, target);
+  checkBroadcastsTo('bceWithLogits', 'weight', weight, input);
+  checkBroadcastsTo('bceWithLogits', 'posWeight', posWeight, input);
   const softplusNeg = input.neg().softplus(); // log(1 + exp(-x))
   // (1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x))
   const coef = posWeight ? posWeight.sub(1).mul(target).add(1) : undefined;
@@ -235,6 +287,7 @@ export function klDivergence(
   target: Tensor,
   { reduction = 'mean', logTarget = false }: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {},
 ): Tensor {
+  checkArgs('klDivergence', { input, target });
   sameShape('klDivergence', input, target);
   let loss: Tensor;
   if (logTarget) loss = target.exp().mul(target.sub(input));

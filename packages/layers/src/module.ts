@@ -1,5 +1,5 @@
 import { isParameter as isAutogradParameter, noGrad, parameter } from '@dl/autograd';
-import { DLError, DeviceError, ShapeError, Storage, Tensor, fmt, getBackend, keep, replaceStorage, type Backend, type TensorInfo, type TypedArray } from '@dl/tensor';
+import { DLError, DTypeError, DeviceError, ShapeError, Storage, isFloat, Tensor, fmt, getBackend, keep, replaceStorage, type Backend, type TensorInfo, type TypedArray } from '@dl/tensor';
 import { optimizerStateOf } from './optim/optimizer.js';
 
 /**
@@ -469,6 +469,15 @@ export abstract class Module {
       const want = expected.map((e, i) => (e === null ? names[i] : String(e))).join(',');
       throw new ShapeError(this.label(), `expected input [${want}], got ${fmt(x.shape)}`);
     }
+  }
+
+  /**
+   * Throws a DTypeError naming this layer when x is not a float tensor (PyTorch refuses an int
+   * input to a layer with float weights rather than casting it):
+   * `fc (Linear): expected a float input, got int32 [8,784]`.
+   */
+  protected checkFloat(x: Tensor, arg = 'input'): void {
+    if (!isFloat(x.dtype)) throw new DTypeError(this.label(), `expected a float ${arg}, got ${x.dtype} ${fmt(x.shape)}`);
   }
 
   /** One-line description of this layer's own settings, shown by toString(). */

@@ -1,6 +1,21 @@
 import { noGrad } from '@dl/autograd';
-import { ShapeError, fmt, full, layerNorm, ones, scope, zeros, type Tensor } from '@dl/tensor';
+import { DLError, ShapeError, fmt, full, layerNorm, ones, scope, zeros, type Tensor } from '@dl/tensor';
+import { checkNumber, checkSize, show } from './args.js';
 import { Module, param } from './module.js';
+
+/** eps of every normalisation layer: a finite number >= 0 (a negative one can make the variance negative). */
+function checkEps(layer: string, eps: number): void {
+  checkNumber(layer, 'eps', eps);
+}
+
+/** normalizedShape of LayerNorm / RMSNorm: one or more positive integers. */
+function normalizedShapeOf(layer: string, v: number | number[]): number[] {
+  const shape = typeof v === 'number' ? [v] : Array.isArray(v) ? [...v] : [];
+  if (!shape.length || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new ShapeError(layer, `normalizedShape must be positive integers, got ${show(typeof v === 'number' ? [v] : v)}`);
+  }
+  return shape;
+}
 
 export interface BatchNormOptions {
   eps?: number;
@@ -26,6 +41,12 @@ abstract class BatchNorm extends Module {
     { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, device }: BatchNormOptions,
   ) {
     super();
+    const layer = new.target.name;
+    checkSize(layer, 'numFeatures', numFeatures);
+    checkEps(layer, eps);
+    if (momentum !== null && !(typeof momentum === 'number' && momentum >= 0 && momentum <= 1)) {
+      throw new DLError(layer, `momentum must be in [0, 1] or null, got ${show(momentum)}`);
+    }
     this.eps = eps;
     this.momentum = momentum;
     this.trackRunningStats = trackRunningStats;
@@ -52,6 +73,7 @@ abstract class BatchNorm extends Module {
 
   forward(x: Tensor): Tensor {
     this.checkShape(x);
+    this.checkFloat(x);
     const C = this.numFeatures;
     const dims = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
     const view = [1, C, ...Array(x.ndim - 2).fill(1)];
@@ -160,7 +182,8 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | number[], { eps = 1e-5, elementwiseAffine = true, bias = true, device }: LayerNormOptions = {}) {
     super();
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape = normalizedShapeOf('LayerNorm', normalizedShape);
+    checkEps('LayerNorm', eps);
     this.eps = eps;
     this.weight = elementwiseAffine ? param(ones(this.normalizedShape, { device })) : null;
     this.bias = elementwiseAffine && bias ? param(zeros(this.normalizedShape, { device })) : null;
@@ -192,7 +215,8 @@ export class RMSNorm extends Module {
 
   constructor(normalizedShape: number | number[], { eps = 1.1920928955078125e-7, elementwiseAffine = true, device }: Omit<LayerNormOptions, 'bias'> = {}) {
     super();
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape = normalizedShapeOf('RMSNorm', normalizedShape);
+    checkEps('RMSNorm', eps);
     this.eps = eps;
     this.weight = elementwiseAffine ? param(ones(this.normalizedShape, { device })) : null;
   }
@@ -201,6 +225,7 @@ export class RMSNorm extends Module {
     if (!lastDimsMatch(x, this.normalizedShape)) {
       throw new ShapeError(this.label(), `expected input [...,${this.normalizedShape.join(',')}], got ${fmt(x.shape)}`);
     }
+    this.checkFloat(x);
     const dims = this.normalizedShape.map((_, i) => x.ndim - this.normalizedShape.length + i);
     const y = x.mul(x.square().mean(dims, true).add(this.eps).rsqrt());
     return this.weight ? y.mul(this.weight) : y;
@@ -233,6 +258,9 @@ export class GroupNorm extends Module {
     { eps = 1e-5, affine = true, device }: GroupNormOptions = {},
   ) {
     super();
+    checkSize('GroupNorm', 'numGroups', numGroups);
+    checkSize('GroupNorm', 'numChannels', numChannels);
+    checkEps('GroupNorm', eps);
     if (numChannels % numGroups) throw new ShapeError('GroupNorm', `numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
     this.eps = eps;
     this.weight = affine ? param(full([numChannels], 1, { device })) : null;
@@ -243,6 +271,7 @@ export class GroupNorm extends Module {
     if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
       throw new ShapeError(this.label(), `expected input [N,${this.numChannels},*], got ${fmt(x.shape)}`);
     }
+    this.checkFloat(x);
     const N = x.shape[0];
     const g = x.reshape([N, this.numGroups, -1]); // [N, G, C/G * spatial]
     // a group is a row of the fused layer norm; the affine map is per channel, so it comes after

@@ -1,5 +1,6 @@
 import { customGrad } from '@dl/autograd';
-import { DLError, DTypeError, adaptiveAvgPool2d, avgPool2d, flatten, fmt, isFloat, maxPool2d, scatterAdd, tensor, zeros, type Tensor } from '@dl/tensor';
+import { DLError, DTypeError, ShapeError, adaptiveAvgPool2d, avgPool2d, flatten, fmt, isFloat, maxPool2d, scatterAdd, tensor, zeros, type Tensor } from '@dl/tensor';
+import { checkChoice, checkDims, show } from './args.js';
 import { Module } from './module.js';
 
 type Pair = number | [number, number];
@@ -9,6 +10,22 @@ export interface PoolLayerOptions {
   stride?: Pair;
   padding?: Pair;
   dilation?: Pair;
+}
+
+/**
+ * Checks a pooling layer's kernel size, stride, padding and dilation at construction, as PyTorch
+ * checks them at the first forward: positive kernel, stride and dilation, non-negative padding of
+ * at most half the (dilated) kernel.
+ */
+function checkPoolArgs(layer: string, kernelSize: Pair, { stride, padding = 0, dilation = 1 }: PoolLayerOptions): void {
+  const k = checkDims(layer, 'kernelSize', kernelSize, 2, 1);
+  if (stride !== undefined) checkDims(layer, 'stride', stride, 2, 1);
+  const d = checkDims(layer, 'dilation', dilation, 2, 1);
+  const p = checkDims(layer, 'padding', padding, 2, 0);
+  if (p.some((v, i) => v > Math.floor(((k[i] - 1) * d[i] + 1) / 2))) {
+    const dil = d.some((v) => v !== 1) ? ` (dilation ${show(d)})` : '';
+    throw new ShapeError(layer, `padding ${show(p)} must be at most half of kernelSize ${show(k)}${dil}`);
+  }
 }
 
 /**
@@ -22,6 +39,7 @@ export class MaxPool2d extends Module {
     readonly opts: PoolLayerOptions = {},
   ) {
     super();
+    checkPoolArgs('MaxPool2d', kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
     this.checkInput(x, [null, null, null, null], ['N', 'C', 'H', 'W']);
@@ -39,6 +57,7 @@ export class AvgPool2d extends Module {
     readonly opts: PoolLayerOptions & { countIncludePad?: boolean } = {},
   ) {
     super();
+    checkPoolArgs('AvgPool2d', kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
     this.checkInput(x, [null, null, null, null], ['N', 'C', 'H', 'W']);
@@ -57,6 +76,7 @@ export class AvgPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Pair) {
     super();
+    checkDims('AdaptiveAvgPool2d', 'outputSize', outputSize, 2, 1);
   }
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
@@ -175,7 +195,19 @@ export class Upsample extends Module {
   constructor(readonly opts: UpsampleOptions) {
     super();
     if ((opts.size === undefined) === (opts.scaleFactor === undefined)) throw new DLError('Upsample', 'give exactly one of size and scaleFactor');
+    if (opts.size !== undefined) checkDims('Upsample', 'size', opts.size, 2, 1);
+    const sf = opts.scaleFactor;
+    if (sf !== undefined) {
+      const all = typeof sf === 'number' ? [sf] : Array.isArray(sf) && sf.length === 2 ? sf : [];
+      if (!all.length || !all.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
+        throw new ShapeError('Upsample', `scaleFactor must be positive finite numbers, got ${JSON.stringify(sf)}`);
+      }
+    }
     this.mode = opts.mode ?? 'nearest';
+    checkChoice('Upsample', 'mode', this.mode, ['nearest', 'bilinear']);
+    if (opts.alignCorners !== undefined && this.mode !== 'bilinear') {
+      throw new DLError('Upsample', `alignCorners only applies to mode 'bilinear' (as in PyTorch), got mode '${this.mode}'`);
+    }
   }
   forward(x: Tensor): Tensor {
     this.checkInput(x, [null, null, null, null], ['N', 'C', 'H', 'W']);
@@ -184,6 +216,9 @@ export class Upsample extends Module {
     const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
     const scale = this.opts.scaleFactor === undefined ? undefined : pair(this.opts.scaleFactor);
     const [oH, oW] = this.opts.size !== undefined ? pair(this.opts.size) : [Math.floor(H * scale![0]), Math.floor(W * scale![1])];
+    if (oH < 1 || oW < 1) {
+      throw new ShapeError(this.label(), `output size [${oH},${oW}] (scaleFactor ${show(this.opts.scaleFactor)} of input ${fmt(x.shape)}) must be positive`);
+    }
     const align = this.opts.alignCorners ?? false;
     const ph = axisPlan(H, oH, scale?.[0], this.mode, align);
     const pw = axisPlan(W, oW, scale?.[1], this.mode, align);

@@ -26,6 +26,21 @@ export class SafetensorsError extends DLError {
   }
 }
 
+/**
+ * @internal Parses file bytes with `parse`; a SafetensorsError it throws names the file:
+ * `safetensors: runs/ckpt.safetensors: header claims 912 bytes but ...`.
+ */
+export function parseFile<T>(path: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof SafetensorsError)) throw e;
+    const named = new SafetensorsError(e.code, `${path}: ${e.message.slice(`${e.op}: `.length)}`);
+    named.cause = e;
+    throw named;
+  }
+}
+
 export interface SafetensorsEntry {
   dtype: SafetensorsDType;
   shape: number[];
@@ -410,5 +425,6 @@ export async function saveSafetensors(path: string, tensors: Record<string, Tens
 export async function loadSafetensors(path: string, opts: { device?: string } = {}): Promise<ParsedSafetensors> {
   const fs = await fsPromises();
   await removeStaleTempFiles(path);
-  return parseSafetensors(new Uint8Array(await fs.readFile(path)), opts);
+  const bytes = new Uint8Array(await fs.readFile(path));
+  return parseFile(path, () => parseSafetensors(bytes, opts));
 }

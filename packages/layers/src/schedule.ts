@@ -1,4 +1,5 @@
 import { DLError } from '@dl/tensor';
+import { checkChoice, checkInt, checkNumber, show } from './args.js';
 import type { BaseOptions, Optimizer } from './optim/optimizer.js';
 
 /**
@@ -65,7 +66,8 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: Optimizer<BaseOptions>, { stepSize, gamma = 0.1 }: { stepSize: number; gamma?: number }) {
     super(optimizer);
-    if (!(stepSize >= 1)) throw new DLError('StepLR', `stepSize must be >= 1, got ${stepSize}`);
+    checkInt('StepLR', 'stepSize', stepSize, 1);
+    checkNumber('StepLR', 'gamma', gamma);
     this.stepSize = stepSize;
     this.gamma = gamma;
     this.start();
@@ -86,7 +88,9 @@ export class LinearWarmup extends LRScheduler {
   readonly startFactor: number;
   constructor(optimizer: Optimizer<BaseOptions>, { warmupSteps, startFactor = 1 / 3 }: { warmupSteps: number; startFactor?: number }) {
     super(optimizer);
-    if (!(warmupSteps >= 0)) throw new DLError('LinearWarmup', `warmupSteps must be >= 0, got ${warmupSteps}`);
+    checkInt('LinearWarmup', 'warmupSteps', warmupSteps);
+    // PyTorch's LinearLR: 0 < start_factor <= 1
+    checkNumber('LinearWarmup', 'startFactor', startFactor, 0, 1, '(]');
     this.warmupSteps = warmupSteps;
     this.startFactor = startFactor;
     this.start();
@@ -109,7 +113,10 @@ export class CosineWithWarmup extends LRScheduler {
   readonly minLrRatio: number;
   constructor(optimizer: Optimizer<BaseOptions>, { warmupSteps, totalSteps, minLrRatio = 0 }: { warmupSteps: number; totalSteps: number; minLrRatio?: number }) {
     super(optimizer);
-    if (!(totalSteps > warmupSteps && warmupSteps >= 0)) {
+    checkInt('CosineWithWarmup', 'warmupSteps', warmupSteps);
+    checkInt('CosineWithWarmup', 'totalSteps', totalSteps, 1);
+    checkNumber('CosineWithWarmup', 'minLrRatio', minLrRatio, 0, 1);
+    if (!(totalSteps > warmupSteps)) {
       throw new DLError('CosineWithWarmup', `need 0 <= warmupSteps < totalSteps, got warmupSteps=${warmupSteps} totalSteps=${totalSteps}`);
     }
     this.warmupSteps = warmupSteps;
@@ -156,7 +163,14 @@ export class ReduceLROnPlateau {
     opts: PlateauOptions = {},
   ) {
     this.opts = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...opts };
-    if (this.opts.factor >= 1) throw new DLError('ReduceLROnPlateau', `factor must be < 1, got ${this.opts.factor}`);
+    const o = this.opts;
+    checkChoice('ReduceLROnPlateau', 'mode', o.mode, ['min', 'max']);
+    checkChoice('ReduceLROnPlateau', 'thresholdMode', o.thresholdMode, ['rel', 'abs']);
+    // PyTorch refuses factor >= 1; a negative one would make the learning rate negative
+    checkNumber('ReduceLROnPlateau', 'factor', o.factor, 0, 1, '[)');
+    checkInt('ReduceLROnPlateau', 'patience', o.patience);
+    checkInt('ReduceLROnPlateau', 'cooldown', o.cooldown);
+    for (const k of ['threshold', 'minLr', 'eps'] as const) checkNumber('ReduceLROnPlateau', k, o[k]);
     this.best = this.opts.mode === 'min' ? Infinity : -Infinity;
   }
 
@@ -167,6 +181,8 @@ export class ReduceLROnPlateau {
   }
 
   step(metric: number): void {
+    // NaN is a number: as in PyTorch it never counts as an improvement
+    if (typeof metric !== 'number') throw new DLError('ReduceLROnPlateau.step', `metric must be a number, got ${show(metric)}`);
     if (this.#better(metric)) {
       this.best = metric;
       this.numBadEpochs = 0;

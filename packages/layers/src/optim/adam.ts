@@ -1,5 +1,6 @@
 import { adamStep_, zerosLike, type Tensor } from '@dl/tensor';
-import { Optimizer, checkBetas, checkFlag, checkNumber, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { checkFlag, checkNumber } from '../args.js';
+import { Optimizer, checkBetas, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface AdamOptions extends BaseOptions {
   betas: [number, number];

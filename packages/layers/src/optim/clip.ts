@@ -1,5 +1,6 @@
 import { noGrad } from '@dl/autograd';
 import { DLError, scope, stack, type Tensor } from '@dl/tensor';
+import { checkNumber } from '../args.js';
 
 /**
  * Scales all gradients together so their joint norm is at most `maxNorm` (in place) and returns
@@ -8,6 +9,9 @@ import { DLError, scope, stack, type Tensor } from '@dl/tensor';
  *   clipGradNorm(model.parameters(), 1.0);
  */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType: number = 2): Tensor {
+  // a negative maxNorm would flip every gradient's sign; a normType <= 0 is no norm
+  checkNumber('clipGradNorm', 'maxNorm', maxNorm);
+  if (!(typeof normType === 'number' && normType > 0)) throw new DLError('clipGradNorm', `normType must be a positive number or Infinity, got ${normType}`);
   const grads = [...params].map((p) => p.grad).filter((g): g is Tensor => g !== null);
   if (!grads.length) throw new DLError('clipGradNorm', 'no parameter has a gradient; call backward() first');
   return noGrad(() =>

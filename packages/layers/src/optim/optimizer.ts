@@ -1,5 +1,6 @@
 import { noGrad } from '@dl/autograd';
 import { DLError, Tensor, keep, scope } from '@dl/tensor';
+import { checkFlag, checkNumber, show } from '../args.js';
 
 /** Hyperparameters every optimizer has; each optimizer adds its own. */
 export interface BaseOptions {
@@ -36,27 +37,10 @@ export function optimizerStateOf(p: Tensor): Tensor[] {
   return out;
 }
 
-function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? `[${v.map(show).join(',')}]` : String(v);
-}
-
-/** @internal a finite number >= 0 and <= max (< max when openMax), or a DLError `op: name must be ...`. */
-export function checkNumber(op: string, name: string, v: unknown, max = Infinity, openMax = false): void {
-  const ok = typeof v === 'number' && Number.isFinite(v) && v >= 0 && (openMax ? v < max : v <= max);
-  if (ok) return;
-  const range = max === Infinity ? 'a finite number >= 0' : `in [0, ${max}${openMax ? ')' : ']'}`;
-  throw new DLError(op, `${name} must be ${range}, got ${show(v)}`);
-}
-
-/** @internal true or false, or a DLError (a string 'false' would read as true) */
-export function checkFlag(op: string, name: string, v: unknown): void {
-  if (typeof v !== 'boolean') throw new DLError(op, `${name} must be true or false, got ${show(v)}`);
-}
-
 /** @internal [b1, b2], each in [0, 1), as Adam's betas */
 export function checkBetas(op: string, name: string, v: unknown): void {
   if (!Array.isArray(v) || v.length !== 2) throw new DLError(op, `${name} must be two numbers, got ${show(v)}`);
-  v.forEach((b, i) => checkNumber(op, `${name}[${i}]`, b, 1, true));
+  v.forEach((b, i) => checkNumber(op, `${name}[${i}]`, b, 0, 1, '[)'));
 }
 
 /**
@@ -119,7 +103,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   /** Checks that o[key], when given, is a finite number in [min, max] (or [min, max) with `openMax`). */
   protected checkRange(o: Partial<O>, key: keyof O & string, where: string, max = Infinity, openMax = false): void {
     if (!(key in o)) return;
-    checkNumber(this.constructor.name, `${where}${key}`, o[key], max, openMax);
+    checkNumber(this.constructor.name, `${where}${key}`, o[key], 0, max, openMax ? '[)' : '[]');
   }
 
   /** Checks that o[key], when given, is a boolean (a string 'false' would read as true). */

@@ -1,4 +1,5 @@
 import { DLError, type Tensor } from '@dl/tensor';
+import { checkNumber } from '../args.js';
 import { Optimizer, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface SGDOptions extends BaseOptions {
@@ -25,7 +26,7 @@ export class SGD extends Optimizer<SGDOptions> {
     this.checkRange(o, 'momentum', where);
     this.checkRange(o, 'weightDecay', where);
     // PyTorch leaves dampening's range open; it must at least be a number
-    if ('dampening' in o && !Number.isFinite(o.dampening)) throw new DLError('SGD', `${where}dampening must be a finite number, got ${String(o.dampening)}`);
+    if ('dampening' in o) checkNumber('SGD', `${where}dampening`, o.dampening, -Infinity);
     this.checkFlag(o, 'nesterov', where);
     this.checkFlag(o, 'maximize', where);
     // a group is checked with the defaults it inherits
