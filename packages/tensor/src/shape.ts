@@ -29,7 +29,13 @@ export function isContiguousLayout(shape: Shape, strides: readonly number[]): bo
   return true;
 }
 
-/** Rejects NaN, fractional and negative sizes, so no op ever allocates from a bad shape. */
+/** The most elements a tensor holds: int32 indices (argmax, gather) must address every one. */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Rejects NaN, fractional and negative sizes and more than MAX_ELEMENTS elements, so no op ever
+ * allocates from a bad shape: `checkShape('full', [2, -1])` throws a ShapeError naming full.
+ */
 export function checkShape(op: string, shape: Shape, arg = 'shape'): number[] {
   if (!Array.isArray(shape)) throw new ShapeError(op, `${arg} must be an array of sizes, got ${String(shape)}`);
   for (const d of shape) {
@@ -37,6 +43,8 @@ export function checkShape(op: string, shape: Shape, arg = 'shape'): number[] {
       throw new ShapeError(op, `${arg} ${fmt(shape)} has an invalid size ${String(d)}; sizes are integers >= 0`);
     }
   }
+  const n = sizeOf(shape);
+  if (n > MAX_ELEMENTS) throw new ShapeError(op, `${arg} ${fmt(shape)} has ${n} elements; a tensor holds at most ${MAX_ELEMENTS} (2^31 - 1)`);
   return [...shape];
 }
 

@@ -39,6 +39,8 @@ export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): Ty
 
 /** Inputs arrive expanded to the output shape (stride 0 where broadcast). */
 export function binaryKernel(op: BinaryOp, inputs: TensorInfo[], out: OutInfo): TypedArray {
+  // a double product of two int32 values past 2^53 loses the low bits that int32 wrapping keeps
+  if (op === 'mul' && out.dtype === 'int32') return mapNew(Math.imul, inputs, out);
   return mapNew(BINARY[op], inputs, out);
 }
 

@@ -68,6 +68,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
   const groups = opts.groups ?? 1;
   const [N, C, H, W] = x.shape;
   const [O, Cg, kH, kW] = w.shape;
+  if (kH < 1 || kW < 1) throw new ShapeError('conv2d', `kernel size must be at least 1, got ${kH}x${kW}; x=${fmt(x.shape)} w=${fmt(w.shape)}`);
   if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0 || O % groups !== 0 || Cg * groups !== C) {
     throw new ShapeError('conv2d', `x has ${C} channels, w expects ${Cg} per group x ${groups} groups with ${O} outputs; x=${fmt(x.shape)} w=${fmt(w.shape)}`);
   }
@@ -115,6 +116,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTransposeOptions
   const groups = opts.groups ?? 1;
   const [N, Cin, H, W] = x.shape;
   const [wIn, Cg, kH, kW] = w.shape;
+  if (kH < 1 || kW < 1) throw new ShapeError('convTranspose2d', `kernel size must be at least 1, got ${kH}x${kW}; x=${fmt(x.shape)} w=${fmt(w.shape)}`);
   if (wIn !== Cin || !Number.isInteger(groups) || groups < 1 || Cin % groups !== 0) {
     throw new ShapeError('convTranspose2d', `x has ${Cin} channels but w.shape[0] is ${wIn} (groups ${groups}); x=${fmt(x.shape)} w=${fmt(w.shape)}`);
   }

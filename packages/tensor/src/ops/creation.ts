@@ -1,6 +1,6 @@
 import { getBackend, getDefaultDevice } from '../backend.js';
 import { arrayFor, checkDeviceDType, checkDTypeName, dtypeOfArray, type DType, type NestedArray, type TypedArray } from '../dtype.js';
-import { ShapeError, fmt } from '../errors.js';
+import { DTypeError, ShapeError, fmt } from '../errors.js';
 import { runKernel } from '../dispatch.js';
 import { checkShape, sizeOf } from '../shape.js';
 import { fromHost, Tensor } from '../tensor.js';
@@ -46,6 +46,19 @@ function flattenInto(data: NestedArray, out: TypedArray, pos: { i: number }): vo
   else out[pos.i++] = typeof data === 'boolean' ? Number(data) : data;
 }
 
+/**
+ * Throws a DTypeError when a value cannot be stored as int32 (NaN, infinite or out of range), as
+ * PyTorch refuses to build such a tensor; fractions truncate toward zero.
+ */
+function checkInt32Values(op: string, values: ArrayLike<number>, shape: readonly number[]): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v >= -2147483648 && v <= 2147483647)) {
+      throw new DTypeError(op, `value ${v} at ${i} of ${fmt(shape)} cannot be converted to int32 without overflow (int32 holds -2147483648..2147483647)`);
+    }
+  }
+}
+
 function firstScalar(data: NestedArray): number | boolean | undefined {
   let cur = data;
   while (Array.isArray(cur)) {
@@ -75,6 +88,7 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions & { s
     if (sizeOf(shape) !== data.length) {
       throw new ShapeError('tensor', `shape ${fmt(shape)} holds ${sizeOf(shape)} elements but the array has ${data.length}`);
     }
+    if (dtype === 'int32' && !(data instanceof Int32Array)) checkInt32Values('tensor', data, shape);
     values = arrayFor(dtype, data.length);
     if (dtype === 'bool') for (let i = 0; i < data.length; i++) values[i] = data[i] !== 0 ? 1 : 0;
     else values.set(data as ArrayLike<number>);
@@ -84,6 +98,7 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions & { s
     dtype = opts.dtype ?? (typeof firstScalar(data) === 'boolean' ? 'bool' : 'float32');
     const tmp = new Float64Array(sizeOf(shape));
     flattenInto(data, tmp, { i: 0 });
+    if (dtype === 'int32') checkInt32Values('tensor', tmp, shape);
     values = arrayFor(dtype, tmp.length);
     if (dtype === 'bool') for (let i = 0; i < tmp.length; i++) values[i] = tmp[i] !== 0 ? 1 : 0;
     else values.set(tmp);
@@ -107,6 +122,7 @@ export function full(shape: readonly number[], value: number | boolean, opts: Te
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
   const device = opts.device ?? getDefaultDevice();
   checkDTypeOn('full', dtype, device, s);
+  if (dtype === 'int32') checkInt32Values('full', [Number(value)], s);
   return finish(runKernel('full', [], { shape: s, value: Number(value), dtype, device }, s, dtype, device), opts);
 }
 
@@ -146,6 +162,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   if (![start, end, step].every(Number.isFinite) || step === 0) {
     throw new ShapeError('arange', `start (${start}), end (${end}) and step (${step}) must be finite, step non-zero`);
   }
+  if ((end - start) * step < 0) throw new ShapeError('arange', `end (${end}) lies behind start (${start}) for step ${step}: the step's sign must point from start to end`);
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
   const device = opts.device ?? getDefaultDevice();

@@ -92,9 +92,10 @@ export function argsort(x: Tensor, dim = -1, descending = false): Tensor {
 
 /** Sorted values and their original indices along `dim`. */
 export function sort(x: Tensor, dim = -1, descending = false): { values: Tensor; indices: Tensor } {
+  const d = normDim('sort', dim, x.ndim);
   if (x.ndim === 0) return { values: x, indices: arange(0, 1, 1, { device: x.device }).reshape([]) };
-  const indices = argsort(x, dim, descending);
-  return { values: gather(x, normDim('sort', dim, x.ndim), indices), indices };
+  const indices = argsort(x, d, descending);
+  return { values: gather(x, d, indices), indices };
 }
 
 /** The k largest (or smallest) values along `dim`, in sorted order, with their indices. */

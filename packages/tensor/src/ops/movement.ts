@@ -265,7 +265,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
     if (n === 0) sizes = [0];
   } else {
     sizes = [...sizeOrSections];
-    checkShape('split', sizes, 'sections');
+    if (!sizes.every((v) => Number.isInteger(v) && v >= 0)) throw new ShapeError('split', `sections [${sizes.join(',')}] must be integers >= 0`);
     if (sizes.reduce((a, b) => a + b, 0) !== n) throw new ShapeError('split', `sections [${sizes.join(',')}] must sum to dim ${d} of size ${n} (x ${fmt(x.shape)})`);
   }
   let at = 0;

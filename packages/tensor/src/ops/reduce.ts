@@ -41,18 +41,21 @@ export function prod(x: Tensor, dim?: number | readonly number[], keepdim = fals
 }
 
 export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  normDims('mean', dim, x.ndim); // errors name mean, not the sum inside
   const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
   return sum(xf, dim, keepdim).div(count(x, dim));
 }
 
 /** Variance; `unbiased` divides by n - 1 (Bessel's correction) as PyTorch does by default. */
 export function variance(x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
+  normDims('var', dim, x.ndim);
   const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
   const d = sub(xf, mean(xf, dim, true));
   return sum(d.mul(d), dim, keepdim).div(Math.max(0, count(x, dim) - (unbiased ? 1 : 0)));
 }
 
 export function std(x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
+  normDims('std', dim, x.ndim);
   return sqrt(variance(x, dim, unbiased, keepdim));
 }
 
@@ -95,12 +98,13 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 
 /** log(sum(exp(x))) computed stably by subtracting the (detached) max first. */
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = false): Tensor {
+  const dims = normDims('logsumexp', dim, x.ndim);
   const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
   const m = max(xf.detach(), dim, true);
   // an all -inf row would give -inf - -inf = NaN; shift by 0 there instead
   const shift = where(m.abs().eq(Infinity), 0, m);
   const s = log(sum(exp(sub(xf, shift)), dim, true)).add(shift);
-  return keepdim ? s : reshape(s, reducedShape(x.shape, normDims('logsumexp', dim, x.ndim), false));
+  return keepdim ? s : reshape(s, reducedShape(x.shape, dims, false));
 }
 
 /** Running sum along `dim`. */

@@ -392,6 +392,8 @@ const exactly = (a: TypedArray): string[] => Array.from(a, (v) => (Object.is(v, 
 /** The scalar as the 0-d tensor `full` made for it before: in the promoted dtype, float32 for true division. */
 function asTensor(x: Tensor, s: number | boolean, op?: string): Tensor {
   const t = promoteWithScalar(x.dtype, s);
+  // an int32 past 2^31 wraps as an int32 operand does (full refuses such a value, as torch.full)
+  if (t === 'int32' && op !== 'div') return tensor(Int32Array.of(Number(s)), { shape: [], device: x.device });
   return full([], Number(s), { dtype: op === 'div' && !isFloat(t) ? 'float32' : t, device: x.device });
 }
 

@@ -22,3 +22,15 @@ export {
   type FixtureTensor,
   type TestApi,
 } from './conformance.js';
+export {
+  runSweep,
+  runSweepCase,
+  errorProblem,
+  tensorProblem,
+  type SweepApi,
+  type SweepCase,
+  type ThrowsCase,
+  type PassesCase,
+  type ExpectedTensor,
+  type DLErrorClass,
+} from './sweep.js';
