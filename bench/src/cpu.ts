@@ -1,14 +1,19 @@
 /**
  * CPU benchmarks: @dl/tensor next to TensorFlow.js `cpu` and `wasm` and (when Debian's python3-torch
  * is installed) PyTorch on the same work, in one run.
- *   pnpm bench            (from the repo root; builds the packages first)
+ *   pnpm bench                          (from the repo root; builds the packages first)
+ *   pnpm bench -- --only mnist-cnn      (only these training workloads, ids from workloads/index.ts)
+ *   pnpm bench -- --quick               (small sizes, no peers)
  */
 import * as dl from '@dl/tensor';
-import { torchCpu, useTfjs } from './peers.js';
+import { torchOps, useTfjs } from './peers.js';
 import { printTrain } from './train.js';
 import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
 const quick = process.argv.includes('--quick');
+// `--only mnist-cnn,char-gpt`: just those training workloads (no op rows)
+const onlyArg = process.argv.find((a, i) => process.argv[i - 1] === '--only' || a.startsWith('--only='));
+const only = onlyArg?.replace(/^--only=/, '').split(',');
 
 /** The @dl CPU kernel sets: the pure-TypeScript reference and WebAssembly SIMD on 1 and 2 threads. */
 const DL_IMPLS = [
@@ -51,7 +56,7 @@ async function matmulRows(): Promise<Row[]> {
       b.dispose();
     }
   }
-  const torch = torchCpu();
+  const torch = torchOps();
   for (const [i, n] of sizes.entries()) rows[i]['PyTorch CPU'] = typeof torch === 'string' ? torch : gflops(2 * n ** 3, torch.matmul[n]);
   return rows;
 }
@@ -78,16 +83,18 @@ async function convRows(): Promise<Row[]> {
       }, reps),
     );
   }
-  const torch = torchCpu();
+  const torch = torchOps();
   row['PyTorch CPU'] = typeof torch === 'string' ? torch : msStr(torch.conv2d);
   return [row];
 }
 
 async function main(): Promise<void> {
   console.log(`@dl CPU benchmarks — Node ${process.version}, ${(await import('node:os')).cpus().length} cores${quick ? ' (quick)' : ''}`);
-  printTable('matmul (higher is better)', await matmulRows());
-  printTable('conv2d forward (lower is better)', await convRows());
-  await printTrain(!quick);
+  if (!only) {
+    printTable('matmul (higher is better)', await matmulRows());
+    printTable('conv2d forward (lower is better)', await convRows());
+  }
+  await printTrain({ peers: !quick, only });
 }
 
 await main();

@@ -1,17 +1,17 @@
 /**
- * WebGPU work per training step, without the timing loops: dispatches and submits for the MNIST CNN
- * and the char-GPT step of `models.ts`, counted on the third step (after optimizer state exists).
+ * WebGPU work per training step, without the timing loops: dispatches and submits for every workload
+ * of workloads/index.ts, counted on the third step (after optimizer state exists).
  *   pnpm --filter @dl/bench dispatches      (builds the packages it needs first)
  */
-import { gptStep, mnistStep } from './models.js';
 import { printTable, type Row } from './timing.js';
 import { countStep, onWebgpu, webgpu } from './webgpu.js';
+import { WORKLOADS } from './workloads/index.js';
 
 async function main(): Promise<void> {
   const gpu = await webgpu();
   if (!gpu) process.exit(1);
   const rows: Row[] = [];
-  for (const make of [mnistStep, gptStep]) {
+  for (const { make } of WORKLOADS) {
     const counts = await onWebgpu(async () => {
       const step = make();
       for (let i = 0; i < 2; i++) {

@@ -21,24 +21,31 @@ export async function useTfjs(backend: 'cpu' | 'wasm'): Promise<typeof tf> {
   return tf;
 }
 
-/** PyTorch CPU's median ms for the same work as the @dl rows (bench/torch_steps.py, 2 threads). */
-export interface TorchFigures {
+/** PyTorch CPU's median ms for the op rows (bench/torch/ops.py, 2 threads). */
+export interface TorchOps {
   matmul: Record<string, number>;
   conv2d: number;
-  mnist: number;
-  gpt: number;
 }
 
-let torchRun: TorchFigures | string | undefined;
-
-/** PyTorch's figures, measured once per run, or why there are none (shown in the table instead). */
-export function torchCpu(): TorchFigures | string {
-  if (torchRun !== undefined) return torchRun;
+/** Runs a script of bench/torch/ and parses its last line, or says why it could not (shown in the table). */
+function runTorch<T>(script: string): T | string {
   const py = '/usr/bin/python3';
-  const script = fileURLToPath(new URL('../torch_steps.py', import.meta.url));
-  const r = existsSync(py) ? spawnSync(py, [script], { encoding: 'utf8', timeout: 600_000 }) : null;
-  if (!r) torchRun = `not run: no ${py}`;
-  else if (r.status !== 0) torchRun = /No module named 'torch'/.test(r.stderr) ? 'not run: python3-torch not installed' : `failed: ${r.stderr.trim().split('\n').pop()}`;
-  else torchRun = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchFigures;
-  return torchRun;
+  if (!existsSync(py)) return `not run: no ${py}`;
+  const path = fileURLToPath(new URL(`../torch/${script}`, import.meta.url));
+  const r = spawnSync(py, [path], { encoding: 'utf8', timeout: 600_000, cwd: dirname(path) });
+  if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? 'not run: python3-torch not installed' : `failed: ${r.stderr.trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T;
+}
+
+let opsRun: TorchOps | string | undefined;
+
+/** PyTorch's op figures, measured once per run, or why there are none. */
+export function torchOps(): TorchOps | string {
+  return (opsRun ??= runTorch<TorchOps>('ops.py'));
+}
+
+/** PyTorch's median ms/step of a workload's script in bench/torch/, or why there is none. */
+export function torchStep(script: string): number | string {
+  const r = runTorch<{ ms: number }>(script);
+  return typeof r === 'string' ? r : r.ms;
 }

@@ -1,15 +1,14 @@
 /**
  * Training-step benchmarks: @dl (wasm kernels on 1 and 2 threads, the js reference, and WebGPU when
- * an adapter is found) next to TensorFlow.js `cpu` and, when Debian's python3-torch is installed,
- * PyTorch CPU in the same run.
+ * an adapter is found) next to TensorFlow.js and, when Debian's python3-torch is installed, PyTorch
+ * CPU, for every workload of workloads/index.ts, in the same run.
  */
 import * as dl from '@dl/tensor';
 import type { WebGPUBackend } from '@dl/gpu';
-import { gptStep, mnistStep, type Step } from './models.js';
-import { torchCpu, useTfjs } from './peers.js';
+import { torchStep, useTfjs } from './peers.js';
 import { msStr, printTable, time, type Row } from './timing.js';
-import { tfjsMnistStep } from './tfjs-models.js';
 import { countStep, onWebgpu, webgpu } from './webgpu.js';
+import { WORKLOADS, type Step, type Workload } from './workloads/index.js';
 
 const IMPLS = [
   { name: '@dl wasm 2T', use: async () => (dl.setCpuKernels('wasm'), dl.setNumThreads(2), await new Promise((r) => setTimeout(r, 300))) },
@@ -33,40 +32,54 @@ async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string>
   });
 }
 
-export async function trainRows(opts: { peers: boolean }): Promise<Row[]> {
-  const makers = [mnistStep, gptStep];
+/** The workloads named in `only` (all when absent); an unknown id is an error listing the known ones. */
+export function selectWorkloads(only?: readonly string[]): Workload[] {
+  if (!only) return [...WORKLOADS];
+  return only.map((id) => {
+    const w = WORKLOADS.find((x) => x.id === id);
+    if (!w) throw new Error(`--only: unknown workload '${id}' (known: ${WORKLOADS.map((x) => x.id).join(', ')})`);
+    return w;
+  });
+}
+
+export async function trainRows(opts: { peers: boolean; only?: readonly string[] }): Promise<Row[]> {
+  const workloads = selectWorkloads(opts.only);
   const rows: Row[] = [];
   const gpu = await webgpu();
-  for (const make of makers) {
+  for (const w of workloads) {
     const row: Row = { work: '' };
     for (const impl of IMPLS) {
       await impl.use();
-      const step = make();
+      const step = w.make();
       row.work = step.name;
       row[impl.name] = msStr(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }));
     }
-    if (gpu) row[`@dl webgpu (${gpu.adapter.description.split(/[:(]/)[0].trim() || gpu.adapter.vendor})`] = await webgpuStep(gpu, make);
+    if (gpu) row[`@dl webgpu (${gpu.adapter.description.split(/[:(]/)[0].trim() || gpu.adapter.vendor})`] = await webgpuStep(gpu, w.make);
     rows.push(row);
   }
   if (opts.peers) {
     for (const backend of ['wasm', 'cpu'] as const) {
       const tf = await useTfjs(backend);
-      try {
-        // ~13 s per step on TensorFlow.js cpu: one timed step after the warm-up
-        rows[0][`tfjs ${backend}`] = msStr(await time(tfjsMnistStep(tf), { minReps: 1, maxReps: 1 }));
-      } catch (e) {
-        // a backend without a kernel the step needs (wasm has no conv2d weight gradient) says which
-        rows[0][`tfjs ${backend}`] = `cannot train: ${(e as Error).message.split('\n')[0]}`;
+      workloads.forEach((w, i) => (rows[i][`tfjs ${backend}`] = typeof w.tfjs === 'string' ? w.tfjs : ''));
+      for (const [i, w] of workloads.entries()) {
+        if (typeof w.tfjs === 'string') continue;
+        try {
+          // ~13 s per MNIST step on TensorFlow.js cpu: one timed step after the warm-up
+          rows[i][`tfjs ${backend}`] = msStr(await time(w.tfjs(tf), { minReps: 1, maxReps: 1 }));
+        } catch (e) {
+          // a backend without a kernel the step needs (wasm has no conv2d weight gradient) says which
+          rows[i][`tfjs ${backend}`] = `cannot train: ${(e as Error).message.split('\n')[0]}`;
+        }
       }
-      rows[1][`tfjs ${backend}`] = 'not run: bench/ has no TF.js char GPT';
     }
-    const torch = torchCpu();
-    rows[0]['PyTorch CPU'] = typeof torch === 'string' ? torch : msStr(torch.mnist);
-    rows[1]['PyTorch CPU'] = typeof torch === 'string' ? torch : msStr(torch.gpt);
+    for (const [i, w] of workloads.entries()) {
+      const ms = torchStep(w.torch);
+      rows[i]['PyTorch CPU'] = typeof ms === 'string' ? ms : msStr(ms);
+    }
   }
   return rows;
 }
 
-export async function printTrain(peers: boolean): Promise<void> {
-  printTable('training steps, ms/step (lower is better)', await trainRows({ peers }));
+export async function printTrain(opts: { peers: boolean; only?: readonly string[] }): Promise<void> {
+  printTable('training steps, ms/step (lower is better)', await trainRows(opts));
 }

@@ -1,7 +1,7 @@
 /** The WebGPU side of the training benchmarks: backend registration and per-step work counts. */
 import * as dl from '@dl/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '@dl/gpu';
-import type { Step } from './models.js';
+import type { Step } from './workloads/index.js';
 
 /** A WebGPU backend registered as 'webgpu', or null (with the reason printed) where there is no adapter. */
 export async function webgpu(): Promise<WebGPUBackend | null> {

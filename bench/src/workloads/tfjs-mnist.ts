@@ -1,6 +1,6 @@
 import type * as tfns from '@tensorflow/tfjs-core';
 
-/** The MNIST CNN step of models.ts in TensorFlow.js core ops (NHWC), trained with Adam. */
+/** The MNIST CNN step of nets.ts in TensorFlow.js core ops (NHWC), trained with Adam. */
 export function tfjsMnistStep(tf: typeof tfns, batch = 64): () => Promise<void> {
   const v = (shape: number[]) => tf.variable(tf.randomNormal(shape, 0, 0.05));
   const w = { c1: v([3, 3, 1, 16]), b1: v([16]), c2: v([3, 3, 16, 32]), b2: v([32]), f1: v([1568, 128]), g1: v([128]), f2: v([128, 10]), g2: v([10]) };

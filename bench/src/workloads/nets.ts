@@ -1,6 +1,7 @@
-/** The two training workloads of the benchmarks (an MNIST CNN, a character-level GPT), built from @dl/layers as a user would. */
+/** The MNIST CNN and the character-level GPT of the benchmarks, built from @dl/layers as a user would. */
 import * as dl from '@dl/tensor';
 import { backward } from '@dl/autograd';
+import type { Step } from './types.js';
 import { Adam, AdamW, Conv2d, Embedding, Flatten, GELU, LayerNorm, Linear, MaxPool2d, Module, ModuleList, MultiheadAttention, ReLU, Sequential, crossEntropy } from '@dl/layers';
 
 /** conv16-pool-conv32-pool-fc128-fc10 on 28x28 digits. */
@@ -55,10 +56,6 @@ export class CharGpt extends Module {
   }
 }
 
-export interface Step {
-  name: string;
-  run(): void;
-}
 
 export function mnistStep(batch = 64): Step {
   const model = mnistCnn();

@@ -1,0 +1,11 @@
+import { gptStep, mnistStep } from './nets.js';
+import { tfjsMnistStep } from './tfjs-mnist.js';
+import type { Workload } from './types.js';
+
+/** Every training workload of `pnpm bench`, in table order. A model package adds its own here. */
+export const WORKLOADS: readonly Workload[] = [
+  { id: 'mnist-cnn', make: () => mnistStep(), torch: 'mnist_cnn.py', tfjs: (tf) => tfjsMnistStep(tf) },
+  { id: 'char-gpt', make: () => gptStep(), torch: 'char_gpt.py', tfjs: 'not run: bench/ has no TF.js char GPT' },
+];
+
+export type { Step, Workload } from './types.js';
