@@ -138,7 +138,10 @@ describe('errors inside forward name the layer path', () => {
       }
     }
     const p = thrown(() => new Pair().forward(zeros([3]), zeros([3], { device: 'cpu-other' })), DeviceError);
-    expect(p.message).toMatch(/^Pair: add: .*; Pair holds w \[3\] on cpu; forward got argument 0 \[3\] on cpu, argument 1 \[3\] on cpu-other$/);
+    expect(p.message).toMatch(/^Pair: add: .*; the layer holds w \[3\] on cpu; its forward got argument 0 \[3\] on cpu, argument 1 \[3\] on cpu-other$/);
+    // a layer inside a Sequential: the path grows as the error leaves the outer forwards
+    const s = thrown(() => new Sequential(new ReLU(), new Linear(3, 2)).forward(zeros([1, 3], { device: 'cpu-other' })), DeviceError);
+    expect(s.message).toMatch(/^1 \(Linear\): matmul: .*; the layer holds weight \[2,3\] on cpu, bias \[2\] on cpu; its forward got input \[1,3\] on cpu-other$/);
   });
 
   it('a subclass calling super.forward is labelled once, by the subclass', () => {

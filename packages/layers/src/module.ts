@@ -432,7 +432,7 @@ export abstract class Module {
       const own = this.label();
       const mine = e.op === own || e.op.startsWith(`${own}.`);
       l = mine ? { module: this, rest: e.message.slice(own.length), opRest: e.op.slice(own.length) } : { module: this, rest: `: ${e.message}`, opRest: null };
-      if (e instanceof DeviceError) l.rest += this.#devices(own, args);
+      if (e instanceof DeviceError) l.rest += this.#devices(args);
       labelled.set(e, l);
     }
     try {
@@ -449,14 +449,14 @@ export abstract class Module {
     return e;
   }
 
-  /** `; <label> holds weight [10,32] on cpu, ...; forward got input [2,32] on webgpu`: for a DeviceError. */
-  #devices(label: string, args: readonly unknown[]): string {
+  /** `; the layer holds weight [10,32] on cpu, ...; its forward got input [2,32] on webgpu`: for a DeviceError. */
+  #devices(args: readonly unknown[]): string {
     const where = (t: Tensor) => `${fmt(t.shape)} on ${t.isDisposed ? 'a disposed tensor' : t.device}`;
     const own = [...this.ownParameters()].map(([k, t]) => `${k} ${where(t)}`);
     for (const [k, slot] of this.#buffers) if (slot.value) own.push(`${k} ${where(slot.value)}`);
     const tensors = args.map((a, i) => [i, a] as const).filter((x): x is readonly [number, Tensor] => x[1] instanceof Tensor);
     const got = tensors.map(([i, t]) => `${args.length === 1 ? 'input' : `argument ${i}`} ${where(t)}`);
-    return `${own.length ? `; ${label} holds ${own.join(', ')}` : ''}${got.length ? `; forward got ${got.join(', ')}` : ''}`;
+    return `${own.length ? `; the layer holds ${own.join(', ')}` : ''}${got.length ? `; its forward got ${got.join(', ')}` : ''}`;
   }
 
   /**
