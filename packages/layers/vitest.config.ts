@@ -6,10 +6,11 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@dl/tensor': src('../tensor/src/index.ts'),
-      '@dl/autograd': src('../autograd/src/index.ts'),
-    },
+    alias: [
+      { find: /^@dl\/tensor\/testing$/, replacement: src('../tensor/src/testing/index.ts') },
+      { find: /^@dl\/tensor$/, replacement: src('../tensor/src/index.ts') },
+      { find: /^@dl\/autograd$/, replacement: src('../autograd/src/index.ts') },
+    ],
   },
   test: {
     include: ['src/**/*.test.ts'],

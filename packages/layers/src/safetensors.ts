@@ -71,12 +71,18 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   const n = lo;
   if (8 + n > bytes.length) throw new SafetensorsError('truncated', `header claims ${n} bytes but the file has only ${bytes.length - 8} after the length`);
   let json: unknown;
+  let text: string;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
-    if (!text.startsWith('{')) throw new Error('the header does not start with {');
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch (e) {
+    throw new SafetensorsError('bad-json', `header is not valid UTF-8: ${(e as Error).message}`);
+  }
+  // the format's header is one JSON object, starting at its first byte
+  if (!text.startsWith('{')) throw new SafetensorsError('bad-json', `header must be a JSON object starting with '{', got ${JSON.stringify(text.slice(0, 20))}`);
+  try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError('bad-json', `header is not valid UTF-8 JSON: ${(e as Error).message}`);
+    throw new SafetensorsError('bad-json', `header is not valid JSON: ${(e as Error).message}`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new SafetensorsError('bad-json', 'header must be a JSON object');
   const dataLen = bytes.length - 8 - n;
