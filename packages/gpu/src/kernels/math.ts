@@ -142,13 +142,14 @@ export function binaryExpr(op: BinaryOp, d: 'f32' | 'i32', b: ShaderBuilder, [l,
       case 'minimum': return d === 'f32' ? `select(min(${l}, ${r}), ${l} + ${r}, isnan(${l}) || isnan(${r}))` : `min(${l}, ${r})`;
       case 'mod': if (d === 'f32') { use(b, 'mod_'); return `mod_(${l}, ${r})`; } use(b, 'imod_'); return `imod_(${l}, ${r})`;
       case 'eq': return cmp(`${l} == ${r}`);
-      case 'ne': return cmp(`${l} != ${r}`);
+      // Tint's float != is ordered (false when either side is NaN): test the NaNs by their bits
+      case 'ne': return d === 'f32' ? cmp(`!(${l} == ${r}) || isnan(${l}) || isnan(${r})`) : cmp(`${l} != ${r}`);
       case 'lt': return cmp(`${l} < ${r}`);
       case 'le': return cmp(`${l} <= ${r}`);
       case 'gt': return cmp(`${l} > ${r}`);
       case 'ge': return cmp(`${l} >= ${r}`);
-      case 'logicalAnd': return cmp(`${l} != ${z} && ${r} != ${z}`);
-      case 'logicalOr': return cmp(`${l} != ${z} || ${r} != ${z}`);
+      case 'logicalAnd': return d === 'f32' ? cmp(`truthy(${l}) && truthy(${r})`) : cmp(`${l} != ${z} && ${r} != ${z}`);
+      case 'logicalOr': return d === 'f32' ? cmp(`truthy(${l}) || truthy(${r})`) : cmp(`${l} != ${z} || ${r} != ${z}`);
     }
   })();
   return `  let v = ${e};`;

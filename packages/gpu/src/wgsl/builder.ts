@@ -42,7 +42,7 @@ export function toDomain(expr: string, from: StorageType, to: Domain): string {
  * zero with NaN -> 0, anything to bool is "non-zero".
  */
 export function fromDomain(expr: string, from: Domain, to: StorageType): string {
-  if (to === 'u32') return from === 'f32' ? `select(0u, 1u, (${expr}) != 0.0)` : `select(0u, 1u, (${expr}) != 0)`;
+  if (to === 'u32') return from === 'f32' ? `select(0u, 1u, truthy(${expr}))` : `select(0u, 1u, (${expr}) != 0)`;
   if (from === to) return expr;
   if (to === 'i32') return `f2i(${expr})`;
   return `${to}(${expr})`;
@@ -70,6 +70,8 @@ const LANES = 'xyzw';
 /** Helper functions every shader may use; emitted only when referenced. */
 const HELPERS: Record<string, string> = {
   isnan: 'fn isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
+  // x != 0 by the bits (NaN is true, ±0 false): Tint's float != is ordered, false next to a NaN
+  truthy: 'fn truthy(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) != 0u; }',
   // float -> int32 as the CPU stores into an Int32Array (JS ToInt32): truncate, then wrap modulo
   // 2^32; NaN and infinities give 0. Past 2^31 an f32 is a multiple of 256, so the wrap is exact.
   f2i: `fn f2i(x: f32) -> i32 {
