@@ -10,12 +10,16 @@ import { ELU, GELU, LeakyReLU, ReLU, Softmax } from './activation.js';
 import { ModuleDict, ModuleList, Sequential } from './container.js';
 import { DataLoader, TensorDataset, defaultCollate, type Dataset } from './data.js';
 import { Linear } from './linear.js';
-import { binaryCrossEntropy, bceWithLogits, crossEntropy, klDivergence, l1Loss, mseLoss, smoothL1Loss } from './loss.js';
+import { binaryCrossEntropy, bceWithLogits, crossEntropy, klDivergence, l1Loss, mseLoss, nllLoss, smoothL1Loss } from './loss.js';
 import { Module, param } from './module.js';
 import { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm } from './norm.js';
 import { clipGradNorm } from './optim/clip.js';
 import { SGD } from './optim/sgd.js';
 import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample } from './pool.js';
+import * as init from './init.js';
+import { EMA, correctCount } from './metrics.js';
+import { Categorical, Normal } from './distributions.js';
+import { normalize, randomCrop, randomHorizontalFlip } from './transforms.js';
 import { SafetensorsError, loadSafetensors } from './safetensors.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { CosineWithWarmup, LinearWarmup, ReduceLROnPlateau, StepLR } from './schedule.js';
@@ -121,7 +125,9 @@ describe('pooling and resizing layers', () => {
   });
 
   it('wrong rank or dtype in forward name the layer path', () => {
-    throws(run(new MaxPool2d(2), zeros([1, 4, 4])), ShapeError, 'layer (MaxPool2d): expected input [N,C,H,W], got [1,4,4]');
+    throws(run(new MaxPool2d(2), zeros([4, 4])), ShapeError, 'layer (MaxPool2d): expected input [N,C,H,W] or [C,H,W], got [4,4]');
+    expect(new MaxPool2d(2).forward(zeros([1, 4, 4])).shape).toEqual([1, 2, 2]); // one image, as PyTorch
+    expect(new AvgPool2d(2).forward(zeros([3, 4, 4])).shape).toEqual([3, 2, 2]);
     throws(run(new AvgPool2d(2), int([1, 1, 4, 4])), DTypeError, /^layer \(AvgPool2d\): avgPool2d: .*int32 \[1,1,4,4\]/);
     throws(run(new AdaptiveAvgPool2d(1), zeros([4, 4])), ShapeError, /^layer \(AdaptiveAvgPool2d\): .*\[4,4\]/);
     throws(run(new MaxPool2d(5), zeros([1, 1, 4, 4])), ShapeError, /^layer \(MaxPool2d\): maxPool2d: .*\[1,1,4,4\]/);
@@ -177,6 +183,10 @@ describe('losses', () => {
     throws(() => l1Loss(int([2]), zeros([2])), DTypeError, /^l1Loss: input must be float/);
     throws(() => smoothL1Loss(zeros([2]), ones([2]), { beta: -1 }), DLError, 'smoothL1Loss: beta must be a finite number >= 0, got -1');
     throws(() => klDivergence(int([2]), zeros([2])), DTypeError, /^klDivergence: input must be float/);
+    // a class target out of range names the loss that was called
+    const t = tensor(new Int32Array([0, 3]));
+    expect(throws(() => crossEntropy(zeros([2, 3]), t), IndexError, /^crossEntropy: class targets must be in \[0, 3\)/).op).toBe('crossEntropy');
+    expect(throws(() => nllLoss(zeros([2, 3]), t), IndexError, /^nllLoss: class targets must be in \[0, 3\).*index 3/).op).toBe('nllLoss');
     throws(() => binaryCrossEntropy(tensor([0.5, 2, -1]), zeros([3])), DLError, 'binaryCrossEntropy: input values must be in [0, 1], got 2 at [1] (input [3])');
     throws(() => binaryCrossEntropy(tensor([NaN]), zeros([1])), DLError, /got NaN at \[0\]/);
     expect(binaryCrossEntropy(tensor([0, 1, 0.5]), tensor([0, 1, 1])).item()).toBeCloseTo(Math.log(2) / 3, 5);
@@ -263,5 +273,40 @@ describe('safetensors files and gradient clipping', () => {
     throws(() => clipGradNorm([p], 1, 0), DLError, 'clipGradNorm: normType must be a positive number or Infinity, got 0');
     throws(() => clipGradNorm([p], 1, NaN), DLError, /^clipGradNorm: normType .* got NaN$/);
     expect(p.grad.toArray()).toEqual([1, 1]);
+  });
+});
+
+describe('init, metrics, distributions and transforms', () => {
+  it('initialisers refuse ranges and options PyTorch refuses, and non-finite gains', () => {
+    const w = () => zeros([3, 4]);
+    throws(() => init.normal(w(), 0, -1), DLError, 'normal: std must be a finite number >= 0, got -1');
+    throws(() => init.normal(w(), NaN), DLError, /^normal: mean must be a finite number, got NaN$/);
+    throws(() => init.uniform(w(), 1, 0), DLError, 'uniform: low (1) must be <= high (0)');
+    throws(() => init.uniform(w(), -Infinity, 0), DLError, /^uniform: low must be a finite number, got -Infinity$/);
+    throws(() => init.xavierUniform(w(), NaN), DLError, 'xavierUniform: gain must be a finite number, got NaN');
+    throws(() => init.xavierNormal(w(), Infinity), DLError, /^xavierNormal: gain/);
+    throws(() => init.kaimingUniform(w(), { mode: 'fan_in' as 'fanIn' }), DLError, "kaimingUniform: mode must be 'fanIn' or 'fanOut', got 'fan_in'");
+    throws(() => init.kaimingNormal(w(), { a: NaN }), DLError, /^kaimingNormal: a must be a finite number, got NaN$/);
+    throws(() => init.kaimingNormal(w(), { nonlinearity: 'gelu' as 'relu' }), DLError, /^calculateGain: unknown nonlinearity 'gelu'/);
+    expect(init.uniform(zeros([0, 4]), -1, 1).shape).toEqual([0, 4]); // a zero-element tensor is left as it is
+  });
+
+  it('accuracy names both devices; EMA checks its decay', () => {
+    throws(() => correctCount(zeros([4, 3]), int([4]).to('cpu-b')), DeviceError, 'accuracy: expected logits and target on one device, got logits [4,3] on cpu, target [4] on cpu-b');
+    throws(() => new EMA(2), DLError, 'EMA: decay must be in [0, 1], got 2');
+  });
+
+  it('Normal needs loc and scale on one device; Categorical.logProb names itself for a category out of range', () => {
+    throws(() => new Normal(zeros([2]), ones([2], { device: 'cpu-b' })), DeviceError, 'Normal: expected loc and scale on one device, got loc [2] on cpu, scale [2] on cpu-b');
+    throws(() => new Categorical({ logits: zeros([3]) }).logProb(tensor(new Int32Array([1, 5]))), IndexError, /^Categorical.logProb: categories must be in \[0, 3\); gather: index 5/);
+  });
+
+  it('transforms check their arguments when made', () => {
+    throws(() => normalize([0.5], [0]), DLError, 'normalize: std must be nonzero finite numbers, got [0]');
+    throws(() => normalize([NaN], [1]), DLError, /^normalize: mean must be finite numbers, got \[NaN\]$/);
+    throws(() => randomHorizontalFlip(2), DLError, 'randomHorizontalFlip: p must be in [0, 1], got 2');
+    throws(() => randomCrop(0), ShapeError, 'randomCrop: size must be positive integers, got 0');
+    throws(() => randomCrop([4, 2.5]), ShapeError, /^randomCrop: size .*\[4,2.5\]$/);
+    throws(() => randomCrop(2, { padding: -1 }), DLError, 'randomCrop: padding must be a non-negative integer, got -1');
   });
 });

@@ -3,7 +3,7 @@
  * logProb and entropy, on any device. Values are not range-checked on construction (a host read
  * would stall a WebGPU step); `multinomial` checks probabilities when Categorical samples on CPU.
  */
-import { DTypeError, ShapeError, broadcastShapes, fmt, full, gather, isFloat, multinomial, randn, type Generator, type Tensor } from '@dl/tensor';
+import { DTypeError, DeviceError, IndexError, ShapeError, broadcastShapes, fmt, full, gather, isFloat, multinomial, randn, type Generator, type Tensor } from '@dl/tensor';
 
 const HALF_LOG_2PI = 0.9189385332046727; // log(sqrt(2 pi))
 
@@ -41,6 +41,9 @@ export class Normal {
     const like = typeof loc === 'number' ? (typeof scale === 'number' ? undefined : scale) : loc;
     const l = asFloat('Normal', 'loc', loc, like);
     const s = asFloat('Normal', 'scale', scale, like);
+    if (l.device !== s.device) {
+      throw new DeviceError('Normal', `expected loc and scale on one device, got loc ${fmt(l.shape)} on ${l.device}, scale ${fmt(s.shape)} on ${s.device}`);
+    }
     this.batchShape = broadcastShapes('Normal', l.shape, s.shape);
     this.loc = l.expand(this.batchShape);
     this.scale = s.expand(this.batchShape);
@@ -165,7 +168,12 @@ export class Categorical {
     const v = value.dtype === 'int32' ? value : value.cast('int32');
     const shape = broadcastShapes('Categorical.logProb', [...v.shape, 1], this.logits.shape); // (..., K)
     const idx = v.unsqueeze(-1).expand([...shape.slice(0, -1), 1]); // (..., 1)
-    return gather(this.logits.expand(shape), -1, idx).squeeze(-1); // (...)
+    try {
+      return gather(this.logits.expand(shape), -1, idx).squeeze(-1); // (...)
+    } catch (e) {
+      if (e instanceof IndexError) throw new IndexError('Categorical.logProb', `categories must be in [0, ${this.numEvents}); ${e.message}`);
+      throw e;
+    }
   }
 
   /**

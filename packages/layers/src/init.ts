@@ -1,5 +1,6 @@
 import { noGrad } from '@dl/autograd';
 import { DLError, ShapeError, fmt, rand, randn, scope, type Tensor } from '@dl/tensor';
+import { checkChoice, checkNumber } from './args.js';
 
 /**
  * In-place initialisers, as torch.nn.init (without the trailing underscore). All draw from the
@@ -43,16 +44,22 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 }
 
 function fill(t: Tensor, make: () => Tensor): Tensor {
+  if (t.size === 0) return t; // nothing to fill, as PyTorch (which warns)
   noGrad(() => scope(() => void t.copy_(make())));
   return t;
 }
 
 /** Fills t with U(low, high). */
 export function uniform(t: Tensor, low = 0, high = 1): Tensor {
+  checkNumber('uniform', 'low', low, -Infinity);
+  checkNumber('uniform', 'high', high, -Infinity);
+  if (low > high) throw new DLError('uniform', `low (${low}) must be <= high (${high})`);
   return fill(t, () => rand(t.shape, { device: t.device }).mul(high - low).add(low));
 }
 /** Fills t with N(mean, std^2). */
 export function normal(t: Tensor, mean = 0, std = 1): Tensor {
+  checkNumber('normal', 'mean', mean, -Infinity);
+  checkNumber('normal', 'std', std);
   return fill(t, () => randn(t.shape, { device: t.device }).mul(std).add(mean));
 }
 export function constant(t: Tensor, value: number): Tensor {
@@ -68,12 +75,14 @@ export function ones(t: Tensor): Tensor {
 
 /** Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)). */
 export function xavierUniform(t: Tensor, gain = 1): Tensor {
+  checkNumber('xavierUniform', 'gain', gain, -Infinity);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   const b = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform(t, -b, b);
 }
 /** Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)). */
 export function xavierNormal(t: Tensor, gain = 1): Tensor {
+  checkNumber('xavierNormal', 'gain', gain, -Infinity);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   return normal(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
 }
@@ -86,7 +95,9 @@ export interface KaimingOptions {
   nonlinearity?: Nonlinearity;
 }
 
-function kaimingStd(t: Tensor, { a = 0, mode = 'fanIn', nonlinearity = 'leakyRelu' }: KaimingOptions): number {
+function kaimingStd(op: string, t: Tensor, { a = 0, mode = 'fanIn', nonlinearity = 'leakyRelu' }: KaimingOptions): number {
+  checkNumber(op, 'a', a, -Infinity);
+  checkChoice(op, 'mode', mode, ['fanIn', 'fanOut']);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   const fan = mode === 'fanIn' ? fanIn : fanOut;
   return calculateGain(nonlinearity, a) / Math.sqrt(fan);
@@ -94,12 +105,12 @@ function kaimingStd(t: Tensor, { a = 0, mode = 'fanIn', nonlinearity = 'leakyRel
 
 /** He uniform: U(-b, b) with b = gain * sqrt(3 / fan). */
 export function kaimingUniform(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  const b = Math.sqrt(3) * kaimingStd(t, opts);
+  const b = Math.sqrt(3) * kaimingStd('kaimingUniform', t, opts);
   return uniform(t, -b, b);
 }
 /** He normal: N(0, (gain / sqrt(fan))^2). */
 export function kaimingNormal(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  return normal(t, 0, kaimingStd(t, opts));
+  return normal(t, 0, kaimingStd('kaimingNormal', t, opts));
 }
 
 /**

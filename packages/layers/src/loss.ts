@@ -107,14 +107,14 @@ function rows(op: string, input: Tensor, target: Tensor, probs: boolean): { x: T
  * Ignored rows are selected out (`where`), not multiplied by 0: a fully masked row's -Infinity
  * log-probability then adds exactly 0 to the loss and 0 to the gradient, not NaN.
  */
-function nllRows(logp: Tensor, t: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; ignored: Tensor } {
+function nllRows(op: string, logp: Tensor, t: Tensor, weight: Tensor | undefined, ignoreIndex: number): { loss: Tensor; w: Tensor; ignored: Tensor } {
   const ignored = t.eq(ignoreIndex);
   const safe = where(ignored, 0, t); // gather needs a valid index even where ignored
   let picked: Tensor;
   try {
     picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1); // [M]
   } catch (e) {
-    if (e instanceof IndexError) throw new IndexError('crossEntropy/nllLoss', `class targets must be in [0, ${logp.shape[1]}) or equal ignoreIndex (${ignoreIndex}); ${e.message}`);
+    if (e instanceof IndexError) throw new IndexError(op, `class targets must be in [0, ${logp.shape[1]}) or equal ignoreIndex (${ignoreIndex}); ${e.message}`);
     throw e;
   }
   const wt = weight?.indexSelect(0, safe); // [M]
@@ -137,7 +137,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, { weight, ignoreIndex 
   const C = logProbs.ndim === 1 ? logProbs.shape[0] : logProbs.shape[1];
   checkTarget('nllLoss', logProbs, target, C, weight);
   const { x, t, outShape } = rows('nllLoss', logProbs, target, false);
-  const { loss, w } = nllRows(x, t, weight, ignoreIndex);
+  const { loss, w } = nllRows('nllLoss', x, t, weight, ignoreIndex);
   if (reduction === 'mean') return loss.sum().div(w.sum());
   if (reduction === 'none') return loss.reshape(outShape);
   return reduce('nllLoss', loss, reduction);
@@ -176,7 +176,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   checkTarget('crossEntropy', input, target, C, weight);
   const { x, t, outShape } = rows('crossEntropy', input, target, false);
   const logp = logSoftmax(x, 1); // [M, C]
-  const { loss: nll, w, ignored } = nllRows(logp, t, weight, ignoreIndex);
+  const { loss: nll, w, ignored } = nllRows('crossEntropy', logp, t, weight, ignoreIndex);
   if (labelSmoothing === 0) {
     if (reduction === 'mean') return nll.sum().div(w.sum());
     return reduction === 'none' ? nll.reshape(outShape) : reduce('crossEntropy', nll, reduction);

@@ -1,4 +1,5 @@
-import { ShapeError, fmt, type Tensor } from '@dl/tensor';
+import { DeviceError, ShapeError, fmt, type Tensor } from '@dl/tensor';
+import { checkNumber } from './args.js';
 
 /**
  * Fraction of rows whose argmax matches the int32 target, as a 0-d float32 tensor (read it with
@@ -14,6 +15,9 @@ export function accuracy(logits: Tensor, target: Tensor): Tensor {
 export function correctCount(logits: Tensor, target: Tensor): Tensor {
   if (logits.ndim < 1 || target.shape.length !== logits.ndim - 1 || target.shape.some((d, i) => d !== logits.shape[i])) {
     throw new ShapeError('accuracy', `target ${fmt(target.shape)} must be logits ${fmt(logits.shape)} without the last dim`);
+  }
+  if (logits.device !== target.device) {
+    throw new DeviceError('accuracy', `expected logits and target on one device, got logits ${fmt(logits.shape)} on ${logits.device}, target ${fmt(target.shape)} on ${target.device}`);
   }
   return logits.argmax(-1).eq(target).sum();
 }
@@ -50,7 +54,9 @@ export class RunningMean {
 export class EMA {
   value = NaN;
   #n = 0;
-  constructor(readonly decay = 0.9) {}
+  constructor(readonly decay = 0.9) {
+    checkNumber('EMA', 'decay', decay, 0, 1);
+  }
   update(v: number): number {
     this.#n++;
     this.value = this.#n === 1 ? v : this.decay * this.value + (1 - this.decay) * v;

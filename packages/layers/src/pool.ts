@@ -28,8 +28,15 @@ function checkPoolArgs(layer: string, kernelSize: Pair, { stride, padding = 0, d
   }
 }
 
+/** Runs a pooling op on x [N,C,H,W], or on one image [C,H,W] as PyTorch's layers accept. */
+function pool2d(layer: Module, x: Tensor, run: (x4: Tensor) => Tensor): Tensor {
+  if (x.ndim === 3) return run(x.unsqueeze(0)).squeeze(0);
+  if (x.ndim !== 4) throw new ShapeError(layer.label(), `expected input [N,C,H,W] or [C,H,W], got ${fmt(x.shape)}`);
+  return run(x);
+}
+
 /**
- * Max over kernel windows of x [N,C,H,W].
+ * Max over kernel windows of x [N,C,H,W] (or [C,H,W]).
  *
  *   new MaxPool2d(2).forward(x); // halves H and W
  */
@@ -42,15 +49,14 @@ export class MaxPool2d extends Module {
     checkPoolArgs('MaxPool2d', kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
-    this.checkInput(x, [null, null, null, null], ['N', 'C', 'H', 'W']);
-    return maxPool2d(x, this.kernelSize, this.opts);
+    return pool2d(this, x, (x4) => maxPool2d(x4, this.kernelSize, this.opts));
   }
   protected override extraRepr(): string {
     return `kernelSize=${JSON.stringify(this.kernelSize)}`;
   }
 }
 
-/** Mean over kernel windows of x [N,C,H,W] (`countIncludePad` as PyTorch, default true). */
+/** Mean over kernel windows of x [N,C,H,W] or [C,H,W] (`countIncludePad` as PyTorch, default true). */
 export class AvgPool2d extends Module {
   constructor(
     readonly kernelSize: Pair,
@@ -60,8 +66,7 @@ export class AvgPool2d extends Module {
     checkPoolArgs('AvgPool2d', kernelSize, opts);
   }
   forward(x: Tensor): Tensor {
-    this.checkInput(x, [null, null, null, null], ['N', 'C', 'H', 'W']);
-    return avgPool2d(x, this.kernelSize, this.opts);
+    return pool2d(this, x, (x4) => avgPool2d(x4, this.kernelSize, this.opts));
   }
   protected override extraRepr(): string {
     return `kernelSize=${JSON.stringify(this.kernelSize)}`;

@@ -1,4 +1,5 @@
-import { ShapeError, fmt, pad, rand, stack, tensor, where, type Tensor } from '@dl/tensor';
+import { DLError, ShapeError, fmt, pad, rand, stack, tensor, where, type Tensor } from '@dl/tensor';
+import { checkDims, checkInt, checkNumber, show } from './args.js';
 
 /**
  * Image transforms on batches x [N, C, H, W] (or one image [C, H, W]). Randomness comes from the
@@ -22,6 +23,9 @@ export function compose(...ts: Transform[]): Transform {
 
 /** (x - mean[c]) / std[c] per channel. */
 export function normalize(mean: readonly number[], std: readonly number[]): Transform {
+  if (!mean.every(Number.isFinite)) throw new DLError('normalize', `mean must be finite numbers, got ${show(mean)}`);
+  // torchvision refuses a zero std (a division by zero)
+  if (!std.every((v) => Number.isFinite(v) && v !== 0)) throw new DLError('normalize', `std must be nonzero finite numbers, got ${show(std)}`);
   return (x) =>
     batched('normalize', x, (b) => {
       const C = b.shape[1];
@@ -34,6 +38,7 @@ export function normalize(mean: readonly number[], std: readonly number[]): Tran
 
 /** Mirrors each image left-right with probability p. */
 export function randomHorizontalFlip(p = 0.5): Transform {
+  checkNumber('randomHorizontalFlip', 'p', p, 0, 1);
   return (x) =>
     batched('randomHorizontalFlip', x, (b) => {
       const flip = rand([b.shape[0], 1, 1, 1], { device: b.device }).lt(p);
@@ -46,7 +51,8 @@ export function randomHorizontalFlip(p = 0.5): Transform {
  * (torchvision's RandomCrop with padding, as used for CIFAR and MNIST augmentation).
  */
 export function randomCrop(size: number | [number, number], { padding = 0 }: { padding?: number } = {}): Transform {
-  const [h, w] = typeof size === 'number' ? [size, size] : size;
+  const [h, w] = checkDims('randomCrop', 'size', size, 2, 1);
+  checkInt('randomCrop', 'padding', padding);
   return (x) =>
     batched('randomCrop', x, (b) => {
       const padded = padding ? pad(b, [padding, padding, padding, padding]) : b;

@@ -77,7 +77,7 @@ describe('indices into layers and losses', () => {
 
   it('crossEntropy / nllLoss targets outside [0, C) other than ignoreIndex raise (a -1 target picked the last class)', () => {
     const logits = randn([2, 3]);
-    throws(() => crossEntropy(logits, int([0, -1])), IndexError, /^crossEntropy\/nllLoss: class targets must be in \[0, 3\) or equal ignoreIndex \(-100\).*index -1/);
+    throws(() => crossEntropy(logits, int([0, -1])), IndexError, /^crossEntropy: class targets must be in \[0, 3\) or equal ignoreIndex \(-100\).*index -1/);
     throws(() => nllLoss(logits.logSoftmax(1), int([3, 0])), IndexError, /index 3 /);
     expect(crossEntropy(logits, int([0, -1]), { ignoreIndex: -1 }).shape).toEqual([]);
   });

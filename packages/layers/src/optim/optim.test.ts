@@ -160,6 +160,7 @@ describe('optimizer arguments are checked as PyTorch checks them', () => {
     expect(refused(() => new SGD([p()], { lr: NaN }))).toMatch(/^SGD: lr .* got NaN/);
     expect(refused(() => new SGD([p()], { lr: Infinity }))).toMatch(/^SGD: lr .* got Infinity/);
     expect(refused(() => new SGD([p()], { lr: '0.1' as never }))).toMatch(/^SGD: lr .* got '0.1'/);
+    expect(refused(() => new SGD([p()], {} as never))).toBe('SGD: lr must be a finite number >= 0, got undefined'); // no default lr
     expect(refused(() => new SGD([p()], { lr: 0.1, momentum: -0.9 }))).toMatch(/^SGD: momentum .* got -0.9/);
     expect(refused(() => new SGD([p()], { lr: 0.1, weightDecay: -1e-4 }))).toMatch(/^SGD: weightDecay .* got -0.0001/);
     expect(refused(() => new SGD([p()], { lr: 0.1, nesterov: true }))).toMatch(/^SGD: nesterov .*momentum > 0.*got momentum 0/);

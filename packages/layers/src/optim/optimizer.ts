@@ -57,6 +57,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
 
   constructor(params: Iterable<Tensor> | ParamGroupInput<O>[], defaults: O) {
     // PyTorch's constructors check these; a later change (an LR scheduler) is not checked, as there
+    checkNumber(this.constructor.name, 'lr', defaults.lr); // the one option without a default (SGD)
     this.checkOptions(defaults, '');
     this.defaults = defaults;
     const list = [...(params as Iterable<Tensor | ParamGroupInput<O>>)];
