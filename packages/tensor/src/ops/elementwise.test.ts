@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DTypeError, adamStep_, tensor, where, zeros } from '../index.js';
+import { DTypeError, ShapeError, adamStep_, tensor, where, zeros } from '../index.js';
 
 describe('adamStep_ (fused Adam, in place)', () => {
   const h = { beta1: 0.9, beta2: 0.999, stepSize: 0.1 / (1 - 0.9), sqrtBc2: Math.sqrt(1 - 0.999), eps: 1e-8, decay: 0.99 };
@@ -65,5 +65,42 @@ describe('where / maskedFill conditions', () => {
     expect(Array.from(where(c, tensor([1, 2, 3]), tensor([4, 5, 6])).dataSync())).toEqual([1, 5, 3]);
     expect(Array.from(where(c, 9, tensor([4, 5, 6])).dataSync())).toEqual([9, 5, 9]);
     expect(Array.from(tensor([1, 2, 3]).maskedFill(c, 0).dataSync())).toEqual([0, 2, 0]);
+  });
+});
+
+describe('maskedFill shapes and bool arithmetic as PyTorch', () => {
+  const caught = (fn: () => unknown): Error => {
+    try {
+      fn();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected a throw');
+  };
+
+  it('maskedFill: a mask that does not broadcast to x names maskedFill and both shapes', () => {
+    const e = caught(() => zeros([2, 3]).maskedFill(zeros([2], { dtype: 'bool' }), 0));
+    expect(e).toBeInstanceOf(ShapeError);
+    expect(e.message).toBe('maskedFill: mask [2] must broadcast to x [2,3]');
+    // a mask wider than x would widen the result: refused too, as PyTorch's in-place fill
+    expect(caught(() => zeros([3]).maskedFill(zeros([2, 3], { dtype: 'bool' }), 0)).message).toBe('maskedFill: mask [2,3] must broadcast to x [3]');
+    expect(Array.from(zeros([2, 3]).maskedFill(tensor([true, false, true]), 1).dataSync())).toEqual([1, 0, 1, 1, 0, 1]);
+  });
+
+  it('bool: negation is a DTypeError; + and * (max, min) of bools stay bool (or, and)', () => {
+    const n = caught(() => tensor([true, false]).neg());
+    expect(n).toBeInstanceOf(DTypeError);
+    expect(n.message).toMatch(/^neg: .*logicalNot.*bool \[2\]/);
+    const a = tensor([true, false]).add(tensor([true, true]));
+    expect([a.dtype, Array.from(a.dataSync())]).toEqual(['bool', [1, 1]]);
+    const m = tensor([true, false]).mul(tensor([true, true]));
+    expect([m.dtype, Array.from(m.dataSync())]).toEqual(['bool', [1, 0]]);
+    const k = tensor([true, false]).add(true);
+    expect([k.dtype, Array.from(k.dataSync())]).toEqual(['bool', [1, 1]]);
+    const i = tensor([true, false]).add(1); // an int scalar promotes to int, as PyTorch
+    expect([i.dtype, Array.from(i.dataSync())]).toEqual(['int32', [2, 1]]);
+    expect(Array.from(tensor([true, false]).sub(1).dataSync())).toEqual([0, -1]);
+    const mx = tensor([true, false]).maximum(tensor([false, false]));
+    expect([mx.dtype, Array.from(mx.dataSync())]).toEqual(['bool', [1, 0]]);
   });
 });

@@ -46,6 +46,11 @@ function asTensor(v: TensorLike, dtype: DType, ref: Tensor): Tensor {
  * the kernel as an attribute (`binaryScalar`): no tensor, no buffer, no extra dispatch.
  */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  if (isBool(a) && isBool(b)) {
+    // as PyTorch: bool + bool is or, bool * bool is and (max/min likewise), all bool
+    const logical = BOOL_OPS[op];
+    if (logical) return binary(logical, a, b);
+  }
   const t = resultType(op, a, b);
   const outType = COMPARE_OPS.includes(op) ? 'bool' : t;
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
@@ -57,11 +62,17 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   return runKernel(op, [x, y], {}, x.shape, outType);
 }
 
+const BOOL_OPS: Partial<Record<BinaryOp, BinaryOp>> = { add: 'logicalOr', maximum: 'logicalOr', mul: 'logicalAnd', minimum: 'logicalAnd' };
+const isBool = (v: TensorLike): boolean => (v instanceof Tensor ? v.dtype === 'bool' : typeof v === 'boolean');
+
 const KEEPS_INT: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'relu', 'floor', 'ceil', 'round'];
 
 /** Runs a unary primitive; float-only functions of integer tensors compute in float32. */
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   if (op === 'logicalNot') return runKernel(op, [x], {}, x.shape, 'bool');
+  if (op === 'neg' && x.dtype === 'bool') {
+    throw new DTypeError('neg', `negation (the - operator) of a bool tensor is not supported, as in PyTorch; use logicalNot() (x bool ${fmt(x.shape)})`);
+  }
   if (!isFloat(x.dtype) && !KEEPS_INT.includes(op)) x = cast(x, 'float32');
   if (x.dtype === 'bool') x = cast(x, 'int32');
   return runKernel(op, [x], {}, x.shape, x.dtype);
@@ -164,6 +175,11 @@ export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): 
 /** where(mask, value, x): fills positions where mask is true. */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   if (mask.dtype !== 'bool') throw new DTypeError('maskedFill', `mask must be bool, got ${mask.dtype} (mask ${fmt(mask.shape)}, x ${fmt(x.shape)})`);
+  // the result has x's shape, as PyTorch's fill of a copy of x: the mask may not widen it
+  const k = x.ndim - mask.ndim;
+  if (k < 0 || !mask.shape.every((d, i) => d === 1 || d === x.shape[k + i])) {
+    throw new ShapeError('maskedFill', `mask ${fmt(mask.shape)} must broadcast to x ${fmt(x.shape)}`);
+  }
   return where(mask, value, x);
 }
 
