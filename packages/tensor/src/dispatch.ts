@@ -4,7 +4,7 @@ import { checkDeviceDType, type DType } from './dtype.js';
 import { DLError, DeviceError, DispatchListenerError, fmt } from './errors.js';
 import { Storage } from './memory.js';
 import type { KernelAttrs, KernelPrimitive, PrimitiveAttrs, Primitive, ViewAttrs, ViewPrimitive } from './primitives.js';
-import { contiguousStrides } from './shape.js';
+import { checkNumel, contiguousStrides } from './shape.js';
 import { Tensor, checkNotDisposed, viewOf } from './tensor.js';
 
 /**
@@ -141,6 +141,7 @@ export function runKernel<P extends KernelPrimitive>(
 ): Tensor {
   const backend = inputs.length ? backendOf(prim, inputs) : getBackend(device ?? 'cpu', prim);
   checkBackendDType(prim, backend, dtype, shape);
+  checkNumel(prim, shape, 'result shape');
   const kernel = backend.kernels[prim];
   const data = kernel(
     inputs.map((t) => t.info()),

@@ -43,9 +43,17 @@ export function checkShape(op: string, shape: Shape, arg = 'shape'): number[] {
       throw new ShapeError(op, `${arg} ${fmt(shape)} has an invalid size ${String(d)}; sizes are integers >= 0`);
     }
   }
+  checkNumel(op, shape, arg);
+  return [...shape];
+}
+
+/**
+ * Throws a ShapeError naming `op` when a result of `shape` would hold more than MAX_ELEMENTS:
+ * checked before any allocation (a typed array that large could take all the memory there is).
+ */
+export function checkNumel(op: string, shape: Shape, arg = 'shape'): void {
   const n = sizeOf(shape);
   if (n > MAX_ELEMENTS) throw new ShapeError(op, `${arg} ${fmt(shape)} has ${n} elements; a tensor holds at most ${MAX_ELEMENTS} (2^31 - 1)`);
-  return [...shape];
 }
 
 /** NumPy/PyTorch broadcasting of any number of shapes. */
@@ -61,6 +69,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
         throw new ShapeError(op, `shapes ${shapes.map(fmt).join(' and ')} cannot be broadcast together (dim ${i - rank})`);
       }
     }
+  }
+  if (sizeOf(out) > MAX_ELEMENTS) {
+    throw new ShapeError(op, `shapes ${shapes.map(fmt).join(' and ')} broadcast to ${fmt(out)}, ${sizeOf(out)} elements; a tensor holds at most ${MAX_ELEMENTS} (2^31 - 1)`);
   }
   return out;
 }
