@@ -81,12 +81,15 @@ function describeResult(r: unknown): string {
   }
 }
 
+/** `a ShapeError`, `an IndexError` */
+const article = (name: string): string => (/^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`);
+
 /** Checks one error against a ThrowsCase; returns what is wrong, or null. */
 export function errorProblem(c: Pick<ThrowsCase, 'throws' | 'op' | 'says'>, e: unknown): string | null {
   if (!(e instanceof Error)) return `threw a non-Error ${String(e)}`;
   const got = `${e.name}: ${e.message}`;
   if (!(e instanceof DLError)) return `threw an untyped ${got}`;
-  if (!(e instanceof c.throws)) return `threw ${got}; expected a ${c.throws.name}`;
+  if (!(e instanceof c.throws)) return `threw ${got}; expected ${article(c.throws.name)}`;
   if (e.op !== c.op) return `error op is '${e.op}', expected '${c.op}' (${got})`;
   if (!e.message.includes(c.op)) return `message does not name the op '${c.op}': ${got}`;
   const missing = (c.says ?? []).filter((s) => !e.message.includes(s));
@@ -127,7 +130,7 @@ export async function runSweepCase(c: SweepCase): Promise<void> {
       if (problem) throw new Error(`${c.name}: ${problem}`, { cause: e });
       return;
     }
-    throw new Error(`${c.name}: silent wrong answer: expected a ${c.throws.name} from ${c.op}, got ${describeResult(r)}`);
+    throw new Error(`${c.name}: silent wrong answer: expected ${article(c.throws.name)} from ${c.op}, got ${describeResult(r)}`);
   }
   let r: unknown;
   try {
