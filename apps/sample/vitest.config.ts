@@ -10,6 +10,7 @@ export default defineConfig({
       '@dl/tensor': src('../../packages/tensor/src/index.ts'),
       '@dl/autograd': src('../../packages/autograd/src/index.ts'),
       '@dl/layers': src('../../packages/layers/src/index.ts'),
+      '@dl/resnet': src('../../packages/resnet/src/index.ts'),
     },
   },
   test: {
