@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { cpuBackend } from './cpu/backend.js';
 import { Storage, created, keep, memory, scope } from './memory.js';
-import { tensor } from './ops/index.js';
+import { ones, tensor } from './ops/index.js';
+import { registerBackend } from './backend.js';
+import { DeviceError } from './errors.js';
 import { hooks, replaceStorage } from './tensor.js';
 
 describe('replaceStorage', () => {
@@ -85,5 +87,24 @@ describe('created', () => {
     expect(batch[1].isDisposed).toBe(false); // returned by the enclosing scope
     const inner = created(() => scope(() => tensor([4])));
     expect(inner.tensors.has(inner.result)).toBe(true);
+  });
+});
+
+describe('reads and copies on a device that reads asynchronously', () => {
+  it('item, toArray and dataSync name themselves; copy_ across devices is a DeviceError naming both', () => {
+    registerBackend({ ...cpuBackend, name: 'async-b', readSync: undefined });
+    const x = ones([2], { device: 'async-b' });
+    for (const [op, f] of [['item', () => x.narrow(0, 0, 1).item()], ['toArray', () => x.toArray()], ['dataSync', () => x.dataSync()]] as const) {
+      let e: unknown;
+      try {
+        f();
+      } catch (err) {
+        e = err;
+      }
+      expect(e, op).toBeInstanceOf(DeviceError);
+      expect((e as DeviceError).message).toMatch(new RegExp(`^${op}: device 'async-b' reads asynchronously; use await t.data\\(\\)`));
+    }
+    expect(() => x.copy_(ones([2]))).toThrow(DeviceError);
+    expect(() => x.copy_(ones([2]))).toThrow("copy_: src [2] is on cpu, dst [2] on async-b; move src with .to('async-b')");
   });
 });

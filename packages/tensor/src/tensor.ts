@@ -158,23 +158,26 @@ export class Tensor {
   }
   /** Values as a contiguous TypedArray (a copy); only on devices with synchronous reads (CPU). */
   dataSync(): TypedArray {
-    checkNotDisposed('dataSync', this);
-    const b = this.storage.backend;
-    if (!b.readSync) {
-      throw new DeviceError('dataSync', `device '${b.name}' reads asynchronously; use await t.data() or await t.array() (shape ${fmt(this.shape)})`);
-    }
-    return b.readSync(this.info());
+    return this.#readSync('dataSync');
   }
   /** Values as nested arrays; only on devices with synchronous reads (CPU). */
   toArray(): NestedArray {
-    checkNotDisposed('toArray', this);
-    return nest(this.dataSync(), this.shape, this.dtype);
+    return nest(this.#readSync('toArray'), this.shape, this.dtype);
+  }
+  /** A synchronous read for `op` (dataSync, toArray, item), or the error that names it. */
+  #readSync(op: string): TypedArray {
+    checkNotDisposed(op, this);
+    const b = this.storage.backend;
+    if (!b.readSync) {
+      throw new DeviceError(op, `device '${b.name}' reads asynchronously; use await t.data() or await t.array() (shape ${fmt(this.shape)})`);
+    }
+    return b.readSync(this.info());
   }
   /** The single value of a one-element tensor (CPU). */
   item(): number {
     checkNotDisposed('item', this);
     if (this.size !== 1) throw new ShapeError('item', `only one-element tensors convert to a number; got shape ${fmt(this.shape)}`);
-    const v = this.dataSync()[0];
+    const v = this.#readSync('item')[0];
     return this.dtype === 'bool' ? Number(v !== 0) : v;
   }
   /** `tensor([[1, 2], [3, 4]], shape=[2,2], dtype=float32, device=cpu)`; values only for small CPU tensors. */

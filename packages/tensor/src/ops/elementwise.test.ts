@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DTypeError, ShapeError, adamStep_, tensor, where, zeros } from '../index.js';
+import { DLError, DTypeError, ShapeError, adamStep_, pow, remainder, tensor, where, zeros } from '../index.js';
 
 describe('adamStep_ (fused Adam, in place)', () => {
   const h = { beta1: 0.9, beta2: 0.999, stepSize: 0.1 / (1 - 0.9), sqrtBc2: Math.sqrt(1 - 0.999), eps: 1e-8, decay: 0.99 };
@@ -102,5 +102,43 @@ describe('maskedFill shapes and bool arithmetic as PyTorch', () => {
     expect(Array.from(tensor([true, false]).sub(1).dataSync())).toEqual([0, -1]);
     const mx = tensor([true, false]).maximum(tensor([false, false]));
     expect([mx.dtype, Array.from(mx.dataSync())]).toEqual(['bool', [1, 0]]);
+  });
+});
+
+describe('integer remainder by zero, integers to negative powers, bool - bool (PyTorch refuses each)', () => {
+  const caught = (fn: () => unknown): Error => {
+    try {
+      fn();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected a throw');
+  };
+  const i32 = (v: number[]) => tensor(new Int32Array(v));
+
+  it('remainder of integers by zero throws instead of giving 0', () => {
+    const s = caught(() => i32([7]).remainder(0));
+    expect(s).toBeInstanceOf(DLError);
+    expect(s.message).toBe('remainder: integer remainder by zero (x int32 [1])');
+    expect(caught(() => i32([7, 1]).remainder(i32([2, 0]))).message).toBe('remainder: integer remainder by zero at [1] of the divisor int32 [2]');
+    expect(caught(() => remainder(5, i32([1, 0]))).message).toBe('remainder: integer remainder by zero at [1] of the divisor int32 [2]');
+    expect(Array.from(i32([7, -7]).remainder(3).dataSync())).toEqual([1, 2]);
+    expect(Array.from(tensor([7.5]).remainder(0).dataSync())).toEqual([NaN]); // floats follow IEEE, as PyTorch
+  });
+
+  it('integers to negative integer powers throw; a float exponent gives floats', () => {
+    expect(caught(() => i32([2]).pow(-1)).message).toBe('pow: integers to negative integer powers are not allowed, got exponent -1 (x int32 [1])');
+    expect(caught(() => i32([2, 3]).pow(i32([1, -2]))).message).toBe('pow: integers to negative integer powers are not allowed, got exponent -2 at [1] of the exponent int32 [2]');
+    expect(caught(() => pow(2, i32([-1]))).message).toMatch(/^pow: .*exponent -1 at \[0\]/);
+    expect(i32([2]).pow(-1.5).dataSync()[0]).toBeCloseTo(2 ** -1.5, 6);
+    expect(Array.from(i32([2, -3]).pow(3).dataSync())).toEqual([8, -27]);
+  });
+
+  it('bool - bool is a DTypeError naming both operands; bool - 1 is int', () => {
+    const e = caught(() => tensor([true]).sub(tensor([true, false])));
+    expect(e).toBeInstanceOf(DTypeError);
+    expect(e.message).toBe('sub: subtraction of two bools is not supported, as in PyTorch; use logicalXor (ne) or logicalNot (a bool [1], b bool [2])');
+    expect(caught(() => tensor([true]).sub(true)).message).toMatch(/\(a bool \[1\], b true\)$/);
+    expect(Array.from(tensor([true, false]).sub(1).dataSync())).toEqual([0, -1]);
   });
 });

@@ -1,9 +1,9 @@
 import type { AdamHyper } from '../backend.js';
 import { isFloat, promoteTypes, promoteWithScalar, type DType } from '../dtype.js';
-import { DLError, DTypeError, ShapeError, fmt } from '../errors.js';
+import { DLError, DTypeError, DeviceError, ShapeError, fmt } from '../errors.js';
 import { isRecording, runKernel } from '../dispatch.js';
 import { COMPARE_OPS, type BinaryOp, type UnaryOp } from '../primitives.js';
-import { broadcastShapes, shapesEqual } from '../shape.js';
+import { broadcastShapes, shapesEqual, unravelIndex } from '../shape.js';
 import { Tensor, checkNotDisposed, type TensorLike } from '../tensor.js';
 import { full } from './creation.js';
 import { expand } from './movement.js';
@@ -47,11 +47,13 @@ function asTensor(v: TensorLike, dtype: DType, ref: Tensor): Tensor {
  */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   if (isBool(a) && isBool(b)) {
-    // as PyTorch: bool + bool is or, bool * bool is and (max/min likewise), all bool
+    // as PyTorch: bool + bool is or, bool * bool is and (max/min likewise), all bool; bool - bool has no meaning
     const logical = BOOL_OPS[op];
     if (logical) return binary(logical, a, b);
+    if (op === 'sub') throw new DTypeError('sub', `subtraction of two bools is not supported, as in PyTorch; use logicalXor (ne) or logicalNot (a ${describe(a)}, b ${describe(b)})`);
   }
   const t = resultType(op, a, b);
+  if ((op === 'mod' || op === 'pow') && !isFloat(t)) checkIntOperands(op, a, b);
   const outType = COMPARE_OPS.includes(op) ? 'bool' : t;
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
     const reversed = !(a instanceof Tensor);
@@ -64,6 +66,28 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
 
 const BOOL_OPS: Partial<Record<BinaryOp, BinaryOp>> = { add: 'logicalOr', maximum: 'logicalOr', mul: 'logicalAnd', minimum: 'logicalAnd' };
 const isBool = (v: TensorLike): boolean => (v instanceof Tensor ? v.dtype === 'bool' : typeof v === 'boolean');
+
+const describe = (v: TensorLike): string => (v instanceof Tensor ? `${v.dtype} ${fmt(v.shape)}` : String(v));
+
+/**
+ * Integer remainder by zero and integers to negative integer powers have no integer result: PyTorch
+ * raises (the kernels would give 0). A number operand is checked on the host; a tensor divisor or
+ * exponent where the device reads synchronously (the CPU, as PyTorch checks on its CPU).
+ */
+function checkIntOperands(op: 'mod' | 'pow', a: TensorLike, b: TensorLike): void {
+  const bad = op === 'mod' ? (v: number) => v === 0 : (v: number) => v < 0;
+  const name = op === 'mod' ? 'remainder' : 'pow';
+  const what = (v: number) => (op === 'mod' ? 'integer remainder by zero' : `integers to negative integer powers are not allowed, got exponent ${v}`);
+  if (!(b instanceof Tensor)) {
+    if (bad(Number(b))) throw new DLError(name, `${what(Number(b))} (x ${describe(a)})`);
+    return;
+  }
+  if (!b.storage.backend.readSync) return;
+  const v = b.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (bad(v[i])) throw new DLError(name, `${what(v[i])} at ${fmt(unravelIndex(i, b.shape))} of the ${op === 'mod' ? 'divisor' : 'exponent'} ${describe(b)}`);
+  }
+}
 
 const KEEPS_INT: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'relu', 'floor', 'ceil', 'round'];
 
@@ -207,7 +231,9 @@ export function assign<T extends Tensor>(dst: T, src: TensorLike): T {
     }
     v = expand(v, shape);
   }
-  if (v.device !== dst.device) throw new DLError('copy_', `src is on ${v.device}, dst on ${dst.device}`);
+  if (v.device !== dst.device) {
+    throw new DeviceError('copy_', `src ${fmt(v.shape)} is on ${v.device}, dst ${fmt(dst.shape)} on ${dst.device}; move src with .to('${dst.device}')`);
+  }
   dst.storage.backend.assign(dst.info(), v.info());
   dst.storage.version++;
   return dst;
