@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@dl\/tensor$/, replacement: src('../tensor/src/index.ts') },
       { find: /^@dl\/autograd$/, replacement: src('../autograd/src/index.ts') },
       { find: /^@dl\/layers$/, replacement: src('../layers/src/index.ts') },
+      { find: /^@dl\/resnet$/, replacement: src('../resnet/src/index.ts') },
     ],
   },
   test: {
