@@ -1,4 +1,5 @@
 import { gptStep, mnistStep } from './nets.js';
+import { resnetMnistStep } from './resnet.js';
 import { tfjsMnistStep } from './tfjs-mnist.js';
 import type { Workload } from './types.js';
 
@@ -6,6 +7,7 @@ import type { Workload } from './types.js';
 export const WORKLOADS: readonly Workload[] = [
   { id: 'mnist-cnn', make: () => mnistStep(), torch: 'mnist_cnn.py', tfjs: (tf) => tfjsMnistStep(tf) },
   { id: 'char-gpt', make: () => gptStep(), torch: 'char_gpt.py', tfjs: 'not run: bench/ has no TF.js char GPT' },
+  { id: 'resnet-mnist', make: () => resnetMnistStep(), torch: 'resnet_mnist.py', tfjs: 'not run: bench/ has no TF.js ResNet' },
 ];
 
 export type { Step, Workload } from './types.js';
