@@ -1,8 +1,8 @@
 import { getBackend, type TensorInfo } from './backend.js';
-import { checkDeviceDType, type DType, type NestedArray, type TypedArray } from './dtype.js';
-import { DeviceError, DisposedError, DTypeError, IndexError, ShapeError, fmt } from './errors.js';
+import { checkDeviceDType, isFloat, promoteTypes, promoteWithScalar, type DType, type NestedArray, type TypedArray } from './dtype.js';
+import { DLError, DeviceError, DisposedError, DTypeError, IndexError, ShapeError, fmt } from './errors.js';
 import { Storage, deviceStats, keep, scope, trackInScope } from './memory.js';
-import { isContiguousLayout, sizeOf } from './shape.js';
+import { broadcastShapes, isContiguousLayout, shapesEqual, sizeOf } from './shape.js';
 import * as ops from './ops/index.js';
 import type { ConvOptions, ConvTransposeOptions, PoolOptions } from './ops/conv.js';
 
@@ -240,14 +240,15 @@ export class Tensor {
 
   /** Writes `src` (broadcast to this shape, cast to this dtype) into this tensor's storage. */
   copy_(src: TensorLike): this {
+    if (src instanceof Tensor) checkNoSharedElements('copy_', this);
     return ops.assign(this, src);
   }
   add_(other: TensorLike, alpha = 1): this {
-    checkInPlace('add_', this, other);
+    checkInPlace('add_', this, other, alpha);
     return scope(() => ops.assign(this, ops.add(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   sub_(other: TensorLike, alpha = 1): this {
-    checkInPlace('sub_', this, other);
+    checkInPlace('sub_', this, other, alpha);
     return scope(() => ops.assign(this, ops.sub(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   mul_(other: TensorLike): this {
@@ -383,9 +384,28 @@ export function checkNotDisposed(op: string, t: TensorLike, what = 'tensor'): vo
 }
 
 /** Both sides of an in-place op, before the op's parts would name themselves (add, copy_). */
-function checkInPlace(op: string, t: Tensor, other: TensorLike): void {
+function checkInPlace(op: string, t: Tensor, other: TensorLike, alpha = 1): void {
   checkNotDisposed(op, t);
   checkNotDisposed(op, other, 'other');
+  // as PyTorch: the result must keep the written tensor's dtype and shape, and no two of its
+  // elements may share memory (a float result truncated into ints would be a silent wrong answer)
+  let r = other instanceof Tensor ? promoteTypes(t.dtype, other.dtype) : promoteWithScalar(t.dtype, other);
+  if ((op === 'div_' && !isFloat(r)) || !Number.isInteger(alpha)) r = isFloat(r) ? r : 'float32';
+  if ((isFloat(r) && !isFloat(t.dtype)) || (t.dtype === 'bool' && r !== 'bool')) {
+    const what = other instanceof Tensor ? `other ${other.dtype} ${fmt(other.shape)}` : `other ${String(other)}`;
+    throw new DTypeError(op, `the result is ${r} (${what}${alpha !== 1 ? `, alpha ${alpha}` : ''}), which cannot be written into the ${t.dtype} tensor ${fmt(t.shape)}; cast it first, e.g. x.float()`);
+  }
+  if (other instanceof Tensor && !shapesEqual(broadcastShapes(op, t.shape, other.shape), t.shape)) {
+    throw new ShapeError(op, `other ${fmt(other.shape)} broadcasts past the tensor written ${fmt(t.shape)}`);
+  }
+  checkNoSharedElements(op, t);
+}
+
+/** In-place writes into a stride-0 (expanded) view would write one location many times: refused, as PyTorch. */
+function checkNoSharedElements(op: string, t: Tensor): void {
+  if (t.strides.some((s, i) => s === 0 && t.shape[i] > 1)) {
+    throw new DLError(op, `several elements of the tensor written ${fmt(t.shape)} (strides ${fmt(t.strides)}) share one memory location (an expanded view); clone() it first`);
+  }
 }
 
 function flatArgs(args: number[] | [number[]]): number[] {
