@@ -1,11 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { sourceAliases } from '../../vitest.aliases.js';
 
 export default defineConfig({
-  resolve: {
-    // tests run against @dl/tensor's source, so they never see a stale dist
-    alias: { '@dl/tensor': fileURLToPath(new URL('../tensor/src/index.ts', import.meta.url)) },
-  },
+  // @dl/* imports resolve to the workspace sources, so tests need no build
+  resolve: { alias: sourceAliases() },
   test: {
     include: ['src/**/*.test.ts'],
     testTimeout: 60_000,

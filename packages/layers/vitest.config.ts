@@ -1,17 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-
-// tests run against the sources of the sibling packages, so they need no build
-const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+import { sourceAliases } from '../../vitest.aliases.js';
 
 export default defineConfig({
-  resolve: {
-    alias: [
-      { find: /^@dl\/tensor\/testing$/, replacement: src('../tensor/src/testing/index.ts') },
-      { find: /^@dl\/tensor$/, replacement: src('../tensor/src/index.ts') },
-      { find: /^@dl\/autograd$/, replacement: src('../autograd/src/index.ts') },
-    ],
-  },
+  // @dl/* imports resolve to the workspace sources, so tests need no build
+  resolve: { alias: sourceAliases() },
   test: {
     include: ['src/**/*.test.ts'],
     testTimeout: 60_000,

@@ -3,7 +3,7 @@
 // whose first kernels run while its worker threads start, so this catches any result that depends
 // on start-up timing, and any training state (RNG, optimizer, schedule, shuffles) a resume misses.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,8 +59,8 @@ function readCheckpoint(dir: string): { bytes: Record<string, number[]>; extra: 
 
 describe('dl train mnist-cnn --resume after kill -9', () => {
   beforeAll(async () => {
-    // the CLI with the workspace packages' sources bundled in (the tests need no build)
-    const src = (p: string) => here(`../../../packages/${p}/src/index.ts`);
+    // every @dl package from its sources, so the bundle has one copy of each and needs no build
+    const pkg = (p: string) => here(`../../../packages/${p}`);
     await build({
       entry: { cli: here('./cli.ts') },
       format: ['esm'],
@@ -72,9 +72,10 @@ describe('dl train mnist-cnn --resume after kill -9', () => {
       dts: false,
       sourcemap: false,
       clean: false,
-      noExternal: [/^@dl\/(tensor|autograd|layers)$/],
+      noExternal: [/^@dl\//],
       esbuildOptions(o) {
-        o.alias = { '@dl/tensor': src('tensor'), '@dl/autograd': src('autograd'), '@dl/layers': src('layers') };
+        o.alias = { '@dl/tensor/internal': pkg('tensor/src/internal.ts') };
+        for (const name of readdirSync(pkg('.'))) if (name !== 'gpu') o.alias[`@dl/${name}`] = pkg(`${name}/src/index.ts`);
       },
     });
   });

@@ -1,4 +1,5 @@
-import { DLError, DTypeError, Tensor, fmt, gradMode, isFloat, onesLike, runView, zerosLike } from '@dl/tensor';
+import { DLError, DTypeError, Tensor, fmt, isFloat, onesLike, zerosLike } from '@dl/tensor';
+import { gradMode, runView } from '@dl/tensor/internal';
 import { runBackward } from './engine.js';
 import { NonScalarBackwardError } from './errors.js';
 import { captureNodes, withGradMode } from './tape.js';

@@ -1,4 +1,5 @@
-import { DispatchListenerError, addDispatchListener, defineOp, manualSeed, ones, randn, sizeOf, tensor, type HostInput, type OutInfo, type Tensor } from '@dl/tensor';
+import { DispatchListenerError, addDispatchListener, defineOp, manualSeed, ones, randn, sizeOf, tensor, type HostInput, type Tensor } from '@dl/tensor';
+import { type OutInfo } from '@dl/tensor/internal';
 import { describe, expect, it } from 'vitest';
 import { grad, noGrad } from './api.js';
 import { backward } from './engine.js';

@@ -1,4 +1,5 @@
-import { Tensor, gradMode, isFloat, runView, viewOf } from '@dl/tensor';
+import { Tensor, isFloat } from '@dl/tensor';
+import { gradMode, runView, viewOf } from '@dl/tensor/internal';
 import { installBackwardHook } from './engine.js';
 import { Node, attach, edgeOf, meta, pack, withGradMode } from './tape.js';
 

@@ -1,4 +1,5 @@
-import { DLError, ShapeError, cpuBackend, memory, ones, randn, scope, tensor, zeros, type KernelTable, type Tensor } from '@dl/tensor';
+import { DLError, ShapeError, cpuBackend, memory, ones, randn, scope, tensor, zeros, type Tensor } from '@dl/tensor';
+import { type KernelTable } from '@dl/tensor/internal';
 import { describe, expect, test } from 'vitest';
 import { enableGrad, isGradEnabled, noGrad } from './api.js';
 import { backward } from './engine.js';

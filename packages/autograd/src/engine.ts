@@ -1,4 +1,5 @@
-import { DLError, DisposedError, ShapeError, fmt, gradMode, hooks, keep, onesLike, runKernel, scope, shapesEqual, type Tensor } from '@dl/tensor';
+import { DLError, DisposedError, ShapeError, fmt, keep, onesLike, scope, shapesEqual, type Tensor } from '@dl/tensor';
+import { gradMode, hooks, runKernel } from '@dl/tensor/internal';
 import { FreedGraphError, NonScalarBackwardError, RequiresGradError } from './errors.js';
 import { Node, release, unpack, type Edge } from './tape.js';
 

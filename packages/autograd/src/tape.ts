@@ -1,4 +1,5 @@
-import { gradMode, hooks, isFloat, alias, addDispatchListener, viewOf, type CustomOpInfo, type DispatchListener, type Primitive, type PrimitiveAttrs, type Tensor } from '@dl/tensor';
+import { isFloat, addDispatchListener, type CustomOpInfo, type DispatchListener, type Tensor } from '@dl/tensor';
+import { gradMode, hooks, alias, viewOf, type Primitive, type PrimitiveAttrs } from '@dl/tensor/internal';
 import { AsyncCallbackError, InplaceModificationError } from './errors.js';
 import { rules, type GradRule, type Grads, type TensorMeta } from './rules/index.js';
 

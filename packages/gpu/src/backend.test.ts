@@ -1,4 +1,5 @@
-import { DeviceError, conv2d, full, layerNorm, manualSeed, memory, randint, randn, runKernel, type ConvAttrs, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
+import { DeviceError, conv2d, full, layerNorm, manualSeed, memory, randint, randn, registerBackend, scope, tensor, type Tensor } from '@dl/tensor';
+import { runKernel, type ConvAttrs } from '@dl/tensor/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
 import type { WebGPUBackend } from './backend.js';

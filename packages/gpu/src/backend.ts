@@ -1,18 +1,5 @@
-import {
-  BINARY_OPS,
-  UNARY_OPS,
-  arrayFor,
-  checkDeviceDType,
-  sizeOf,
-  type Backend,
-  type DType,
-  type KernelAttrs,
-  type KernelPrimitive,
-  type KernelTable,
-  type OutInfo,
-  type TensorInfo,
-  type TypedArray,
-} from '@dl/tensor';
+import { arrayFor, checkDeviceDType, sizeOf, type Backend, type DType, type TypedArray } from '@dl/tensor';
+import { BINARY_OPS, UNARY_OPS, type KernelAttrs, type KernelPrimitive, type KernelTable, type OutInfo, type TensorInfo } from '@dl/tensor/internal';
 import { contiguousInfo, dataOf, layoutTag, newData } from './kernels/common.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
 import { CustomRunner } from './kernels/custom.js';

@@ -11,7 +11,7 @@ function bundle(): Promise<string> {
   return bundleForBrowser(
     "export * from '@dl/tensor'; export { runConformance } from '@dl/tensor/testing'; export { createWebGPUBackend } from './index.ts';",
     here('.'),
-    { '@dl/tensor/testing': here('../../tensor/src/testing/index.ts'), '@dl/tensor': here('../../tensor/src/index.ts') },
+    { '@dl/tensor/testing': here('../../tensor/src/testing/index.ts'), '@dl/tensor/internal': here('../../tensor/src/internal.ts'), '@dl/tensor': here('../../tensor/src/index.ts') },
   );
 }
 

@@ -1,27 +1,5 @@
-import {
-  BINARY_OPS,
-  UNARY_OPS,
-  arange,
-  argsort,
-  cat,
-  conv2d,
-  convTranspose2d,
-  cumsum,
-  full,
-  gather,
-  geluGrad,
-  manualSeed,
-  maxPool2d,
-  randint,
-  randn,
-  runKernel,
-  scatterAdd,
-  sliceScatter,
-  tensor,
-  where,
-  type ConvAttrs,
-  type Tensor,
-} from '@dl/tensor';
+import { arange, argsort, cat, conv2d, convTranspose2d, cumsum, full, gather, geluGrad, manualSeed, maxPool2d, randint, randn, scatterAdd, sliceScatter, tensor, where, type Tensor } from '@dl/tensor';
+import { BINARY_OPS, UNARY_OPS, runKernel, type ConvAttrs } from '@dl/tensor/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasWebGPU, sameAsCpu, useWebGPU } from './test-utils.js';
 

@@ -1,5 +1,6 @@
 import { Categorical, Dropout, Normal } from '@dl/layers';
-import { Generator, bernoulli, full, multinomial, rand, randint, randn, randperm, runKernel, tensor } from '@dl/tensor';
+import { Generator, bernoulli, full, multinomial, rand, randint, randn, randperm, tensor } from '@dl/tensor';
+import { runKernel } from '@dl/tensor/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasWebGPU, sameAsCpu, useWebGPU } from './test-utils.js';
 

@@ -1,4 +1,5 @@
-import { layerNorm, manualSeed, randint, randn, runKernel, registerBackend, tensor, type Tensor } from '@dl/tensor';
+import { layerNorm, manualSeed, randint, randn, registerBackend, tensor, type Tensor } from '@dl/tensor';
+import { runKernel } from '@dl/tensor/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WebGPUBackend } from './backend.js';
 import { createWebGPUBackend, getGPU } from './device.js';

@@ -138,7 +138,8 @@ describe('crash recovery of checkpoint writes', () => {
         entry: { writer: entry }, format: ['esm'], platform: 'node', target: 'node20', outDir: dir,
         config: false, silent: true, dts: false, sourcemap: false, clean: false, noExternal: [/^@dl\//],
         esbuildOptions(o) {
-          o.alias = { '@dl/tensor': fileURLToPath(new URL('../../tensor/src/index.ts', import.meta.url)) };
+          const tensor = (f: string) => fileURLToPath(new URL(`../../tensor/src/${f}`, import.meta.url));
+          o.alias = { '@dl/tensor/internal': tensor('internal.ts'), '@dl/tensor': tensor('index.ts') };
         },
       });
       const out = join(dir, 'data');

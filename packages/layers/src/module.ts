@@ -1,5 +1,6 @@
 import { isParameter as isAutogradParameter, noGrad, parameter } from '@dl/autograd';
-import { DLError, DTypeError, DeviceError, ShapeError, Storage, isFloat, Tensor, fmt, getBackend, keep, replaceStorage, type Backend, type TensorInfo, type TypedArray } from '@dl/tensor';
+import { DLError, DTypeError, DeviceError, ShapeError, isFloat, Tensor, fmt, getBackend, keep, type Backend, type TypedArray } from '@dl/tensor';
+import { Storage, replaceStorage, type TensorInfo } from '@dl/tensor/internal';
 import { optimizerStateOf } from './optim/optimizer.js';
 
 /**

@@ -1,5 +1,6 @@
 import { backward, noGrad } from '@dl/autograd';
-import { Tensor, created, keep, scope } from '@dl/tensor';
+import { Tensor, keep, scope } from '@dl/tensor';
+import { created } from '@dl/tensor/internal';
 import { RunningMean } from './metrics.js';
 import { type Module } from './module.js';
 import { clipGradNorm } from './optim/clip.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DLError, DispatchListenerError, ShapeError, addDispatchListener, gradMode, isRecording, memory, ones, type DispatchArgs } from './index.js';
+import { DLError, DispatchListenerError, ShapeError, addDispatchListener, isRecording, memory, ones, type DispatchArgs } from './index.js';
+import { gradMode } from './internal.js';
 
 describe('dispatch listeners', () => {
   it('see every op in order, with typed attrs, until removed', () => {

@@ -1,8 +1,9 @@
 /**
- * @dl/tensor: N-dimensional tensors, the primitive op table, the Backend interface, the CPU
- * backend, counter-based RNG and memory scopes.
+ * @dl/tensor: N-dimensional tensors, ops, devices, the CPU backend, counter-based RNG, memory
+ * scopes, typed errors and package-defined ops. What backends and the higher @dl packages build on
+ * (storage, kernel dispatch, the primitive table) is in `@dl/tensor/internal`.
  */
-export { Tensor, hooks, fromHost, viewOf, alias, replaceStorage, type Scalar, type TensorLike } from './tensor.js';
+export { Tensor, type Scalar, type TensorLike } from './tensor.js';
 export * from './ops/index.js';
 export {
   registerBackend,
@@ -11,17 +12,9 @@ export {
   setDefaultDevice,
   getDefaultDevice,
   type Backend,
-  type KernelTable,
-  type Kernel,
-  type TensorInfo,
-  type OutInfo,
-  type AdamHyper,
 } from './backend.js';
 export {
-  runKernel,
-  runView,
   addDispatchListener,
-  gradMode,
   isRecording,
   type DispatchArgs,
   type DispatchListener,
@@ -47,12 +40,10 @@ export {
 } from './custom-op.js';
 // defined with defineOp at load, so kept out of ops/index.ts (which tensor.ts imports)
 export { geluGrad } from './ops/gelu-grad.js';
-export * from './primitives.js';
 export * from './errors.js';
 export * from './dtype.js';
 export { broadcastShapes, contiguousStrides, isContiguousLayout, normDim, normDims, sizeOf, shapesEqual, type Shape } from './shape.js';
-export { memory, scope, keep, created, Storage, type MemoryInfo } from './memory.js';
+export { memory, scope, keep, type MemoryInfo } from './memory.js';
 export { manualSeed, philox, fillUniform, fillNormal, generator, Generator, type GeneratorState } from './rng.js';
 export { cpuBackend } from './cpu/backend.js';
 export { setCpuKernels, kernelChoice, setNumThreads, getNumThreads, initThreads, type CpuKernels } from './cpu/select.js';
-export { offsetsOf } from './cpu/strided.js';

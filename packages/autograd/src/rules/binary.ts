@@ -1,4 +1,5 @@
-import { div, eq, ge, gt, le, log, logicalAnd, lt, pow, where, zerosLike, type BinaryOp, type DType, type Tensor } from '@dl/tensor';
+import { div, eq, ge, gt, le, log, logicalAnd, lt, pow, where, zerosLike, type DType, type Tensor } from '@dl/tensor';
+import { type BinaryOp } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule } from './types.js';
 
 // Inputs arrive expanded to the output shape, so every gradient here has the output's shape.

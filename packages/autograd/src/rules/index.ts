@@ -1,4 +1,4 @@
-import type { Primitive } from '@dl/tensor';
+import type { Primitive } from '@dl/tensor/internal';
 import { binaryRules, binaryScalarRule, whereRule, whereScalarRule } from './binary.js';
 import { linalgRules } from './linalg.js';
 import { creationRules, movementRules } from './movement.js';

@@ -1,4 +1,5 @@
-import { runKernel, type KernelPrimitive, type Tensor } from '@dl/tensor';
+import { type Tensor } from '@dl/tensor';
+import { runKernel, type KernelPrimitive } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule, type TensorMeta } from './types.js';
 
 type Linalg = Extract<KernelPrimitive, 'matmul' | 'conv2d' | 'conv2dGradInput' | 'conv2dGradWeight' | 'maxPool2dIndices'>;

@@ -1,17 +1,5 @@
-import {
-  gather,
-  isFloat,
-  permute,
-  reshape,
-  runView,
-  scatterAdd,
-  shapesEqual,
-  sliceScatter,
-  zeros,
-  type KernelPrimitive,
-  type Tensor,
-  type ViewPrimitive,
-} from '@dl/tensor';
+import { gather, isFloat, permute, reshape, scatterAdd, shapesEqual, sliceScatter, zeros, type Tensor } from '@dl/tensor';
+import { runView, type KernelPrimitive, type ViewPrimitive } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule } from './types.js';
 
 type Movement =

@@ -1,4 +1,5 @@
-import { arange, eq, exp, flip, gradMode, layerNorm, logicalAnd, permute, prod, reshape, runKernel, sum, where, type KernelPrimitive, type Tensor } from '@dl/tensor';
+import { arange, eq, exp, flip, layerNorm, logicalAnd, permute, prod, reshape, sum, where, type Tensor } from '@dl/tensor';
+import { gradMode, runKernel, type KernelPrimitive } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule } from './types.js';
 
 /** `shape` with the reduced dims kept as 1 */

@@ -1,32 +1,5 @@
-import {
-  BINARY_OPS,
-  UNARY_OPS,
-  add,
-  cat,
-  convTranspose2d,
-  layerNorm,
-  cpuBackend,
-  div,
-  manualSeed,
-  maximum,
-  minimum,
-  mul,
-  pad,
-  pow,
-  rand,
-  remainder,
-  randn,
-  runKernel,
-  sliceScatter,
-  sub,
-  tensor,
-  where,
-  type Primitive,
-  type Tensor,
-  type TensorLike,
-  type UnaryOp,
-  type ViewPrimitive,
-} from '@dl/tensor';
+import { add, cat, convTranspose2d, layerNorm, cpuBackend, div, manualSeed, maximum, minimum, mul, pad, pow, rand, remainder, randn, sliceScatter, sub, tensor, where, type Tensor, type TensorLike } from '@dl/tensor';
+import { BINARY_OPS, UNARY_OPS, runKernel, type Primitive, type UnaryOp, type ViewPrimitive } from '@dl/tensor/internal';
 import { describe, expect, test } from 'vitest';
 import { grad } from '../api.js';
 import { gradcheck, type GradcheckOptions } from '../gradcheck.js';

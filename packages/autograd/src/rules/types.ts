@@ -1,4 +1,5 @@
-import type { DType, Primitive, PrimitiveAttrs, Tensor } from '@dl/tensor';
+import type { DType, Tensor } from '@dl/tensor';
+import type { Primitive, PrimitiveAttrs } from '@dl/tensor/internal';
 
 /** What a rule knows about an input or the output without holding on to the tensor. */
 export interface TensorMeta {

@@ -1,4 +1,5 @@
-import { exp, geluGrad, gt, sigmoid, where, zerosLike, type Tensor, type UnaryOp } from '@dl/tensor';
+import { exp, geluGrad, gt, sigmoid, where, zerosLike, type Tensor } from '@dl/tensor';
+import { type UnaryOp } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule } from './types.js';
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);

@@ -1,4 +1,5 @@
-import { contiguousStrides, isContiguousLayout, sizeOf, type DType, type OutInfo, type TensorInfo } from '@dl/tensor';
+import { contiguousStrides, isContiguousLayout, sizeOf, type DType } from '@dl/tensor';
+import { type OutInfo, type TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { storageBytes } from '../wgsl/builder.js';
 

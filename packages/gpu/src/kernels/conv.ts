@@ -1,4 +1,5 @@
-import { isContiguousLayout, type ConvAttrs, type OutInfo, type PoolAttrs, type TensorInfo } from '@dl/tensor';
+import { isContiguousLayout } from '@dl/tensor';
+import { type ConvAttrs, type OutInfo, type PoolAttrs, type TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, fromDomain, grid, storageType, toDomain, type StorageType } from '../wgsl/builder.js';
 import { WG, dataOf, newData, outSize } from './common.js';

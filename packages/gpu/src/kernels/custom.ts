@@ -1,4 +1,5 @@
-import { DLError, DeviceError, sizeOf, type OutInfo, type TensorInfo, type WgslParam, type WgslPass, type WgslProgram } from '@dl/tensor';
+import { DLError, DeviceError, sizeOf, type WgslParam, type WgslPass, type WgslProgram } from '@dl/tensor';
+import { type OutInfo, type TensorInfo } from '@dl/tensor/internal';
 import type { BindRange, GpuContext, GpuData } from '../runtime/context.js';
 import { storageBytes } from '../wgsl/builder.js';
 import { dataOf, newData } from './common.js';

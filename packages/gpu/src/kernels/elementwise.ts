@@ -1,4 +1,5 @@
-import { isFloat, type BinaryOp, type DType, type KernelAttrs, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor';
+import { isFloat, type DType } from '@dl/tensor';
+import { type BinaryOp, type KernelAttrs, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { domainOf } from '../wgsl/builder.js';
 import { newData, outSize } from './common.js';

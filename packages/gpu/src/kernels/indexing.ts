@@ -1,4 +1,5 @@
-import { contiguousStrides, sizeOf, type OutInfo, type TensorInfo } from '@dl/tensor';
+import { contiguousStrides, sizeOf } from '@dl/tensor';
+import { type OutInfo, type TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { INDEX_CHECK_OPS, type IndexCheckOp } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, fromDomain, grid, storageType, toDomain, type Domain } from '../wgsl/builder.js';

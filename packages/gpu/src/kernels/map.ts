@@ -1,4 +1,5 @@
-import { DeviceError, type TensorInfo } from '@dl/tensor';
+import { DeviceError } from '@dl/tensor';
+import { type TensorInfo } from '@dl/tensor/internal';
 import type { BindRange, GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, fromDomain, grid, storageBytes, storageType, toDomain, type Domain } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';

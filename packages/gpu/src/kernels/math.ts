@@ -1,4 +1,5 @@
-import { DTypeError, type BinaryOp, type UnaryOp } from '@dl/tensor';
+import { DTypeError } from '@dl/tensor';
+import { type BinaryOp, type UnaryOp } from '@dl/tensor/internal';
 import type { ShaderBuilder } from '../wgsl/builder.js';
 
 /**

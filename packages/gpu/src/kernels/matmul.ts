@@ -1,4 +1,4 @@
-import type { OutInfo, TensorInfo } from '@dl/tensor';
+import type { OutInfo, TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, grid, storageType, toDomain } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';

@@ -1,4 +1,5 @@
-import { sizeOf, type KernelAttrs, type OutInfo, type TensorInfo } from '@dl/tensor';
+import { sizeOf } from '@dl/tensor';
+import { type KernelAttrs, type OutInfo, type TensorInfo } from '@dl/tensor/internal';
 import type { BindRange, GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, fromDomain, grid, storageType, toDomain, type StorageType } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';

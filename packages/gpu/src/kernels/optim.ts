@@ -1,4 +1,5 @@
-import { sizeOf, type AdamHyper, type TensorInfo } from '@dl/tensor';
+import { sizeOf } from '@dl/tensor';
+import { type AdamHyper, type TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext } from '../runtime/context.js';
 import { ShaderBuilder, grid } from '../wgsl/builder.js';
 import { WG, dataOf } from './common.js';

@@ -1,4 +1,4 @@
-import type { OutInfo, RandomAttrs } from '@dl/tensor';
+import type { OutInfo, RandomAttrs } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import type { ShaderBuilder } from '../wgsl/builder.js';
 import { newData, outSize } from './common.js';

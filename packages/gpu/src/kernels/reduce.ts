@@ -1,4 +1,4 @@
-import type { OutInfo, ReduceAttrs, TensorInfo } from '@dl/tensor';
+import type { OutInfo, ReduceAttrs, TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, fromDomain, grid, storageType, toDomain, type Domain } from '../wgsl/builder.js';
 import { WG, dataOf, newData, outSize } from './common.js';

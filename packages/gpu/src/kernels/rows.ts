@@ -1,4 +1,5 @@
-import { contiguousStrides, type TensorInfo } from '@dl/tensor';
+import { contiguousStrides } from '@dl/tensor';
+import { type TensorInfo } from '@dl/tensor/internal';
 import type { ShaderBuilder } from '../wgsl/builder.js';
 import { splitDims, stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
 

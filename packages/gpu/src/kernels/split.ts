@@ -1,4 +1,5 @@
-import { sizeOf, type KernelAttrs, type KernelPrimitive, type OutInfo, type ReduceAttrs, type TensorInfo } from '@dl/tensor';
+import { sizeOf } from '@dl/tensor';
+import { type KernelAttrs, type KernelPrimitive, type OutInfo, type ReduceAttrs, type TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { storageBytes } from '../wgsl/builder.js';
 import { contiguousInfo, dataOf, newData } from './common.js';
