@@ -12,3 +12,4 @@ export { Storage, created } from './memory.js';
 export { offsetsOf } from './cpu/strided.js';
 export type { KernelTable, Kernel, TensorInfo, OutInfo, AdamHyper } from './backend.js';
 export * from './primitives.js';
+export { WGSL_ERF } from './ops/wgsl-math.js';

@@ -1,5 +1,5 @@
 import { DTypeError } from '@dl/tensor';
-import { type BinaryOp, type UnaryOp } from '@dl/tensor/internal';
+import { WGSL_ERF, type BinaryOp, type UnaryOp } from '@dl/tensor/internal';
 import type { ShaderBuilder } from '../wgsl/builder.js';
 
 /**
@@ -19,17 +19,7 @@ const F_HELPERS: Record<string, string> = {
   if (abs(x) > 15.0) { return sign(x); }
   return tanh(x);
 }`,
-  erf_: `fn erf_(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.5) {
-    let x2 = x * x;
-    return x * 1.1283791670955126 * (1.0 + x2 * (-0.3333333333 + x2 * (0.1 + x2 * (-0.0238095238 + x2 * 0.0046296296))));
-  }
-  // Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7)
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
-  return select(y, -y, x < 0.0);
-}`,
+  erf_: WGSL_ERF,
   sigmoid_: 'fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }',
   pow_: `fn pow_(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }

@@ -1,4 +1,4 @@
-import { DTypeError, type DType } from '@dl/tensor';
+import { wgslStorageType, type DType } from '@dl/tensor';
 
 /** WGSL scalar types a storage buffer holds. */
 export type StorageType = 'f32' | 'i32' | 'u32' | 'f16';
@@ -6,21 +6,8 @@ export type StorageType = 'f32' | 'i32' | 'u32' | 'f16';
 export type Domain = 'f32' | 'i32';
 export type ParamKind = 'i32' | 'f32' | 'u32';
 
-/** How each dtype is stored: bool takes a u32 per element, float16 needs `shader-f16`. */
-export function storageType(dtype: DType): StorageType {
-  switch (dtype) {
-    case 'float32':
-      return 'f32';
-    case 'float16':
-      return 'f16';
-    case 'int32':
-      return 'i32';
-    case 'bool':
-      return 'u32';
-    case 'float64':
-      throw new DTypeError('webgpu', 'float64 has no WebGPU storage type');
-  }
-}
+/** How each dtype is stored: bool takes a u32 per element, float16 needs `shader-f16` (@dl/tensor's mapping). */
+export const storageType: (dtype: DType) => StorageType = wgslStorageType;
 
 export function domainOf(dtype: DType): Domain {
   return dtype === 'float32' || dtype === 'float16' ? 'f32' : 'i32';

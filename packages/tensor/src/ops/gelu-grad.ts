@@ -7,6 +7,7 @@ import { DTypeError, ShapeError, fmt } from '../errors.js';
 import { contiguousStrides, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { exp, tanh } from './elementwise.js';
+import { WGSL_ERF } from './wgsl-math.js';
 
 // gelu's backward is a custom op (defineOp), the way a package adds a fused kernel: no entry in
 // the primitive table, the backends' kernel tables or autograd's rule table.
@@ -52,17 +53,7 @@ function geluGradWgsl([g]: readonly KernelInput[], { approximate }: { approximat
 struct Params { n: u32 }
 @group(0) @binding(3) var<uniform> params: Params;
 
-// Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7), a series near 0
-fn erf_(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.5) {
-    let x2 = x * x;
-    return x * 1.1283791670955126 * (1.0 + x2 * (-0.3333333333 + x2 * (0.1 + x2 * (-0.0238095238 + x2 * 0.0046296296))));
-  }
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
-  return select(y, -y, x < 0.0);
-}
+${WGSL_ERF}
 
 // tanh through exp overflows for large |x| on some drivers
 fn tanh_(x: f32) -> f32 {
