@@ -11,7 +11,7 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['webgpu'],
-  alias: { '@dl/tensor': here('../../tensor/src/index.ts'), '@dl/autograd': here('../../autograd/src/index.ts') },
+  alias: { '@dl/tensor/internal': here('../../tensor/src/internal.ts'), '@dl/tensor': here('../../tensor/src/index.ts'), '@dl/autograd': here('../../autograd/src/index.ts') },
   logLevel: 'warning',
 });
 console.log('bench/dist/gpu-bench.mjs');
