@@ -53,6 +53,8 @@ const cases: [string, Conv2dParams][] = [
   ['many output columns', params(3, 4, 33, 31, 9, 3, 3, { sH: 1, sW: 2, pH: 1, pW: 0 })],
   ['long batch (weight gradient split over N*oH*oW)', params(4, 3, 24, 24, 5, 3, 3, { pH: 1, pW: 1 })],
   ['many channels, wide rows (im2col forward at unit stride)', params(2, 3, 20, 22, 20, 3, 3, { pH: 1, pW: 1 })],
+  // a 1x1 output: the input gradient (a GAN's first transposed conv) takes col2im, not the flipped conv
+  ['kernel as large as the input', params(3, 5, 7, 7, 4, 7, 7)],
 ];
 
 describe('conv2d wasm kernels', () => {

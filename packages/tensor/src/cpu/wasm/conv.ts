@@ -211,10 +211,13 @@ export function conv2dBackwardInputWasm(p: Conv2dParams, dy: Float32Array, w: Fl
     gx.fill(0, 0, X);
     return;
   }
-  if (p.sH === 1 && p.sW === 1 && p.pH <= p.dH * (kH - 1) && p.pW <= p.dW * (kW - 1) && allFinite(w, O * CKK)) {
+  if (p.sH === 1 && p.sW === 1 && p.pH <= p.dH * (kH - 1) && p.pW <= p.dW * (kW - 1) && H * W <= 2 * S && allFinite(w, O * CKK)) {
     // unit stride: gx is the full correlation of dy with the flipped, transposed kernel, i.e. a
     // forward conv, which avoids the large dcol matrix and the col2im scatter. Its zero padding
-    // would meet an infinite weight and give NaN where col2im sums real taps only (as PyTorch does)
+    // would meet an infinite weight and give NaN where col2im sums real taps only (as PyTorch does).
+    // That conv does C*O*kH*kW work per pixel of gx, col2im's GEMM per pixel of dy: where gx is
+    // much larger (a transposed conv growing a 1x1 latent to 7x7 in a GAN's first layer: 49x the
+    // work), the GEMM and col2im below are faster
     const KK = kH * kW;
     const wt = new Float32Array(w.length); // [groups, Cg, Og, kH, kW]
     for (let g = 0; g < groups; g++) {
