@@ -5,7 +5,7 @@
 export { Module, param, isParameter, StateDictError, type LoadResult, type StateDict } from './module.js';
 export { Linear, Identity, Embedding, type LinearOptions, type EmbeddingOptions } from './linear.js';
 export { Conv1d, Conv2d, ConvTranspose2d, type ConvLayerOptions, type ConvTransposeLayerOptions } from './conv.js';
-export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Upsample, type PoolLayerOptions, type UpsampleOptions } from './pool.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Unflatten, Upsample, type PoolLayerOptions, type UpsampleOptions } from './pool.js';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm, GroupNorm, type BatchNormOptions, type LayerNormOptions, type GroupNormOptions } from './norm.js';
 export { ReLU, GELU, SiLU, Sigmoid, Tanh, Softplus, LeakyReLU, ELU, Softmax, LogSoftmax, Dropout, dropout, type DropoutOptions } from './activation.js';
 export { Sequential, ModuleList, ModuleDict, type Layer } from './container.js';

@@ -1,7 +1,7 @@
 import { grad, gradcheck } from '@dl/autograd';
 import { arange, randn, tensor, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
-import { AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d, Upsample } from './pool.js';
+import { AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d, Unflatten, Upsample } from './pool.js';
 import { checkLayerCase } from './test-helpers.js';
 
 describe('pooling and resizing match PyTorch (output and gradients)', () => {
@@ -61,6 +61,19 @@ describe('Flatten and Upsample options', () => {
   it('Flatten keeps the batch dim by default', () => {
     expect(new Flatten().forward(tensor([[[1, 2], [3, 4]]])).shape).toEqual([1, 4]);
     expect(new Flatten(0).forward(tensor([[[1, 2], [3, 4]]])).shape).toEqual([4]);
+  });
+  it('Unflatten splits one dim (negative dims count from the end) and undoes Flatten', () => {
+    const x = tensor([[1, 2, 3, 4, 5, 6]]);
+    expect(new Unflatten(1, [2, 3]).forward(x).toArray()).toEqual([[[1, 2, 3], [4, 5, 6]]]);
+    expect(new Unflatten(-1, [3, 1, 2]).forward(x).shape).toEqual([1, 3, 1, 2]);
+    const y = tensor([[[[1, 2], [3, 4]]], [[[5, 6], [7, 8]]]]); // (2, 1, 2, 2)
+    expect(new Unflatten(1, [1, 2, 2]).forward(new Flatten().forward(y)).toArray()).toEqual(y.toArray());
+  });
+  it('Unflatten names the sizes and the input it cannot split', () => {
+    expect(() => new Unflatten(1, [64, 7, 7]).forward(tensor([[1, 2, 3]]))).toThrow('Unflatten: expected dim 1 of the input to have 3136 elements ([64,7,7]), got [1,3]');
+    expect(() => new Unflatten(2, [1]).forward(tensor([[1, 2, 3]]))).toThrow('Unflatten: expected dim 2 of the input to have 1 elements ([1]), got [1,3]');
+    expect(() => new Unflatten(1, [])).toThrow('Unflatten: sizes must be a non-empty list of positive integers, got []');
+    expect(() => new Unflatten(1, [2, 0])).toThrow('Unflatten: sizes must be a non-empty list of positive integers, got [2,0]');
   });
   it('Upsample needs exactly one of size and scaleFactor, and a float input for bilinear', () => {
     expect(() => new Upsample({})).toThrow(/exactly one/);

@@ -104,6 +104,38 @@ export class Flatten extends Module {
   }
 }
 
+/**
+ * Splits dim `dim` into `sizes` (as nn.Unflatten): the inverse of Flatten, e.g. between a Linear
+ * layer and transposed convs.
+ *
+ *   new Unflatten(1, [64, 7, 7]).forward(x); // (N, 3136) -> (N, 64, 7, 7)
+ */
+export class Unflatten extends Module {
+  readonly sizes: readonly number[];
+  constructor(
+    readonly dim: number,
+    sizes: readonly number[],
+  ) {
+    super();
+    if (!Number.isInteger(dim)) throw new ShapeError('Unflatten', `dim must be an integer, got ${dim}`);
+    if (!Array.isArray(sizes) || sizes.length === 0 || !sizes.every((s) => Number.isInteger(s) && s >= 1)) {
+      throw new ShapeError('Unflatten', `sizes must be a non-empty list of positive integers, got ${JSON.stringify(sizes)}`);
+    }
+    this.sizes = [...sizes];
+  }
+  forward(x: Tensor): Tensor {
+    const d = this.dim < 0 ? this.dim + x.ndim : this.dim;
+    const n = this.sizes.reduce((a, b) => a * b, 1);
+    if (d < 0 || d >= x.ndim || x.shape[d] !== n) {
+      throw new ShapeError(this.label(), `expected dim ${this.dim} of the input to have ${n} elements (${fmt(this.sizes)}), got ${fmt(x.shape)}`);
+    }
+    return x.reshape([...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
+  }
+  protected override extraRepr(): string {
+    return `dim=${this.dim}, sizes=${fmt(this.sizes)}`;
+  }
+}
+
 export interface UpsampleOptions {
   /** output [H, W] (or one number for both); give this or scaleFactor */
   size?: Pair;
