@@ -53,6 +53,42 @@ describe('checkpoints', () => {
     }
   });
 
+  it('named optimizers (a GAN\'s two) resume exactly; a name the file lacks is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dl-ckpt-'));
+    try {
+      manualSeed(2);
+      const x = randn([8, 3]);
+      const y = randn([8, 1]);
+      const make = () => {
+        const model = new Sequential(new Linear(3, 4), new Linear(4, 1));
+        // each optimizer holds one layer, as a GAN's hold its generator and its discriminator
+        return { model, first: new Adam(model.at(0).parameters(), { lr: 0.01 }), second: new SGD(model.at(1).parameters(), { lr: 0.1, momentum: 0.9 }) };
+      };
+      const step = (m: ReturnType<typeof make>) => {
+        m.first.zeroGrad();
+        m.second.zeroGrad();
+        backward(mseLoss(m.model.forward(x), y));
+        m.first.step();
+        m.second.step();
+      };
+      const a = make();
+      for (let i = 0; i < 3; i++) step(a);
+      const path = join(dir, 'ckpt.safetensors');
+      await saveCheckpoint(path, { model: a.model, optimizers: { first: a.first, second: a.second }, step: 3 });
+      const b = make();
+      expect((await loadCheckpoint(path, { model: b.model, optimizers: { first: b.first, second: b.second } })).step).toBe(3);
+      step(a);
+      step(b);
+      const sa = a.model.stateDict();
+      for (const [k, t] of Object.entries(b.model.stateDict())) expect(t.toArray(), k).toEqual(sa[k].toArray());
+      const c = make();
+      await expect(loadCheckpoint(path, { model: c.model, optimizers: { third: c.first } })).rejects.toThrow("loadCheckpoint: the checkpoint has no state of optimizer 'third' (it has: 'first', 'second')");
+      await expect(loadCheckpoint(path, { model: c.model, optimizers: { first: c.second } })).rejects.toThrow("loadCheckpoint: checkpoint holds Adam state for 'first', the optimizer is SGD");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses optimizer state of another type', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dl-ckpt-'));
     try {
