@@ -67,3 +67,64 @@ export function digitGridPng(images: Float32Array, preds: readonly number[], lab
   }
   return c.png();
 }
+
+/**
+ * Generated images (n x 28 x 28 values in [0, 1]) as a grid, white on black as MNIST, `cols` per
+ * row, each scaled by `scale` with a 2-pixel grey border: the sample grids of generative tasks.
+ */
+export function sampleGridPng(images: Float32Array, n: number, cols = 10, scale = 2): Uint8Array {
+  if (images.length < n * 784) throw new Error(`sampleGridPng: expected ${n} x 784 pixel values, got ${images.length}`);
+  const rows = Math.ceil(n / cols);
+  const cell = 28 * scale + 2;
+  const c = new Canvas(cols * cell + 2, rows * cell + 2, [128, 128, 128]);
+  for (let i = 0; i < n; i++) {
+    const x0 = (i % cols) * cell + 2;
+    const y0 = Math.floor(i / cols) * cell + 2;
+    for (let y = 0; y < 28; y++) {
+      for (let x = 0; x < 28; x++) {
+        const v = Math.round(Math.min(1, Math.max(0, images[i * 784 + y * 28 + x])) * 255);
+        c.rect(x0 + x * scale, y0 + y * scale, scale, scale, [v, v, v]);
+      }
+    }
+  }
+  return c.png();
+}
+
+/** Colours of the 11 segmentation classes: background black, digits 0-9 in matplotlib's tab10. */
+export const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [
+  [0, 0, 0],
+  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+];
+
+/**
+ * Rows of segmentation results, one per scene: the input (white on black), the true mask and the
+ * predicted mask in CLASS_COLOURS, each side x side pixels scaled by `scale`; a legend of the
+ * digit colours underneath.
+ */
+export function segmentationPng(images: Float32Array, truth: Int32Array, pred: Int32Array, rows: number, side: number, scale = 2): Uint8Array {
+  const cell = side * scale;
+  const gap = 6;
+  const legendH = 24;
+  const c = new Canvas(3 * cell + 4 * gap, rows * (cell + gap) + gap + legendH, [255, 255, 255]);
+  const area = side * side;
+  for (let r = 0; r < rows; r++) {
+    const y0 = gap + r * (cell + gap);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const i = r * area + y * side + x;
+        const v = Math.round(Math.min(1, Math.max(0, images[i])) * 255);
+        c.rect(gap + x * scale, y0 + y * scale, scale, scale, [v, v, v]);
+        c.rect(2 * gap + cell + x * scale, y0 + y * scale, scale, scale, CLASS_COLOURS[truth[i]]);
+        c.rect(3 * gap + 2 * cell + x * scale, y0 + y * scale, scale, scale, CLASS_COLOURS[pred[i]]);
+      }
+    }
+  }
+  const ly = rows * (cell + gap) + gap;
+  for (let d = 0; d < 10; d++) {
+    const x = gap + d * 24;
+    c.rect(x, ly + 2, 10, 10, CLASS_COLOURS[d + 1]);
+    c.text(x + 12, ly + 2, String(d), [0, 0, 0], 2);
+  }
+  return c.png();
+}

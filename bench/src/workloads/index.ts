@@ -2,12 +2,14 @@ import { gptStep, mnistStep } from './nets.js';
 import { resnetMnistStep } from './resnet.js';
 import { tfjsMnistStep } from './tfjs-mnist.js';
 import type { Workload } from './types.js';
+import { unetSegStep } from './unet.js';
 
 /** Every training workload of `pnpm bench`, in table order. A model package adds its own here. */
 export const WORKLOADS: readonly Workload[] = [
   { id: 'mnist-cnn', make: () => mnistStep(), torch: 'mnist_cnn.py', tfjs: (tf) => tfjsMnistStep(tf) },
   { id: 'char-gpt', make: () => gptStep(), torch: 'char_gpt.py', tfjs: 'not run: bench/ has no TF.js char GPT' },
   { id: 'resnet-mnist', make: () => resnetMnistStep(), torch: 'resnet_mnist.py', tfjs: 'not run: bench/ has no TF.js ResNet' },
+  { id: 'unet-seg', make: () => unetSegStep(), torch: 'unet_seg.py', tfjs: 'not run: bench/ has no TF.js U-Net' },
 ];
 
 export type { Step, Workload } from './types.js';

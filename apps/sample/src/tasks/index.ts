@@ -1,8 +1,9 @@
 import { mnistCnn } from './mnist-cnn.js';
 import { resnetMnist } from './resnet-mnist.js';
 import type { Task } from './task.js';
+import { unetSeg } from './unet-seg.js';
 
 /** Every task of the `dl` CLI, in the order `dl --help` lists them. Add a task here and nowhere else. */
-export const TASKS: readonly Task[] = [mnistCnn, resnetMnist];
+export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg];
 
 export type { Task, TaskContext, OptionSpec, OptionValues, Command, LastLine } from './task.js';
