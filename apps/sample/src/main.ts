@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { setupDevice, type DeviceName } from './device.js';
-import { TASKS, type Command, type OptionSpec, type OptionValues, type Task } from './tasks/index.js';
+import { evalSamplesCommand } from './eval/command.js';
+import { TASKS, type Command, type OptionSpec, type OptionValues, type Task, type TaskContext } from './tasks/index.js';
 
 const COMMANDS: readonly Command[] = ['train', 'eval', 'sample'];
 
@@ -10,12 +11,13 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
     .map(([name, o]) => `    --${name}${o.type === 'string' ? ' X' : ''}`.padEnd(28) + o.help + (o.default !== undefined ? ` (default ${o.default})` : ''));
 }
 
-function help(only?: Task): string {
-  const tasks = only ? [only] : TASKS;
+function help(only?: Task | typeof evalSamplesCommand): string {
+  const tasks = only ? (only === evalSamplesCommand ? [] : [only as Task]) : TASKS;
   const lines = ['dl: train, evaluate and sample from models built with @dl packages', '', 'usage: dl <command> <task> [options]', ''];
   for (const t of tasks) {
     lines.push(...Object.keys(t.commands).map((c) => `  dl ${c} ${t.name}`), `    ${t.summary}`, ...optionLines(t.options), '');
   }
+  if (!only || only === evalSamplesCommand) lines.push(`  ${evalSamplesCommand.usage}`, `    ${evalSamplesCommand.summary}`, ...optionLines(evalSamplesCommand.options), '');
   lines.push('  every task: --device cpu|webgpu (default cpu; webgpu loads @dl/gpu), --help', '');
   return lines.join('\n');
 }
@@ -24,7 +26,7 @@ function help(only?: Task): string {
 export async function main(argv: string[]): Promise<number> {
   // every task's options at once, so they parse wherever they stand; the task then refuses others
   const all: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const t of TASKS) for (const [k, o] of Object.entries(t.options)) all[k] = { type: o.type };
+  for (const t of [...TASKS, evalSamplesCommand]) for (const [k, o] of Object.entries(t.options)) all[k] = { type: o.type };
   const parsed = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -34,15 +36,18 @@ export async function main(argv: string[]): Promise<number> {
   const [command, name] = parsed.positionals;
   const task = TASKS.find((t) => t.name === name);
   if (values.help || !command || command === 'help') {
-    process.stdout.write(help(command === 'help' ? TASKS.find((t) => t.name === name) : undefined));
+    process.stdout.write(help(command === 'help' ? (name === evalSamplesCommand.name ? evalSamplesCommand : TASKS.find((t) => t.name === name)) : undefined));
     return 0;
   }
-  if (!COMMANDS.includes(command as Command)) throw new Error(`unknown command '${command}' (${COMMANDS.join(', ')}, help)`);
-  if (!task) throw new Error(`unknown model '${name ?? ''}' (available: ${TASKS.map((t) => t.name).join(', ')})`);
-  const run = task.commands[command as Command];
-  if (!run) throw new Error(`${task.name} has no '${command}' command (it has: ${Object.keys(task.commands).join(', ')})`);
+  const isEvalSamples = command === evalSamplesCommand.name;
+  if (!isEvalSamples && !COMMANDS.includes(command as Command)) throw new Error(`unknown command '${command}' (${COMMANDS.join(', ')}, ${evalSamplesCommand.name}, help)`);
+  if (!isEvalSamples && !task) throw new Error(`unknown model '${name ?? ''}' (available: ${TASKS.map((t) => t.name).join(', ')})`);
+  const run = isEvalSamples ? (v: OptionValues, ctx: TaskContext) => evalSamplesCommand.run(name, v, ctx) : task!.commands[command as Command];
+  if (!run) throw new Error(`${task!.name} has no '${command}' command (it has: ${Object.keys(task!.commands).join(', ')})`);
+  const options = isEvalSamples ? evalSamplesCommand.options : task!.options;
+  const owner = isEvalSamples ? evalSamplesCommand.name : task!.name;
   for (const k of Object.keys(values)) {
-    if (k !== 'device' && k !== 'help' && values[k] !== undefined && !(k in task.options)) throw new Error(`--${k} is not an option of ${task.name} (see dl help ${task.name})`);
+    if (k !== 'device' && k !== 'help' && values[k] !== undefined && !(k in options)) throw new Error(`--${k} is not an option of ${owner} (see dl help ${owner})`);
   }
   const device = values.device as DeviceName;
   if (device !== 'cpu' && device !== 'webgpu') throw new Error(`--device must be cpu or webgpu, got '${device}'`);
