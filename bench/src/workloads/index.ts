@@ -1,3 +1,4 @@
+import { ganMnistStep } from './gan.js';
 import { gptStep, mnistStep } from './nets.js';
 import { resnetMnistStep } from './resnet.js';
 import { tfjsMnistStep } from './tfjs-mnist.js';
@@ -10,6 +11,7 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'char-gpt', make: () => gptStep(), torch: 'char_gpt.py', tfjs: 'not run: bench/ has no TF.js char GPT' },
   { id: 'resnet-mnist', make: () => resnetMnistStep(), torch: 'resnet_mnist.py', tfjs: 'not run: bench/ has no TF.js ResNet' },
   { id: 'unet-seg', make: () => unetSegStep(), torch: 'unet_seg.py', tfjs: 'not run: bench/ has no TF.js U-Net' },
+  { id: 'gan-mnist', make: () => ganMnistStep(), torch: 'gan_mnist.py', tfjs: 'not run: bench/ has no TF.js DCGAN' },
 ];
 
 export type { Step, Workload } from './types.js';
