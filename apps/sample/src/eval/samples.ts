@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseSafetensors, saveSafetensors } from '@dl/layers';
 import { DLError, DTypeError, ShapeError, fmt, tensor, type Tensor } from '@dl/tensor';
+import { imageGridPng } from './grid.js';
 
 /**
  * `samples.safetensors`, the file every generative task writes so any tool can score it:
@@ -25,6 +27,20 @@ export async function saveSamples(path: string, s: Samples, meta: Record<string,
   const tensors: Record<string, Tensor> = { images: tensor(s.images, { shape: [s.length, 1, 28, 28] }) };
   if (s.labels) tensors.labels = tensor(s.labels, { shape: [s.length], dtype: 'int32' });
   await saveSafetensors(path, tensors, meta);
+}
+
+/**
+ * What a generative task writes at its end: DIR/samples.safetensors and DIR/samples.png (a grid of
+ * the first 100, with the requested class under each for conditional samples). Returns the paths.
+ *
+ *   const files = await writeSamples(o.out, { images, labels, length: 1000 }, { model: 'DCGAN' });
+ */
+export async function writeSamples(dir: string, s: Samples, meta: Record<string, string> = {}): Promise<string[]> {
+  const file = join(dir, 'samples.safetensors');
+  const png = join(dir, 'samples.png');
+  await saveSamples(file, s, meta);
+  writeFileSync(png, imageGridPng(s.images, 100, { labels: s.labels }));
+  return [file, png];
 }
 
 /**
