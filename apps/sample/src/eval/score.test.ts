@@ -18,7 +18,7 @@ let clf: EvalClassifier;
 const { train, test } = loadMnist();
 
 beforeAll(async () => {
-  clf = await evalClassifier({ device: 'cpu', log: () => {}, limit: 1000, quickDir: dir });
+  clf = await evalClassifier({ path: join(dir, 'clf', 'checkpoint.safetensors'), device: 'cpu', log: () => {}, limit: 1000 });
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

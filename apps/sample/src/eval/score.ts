@@ -116,7 +116,7 @@ export function scoreLines(score: SampleScore): string[] {
  * last: what a generative task calls at its end. The caller prints `fidLine(score)` last (GAN,
  * DDPM) or logs it before its own last line (VAE).
  *
- *   const score = await reportSamples(samples, { device, log, limit: o.limit, quickDir: o.out });
+ *   const score = await reportSamples(samples, { path: o.classifier, device, log, limit: o.limit });
  *   return fidLine(score);
  */
 export async function reportSamples(s: Samples, opts: EvalClassifierOptions): Promise<SampleScore> {

@@ -2,8 +2,9 @@ import { mnistCnn } from './mnist-cnn.js';
 import { resnetMnist } from './resnet-mnist.js';
 import type { Task } from './task.js';
 import { unetSeg } from './unet-seg.js';
+import { vaeMnist } from './vae-mnist.js';
 
 /** Every task of the `dl` CLI, in the order `dl --help` lists them. Add a task here and nowhere else. */
-export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg];
+export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg, vaeMnist];
 
 export type { Task, TaskContext, OptionSpec, OptionValues, Command, LastLine } from './task.js';
