@@ -69,7 +69,8 @@ export class MultiheadAttention extends Module {
     return [['out_proj', this.outProj]];
   }
 
-  #project(x: Tensor, i: number): Tensor {
+  /** x [B, T, E] through the i-th (0 q, 1 k, 2 v) slice of the packed projection; protected for subclasses that attend differently */
+  protected project(x: Tensor, i: number): Tensor {
     const E = this.embedDim;
     const w = this.inProjWeight.narrow(0, i * E, E); // [E, E]
     const y = matmul(x, w.T);
@@ -78,13 +79,14 @@ export class MultiheadAttention extends Module {
   }
 
   /** q, k, v [B, T, E] of x [B, T, E]: views into one [B, T, 3E] projection */
-  #projectPacked(x: Tensor): Tensor[] {
+  protected projectPacked(x: Tensor): Tensor[] {
     const y = matmul(x, this.inProjWeight.T); // (B, T, 3E)
     const b = this.inProjBias;
     return (b ? y.add(b) : y).chunk(3, -1);
   }
 
-  #heads(x: Tensor): Tensor {
+  /** [B, T, E] -> (B, H, T, hd), a view */
+  protected heads(x: Tensor): Tensor {
     const [B, T] = x.shape;
     return x.reshape([B, T, this.numHeads, this.headDim]).transpose(1, 2); // (B, H, T, hd)
   }
@@ -93,7 +95,7 @@ export class MultiheadAttention extends Module {
    * Checks every argument against the others before any work, naming the wrong one with all the
    * shapes involved (a mismatch found inside matmul would name none of them).
    */
-  #checkArgs(query: Tensor, key: Tensor, value: Tensor, { attnMask, keyPaddingMask }: AttentionCallOptions): void {
+  protected checkArgs(query: Tensor, key: Tensor, value: Tensor, { attnMask, keyPaddingMask }: AttentionCallOptions): void {
     const E = this.embedDim;
     const label = this.label();
     const all = (): string => `query ${fmt(query.shape)}, key ${fmt(key.shape)}, value ${fmt(value.shape)}`;
@@ -128,18 +130,18 @@ export class MultiheadAttention extends Module {
   }
 
   forward(query: Tensor, key: Tensor, value: Tensor, opts: AttentionCallOptions = {}): [Tensor, Tensor | null] {
-    this.#checkArgs(query, key, value, opts);
+    this.checkArgs(query, key, value, opts);
     const E = this.embedDim;
     const H = this.numHeads;
     const [B, L] = query.shape;
     const S = key.shape[1];
     // self-attention projects q, k and v in one product with the packed weight (one GEMM, and one
     // weight gradient instead of three assembled from slices), as PyTorch does
-    const [qp, kp, vp] = query === key && key === value ? this.#projectPacked(query) : [this.#project(query, 0), this.#project(key, 1), this.#project(value, 2)];
+    const [qp, kp, vp] = query === key && key === value ? this.projectPacked(query) : [this.project(query, 0), this.project(key, 1), this.project(value, 2)];
     // q is scaled before the product, as PyTorch does: (B, H, L, hd) is smaller than (B, H, L, S)
-    const q = this.#heads(qp).mul(1 / Math.sqrt(this.headDim)); // (B, H, L, hd)
-    const k = this.#heads(kp); // (B, H, S, hd)
-    const v = this.#heads(vp); // (B, H, S, hd)
+    const q = this.heads(qp).mul(1 / Math.sqrt(this.headDim)); // (B, H, L, hd)
+    const k = this.heads(kp); // (B, H, S, hd)
+    const v = this.heads(vp); // (B, H, S, hd)
     let scores = matmul(q, k.transpose(2, 3)); // (B, H, L, S)
 
     const { attnMask, keyPaddingMask, isCausal } = opts;
