@@ -68,28 +68,6 @@ export function digitGridPng(images: Float32Array, preds: readonly number[], lab
   return c.png();
 }
 
-/**
- * Generated images (n x 28 x 28 values in [0, 1]) as a grid, white on black as MNIST, `cols` per
- * row, each scaled by `scale` with a 2-pixel grey border: the sample grids of generative tasks.
- */
-export function sampleGridPng(images: Float32Array, n: number, cols = 10, scale = 2): Uint8Array {
-  if (images.length < n * 784) throw new Error(`sampleGridPng: expected ${n} x 784 pixel values, got ${images.length}`);
-  const rows = Math.ceil(n / cols);
-  const cell = 28 * scale + 2;
-  const c = new Canvas(cols * cell + 2, rows * cell + 2, [128, 128, 128]);
-  for (let i = 0; i < n; i++) {
-    const x0 = (i % cols) * cell + 2;
-    const y0 = Math.floor(i / cols) * cell + 2;
-    for (let y = 0; y < 28; y++) {
-      for (let x = 0; x < 28; x++) {
-        const v = Math.round(Math.min(1, Math.max(0, images[i * 784 + y * 28 + x])) * 255);
-        c.rect(x0 + x * scale, y0 + y * scale, scale, scale, [v, v, v]);
-      }
-    }
-  }
-  return c.png();
-}
-
 /** Colours of the 11 segmentation classes: background black, digits 0-9 in matplotlib's tab10. */
 export const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [
   [0, 0, 0],

@@ -21,13 +21,14 @@ export class ProgressBar {
     this.tty = Boolean(stream.isTTY);
   }
 
-  update(p: TrainProgress, smoothLoss: number): void {
+  /** `smoothLoss` is shown as `loss 0.1234`; a string (`lossD 0.61 lossG 1.93`) is shown as it is. */
+  update(p: TrainProgress, smoothLoss: number | string): void {
     const width = 24;
     const done = Math.round((width * p.step) / p.stepsPerEpoch);
     const bar = `${'#'.repeat(done)}${'.'.repeat(width - done)}`;
     const line =
       `epoch ${p.epoch + 1}/${p.epochs} [${bar}] ${String(p.step).padStart(String(p.stepsPerEpoch).length)}/${p.stepsPerEpoch}` +
-      `  loss ${smoothLoss.toFixed(4)}  ${p.samplesPerSec.toFixed(0)} img/s  ${p.msPerStep.toFixed(0)} ms/step  ETA ${duration(p.etaSec)}`;
+      `  ${typeof smoothLoss === 'number' ? `loss ${smoothLoss.toFixed(4)}` : smoothLoss}  ${p.samplesPerSec.toFixed(0)} img/s  ${p.msPerStep.toFixed(0)} ms/step  ETA ${duration(p.etaSec)}`;
     if (this.tty) {
       const now = performance.now();
       if (now - this.#last < 100 && p.step !== p.stepsPerEpoch) return;

@@ -1,3 +1,4 @@
+import { ganMnist } from './gan-mnist.js';
 import { mnistCnn } from './mnist-cnn.js';
 import { resnetMnist } from './resnet-mnist.js';
 import type { Task } from './task.js';
@@ -5,6 +6,6 @@ import { unetSeg } from './unet-seg.js';
 import { vaeMnist } from './vae-mnist.js';
 
 /** Every task of the `dl` CLI, in the order `dl --help` lists them. Add a task here and nowhere else. */
-export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg, vaeMnist];
+export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg, ganMnist, vaeMnist];
 
 export type { Task, TaskContext, OptionSpec, OptionValues, Command, LastLine } from './task.js';
