@@ -4,6 +4,7 @@ import { resnetMnistStep } from './resnet.js';
 import { tfjsMnistStep } from './tfjs-mnist.js';
 import type { Workload } from './types.js';
 import { unetSegStep } from './unet.js';
+import { vaeMnistStep } from './vae.js';
 
 /** Every training workload of `pnpm bench`, in table order. A model package adds its own here. */
 export const WORKLOADS: readonly Workload[] = [
@@ -12,6 +13,7 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'resnet-mnist', make: () => resnetMnistStep(), torch: 'resnet_mnist.py', tfjs: 'not run: bench/ has no TF.js ResNet' },
   { id: 'unet-seg', make: () => unetSegStep(), torch: 'unet_seg.py', tfjs: 'not run: bench/ has no TF.js U-Net' },
   { id: 'gan-mnist', make: () => ganMnistStep(), torch: 'gan_mnist.py', tfjs: 'not run: bench/ has no TF.js DCGAN' },
+  { id: 'vae-mnist', make: () => vaeMnistStep(), torch: 'vae_mnist.py', tfjs: 'not run: bench/ has no TF.js VAE' },
 ];
 
 export type { Step, Workload } from './types.js';
