@@ -66,7 +66,6 @@ describe('BPETokenizer (GPT-2 byte-level BPE)', () => {
   it('a lone surrogate (not valid Unicode, so not UTF-8) is encoded as U+FFFD, as TextEncoder does; the rest round-trips', () => {
     const text = 'a\ud800b\udc00c \ud83d';
     expect(fromFiles.decode(fromFiles.encode(text))).toBe('a\ufffdb\ufffdc \ufffd');
-    expect(fromFiles.decode(fromFiles.encode(text))).toBe(text.toWellFormed());
   });
 
   it('every byte string survives encode -> decodeBytes, and a cut multi-byte character decodes to U+FFFD', () => {
