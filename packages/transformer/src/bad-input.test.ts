@@ -1,12 +1,12 @@
 // Bad settings and inputs of @dl/transformer throw typed errors naming the op, the argument, the
 // limit and every shape; none computes something else silently.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateDictError, parseSafetensors, saveSafetensors } from '@dl/layers';
 import { DLError, DTypeError, IndexError, ShapeError, randn, tensor, zeros } from '@dl/tensor';
 import { runSweep, type SweepCase } from '@dl/tensor/testing';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { scaledDotProductAttention as sdpa } from './attention.js';
 import { fusedAttention } from './fused-attention.js';
 import { GPT } from './gpt.js';
@@ -19,11 +19,14 @@ import { Transformer, TransformerDecoderLayer, TransformerEncoderLayer } from '.
 const ids = (rows: number[][]) => tensor(Int32Array.from(rows.flat()), { shape: [rows.length, rows[0].length] });
 const gpt = () => new GPT({ vocabSize: 20, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8 });
 const [q, k, v] = [randn([2, 3, 4, 8]), randn([2, 3, 5, 8]), randn([2, 3, 5, 6])];
+// every folder a case writes lives under one temporary directory, removed after the sweep
+const scratch = mkdtempSync(join(tmpdir(), 'dl-gpt2-bad-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A copy of the committed tiny GPT-2 folder, changed by `edit` (config.json as an object, the tensors by name). */
 function folder(edit: (config: Record<string, unknown>, tensors: Record<string, unknown>) => void): () => Promise<GPT> {
   return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dl-gpt2-bad-'));
+    const dir = mkdtempSync(join(scratch, 'folder-'));
     const config = JSON.parse(readFileSync(fixturePath('gpt2-tiny/config.json'), 'utf8')) as Record<string, unknown>;
     const { tensors } = parseSafetensors(new Uint8Array(readFileSync(fixturePath('gpt2-tiny/model.safetensors'))));
     edit(config, tensors);
@@ -105,7 +108,7 @@ const cases: SweepCase[] = [
   { name: 'fromPretrained: an activation it does not know', run: folder((c) => (c.activation_function = 'quick_gelu')), throws: ConfigError, op: 'GPT.fromPretrained', says: ['activation_function "quick_gelu"', 'gelu_new'] },
   { name: 'fromPretrained: scale_attn_by_inverse_layer_idx', run: folder((c) => (c.scale_attn_by_inverse_layer_idx = true)), throws: ConfigError, op: 'GPT.fromPretrained', says: ['scale_attn_by_inverse_layer_idx is true', 'only false'] },
   { name: 'fromPretrained: another model type', run: folder((c) => (c.model_type = 'llama')), throws: ConfigError, op: 'GPT.fromPretrained', says: ['model_type is "llama"', "'gpt2'"] },
-  { name: 'fromPretrained: a folder without model.safetensors', run: () => GPT.fromPretrained(mkdtempSync(join(tmpdir(), 'dl-empty-'))), throws: DLError, op: 'GPT.fromPretrained', says: ['config.json', 'ENOENT'] },
+  { name: 'fromPretrained: a folder without model.safetensors', run: () => GPT.fromPretrained(mkdtempSync(join(scratch, 'empty-'))), throws: DLError, op: 'GPT.fromPretrained', says: ['config.json', 'ENOENT'] },
 ];
 
 describe('bad input', () => {
