@@ -3,7 +3,7 @@ import { setupDevice, type DeviceName } from './device.js';
 import { evalSamplesCommand } from './eval/command.js';
 import { TASKS, type Command, type OptionSpec, type OptionValues, type Task, type TaskContext } from './tasks/index.js';
 
-const COMMANDS: readonly Command[] = ['train', 'eval', 'sample'];
+const COMMANDS: readonly Command[] = ['train', 'eval', 'sample', 'generate'];
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
   return Object.entries(options)

@@ -17,6 +17,8 @@ export class ProgressBar {
   constructor(
     readonly stream: NodeJS.WriteStream = process.stderr,
     readonly every = 25,
+    /** what samplesPerSec counts: `img/s`, `tok/s` */
+    readonly unit = 'img',
   ) {
     this.tty = Boolean(stream.isTTY);
   }
@@ -28,7 +30,7 @@ export class ProgressBar {
     const bar = `${'#'.repeat(done)}${'.'.repeat(width - done)}`;
     const line =
       `epoch ${p.epoch + 1}/${p.epochs} [${bar}] ${String(p.step).padStart(String(p.stepsPerEpoch).length)}/${p.stepsPerEpoch}` +
-      `  ${typeof smoothLoss === 'number' ? `loss ${smoothLoss.toFixed(4)}` : smoothLoss}  ${p.samplesPerSec.toFixed(0)} img/s  ${p.msPerStep.toFixed(0)} ms/step  ETA ${duration(p.etaSec)}`;
+      `  ${typeof smoothLoss === 'number' ? `loss ${smoothLoss.toFixed(4)}` : smoothLoss}  ${p.samplesPerSec.toFixed(0)} ${this.unit}/s  ${p.msPerStep.toFixed(0)} ms/step  ETA ${duration(p.etaSec)}`;
     if (this.tty) {
       const now = performance.now();
       if (now - this.#last < 100 && p.step !== p.stepsPerEpoch) return;

@@ -1,4 +1,5 @@
 import { ganMnist } from './gan-mnist.js';
+import { gptChar } from './gpt-char.js';
 import { mnistCnn } from './mnist-cnn.js';
 import { resnetMnist } from './resnet-mnist.js';
 import type { Task } from './task.js';
@@ -6,6 +7,6 @@ import { unetSeg } from './unet-seg.js';
 import { vaeMnist } from './vae-mnist.js';
 
 /** Every task of the `dl` CLI, in the order `dl --help` lists them. Add a task here and nowhere else. */
-export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg, ganMnist, vaeMnist];
+export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg, ganMnist, vaeMnist, gptChar];
 
 export type { Task, TaskContext, OptionSpec, OptionValues, Command, LastLine } from './task.js';

@@ -22,7 +22,7 @@ export interface TaskContext {
 /** What a command prints last: `test accuracy: 0.9825`, `fid: 12.3`, ... */
 export type LastLine = string;
 
-export type Command = 'train' | 'eval' | 'sample';
+export type Command = 'train' | 'eval' | 'sample' | 'generate';
 
 /**
  * A model the `dl` CLI can train (and evaluate or sample from). Each task lives in its own file
