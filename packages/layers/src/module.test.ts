@@ -293,5 +293,5 @@ describe('state dicts move between PyTorch and @dl', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300_000); // starting Python and importing torch alone can take a minute on a busy 2-core machine
 });
