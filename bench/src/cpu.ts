@@ -7,6 +7,7 @@
  */
 import * as dl from '@dl/tensor';
 import { torchOps, useTfjs } from './peers.js';
+import { printGenerate } from './generate.js';
 import { printTrain } from './train.js';
 import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     printTable('conv2d forward (lower is better)', await convRows());
   }
   await printTrain({ peers: !quick, only });
+  if (!only || only.includes('gpt-char')) await printGenerate({ peers: !quick, lengths: quick ? [16, 64] : [64, 256] });
 }
 
 await main();

@@ -28,11 +28,11 @@ export interface TorchOps {
 }
 
 /** Runs a script of bench/torch/ and parses its last line, or says why it could not (shown in the table). */
-function runTorch<T>(script: string): T | string {
+function runTorch<T>(script: string, args: readonly string[] = []): T | string {
   const py = '/usr/bin/python3';
   if (!existsSync(py)) return `not run: no ${py}`;
   const path = fileURLToPath(new URL(`../torch/${script}`, import.meta.url));
-  const r = spawnSync(py, [path], { encoding: 'utf8', timeout: 600_000, cwd: dirname(path) });
+  const r = spawnSync(py, [path, ...args], { encoding: 'utf8', timeout: 600_000, cwd: dirname(path) });
   if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? 'not run: python3-torch not installed' : `failed: ${r.stderr.trim().split('\n').pop()}`;
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T;
 }
@@ -48,4 +48,10 @@ export function torchOps(): TorchOps | string {
 export function torchStep(script: string): number | string {
   const r = runTorch<{ ms: number }>(script);
   return typeof r === 'string' ? r : r.ms;
+}
+
+/** PyTorch's greedy generation tokens/s of the gpt-char model (torch/gpt_char_generate.py), keyed `cache 64`, `no cache 64`, ... */
+export function torchGeneration(lengths: readonly number[]): Record<string, number> | string {
+  const r = runTorch<{ tokens_per_s: Record<string, number> }>('gpt_char_generate.py', lengths.map(String));
+  return typeof r === 'string' ? r : r.tokens_per_s;
 }

@@ -16,6 +16,9 @@ const IMPLS = [
   { name: '@dl js', use: async () => dl.setCpuKernels('js') },
 ];
 
+/** ms/step, and tokens/s for a step that says how many tokens it trains on. */
+const perStep = (ms: number, tokens?: number): string => (tokens ? `${msStr(ms)} (${((1000 * tokens) / ms).toFixed(0)} tok/s)` : msStr(ms));
+
 /** ms/step and dispatches/submits per step with the model and data made on 'webgpu' (the default device meanwhile). */
 async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string> {
   return onWebgpu(async () => {
@@ -28,7 +31,7 @@ async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string>
       gpu.adapter.software ? { minReps: 1, maxReps: 2 } : { minReps: 3, maxReps: 50, budgetMs: 4000 },
     );
     const { dispatches, submits } = await countStep(gpu, step);
-    return `${msStr(ms)} (${dispatches} dispatches, ${submits} submits)`;
+    return `${perStep(ms, step.tokens)} (${dispatches} dispatches, ${submits} submits)`;
   });
 }
 
@@ -45,6 +48,7 @@ export function selectWorkloads(only?: readonly string[]): Workload[] {
 export async function trainRows(opts: { peers: boolean; only?: readonly string[] }): Promise<Row[]> {
   const workloads = selectWorkloads(opts.only);
   const rows: Row[] = [];
+  const tokens: (number | undefined)[] = [];
   const gpu = await webgpu();
   for (const w of workloads) {
     const row: Row = { work: '' };
@@ -52,7 +56,8 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
       await impl.use();
       const step = w.make();
       row.work = step.name;
-      row[impl.name] = msStr(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }));
+      tokens[rows.length] = step.tokens;
+      row[impl.name] = perStep(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }), step.tokens);
     }
     if (gpu) row[`@dl webgpu (${gpu.adapter.description.split(/[:(]/)[0].trim() || gpu.adapter.vendor})`] = await webgpuStep(gpu, w.make);
     rows.push(row);
@@ -74,7 +79,7 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
     }
     for (const [i, w] of workloads.entries()) {
       const ms = torchStep(w.torch);
-      rows[i]['PyTorch CPU'] = typeof ms === 'string' ? ms : msStr(ms);
+      rows[i]['PyTorch CPU'] = typeof ms === 'string' ? ms : perStep(ms, tokens[i]);
     }
   }
   return rows;

@@ -3,8 +3,14 @@ import * as dl from '@dl/tensor';
 import { createWebGPUBackend, type WebGPUBackend } from '@dl/gpu';
 import type { Step } from './workloads/index.js';
 
-/** A WebGPU backend registered as 'webgpu', or null (with the reason printed) where there is no adapter. */
-export async function webgpu(): Promise<WebGPUBackend | null> {
+let made: Promise<WebGPUBackend | null> | undefined;
+
+/** A WebGPU backend registered as 'webgpu', or null (with the reason printed) where there is no adapter; made once per run. */
+export function webgpu(): Promise<WebGPUBackend | null> {
+  return (made ??= createOnce());
+}
+
+async function createOnce(): Promise<WebGPUBackend | null> {
   try {
     const gpu = await createWebGPUBackend({ powerPreference: 'high-performance' });
     dl.registerBackend(gpu);

@@ -1,4 +1,5 @@
 import { ganMnistStep } from './gan.js';
+import { gptCharStep } from './gpt.js';
 import { gptStep, mnistStep } from './nets.js';
 import { resnetMnistStep } from './resnet.js';
 import { tfjsMnistStep } from './tfjs-mnist.js';
@@ -14,6 +15,7 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'unet-seg', make: () => unetSegStep(), torch: 'unet_seg.py', tfjs: 'not run: bench/ has no TF.js U-Net' },
   { id: 'gan-mnist', make: () => ganMnistStep(), torch: 'gan_mnist.py', tfjs: 'not run: bench/ has no TF.js DCGAN' },
   { id: 'vae-mnist', make: () => vaeMnistStep(), torch: 'vae_mnist.py', tfjs: 'not run: bench/ has no TF.js VAE' },
+  { id: 'gpt-char', make: () => gptCharStep(), torch: 'gpt_char.py', tfjs: 'not run: bench/ has no TF.js GPT' },
 ];
 
 export type { Step, Workload } from './types.js';

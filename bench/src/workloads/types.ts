@@ -3,6 +3,8 @@ import type * as tfns from '@tensorflow/tfjs-core';
 /** One training step of a model, ready to run repeatedly (inputs and optimizer made once). */
 export interface Step {
   name: string;
+  /** tokens one step trains on (language models): the table adds tokens/s */
+  tokens?: number;
   run(): void;
 }
 

@@ -1,0 +1,28 @@
+"""Generation speed of the gpt-char model in PyTorch, as bench/src/generate.ts measures ours: batch 1,
+greedy, from one token to each length in argv (default 64 256), with and without the KV cache, on a
+model whose block is the longest length. Prints {"tokens_per_s": {"cache 64": ..., "no cache 64": ...}}."""
+import sys
+
+sys.dont_write_bytecode = True
+import json  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+from gpt_char_model import generate, gpt_char  # noqa: E402
+
+torch.set_num_threads(2)
+lengths = [int(a) for a in sys.argv[1:]] or [64, 256]
+torch.manual_seed(0)
+model = gpt_char(block=max(lengths)).eval()
+ids = torch.zeros((1, 1), dtype=torch.long)
+out = {}
+for n in lengths:
+    for use_cache in (True, False):
+        generate(model, ids, 8, use_cache)  # warm-up
+        ts = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            generate(model, ids, n - 1, use_cache)
+            ts.append(time.perf_counter() - t0)
+        out[f"{'cache' if use_cache else 'no cache'} {n}"] = (n - 1) / sorted(ts)[1]
+print(json.dumps({"tokens_per_s": out}))
