@@ -1,3 +1,4 @@
+import { ddpmMnist } from './ddpm-mnist.js';
 import { ganMnist } from './gan-mnist.js';
 import { gptChar } from './gpt-char.js';
 import { mnistCnn } from './mnist-cnn.js';
@@ -7,6 +8,6 @@ import { unetSeg } from './unet-seg.js';
 import { vaeMnist } from './vae-mnist.js';
 
 /** Every task of the `dl` CLI, in the order `dl --help` lists them. Add a task here and nowhere else. */
-export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg, ganMnist, vaeMnist, gptChar];
+export const TASKS: readonly Task[] = [mnistCnn, resnetMnist, unetSeg, ganMnist, vaeMnist, gptChar, ddpmMnist];
 
 export type { Task, TaskContext, OptionSpec, OptionValues, Command, LastLine } from './task.js';
