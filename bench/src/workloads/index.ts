@@ -1,3 +1,4 @@
+import { ddpmMnistStep } from './ddpm.js';
 import { ganMnistStep } from './gan.js';
 import { gptCharStep } from './gpt.js';
 import { gptStep, mnistStep } from './nets.js';
@@ -16,6 +17,7 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'gan-mnist', make: () => ganMnistStep(), torch: 'gan_mnist.py', tfjs: 'not run: bench/ has no TF.js DCGAN' },
   { id: 'vae-mnist', make: () => vaeMnistStep(), torch: 'vae_mnist.py', tfjs: 'not run: bench/ has no TF.js VAE' },
   { id: 'gpt-char', make: () => gptCharStep(), torch: 'gpt_char.py', tfjs: 'not run: bench/ has no TF.js GPT' },
+  { id: 'ddpm-mnist', make: () => ddpmMnistStep(), torch: 'ddpm_mnist.py', tfjs: 'not run: bench/ has no TF.js DDPM' },
 ];
 
 export type { Step, Workload } from './types.js';

@@ -1,0 +1,129 @@
+"""`dl train ddpm-mnist`'s recipe in PyTorch, for a like-for-like comparison: the same class-conditional
+U-Net (packages/unet/fixtures/unet_torch.py, @dl/unet's transcription), the same diffusion math
+(packages/diffusion/fixtures/diffusion_torch.py, @dl/diffusion's transcription), the same 7,996
+training digits (mnist_data.py) scaled to [-1, 1], shuffled each epoch, batches of 64 (the last
+partial batch dropped); per step a uniform timestep and a standard normal draw per image, the label
+replaced by the null class with probability --p-uncond, the MSE of the predicted noise, Adam, and an
+EMA of the weights (diffusers' EMAModel decay with warm-up (1 + n) / (10 + n), capped at --ema).
+
+At the end it samples --samples images from the EMA weights with DDIM (--sample-steps, eta 0) and
+classifier-free guidance --guidance, asking for the classes 0..9 in turn, and writes
+samples.safetensors (`images` float32 [N, 1, 28, 28] in [0, 1], `labels` int32 [N]) and
+samples.png the way the task does; score them with the same scorer as ours:
+
+    /usr/bin/python3 bench/torch/ddpm_mnist_train.py --out runs/ddpm-mnist-torch
+    node apps/sample/dist/cli.js eval-samples runs/ddpm-mnist-torch/samples.safetensors
+
+Options (defaults are the task's): --steps N, --batch-size B, --lr X, --base C, --mults 1,2,2,
+--res-blocks R, --schedule linear|cosine, --timesteps T, --prediction epsilon|v_prediction,
+--p-uncond P, --ema D, --samples N, --sample-steps S, --guidance W, --seed S, --threads T (1),
+--out DIR.
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+import torchvision.utils as vutils
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "packages", "unet", "fixtures"))
+sys.path.insert(0, os.path.join(ROOT, "packages", "diffusion", "fixtures"))
+from diffusion_torch import Schedule, diffusion_loss, drop_labels, ema_decay, ema_step, sample  # noqa: E402
+from mnist_data import mnist_split, save_safetensors  # noqa: E402
+from unet_torch import UNet, resolve  # noqa: E402
+
+
+def unet_config(a):
+    """The task's U-Net (unetConfig in apps/sample/src/train-ddpm.ts)."""
+    return dict(baseChannels=a.base, channelMults=[float(m) if "." in m else int(m) for m in a.mults.split(",")],
+                numResBlocks=a.res_blocks, timeEmbedding=True, numClasses=10)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--base", type=int, default=16)
+    p.add_argument("--mults", default="1,2,2")
+    p.add_argument("--res-blocks", type=int, default=1)
+    p.add_argument("--schedule", default="linear", choices=["linear", "cosine"])
+    p.add_argument("--timesteps", type=int, default=1000)
+    p.add_argument("--prediction", default="epsilon", choices=["epsilon", "v_prediction"])
+    p.add_argument("--p-uncond", type=float, default=0.1)
+    p.add_argument("--ema", type=float, default=0.995)
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--sample-steps", type=int, default=50)
+    p.add_argument("--guidance", type=float, default=2.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default="runs/ddpm-mnist-torch")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+
+    x, labels, _, _ = mnist_split()
+    x = x * 2 - 1
+    torch.manual_seed(a.seed)
+    cfg = resolve(unet_config(a))
+    model, ema_model = UNet(cfg), UNet(cfg)
+    ema_model.load_state_dict(model.state_dict())
+    sch = Schedule(a.schedule, a.timesteps, prediction_type=a.prediction)
+    opt = torch.optim.Adam(model.parameters(), a.lr)
+    nparams = sum(q.numel() for q in model.parameters())
+    print(f"PyTorch {torch.__version__}, {a.threads} thread(s); U-Net {cfg['baseChannels']} x {cfg['channelMults']}, "
+          f"{cfg['numResBlocks']} res block(s) a level, {nparams:,} parameters; T={a.timesteps} {a.schedule}, {a.prediction}, "
+          f"p_uncond {a.p_uncond}, Adam {a.lr}, batch {a.batch_size}, EMA {a.ema}, {a.steps} steps", flush=True)
+
+    g = torch.Generator().manual_seed(a.seed)
+    per_epoch = x.shape[0] // a.batch_size
+    step, t0, perm, total = 0, time.perf_counter(), None, 0.0
+    while step < a.steps:
+        if step % per_epoch == 0:
+            perm = torch.randperm(x.shape[0], generator=g)
+        idx = perm[(step % per_epoch) * a.batch_size:(step % per_epoch + 1) * a.batch_size]
+        x0, y = x[idx], labels[idx]
+        t = torch.randint(0, a.timesteps, (a.batch_size,), generator=g)
+        noise = torch.randn(x0.shape, generator=g)
+        y = drop_labels(y, torch.rand(a.batch_size, generator=g), a.p_uncond, 10)
+        loss = diffusion_loss(sch, model, x0, t, noise, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        ema_step(list(ema_model.parameters()), list(model.parameters()), ema_decay(step, a.ema))
+        total += loss.item()
+        if step % 100 == 0 or step == a.steps:
+            el = time.perf_counter() - t0
+            print(f"step {step}/{a.steps}: loss {total / (100 if step % 100 == 0 else step % 100):.4f}  {el:.0f} s ({1e3 * el / step:.0f} ms/step)", flush=True)
+            total = 0.0
+    train_s = time.perf_counter() - t0
+    torch.save({"model": model.state_dict(), "ema": ema_model.state_dict()}, os.path.join(a.out, "torch-checkpoint.pt"))
+
+    t1 = time.perf_counter()
+    sg = torch.Generator().manual_seed(1000 + a.seed)
+    ys = torch.arange(a.samples, dtype=torch.int32) % 10
+    ema_model.eval()
+    parts = []
+    for i in range(0, a.samples, 500):
+        n = min(500, a.samples - i)
+        noise = torch.randn(n, 1, 28, 28, generator=sg)
+        parts.append(sample(sch, ema_model, noise, ys[i:i + n], 10, a.guidance, a.sample_steps, "ddim", generator=sg))
+        print(f"sampled {i + n}/{a.samples}", flush=True)
+    images = ((torch.cat(parts) + 1) / 2).clamp(0, 1)
+    sample_s = time.perf_counter() - t1
+    meta = {"model": f"PyTorch DDPM (unet_torch.UNet {cfg['baseChannels']} x {cfg['channelMults']}), {a.steps} steps, "
+                     f"DDIM {a.sample_steps} steps, guidance {a.guidance}, seed {a.seed}", "seconds": f"{train_s:.0f}"}
+    save_safetensors(os.path.join(a.out, "samples.safetensors"), {"images": images.contiguous(), "labels": ys}, meta)
+    vutils.save_image(images[:100], os.path.join(a.out, "samples.png"), nrow=10, padding=2, pad_value=1.0)
+    print(f"trained {a.steps} steps in {train_s:.0f} s ({1e3 * train_s / a.steps:.0f} ms/step); sampled {a.samples} in {sample_s:.0f} s "
+          f"(DDIM {a.sample_steps} steps, guidance {a.guidance}); wrote {a.out}/samples.safetensors and samples.png")
+
+
+if __name__ == "__main__":
+    main()
