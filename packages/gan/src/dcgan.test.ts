@@ -3,7 +3,7 @@ import { Adam, BatchNorm2d, Conv2d, ConvTranspose2d } from '@dl/layers';
 import { manualSeed, randn, tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { Discriminator, Generator, dcganLayout } from './dcgan.js';
-import { CASE_NAMES, expectClose, fixtureCase, fixtureNets, maxAbs } from './test-helpers.js';
+import { CASE_NAMES, assertCloseAsync, fixtureCase, fixtureNets, maxAbs } from './test-helpers.js';
 import { ganStep } from './train.js';
 
 describe('against the PyTorch transcription (fixtures/dcgan_torch.py)', () => {
@@ -13,17 +13,17 @@ describe('against the PyTorch transcription (fixtures/dcgan_torch.py)', () => {
       const { netG, netD } = fixtureNets(c);
       const conditional = (c.G.numClasses ?? 0) > 0;
       const fake = netG.forward(c.t('z'), conditional ? c.t('fakeLabels') : undefined);
-      await expectClose(fake, c.t('fake'), `${name} G(z)`, { atol: 1e-5 });
+      await assertCloseAsync(fake, c.t('fake'), `${name} G(z)`, { atol: 1e-5 });
       backward(fake.mul(c.t('r')).sum());
       const realLogits = netD.forward(c.t('x'), conditional ? c.t('labels') : undefined);
       // batch statistics of a few values: errors scale with the largest logit, not each one
-      await expectClose(realLogits, c.t('realLogits'), `${name} D(x)`, { atol: 1e-4 * maxAbs(c.t('realLogits')) });
+      await assertCloseAsync(realLogits, c.t('realLogits'), `${name} D(x)`, { atol: 1e-4 * maxAbs(c.t('realLogits')) });
       backward(realLogits.mul(c.t('s')).sum());
       for (const [net, prefix] of [[netG, 'gradG'], [netD, 'gradD']] as const) {
         const params = Object.fromEntries(net.namedParameters());
         const grads = c.group(prefix);
         expect(Object.keys(params).sort(), prefix).toEqual(Object.keys(grads).sort());
-        for (const [k, g] of Object.entries(grads)) await expectClose(params[k].grad!, g, `${name} ${prefix} ${k}`, { atol: 2e-4 * maxAbs(g) });
+        for (const [k, g] of Object.entries(grads)) await assertCloseAsync(params[k].grad!, g, `${name} ${prefix} ${k}`, { atol: 2e-4 * maxAbs(g) });
       }
     });
 
@@ -38,7 +38,7 @@ describe('against the PyTorch transcription (fixtures/dcgan_torch.py)', () => {
           netG, netD, optG, optD, loss: c.loss, real: c.t('x'), z: c.t('z'),
           labels: conditional ? c.t('labels') : undefined, fakeLabels: conditional ? c.t('fakeLabels') : undefined,
         });
-        for (const k of ['lossD', 'lossG', 'dReal', 'dFake'] as const) await expectClose(r[k], c.t(`step${step}.${k}`), `${name} step ${step} ${k}`, { atol: 1e-5 });
+        for (const k of ['lossD', 'lossG', 'dReal', 'dFake'] as const) await assertCloseAsync(r[k], c.t(`step${step}.${k}`), `${name} step ${step} ${k}`, { atol: 1e-5 });
       }
       // Adam's first steps move each weight by about lr * sign(grad): a gradient PyTorch and @dl
       // round to opposite signs near 0 could differ by 2 * lr, which 2e-4 * 2 steps bounds
@@ -46,7 +46,7 @@ describe('against the PyTorch transcription (fixtures/dcgan_torch.py)', () => {
         const sd = net.stateDict();
         for (const [k, v] of Object.entries(c.group(prefix))) {
           if (k.endsWith('num_batches_tracked')) expect(sd[k].item(), `${name} ${k}`).toBe(v.item());
-          else await expectClose(sd[k], v, `${name} ${prefix} ${k}`, { atol: 1e-5 });
+          else await assertCloseAsync(sd[k], v, `${name} ${prefix} ${k}`, { atol: 1e-5 });
         }
       }
     });

@@ -1,11 +1,10 @@
 // Shared by the tests: the committed PyTorch fixture (../fixtures/small.safetensors, made by
 // ../fixtures/gen_fixtures.py from the transcription in ../fixtures/dcgan_torch.py), the nets of
-// each case, and a tolerance check. Not exported from the package.
+// each case, the tensor comparisons of @dl/tensor/testing. Not exported from the package.
 import { readFileSync } from 'node:fs';
 import { parseSafetensors } from '@dl/layers';
 import type { Tensor } from '@dl/tensor';
-import { compareValues } from '@dl/tensor/testing';
-import { expect } from 'vitest';
+export { assertCloseAsync, maxAbs } from '@dl/tensor/testing';
 import { Discriminator, Generator, type DiscriminatorConfig, type GeneratorConfig } from './dcgan.js';
 import type { GANLoss } from './losses.js';
 
@@ -52,19 +51,4 @@ export function fixtureNets(c: ReturnType<typeof fixtureCase>): { netG: Generato
   netG.loadStateDict(c.group('G'), { strict: true });
   netD.loadStateDict(c.group('D'), { strict: true });
   return { netG, netD };
-}
-
-/** Largest |t|. */
-export function maxAbs(t: Tensor): number {
-  let m = 0;
-  for (const v of t.dataSync()) m = Math.max(m, Math.abs(v));
-  return m;
-}
-
-/** |actual - expected| <= atol + rtol * |expected| everywhere, shapes equal; `what` names the tensor. */
-export async function expectClose(actual: Tensor, expected: Tensor, what: string, { rtol = 1e-4, atol = 1e-5 } = {}): Promise<void> {
-  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
-  const got = await actual.data();
-  const problem = compareValues(got, Array.from(expected.dataSync()), expected.dtype === 'int32' ? 'int32' : 'float32', rtol, atol);
-  expect(problem, what).toBeNull();
 }

@@ -1,7 +1,7 @@
 import { zeros } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { MultiheadAttention } from './attention.js';
-import { checkLayerCase, expectClose, fixture, under } from './test-helpers.js';
+import { checkLayerCase, assertClose, fixture, under } from './test-helpers.js';
 
 describe('MultiheadAttention', () => {
   it('matches PyTorch with key padding and attention masks (output, weights, gradients)', () => {
@@ -9,7 +9,7 @@ describe('MultiheadAttention', () => {
     const mha = new MultiheadAttention(8, 2);
     checkLayerCase('mha', mha, (q, k, v) => mha.forward(q, k, v, { keyPaddingMask: c.kpm, attnMask: c.am })[0]);
     const [, w] = mha.forward(c.x, c.x1, c.x2, { keyPaddingMask: c.kpm, attnMask: c.am });
-    expectClose(w!, c.weights, 'mha: averaged weights');
+    assertClose(w!, c.weights, 'mha: averaged weights');
   });
 
   it('matches PyTorch causal self-attention (isCausal)', () => {

@@ -3,16 +3,16 @@ import { manualSeed, ones, randn, tensor, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { MultiheadAttention } from './attention.js';
 import { bceWithLogits, binaryCrossEntropy, crossEntropy, klDivergence, l1Loss, mseLoss, nllLoss, smoothL1Loss } from './loss.js';
-import { expectClose, fixture, under } from './test-helpers.js';
+import { assertClose, fixture, under } from './test-helpers.js';
 
 /** Compares a loss with PyTorch's value and the gradient of sum(loss * r) wrt the input. */
 function check(name: string, fn: (x: Tensor, t: Tensor, c: Record<string, Tensor>) => Tensor): void {
   const c = under(fixture('losses'), name);
   const x = c.x.clone().requiresGrad_();
   const y = fn(x, c.t, c);
-  expectClose(y, c.y, `${name}: value`);
+  assertClose(y, c.y, `${name}: value`);
   backward(y.mul(c.r).sum());
-  expectClose(x.grad!, c.gx, `${name}: gradient`);
+  assertClose(x.grad!, c.gx, `${name}: gradient`);
 }
 
 describe('losses match PyTorch (value and gradient)', () => {
@@ -64,7 +64,7 @@ describe('binary cross entropy at its edges matches PyTorch', () => {
     const c = under(fixture('losses'), 'bce_edges');
     const t = c.t.clone().requiresGrad_();
     backward(binaryCrossEntropy(c.x, t, { reduction: 'sum' }));
-    expectClose(t.grad!, c.gt, 'target gradient');
+    assertClose(t.grad!, c.gt, 'target gradient');
   });
   it('binaryCrossEntropy of a saturated sigmoid (sigmoid(20) = 1 in float32) backpropagates finite gradients', () => {
     check('bce_sigmoid', (x, t) => binaryCrossEntropy(x.sigmoid(), t, { reduction: 'none' }));
@@ -116,7 +116,7 @@ describe('fully masked rows (attention over padding) stay finite', () => {
     const r = attentionLoss(ref[0], ref[1], ref[2], ref[3], valid);
     backward(r.loss);
     expect(loss.item()).toBeCloseTo(r.loss.item(), 5);
-    [q, k, v, wo].forEach((t, i) => expectClose(t.grad!, ref[i].grad!, `grad ${i}`));
+    [q, k, v, wo].forEach((t, i) => assertClose(t.grad!, ref[i].grad!, `grad ${i}`));
   });
 
   it('MultiheadAttention with left padding and a causal mask: zero weights for masked queries, finite gradients', () => {

@@ -15,7 +15,7 @@ import { BatchNorm1d, BatchNorm2d } from './norm.js';
 import { Adam } from './optim/adam.js';
 import { Flatten, MaxPool2d } from './pool.js';
 import { saveSafetensors } from './safetensors.js';
-import { expectClose, fixture } from './test-helpers.js';
+import { assertClose, fixture } from './test-helpers.js';
 
 class Block extends Module {
   conv = new Conv2d(4, 4, 3, { padding: 1 });
@@ -259,7 +259,7 @@ describe('state dicts move between PyTorch and @dl', () => {
     const m = interopModel().eval();
     m.loadStateDict(fixture('torch_state_dict'));
     const io = fixture('torch_state_dict_io');
-    expectClose(m.forward(io.x), io.y, 'model output');
+    assertClose(m.forward(io.x), io.y, 'model output');
   });
 
   // Loading our file in PyTorch needs Debian's python3-torch (scripts/install-torch.sh). Where it is

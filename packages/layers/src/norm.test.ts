@@ -1,15 +1,15 @@
 import { Tensor, ones, randn, tensor } from '@dl/tensor';
 import { describe, expect, it, vi } from 'vitest';
 import { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm } from './norm.js';
-import { checkLayerCase, expectClose, fixture, under } from './test-helpers.js';
+import { checkLayerCase, assertClose, fixture, under } from './test-helpers.js';
 
 describe('normalisation layers match PyTorch (output and gradients)', () => {
   it('BatchNorm2d in training mode, including the running statistics it updates', () => {
     const bn = new BatchNorm2d(3);
     checkLayerCase('bn2d_train', bn);
     const after = under(fixture('layers'), 'bn2d_train.after');
-    expectClose(bn.runningMean!, after.running_mean, 'running_mean');
-    expectClose(bn.runningVar!, after.running_var, 'running_var');
+    assertClose(bn.runningMean!, after.running_mean, 'running_mean');
+    assertClose(bn.runningVar!, after.running_var, 'running_var');
     expect(bn.numBatchesTracked!.item()).toBe(after.num_batches_tracked.item());
   });
   it('BatchNorm2d in eval mode uses the running statistics', () => {
@@ -18,7 +18,7 @@ describe('normalisation layers match PyTorch (output and gradients)', () => {
   it('BatchNorm1d with momentum 0.3', () => {
     const bn = new BatchNorm1d(6, { momentum: 0.3 });
     checkLayerCase('bn1d_train', bn);
-    expectClose(bn.runningVar!, under(fixture('layers'), 'bn1d_train.after').running_var, 'running_var');
+    assertClose(bn.runningVar!, under(fixture('layers'), 'bn1d_train.after').running_var, 'running_var');
   });
   it('LayerNorm over two dims', () => checkLayerCase('layernorm', new LayerNorm([4, 5])));
   it('GroupNorm', () => checkLayerCase('groupnorm', new GroupNorm(2, 6)));
@@ -34,8 +34,8 @@ describe('BatchNorm', () => {
     const c = under(fixture('layers'), 'bn_cma');
     const bn = new BatchNorm1d(4, { momentum: null });
     for (let i = 0; i < 3; i++) bn.forward(c[`x${i}`]);
-    expectClose(bn.runningMean!, c['after.running_mean'], 'running_mean', { rtol: 1e-6, atol: 1e-6 });
-    expectClose(bn.runningVar!, c['after.running_var'], 'running_var', { rtol: 1e-6, atol: 1e-6 });
+    assertClose(bn.runningMean!, c['after.running_mean'], 'running_mean', { rtol: 1e-6, atol: 1e-6 });
+    assertClose(bn.runningVar!, c['after.running_var'], 'running_var', { rtol: 1e-6, atol: 1e-6 });
     expect(bn.numBatchesTracked!.item()).toBe(3);
   });
   it('with momentum null reads nothing back from the device in a training step', () => {

@@ -1,11 +1,14 @@
 // Shared by the tests: loading the PyTorch fixtures (../fixtures, made by gen_fixtures.py) and
-// comparing tensors. Not exported from the package.
+// comparing a layer with them (assertClose is @dl/tensor/testing's). Not exported from the package.
 import { readFileSync } from 'node:fs';
 import { backward } from '@dl/autograd';
 import { type Tensor } from '@dl/tensor';
+import { assertClose } from '@dl/tensor/testing';
 import { expect } from 'vitest';
 import type { Module } from './module.js';
 import { parseSafetensors } from './safetensors.js';
+
+export { assertClose };
 
 const cache = new Map<string, Record<string, Tensor>>();
 
@@ -26,24 +29,6 @@ export function under(fx: Record<string, Tensor>, prefix: string): Record<string
   return out;
 }
 
-/** Elementwise |a - b| <= atol + rtol * |b| (or a === b), with the worst element in the failure message. */
-export function expectClose(actual: Tensor, expected: Tensor, what: string, { rtol = 1e-4, atol = 1e-5 } = {}): void {
-  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
-  const a = actual.dataSync();
-  const b = expected.dataSync();
-  let worst = -1;
-  let excess = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === b[i]) continue; // equal infinities too
-    const d = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
-    if (!(d <= excess) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) {
-      excess = Number.isNaN(d) ? Infinity : d;
-      worst = i;
-    }
-  }
-  if (worst >= 0) expect.fail(`${what}: element ${worst} is ${a[worst]}, expected ${b[worst]} (shape [${actual.shape.join(',')}])`);
-}
-
 /**
  * Runs a layer case of layers.safetensors: loads PyTorch's state dict into `m` (strictly, so the
  * parameter names must match), runs forward on the inputs, backward of sum(y * r), and compares
@@ -55,14 +40,14 @@ export function checkLayerCase(name: string, m: Module, forward: (...xs: Tensor[
   const keys = ['x', 'x1', 'x2'].filter((k) => c[k]);
   const xs = keys.map((k) => (c[k].dtype === 'float32' ? c[k].clone().requiresGrad_() : c[k]));
   const y = forward(...xs);
-  expectClose(y, c.y, `${name}: output`, tol);
+  assertClose(y, c.y, `${name}: output`, tol);
   backward(y.mul(c.r).sum());
   keys.forEach((k, i) => {
-    if (c[`g${k}`]) expectClose(xs[i].grad!, c[`g${k}`], `${name}: grad of ${k}`, tol);
+    if (c[`g${k}`]) assertClose(xs[i].grad!, c[`g${k}`], `${name}: grad of ${k}`, tol);
   });
   for (const [pname, g] of Object.entries(under(c, 'grad'))) {
     const p = m.stateDict()[pname];
     expect(p, `${name}: parameter ${pname}`).toBeDefined();
-    expectClose(p.grad!, g, `${name}: grad of ${pname}`, tol);
+    assertClose(p.grad!, g, `${name}: grad of ${pname}`, tol);
   }
 }

@@ -3,7 +3,7 @@ import { BatchNorm2d, Conv2d, GroupNorm, Sequential, StateDictError } from '@dl/
 import { DLError, ShapeError, manualSeed, randn, zeros, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { BasicBlock, Bottleneck, ResNet, conv1x1, resnet101, resnet152, resnet18, resnet34, resnet50, type BlockClass, type ResNetOptions } from './index.js';
-import { expectClose, maxAbs, smallCase } from './test-helpers.js';
+import { assertClose, maxAbs, smallCase } from './test-helpers.js';
 
 /** The models of gen_fixtures.py's SMALL_CASES, built with @dl/resnet. */
 const SMALL: Record<string, () => ResNet> = {
@@ -23,7 +23,7 @@ describe('torchvision layouts (fixtures from torchvision blocks, ../fixtures/gen
       const model = make();
       model.loadStateDict(smallCase(name, 'param'), { strict: true });
       model.eval();
-      expectClose(model.forward(smallCase(name, 'x')['']), smallCase(name, 'y')[''], `${name} eval logits`);
+      assertClose(model.forward(smallCase(name, 'x')['']), smallCase(name, 'y')[''], `${name} eval logits`);
     });
 
     it(`${name}: in train mode the logits, every gradient and the running statistics match torchvision's`, () => {
@@ -35,16 +35,16 @@ describe('torchvision layouts (fixtures from torchvision blocks, ../fixtures/gen
       // subtracts means: rounding errors scale with the largest value of a tensor, not each element
       const y = model.forward(smallCase(name, 'x')['']);
       const yt = smallCase(name, 'ytrain')[''];
-      expectClose(y, yt, `${name} train logits`, { rtol: 1e-4, atol: 1e-4 * maxAbs(yt) });
+      assertClose(y, yt, `${name} train logits`, { rtol: 1e-4, atol: 1e-4 * maxAbs(yt) });
       backward(y.mul(smallCase(name, 'r')['']).sum());
       const params = Object.fromEntries(model.namedParameters());
       const grads = smallCase(name, 'grad');
       expect(Object.keys(params).sort()).toEqual(Object.keys(grads).sort());
-      for (const [k, g] of Object.entries(grads)) expectClose(params[k].grad!, g, `${name} grad of ${k}`, { rtol: 1e-4, atol: 2e-4 * maxAbs(g) });
+      for (const [k, g] of Object.entries(grads)) assertClose(params[k].grad!, g, `${name} grad of ${k}`, { rtol: 1e-4, atol: 2e-4 * maxAbs(g) });
       const buffers = Object.fromEntries([...model.namedBuffers()].map(([k, b]) => [k, b]));
       for (const [k, b] of Object.entries(smallCase(name, 'after'))) {
         if (k.endsWith('num_batches_tracked')) expect(buffers[k].item(), k).toBe(b.item());
-        else expectClose(buffers[k], b, `${name} ${k} after one train forward`);
+        else assertClose(buffers[k], b, `${name} ${k} after one train forward`);
       }
     });
   }
@@ -98,7 +98,7 @@ describe('initialisation', () => {
       }
       // layer1.1 has no downsample: its output is relu(input), and its input (a block's output) is >= 0
       const h = model.layer1.at(0).forward(randn([2, 4, 5, 5]));
-      expectClose(model.layer1.at(1).forward(h), h, `${block.name} layer1.1 at init`, { rtol: 0, atol: 0 });
+      assertClose(model.layer1.at(1).forward(h), h, `${block.name} layer1.1 at init`, { rtol: 0, atol: 0 });
     }
   });
 
@@ -191,6 +191,6 @@ describe('shapes and bad input', () => {
     backward(y.square().sum());
     expect(model.fc.weight.grad).not.toBeNull();
     expect(model.conv1.weight.grad).toBeNull();
-    expectClose(model.conv1.weight, before, 'frozen conv1', { rtol: 0, atol: 0 });
+    assertClose(model.conv1.weight, before, 'frozen conv1', { rtol: 0, atol: 0 });
   });
 });

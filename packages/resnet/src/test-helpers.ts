@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseSafetensors } from '@dl/layers';
 import type { Tensor } from '@dl/tensor';
-import { expect } from 'vitest';
+export { assertClose, maxAbs, maxAbsDiff } from '@dl/tensor/testing';
 
 let small: Record<string, Tensor> | null = null;
 
@@ -18,40 +18,6 @@ export function smallCase(name: string, prefix: string): Record<string, Tensor> 
     else if (k === `${name}.${prefix}`) out[''] = v;
   }
   return out;
-}
-
-/** Largest |a - b| over all elements (shapes must agree). */
-export function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
-
-/** Largest |a|. */
-export function maxAbs(a: Tensor): number {
-  let m = 0;
-  for (const v of a.dataSync()) m = Math.max(m, Math.abs(v));
-  return m;
-}
-
-/** Elementwise |a - b| <= atol + rtol * |b|, naming the worst element. */
-export function expectClose(actual: Tensor, expected: Tensor, what: string, { rtol = 1e-4, atol = 1e-5 } = {}): void {
-  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
-  const a = actual.dataSync();
-  const b = expected.dataSync();
-  let worst = -1;
-  let excess = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
-    if (!(d <= excess)) {
-      excess = Number.isNaN(d) ? Infinity : d;
-      worst = i;
-    }
-  }
-  if (worst >= 0) expect.fail(`${what}: element ${worst} is ${a[worst]}, expected ${b[worst]} (shape [${actual.shape.join(',')}])`);
 }
 
 export const python = '/usr/bin/python3';

@@ -5,7 +5,7 @@ import { Generator, addDispatchListener, manualSeed, randint, randn, tensor, zer
 import { describe, expect, it } from 'vitest';
 import { scaledDotProductAttention as sdpa, attend } from './attention.js';
 import { fusedAttention } from './fused-attention.js';
-import { expectClose, maxAbsDiff, small, smallMeta } from './test-helpers.js';
+import { assertClose, maxAbsDiff, small, smallMeta } from './test-helpers.js';
 
 const CASES = ['plain', 'causal', 'causal_long_q', 'bool_mask', 'float_mask', 'scale_3d', 'broadcast_kv'];
 
@@ -38,8 +38,8 @@ describe('scaledDotProductAttention', () => {
     it.each(CASES)(`%s: output and q, k, v gradients match PyTorch's math (${fused ? 'fused kernel' : 'composed reference'})`, (name) => {
       let r!: ReturnType<typeof runCase>;
       expect(fusedCalls(() => (r = runCase(name, fused)))).toBe(fused ? 1 : 0);
-      expectClose(r.y, small(`sdpa.${name}.y`), `${name} y`);
-      ['q', 'k', 'v'].forEach((role, i) => expectClose(r.grads[i], small(`sdpa.${name}.grad_${role}`), `${name} grad ${role}`));
+      assertClose(r.y, small(`sdpa.${name}.y`), `${name} y`);
+      ['q', 'k', 'v'].forEach((role, i) => assertClose(r.grads[i], small(`sdpa.${name}.grad_${role}`), `${name} grad ${role}`));
     });
   }
 

@@ -10,7 +10,7 @@ import { Generator, addDispatchListener, manualSeed, randint, tensor, type Tenso
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fusedAttention } from './fused-attention.js';
 import { GPT } from './gpt.js';
-import { expectClose, fixture, fixturePath, maxAbs, maxAbsDiff } from './test-helpers.js';
+import { assertClose, fixture, fixturePath, maxAbs, maxAbsDiff } from './test-helpers.js';
 
 const io = () => fixture('gpt2-tiny-io.safetensors').tensors;
 const tiny = () => GPT.fromPretrained(fixturePath('gpt2-tiny'));
@@ -52,7 +52,7 @@ describe('GPT and the GPT2LMHeadModel transcription (committed tiny GPT-2)', () 
     const grads = Object.entries(io()).filter(([k]) => k.startsWith('grad.'));
     const ours = new Map(model.namedParameters());
     expect(grads.length).toBe(ours.size); // lm_head.weight is transformer.wte.weight on both sides
-    for (const [k, g] of grads) expectClose(ours.get(k.slice(5))!.grad!, g, k, { rtol: 1e-3, atol: 1e-6 });
+    for (const [k, g] of grads) assertClose(ours.get(k.slice(5))!.grad!, g, k, { rtol: 1e-3, atol: 1e-6 });
   });
 
   it('savePretrained writes HF\'s layout (prefixed names, no tied head, format pt) that loads back to the same logits', async () => {

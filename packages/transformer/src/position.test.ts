@@ -4,23 +4,23 @@ import { manualSeed, matmul, randn, zeros } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { MLP, SwiGLU } from './mlp.js';
 import { LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding, sinusoidalTable } from './position.js';
-import { expectClose, maxAbsDiff, small } from './test-helpers.js';
+import { assertClose, maxAbsDiff, small } from './test-helpers.js';
 
 describe('position encodings', () => {
   it('sinusoidalTable is the PyTorch transformer tutorial\'s table; the module adds it at an offset, batch- or sequence-first', () => {
-    expectClose(sinusoidalTable(12, 6), small('sinusoidal.pe'), 'pe', { rtol: 0, atol: 1e-6 });
+    assertClose(sinusoidalTable(12, 6), small('sinusoidal.pe'), 'pe', { rtol: 0, atol: 1e-6 });
     const pe = small('sinusoidal.pe');
     const x = randn([2, 4, 6]);
-    expectClose(new SinusoidalPositionalEncoding(6, { maxLen: 12 }).forward(x, 3), x.add(pe.narrow(0, 3, 4)), 'batch first', { atol: 1e-6 });
+    assertClose(new SinusoidalPositionalEncoding(6, { maxLen: 12 }).forward(x, 3), x.add(pe.narrow(0, 3, 4)), 'batch first', { atol: 1e-6 });
     const xs = randn([4, 2, 6]);
-    expectClose(new SinusoidalPositionalEncoding(6, { maxLen: 12, batchFirst: false }).forward(xs), xs.add(pe.narrow(0, 0, 4).unsqueeze(1)), 'sequence first', { atol: 1e-6 });
+    assertClose(new SinusoidalPositionalEncoding(6, { maxLen: 12, batchFirst: false }).forward(xs), xs.add(pe.narrow(0, 0, 4).unsqueeze(1)), 'sequence first', { atol: 1e-6 });
     expect(Object.keys(new SinusoidalPositionalEncoding(6).stateDict())).toEqual([]);
   });
 
   it('RotaryEmbedding equals LLaMA\'s rotate-half rotary embedding, whole and partial (4 of 8 channels) at offset 3', () => {
     const x = small('rotary.x');
-    expectClose(new RotaryEmbedding(8).forward(x), small('rotary.full'), 'full', { atol: 1e-6 });
-    expectClose(new RotaryEmbedding(4).forward(x, 3), small('rotary.partial_offset3'), 'partial', { atol: 1e-6 });
+    assertClose(new RotaryEmbedding(8).forward(x), small('rotary.full'), 'full', { atol: 1e-6 });
+    assertClose(new RotaryEmbedding(4).forward(x, 3), small('rotary.partial_offset3'), 'partial', { atol: 1e-6 });
   });
 
   it('with rotary embeddings, q . k depends only on the distance between the positions', () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MultiheadAttention } from './multihead.js';
 import { Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, type TransformerLayerOptions } from './transformer.js';
 import { LayerNorm } from '@dl/layers';
-import { expectClose, maxAbsDiff, small, smallGroup, smallMeta } from './test-helpers.js';
+import { assertClose, maxAbsDiff, small, smallGroup, smallMeta } from './test-helpers.js';
 
 type Settings = TransformerLayerOptions & { dModel: number; nhead: number; numLayers?: number; numEncoderLayers?: number; numDecoderLayers?: number };
 
@@ -39,13 +39,13 @@ describe('nn.Transformer family against PyTorch 1.13', () => {
     const opts: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(smallGroup(`${name}.kw`))) opts[CAMEL[k]] = v;
     const y = (model.forward as (...a: unknown[]) => Tensor)(...inputs, opts);
-    expectClose(y, small(`${name}.y`), `${name} output`, { rtol: 1e-4, atol: 2e-5 });
+    assertClose(y, small(`${name}.y`), `${name} output`, { rtol: 1e-4, atol: 2e-5 });
     backward(y.mul(small(`${name}.r`)).sum());
-    inputs.forEach((x, i) => expectClose(x.grad!, small(`${name}.grad_in${i}`), `${name} grad of input ${i}`, { rtol: 1e-3, atol: 1e-4 }));
+    inputs.forEach((x, i) => assertClose(x.grad!, small(`${name}.grad_in${i}`), `${name} grad of input ${i}`, { rtol: 1e-3, atol: 1e-4 }));
     const grads = smallGroup(`${name}.grad`);
     const ours = new Map(model.namedParameters());
     expect([...ours.keys()].sort()).toEqual(Object.keys(grads).sort());
-    for (const [k, g] of Object.entries(grads)) expectClose(ours.get(k)!.grad!, g, `${name} grad of ${k}`, { rtol: 1e-3, atol: 1e-4 });
+    for (const [k, g] of Object.entries(grads)) assertClose(ours.get(k)!.grad!, g, `${name} grad of ${k}`, { rtol: 1e-3, atol: 1e-4 });
   });
 
   it('TransformerEncoder copies a layer instance with its weights (as PyTorch\'s deep copies); a factory makes independent layers', () => {

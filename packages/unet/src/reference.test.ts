@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { backward } from '@dl/autograd';
 import { parseSafetensors } from '@dl/layers';
 import type { Tensor } from '@dl/tensor';
+import { assertClose } from '@dl/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import { UNet, type UNetConfig } from './index.js';
 
@@ -17,20 +18,6 @@ function under(prefix: string, from: Record<string, Tensor> = file.tensors): Rec
   return out;
 }
 
-/** |a - b| <= atol + rtol |b| everywhere, naming the worst element. */
-function expectClose(actual: Tensor, expected: Tensor, what: string, rtol = 1e-4, atol = 1e-4): void {
-  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
-  const a = actual.dataSync();
-  const b = expected.dataSync();
-  let worst = -1;
-  let excess = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
-    if (!(d <= excess)) [worst, excess] = [i, Number.isNaN(d) ? Infinity : d];
-  }
-  if (worst >= 0) expect.fail(`${what}: element ${worst} is ${a[worst]}, expected ${b[worst]} (shape [${actual.shape.join(',')}])`);
-}
-
 describe.each(['diffusion', 'segmentation'])('UNet matches PyTorch: %s case', (name) => {
   const c = under(name);
   const config = JSON.parse(file.metadata[name]) as UNetConfig;
@@ -40,16 +27,16 @@ describe.each(['diffusion', 'segmentation'])('UNet matches PyTorch: %s case', (n
     model.loadStateDict(under('param', c)); // strict: every name and shape must match
     const x = c.x.clone().requiresGrad_();
     const out = model.forward(x, c.t, c.y);
-    expectClose(out, c.out, `${name}: output`);
+    assertClose(out, c.out, `${name}: output`, { atol: 1e-4 });
     backward(out.mul(c.r).sum());
     const grads = under('grad', c);
-    expectClose(x.grad!, grads.x, `${name}: grad of x`);
+    assertClose(x.grad!, grads.x, `${name}: grad of x`, { atol: 1e-4 });
     const params = [...model.namedParameters()];
     expect(params.map(([k]) => k).sort()).toEqual(Object.keys(grads).filter((k) => k !== 'x').sort());
-    for (const [k, p] of params) expectClose(p.grad!, grads[k], `${name}: grad of ${k}`, 1e-3, 1e-4);
+    for (const [k, p] of params) assertClose(p.grad!, grads[k], `${name}: grad of ${k}`, { rtol: 1e-3, atol: 1e-4 });
     const buffers = under('buffer', c);
-    for (const [k, b] of model.namedBuffers()) expectClose(b.float(), buffers[k].float(), `${name}: buffer ${k}`);
+    for (const [k, b] of model.namedBuffers()) assertClose(b.float(), buffers[k].float(), `${name}: buffer ${k}`, { atol: 1e-4 });
     model.eval();
-    expectClose(model.forward(c.x, c.t, c.y), c.eval_out, `${name}: eval output`);
+    assertClose(model.forward(c.x, c.t, c.y), c.eval_out, `${name}: eval output`, { atol: 1e-4 });
   });
 });

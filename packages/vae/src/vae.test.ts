@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { backward } from '@dl/autograd';
 import { Adam, Module, parseSafetensors } from '@dl/layers';
 import { DLError, DTypeError, Generator, ShapeError, manualSeed, rand, randn, tensor, zeros, type Tensor } from '@dl/tensor';
+import { assertClose } from '@dl/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import { VAE, gaussianKl, reparameterize, type VAEOptions } from './index.js';
 
@@ -13,20 +14,6 @@ function under(prefix: string, from: Record<string, Tensor> = file.tensors): Rec
   const out: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(from)) if (k.startsWith(`${prefix}.`)) out[k.slice(prefix.length + 1)] = v;
   return out;
-}
-
-/** |a - b| <= atol + rtol |b| everywhere, naming the worst element. */
-function expectClose(actual: Tensor, expected: Tensor, what: string, rtol = 1e-4, atol = 1e-5): void {
-  expect(actual.shape, `${what}: shape`).toEqual(expected.shape);
-  const a = actual.dataSync();
-  const b = expected.dataSync();
-  let worst = -1;
-  let excess = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
-    if (!(d <= excess)) [worst, excess] = [i, Number.isNaN(d) ? Infinity : d];
-  }
-  if (worst >= 0) expect.fail(`${what}: element ${worst} is ${a[worst]}, expected ${b[worst]} (shape [${actual.shape.join(',')}])`);
 }
 
 const CASES = Object.keys(file.metadata).filter((k) => k !== 'format');
@@ -48,24 +35,24 @@ describe('VAE matches its PyTorch transcription (fixtures/vae_torch.py)', () => 
     it('loads the state dict strictly; encode, decode, the ELBO terms and every gradient agree', () => {
       const vae = load();
       const { mu, logvar } = vae.encode(c.x);
-      expectClose(mu, c.mu, 'mu');
-      expectClose(logvar, c.logvar, 'logvar');
-      expectClose(vae.decode(reparameterize(mu, logvar, { eps: c.eps })), c.out, 'decoder output');
+      assertClose(mu, c.mu, 'mu');
+      assertClose(logvar, c.logvar, 'logvar');
+      assertClose(vae.decode(reparameterize(mu, logvar, { eps: c.eps })), c.out, 'decoder output');
       const { loss, reconstruction, kl } = vae.elbo(c.x, { eps: c.eps });
-      expectClose(loss, c.loss, 'loss');
-      expectClose(reconstruction, c.rec, 'reconstruction');
-      expectClose(kl, c.kl, 'kl');
+      assertClose(loss, c.loss, 'loss');
+      assertClose(reconstruction, c.rec, 'reconstruction');
+      assertClose(kl, c.kl, 'kl');
       backward(loss);
       const grads = under('grad', c);
       const params = [...vae.namedParameters()];
       expect(params.map(([k]) => k).sort()).toEqual(Object.keys(grads).sort());
-      for (const [k, p] of params) expectClose(p.grad!, grads[k], `grad of ${k}`, 1e-3, 1e-5);
+      for (const [k, p] of params) assertClose(p.grad!, grads[k], `grad of ${k}`, { rtol: 1e-3, atol: 1e-5 });
     });
 
     it('decodeMean and reconstruct agree', () => {
       const vae = load();
-      expectClose(vae.decodeMean(c.zs), c.mean, 'mean of p(x|z)');
-      expectClose(vae.reconstruct(c.x), c.recon, 'reconstruct');
+      assertClose(vae.decodeMean(c.zs), c.mean, 'mean of p(x|z)');
+      assertClose(vae.reconstruct(c.x), c.recon, 'reconstruct');
     });
   });
 });

@@ -2,7 +2,7 @@ import { DLError, keep, memory, scope, tensor, zeros, type Tensor } from '@dl/te
 import { describe, expect, it } from 'vitest';
 import { Linear } from '../linear.js';
 import { Module, param } from '../module.js';
-import { expectClose, fixture, under } from '../test-helpers.js';
+import { assertClose, fixture, under } from '../test-helpers.js';
 import { Adam, AdamW } from './adam.js';
 import { clipGradNorm } from './clip.js';
 import type { Optimizer } from './optimizer.js';
@@ -19,7 +19,7 @@ function check(name: string, make: (p: Tensor) => Optimizer<{ lr: number }>): vo
   ['g1', 'g2', 'g3'].forEach((g, i) => {
     p.grad = f[g].clone();
     opt.step();
-    expectClose(p, under(f, name)[`p${i + 1}`], `${name}: parameter after step ${i + 1}`, { rtol: 1e-5, atol: 1e-6 });
+    assertClose(p, under(f, name)[`p${i + 1}`], `${name}: parameter after step ${i + 1}`, { rtol: 1e-5, atol: 1e-6 });
   });
 }
 
@@ -50,7 +50,7 @@ describe('Optimizer', () => {
     b.grad = f.g2.clone();
     optA.step();
     optB.step();
-    expectClose(b, a, 'resumed parameter', { rtol: 0, atol: 0 });
+    assertClose(b, a, 'resumed parameter', { rtol: 0, atol: 0 });
   });
 
   it('applies per-group options over the defaults', () => {
@@ -97,7 +97,7 @@ describe('Optimizer', () => {
         optA.step();
         optB.step();
       }
-      expectClose(b, a, `generic vs fused ${optA.constructor.name}`, { rtol: 1e-6, atol: 1e-7 });
+      assertClose(b, a, `generic vs fused ${optA.constructor.name}`, { rtol: 1e-6, atol: 1e-7 });
     }
   });
 
@@ -130,9 +130,9 @@ describe('clipGradNorm', () => {
     a.grad = c.ga.clone();
     b.grad = c.gb.clone();
     const norm = clipGradNorm([a, b], 1.5);
-    expectClose(norm, c.norm, 'total norm');
-    expectClose(a.grad, c.ga_after, 'clipped grad a');
-    expectClose(b.grad, c.gb_after, 'clipped grad b');
+    assertClose(norm, c.norm, 'total norm');
+    assertClose(a.grad, c.ga_after, 'clipped grad a');
+    assertClose(b.grad, c.gb_after, 'clipped grad b');
   });
   it('leaves small gradients alone', () => {
     const a = param(zeros([2]));

@@ -1,5 +1,6 @@
 /**
- * @dl/tensor/testing: the backend-agnostic conformance suite (PyTorch fixtures) and its helpers.
+ * @dl/tensor/testing: the backend-agnostic conformance suite (PyTorch fixtures) and its helpers,
+ * and assertClose (torch.testing.assert_close) for tests of models built on @dl.
  *
  *   import { describe, it, expect } from 'vitest';
  *   import { runConformance } from '@dl/tensor/testing';
@@ -34,3 +35,4 @@ export {
   type ExpectedTensor,
   type DLErrorClass,
 } from './sweep.js';
+export { assertClose, assertCloseAsync, maxAbsDiff, maxAbs, type CloseOptions } from './compare.js';
