@@ -7,8 +7,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     globalSetup: ['./vitest.setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000, // lavapipe runs on the same 2 cores as the other packages' tests
+    hookTimeout: 300_000,
     // one GPU device per worker process is plenty on a software adapter
     fileParallelism: false,
   },
