@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModuleDict, loadCheckpoint, saveCheckpoint } from '@dl/layers';
-import { manualSeed, rand, tensor, type Tensor } from '@dl/tensor';
+import { backward } from '@dl/autograd';
+import { Adam, ModuleDict, loadCheckpoint, saveCheckpoint } from '@dl/layers';
+import { manualSeed, rand, randn, tensor, type Tensor } from '@dl/tensor';
 import { describe, expect, it } from 'vitest';
 import { Discriminator, Generator } from './dcgan.js';
-import { GANTrainer } from './train.js';
+import { discriminatorLoss } from './losses.js';
+import { GANTrainer, ganStep } from './train.js';
 
 /** Small nets (16x16, widths 4) and a fixed real batch in [-1, 1], built after manualSeed(seed). */
 function setup(seed: number, numClasses = 0) {
@@ -72,5 +74,29 @@ describe('GANTrainer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ganStep', () => {
+  it("the generator's update computes no gradient for D: D's .grad after the step is its own loss's, and D's requiresGrad flags come back as they were", () => {
+    const adams = (n: { netG: Generator; netD: Discriminator }) => ({ optG: new Adam(n.netG.parameters()), optD: new Adam(n.netD.parameters()) });
+    const a = setup(6);
+    const z = randn([6, 8]);
+    // D's gradients of its own loss alone, from the same start (what optD steps with)
+    const fake = a.netG.forward(z).detach();
+    backward(discriminatorLoss(a.netD.forward(a.real), a.netD.forward(fake)));
+    const expected = a.netD.parameters().map((p) => values(p.grad!));
+
+    const b = setup(6);
+    const frozen = b.netD.main.at(0).parameters()[0]; // a layer the user froze stays frozen
+    frozen.requiresGrad_(false);
+    const flags = b.netD.parameters().map((p) => p.requiresGrad);
+    ganStep({ ...b, ...adams(b), real: b.real, z });
+    b.netD.parameters().forEach((p, i) => {
+      if (p === frozen) expect(p.grad).toBeNull();
+      else expect(values(p.grad!), `D parameter ${i}`).toEqual(expected[i]);
+    });
+    expect(b.netD.parameters().map((p) => p.requiresGrad)).toEqual(flags);
+    expect(b.netG.parameters().every((p) => p.grad !== null)).toBe(true);
   });
 });

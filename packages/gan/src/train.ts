@@ -4,7 +4,7 @@
  * stream of the latent vectors, so the same seed gives the same training run.
  */
 import { backward } from '@dl/autograd';
-import { Adam, type Optimizer } from '@dl/layers';
+import { Adam, type Module, type Optimizer } from '@dl/layers';
 import { DLError, Generator as RNG, ShapeError, fmt, randint, randn, scope, type GeneratorState, type Tensor } from '@dl/tensor';
 import type { Discriminator, Generator } from './dcgan.js';
 import { discriminatorLoss, generatorLoss, type GANLoss } from './losses.js';
@@ -39,11 +39,25 @@ export interface GANStepInputs {
   loss?: GANLoss;
 }
 
+/** Runs f with every parameter of `net` set not to require grad, then restores each one's flag. */
+function withFrozen<T>(net: Module, f: () => T): T {
+  const params = net.parameters();
+  const flags = params.map((p) => p.requiresGrad);
+  for (const p of params) p.requiresGrad_(false);
+  try {
+    return f();
+  } finally {
+    params.forEach((p, i) => p.requiresGrad_(flags[i]));
+  }
+}
+
 /**
  * One DCGAN step: G makes fakes from z; D takes one Adam step on its loss over the real batch and
  * the detached fakes (so no gradient reaches G); then G takes one step on its loss over the same
- * fakes, scored by the updated D. D sees the real and the fake batch in separate forwards, so its
- * batch norm normalises each on its own, as in PyTorch's example. Runs in the caller's scope;
+ * fakes, scored by the updated D, whose parameters are frozen for that pass (afterwards D's `.grad`
+ * holds the gradients of its own loss, those `optD` stepped with). D sees the real and the fake
+ * batch in separate forwards, so its batch norm normalises each on its own, as in PyTorch's
+ * example. Runs in the caller's scope;
  * `GANTrainer.step` draws z and wraps it in one.
  *
  *   const r = ganStep({ netG, netD, optG, optD, real, z: randn([real.shape[0], 64]) });
@@ -61,10 +75,14 @@ export function ganStep({ netG, netD, optG, optD, real, labels, z, fakeLabels, l
   backward(lossD);
   optD.step();
 
-  // generator: through the updated discriminator
+  // generator: through the updated discriminator, whose parameters are frozen meanwhile, so the
+  // backward pass computes D's input gradients only (not its weight gradients, which nothing uses)
   optG.zeroGrad();
-  const lossG = generatorLoss(netD.forward(fake, fakeLabels), loss);
-  backward(lossG);
+  const lossG = withFrozen(netD, () => {
+    const l = generatorLoss(netD.forward(fake, fakeLabels), loss);
+    backward(l);
+    return l;
+  });
   optG.step();
 
   return { lossD: lossD.detach(), lossG: lossG.detach(), dReal: realLogits.detach().sigmoid().mean(), dFake: fakeLogitsD.detach().sigmoid().mean() };
