@@ -12,7 +12,8 @@ Score them with the same scorer as ours:
     /usr/bin/python3 bench/torch/gan_mnist_train.py --steps 2000 --out runs/gan-mnist-torch
     node apps/sample/dist/cli.js eval-samples runs/gan-mnist-torch/samples.safetensors
 
-Options: --steps N (default 2000), --seed S (0), --threads T (1, as ANCHORS.md), --samples N (2000),
+Options: --steps N (default 2000), --width W (64: the channels of G's last hidden layer and D's first,
+as the task's --width), --seed S (0), --threads T (1, as ANCHORS.md), --samples N (2000),
 --sample-at 500,1000 (extra sample files samples-<step>.safetensors), --out DIR.
 """
 import argparse
@@ -68,6 +69,7 @@ def write_samples(netG, n, seed, out_dir, name, meta):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--samples", type=int, default=2000)
@@ -81,7 +83,7 @@ def main():
     x, _ = mnist_train()
     x = x * 2 - 1
     torch.manual_seed(a.seed)
-    netG, netD = Generator(), Discriminator()
+    netG, netD = Generator(width=a.width), Discriminator(width=a.width)
     print(f"data: {x.shape[0]} train images; G {sum(p.numel() for p in netG.parameters()):,} / "
           f"D {sum(p.numel() for p in netD.parameters()):,} parameters; {a.threads} thread(s)", flush=True)
     optG = torch.optim.Adam(netG.parameters(), 2e-4, betas=(0.5, 0.999))
