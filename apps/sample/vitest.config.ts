@@ -6,6 +6,6 @@ export default defineConfig({
   resolve: { alias: sourceAliases() },
   test: {
     include: ['src/**/*.test.ts'],
-    testTimeout: 120_000,
+    testTimeout: 300_000, // the CLI tests train small models: minutes on 2 busy cores
   },
 });
