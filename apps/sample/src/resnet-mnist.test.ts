@@ -2,22 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './main.js';
+import { runCli } from './test-helpers.js';
 import { resnetMnist } from './train-resnet.js';
-
-/** Runs the CLI, returning what it printed on stdout. */
-async function run(args: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    expect(await main(args)).toBe(0);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return lines.join('').trim().split('\n');
-}
 
 describe('dl train resnet-mnist', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -33,20 +19,20 @@ describe('dl train resnet-mnist', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dl-resnet-mnist-'));
     try {
       const args = ['train', 'resnet-mnist', '--limit', '96', '--width', '4', '--batch-size', '32', '--out', dir];
-      const first = await run([...args, '--epochs', '1']);
+      const first = await runCli([...args, '--epochs', '1']);
       expect(first.some((l) => l.startsWith('model: ResNet (BasicBlocks [1,1,1,1], widths 4-8-16-32, small-input stem), 19,830 parameters; Adam lr 0.002'))).toBe(true);
       expect(first.some((l) => l.startsWith('epoch 1/1: train loss'))).toBe(true);
       expect(first.at(-1)).toMatch(/^test accuracy: 0\.\d{4}$/);
       for (const f of ['checkpoint.safetensors', 'loss.png', 'test-digits.png']) expect(existsSync(join(dir, f)), f).toBe(true);
 
-      const resumed = await run([...args, '--epochs', '2', '--resume']);
+      const resumed = await runCli([...args, '--epochs', '2', '--resume']);
       expect(resumed).toContain(`resumed from ${join(dir, 'checkpoint.safetensors')} after epoch 1`);
       expect(resumed.some((l) => l.startsWith('epoch 1/2'))).toBe(false);
       const acc = resumed.at(-1)!;
       expect(acc).toMatch(/^test accuracy: 0\.\d{4}$/);
 
       // eval rebuilds the model from the checkpoint's width and blocks (not the defaults); the full 2,004 test images
-      const evaluated = await run(['eval', 'resnet-mnist', '--checkpoint', join(dir, 'checkpoint.safetensors')]);
+      const evaluated = await runCli(['eval', 'resnet-mnist', '--checkpoint', join(dir, 'checkpoint.safetensors')]);
       expect(evaluated).toContain(`loaded ${join(dir, 'checkpoint.safetensors')} (epoch 2)`);
       expect(evaluated.at(-1)).toMatch(/^test accuracy: 0\.\d{4}$/);
     } finally {

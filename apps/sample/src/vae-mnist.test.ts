@@ -2,9 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSafetensors } from '@dl/layers';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadSamples } from './eval/samples.js';
 import { main } from './main.js';
+import { runCli } from './test-helpers.js';
 import { normalQuantile, vaeConfig, VAE_MNIST_DEFAULTS } from './train-vae.js';
 import { VAE } from '@dl/vae';
 
@@ -12,20 +13,6 @@ const dir = mkdtempSync(join(tmpdir(), 'dl-vae-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // every run shares one quick scoring classifier (trained on first use beside this path)
 const clf = ['--classifier', join(dir, 'clf', 'checkpoint.safetensors')];
-
-/** Runs the CLI, returning what it printed on stdout. */
-async function run(args: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    expect(await main(args)).toBe(0);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return lines.join('').trim().split('\n');
-}
 
 /** The model tensors of a checkpoint, as arrays. */
 function weights(file: string): Record<string, number[]> {
@@ -41,7 +28,7 @@ describe('dl train vae-mnist', () => {
 
   it('--limit: trains, writes the checkpoint, pictures and samples, scores them; last line is the test negative ELBO', async () => {
     const out = join(dir, 'quick');
-    const lines = await run(['train', 'vae-mnist', '--limit', '256', '--epochs', '2', '--samples', '300', '--out', out, ...clf]);
+    const lines = await runCli(['train', 'vae-mnist', '--limit', '256', '--epochs', '2', '--samples', '300', '--out', out, ...clf]);
     expect(lines.at(-1)).toMatch(/^test negative elbo: \d+\.\d\d$/);
     // 784 pixels of an untrained decoder cost about 784 log 2 = 543 nats; two short epochs learn something
     const nelbo = Number(lines.at(-1)!.split(': ')[1]);
@@ -55,16 +42,16 @@ describe('dl train vae-mnist', () => {
     expect(s.length).toBe(300);
     expect(s.labels).toBeUndefined();
     // eval and sample rebuild the model from the checkpoint's config
-    const ev = await run(['eval', 'vae-mnist', '--checkpoint', join(out, 'checkpoint.safetensors'), '--limit', '256']);
+    const ev = await runCli(['eval', 'vae-mnist', '--checkpoint', join(out, 'checkpoint.safetensors'), '--limit', '256']);
     expect(ev.at(-1)).toMatch(/^test negative elbo: \d+\.\d\d$/);
-    const sa = await run(['sample', 'vae-mnist', '--checkpoint', join(out, 'checkpoint.safetensors'), '--out', join(dir, 'sampled'), '--samples', '50', '--limit', '256', ...clf]);
+    const sa = await runCli(['sample', 'vae-mnist', '--checkpoint', join(out, 'checkpoint.safetensors'), '--out', join(dir, 'sampled'), '--samples', '50', '--limit', '256', ...clf]);
     expect(sa.at(-1)).toMatch(/^fid: \d+\.\d\d$/);
     expect(loadSamples(join(dir, 'sampled', 'samples.safetensors')).length).toBe(50);
   });
 
   it('--latent 2 writes latent-grid.png; --arch mlp trains the examples/vae MLP', async () => {
     const out = join(dir, 'z2');
-    const lines = await run(['train', 'vae-mnist', '--limit', '128', '--epochs', '1', '--latent', '2', '--arch', 'mlp', '--samples', '20', '--out', out, ...clf]);
+    const lines = await runCli(['train', 'vae-mnist', '--limit', '128', '--epochs', '1', '--latent', '2', '--arch', 'mlp', '--samples', '20', '--out', out, ...clf]);
     expect(lines.some((l) => l.includes('VAE (MLP 784-400, latent 2, Bernoulli decoder), 631,188 parameters'))).toBe(true);
     expect(existsSync(join(out, 'latent-grid.png'))).toBe(true);
   });
@@ -72,9 +59,9 @@ describe('dl train vae-mnist', () => {
   it('--resume: one epoch, then a second after a restart, ends with the weights of a two-epoch run', async () => {
     // a constant learning rate: the cosine schedule of a 1-epoch run differs from a 2-epoch run's
     const args = ['train', 'vae-mnist', '--limit', '192', '--samples', '20', '--no-cosine', ...clf];
-    await run([...args, '--epochs', '2', '--out', join(dir, 'straight')]);
-    await run([...args, '--epochs', '1', '--out', join(dir, 'resumed')]);
-    const lines = await run([...args, '--epochs', '2', '--resume', '--out', join(dir, 'resumed')]);
+    await runCli([...args, '--epochs', '2', '--out', join(dir, 'straight')]);
+    await runCli([...args, '--epochs', '1', '--out', join(dir, 'resumed')]);
+    const lines = await runCli([...args, '--epochs', '2', '--resume', '--out', join(dir, 'resumed')]);
     expect(lines).toContain(`resumed from ${join(dir, 'resumed', 'checkpoint.safetensors')} after epoch 1`);
     const a = weights(join(dir, 'straight', 'checkpoint.safetensors'));
     const b = weights(join(dir, 'resumed', 'checkpoint.safetensors'));
