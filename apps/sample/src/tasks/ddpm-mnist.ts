@@ -29,6 +29,7 @@ function sampling(v: OptionValues, stepsOption: string) {
     sampleSteps: numIn(v, stepsOption, D.sampleSteps, 1, 1001, true),
     guidance: numIn(v, 'guidance', D.guidance, 0, 100),
     eta: numIn(v, 'eta', D.eta, 0, 10),
+    sampleBatch: num(v, 'sample-batch', D.sampleBatch, true),
     out: text(v, 'out', D.out),
     seed: seed(v),
     classifier: classifierPath(v),
@@ -54,6 +55,7 @@ export const ddpmMnist: Task = {
     'sample-steps': { type: 'string', help: 'train: DDIM steps of the closing samples', default: String(D.sampleSteps) },
     guidance: { type: 'string', help: 'classifier-free guidance weight w: uncond + w (cond - uncond)', default: String(D.guidance) },
     eta: { type: 'string', help: "DDIM's noise weight (0 deterministic, 1 DDPM's variance)", default: String(D.eta) },
+    'sample-batch': { type: 'string', help: 'images sampled at once (guidance runs the U-Net on twice as many)', default: String(D.sampleBatch) },
     ...SCORING_OPTIONS,
   },
   commands: {
