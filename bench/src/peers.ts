@@ -32,7 +32,9 @@ function runTorch<T>(script: string, args: readonly string[] = []): T | string {
   const py = '/usr/bin/python3';
   if (!existsSync(py)) return `not run: no ${py}`;
   const path = fileURLToPath(new URL(`../torch/${script}`, import.meta.url));
-  const r = spawnSync(py, [path, ...args], { encoding: 'utf8', timeout: 600_000, cwd: dirname(path) });
+  const timeoutMs = 600_000;
+  const r = spawnSync(py, [path, ...args], { encoding: 'utf8', timeout: timeoutMs, cwd: dirname(path) });
+  if (r.signal) return `not measured: killed by ${r.signal} (over ${timeoutMs / 1000} s)`;
   if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? 'not run: python3-torch not installed' : `failed: ${r.stderr.trim().split('\n').pop()}`;
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T;
 }
