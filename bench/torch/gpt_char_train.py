@@ -2,7 +2,8 @@
 vocabulary, model (gpt_char_model.py), batches of random windows, AdamW groups, warmup and cosine
 schedule (as @dl/layers' CosineWithWarmup), gradient clipping, loss estimates every 250 steps and
 the final loss over the whole validation text in windows of 64. The last line is JSON:
-{"val_loss", "train_s", "total_s", "tokens_per_s"}.
+{"val_loss", "train_s", "total_s", "cpu_s", "tokens_per_s"} (cpu_s: the
+process's CPU time, a figure a busy machine changes less than the wall time).
 
     /usr/bin/python3 bench/torch/gpt_char_train.py [--steps 2000] [--threads 2] [--seed 0]
 """
@@ -88,7 +89,8 @@ def main():
     model.train()
     for step in range(a.steps):
         if step % 250 == 0 and step > 0:
-            print(f"step {step}: train loss {estimate(train, a.seed + 2):.4f}, val loss {estimate(val, a.seed + 3):.4f}", flush=True)
+            print(f"step {step}: train loss {estimate(train, a.seed + 2):.4f}, val loss {estimate(val, a.seed + 3):.4f} "
+                  f"({train_s:.0f} s training, {time.process_time():.0f} s CPU so far)", flush=True)
         s0 = time.perf_counter()
         for grp in opt.param_groups:
             grp["lr"] = lr * factor(step)
@@ -102,7 +104,7 @@ def main():
         train_s += time.perf_counter() - s0
     print(f"step {a.steps}: train loss {estimate(train, a.seed + 2):.4f}, val loss {estimate(val, a.seed + 3):.4f}")
     v = full(val)
-    print(json.dumps({"val_loss": v, "train_s": train_s, "total_s": time.perf_counter() - t0, "tokens_per_s": a.steps * B * T / train_s}))
+    print(json.dumps({"val_loss": v, "train_s": train_s, "total_s": time.perf_counter() - t0, "cpu_s": time.process_time(), "tokens_per_s": a.steps * B * T / train_s}))
 
 
 main()
