@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseSafetensors } from '@dl/layers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from './main.js';
-import { ganMnistNets } from './train-gan.js';
+import { GAN_MNIST_DEFAULTS, ganMnistNets } from './train-gan.js';
 
 /** Runs the CLI, returning what it printed on stdout. */
 async function run(args: string[]): Promise<string[]> {
@@ -25,9 +25,11 @@ const samplesOf = (dir: string) => parseSafetensors(new Uint8Array(readFileSync(
 describe('dl train gan-mnist', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it("the default nets are the reference DCGAN (G 533,888, D 138,624 parameters) with PyTorch examples/dcgan's names", () => {
-    const { netG, netD } = ganMnistNets({ latentDim: 64, width: 64, conditional: false });
-    expect([netG.numParameters(), netD.numParameters()]).toEqual([533_888, 138_624]);
+  it("the default nets are the reference DCGAN at width 32 (G 234,176, D 36,544 parameters; 533,888 and 138,624 at width 64) with PyTorch examples/dcgan's names", () => {
+    const { netG, netD } = ganMnistNets(GAN_MNIST_DEFAULTS);
+    expect([netG.numParameters(), netD.numParameters()]).toEqual([234_176, 36_544]);
+    const full = ganMnistNets({ ...GAN_MNIST_DEFAULTS, width: 64 });
+    expect([full.netG.numParameters(), full.netD.numParameters()]).toEqual([533_888, 138_624]);
     expect(netG.main.at(0).constructor.name).toBe('ConvTranspose2d');
     expect(Object.keys(netD.stateDict())).toContain('main.3.running_var');
   });
