@@ -4,21 +4,8 @@ import { join } from 'node:path';
 import { parseSafetensors } from '@dl/layers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from './main.js';
+import { runCli } from './test-helpers.js';
 import { GAN_MNIST_DEFAULTS, ganMnistNets } from './train-gan.js';
-
-/** Runs the CLI, returning what it printed on stdout. */
-async function run(args: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    expect(await main(args)).toBe(0);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return lines.join('').trim().split('\n');
-}
 
 const samplesOf = (dir: string) => parseSafetensors(new Uint8Array(readFileSync(join(dir, 'samples.safetensors'))));
 
@@ -40,7 +27,7 @@ describe('dl train gan-mnist', () => {
     try {
       // 96 images at batch 32: 3 steps an epoch, so step 4 resumes in the middle of epoch 2
       const args = ['train', 'gan-mnist', '--limit', '96', '--width', '4', '--latent-dim', '8', '--batch-size', '32', '--samples', '30', '--grid-every', '2'];
-      const first = await run([...args, '--steps', '4', '--out', dir]);
+      const first = await runCli([...args, '--steps', '4', '--out', dir]);
       expect(first.some((l) => l.startsWith('model: DCGAN, G 3,736 + D 984 parameters, z 8; Adam lr 0.0002 (0.5, 0.999), nonSaturating loss, batch 32, 4 steps'))).toBe(true);
       expect(first.some((l) => l.startsWith('step 3/4 (epoch 1): lossD '))).toBe(true);
       expect(first.some((l) => l.startsWith('classes: 0: '))).toBe(true);
@@ -50,14 +37,14 @@ describe('dl train gan-mnist', () => {
       expect(s.shape).toEqual([30, 1, 28, 28]);
       expect(s.dataSync().every((v) => v >= 0 && v <= 1)).toBe(true);
 
-      const resumed = await run([...args, '--steps', '7', '--out', dir, '--resume']);
+      const resumed = await runCli([...args, '--steps', '7', '--out', dir, '--resume']);
       expect(resumed).toContain(`resumed from ${join(dir, 'checkpoint.safetensors')} at step 4`);
       expect(resumed.some((l) => l.startsWith('step 3/'))).toBe(false);
-      await run([...args, '--steps', '7', '--out', whole]);
+      await runCli([...args, '--steps', '7', '--out', whole]);
       expect(Array.from(samplesOf(dir).tensors.images.dataSync())).toEqual(Array.from(samplesOf(whole).tensors.images.dataSync()));
 
       // sample: width and latent size come from the checkpoint, not the defaults (the quick scorer cached in dir is reused)
-      const sampled = await run(['sample', 'gan-mnist', '--checkpoint', join(dir, 'checkpoint.safetensors'), '--samples', '12', '--out', dir, '--limit', '96']);
+      const sampled = await runCli(['sample', 'gan-mnist', '--checkpoint', join(dir, 'checkpoint.safetensors'), '--samples', '12', '--out', dir, '--limit', '96']);
       expect(sampled).toContain(`loaded ${join(dir, 'checkpoint.safetensors')} (step 7)`);
       expect(sampled.at(-1)).toMatch(/^fid: \d+\.\d{2}$/);
       expect(samplesOf(dir).tensors.images.shape).toEqual([12, 1, 28, 28]);
@@ -70,7 +57,7 @@ describe('dl train gan-mnist', () => {
   it('--conditional: samples carry their requested labels, 0..9 in turn, and the score reports the agreement', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dl-gan-mnist-'));
     try {
-      const lines = await run(['train', 'gan-mnist', '--conditional', '--limit', '64', '--width', '4', '--latent-dim', '8', '--batch-size', '32', '--steps', '2', '--samples', '20', '--out', dir]);
+      const lines = await runCli(['train', 'gan-mnist', '--conditional', '--limit', '64', '--width', '4', '--latent-dim', '8', '--batch-size', '32', '--steps', '2', '--samples', '20', '--out', dir]);
       expect(lines.some((l) => l.startsWith('model: DCGAN (class-conditional'))).toBe(true);
       expect(lines.some((l) => l.startsWith('requested class: '))).toBe(true);
       expect(Array.from(samplesOf(dir).tensors.labels.dataSync())).toEqual(Array.from({ length: 20 }, (_, i) => i % 10));

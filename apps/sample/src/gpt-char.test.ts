@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GPT } from '@dl/transformer';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliWrites } from './test-helpers.js';
 import { loadMobyDick } from './moby-dick.js';
 import { GPT_CHAR_DEFAULTS, gptCharConfig } from './train-gpt-char.js';
 
@@ -13,19 +13,6 @@ beforeAll(() => {
 });
 afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the CLI; returns every stdout write, in order. */
-async function run(args: string[]): Promise<string[]> {
-  const writes: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (writes.push(String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    expect(await main(args)).toBe(0);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return writes;
-}
 const lines = (writes: string[]) => writes.join('').trim().split('\n');
 
 // a model small enough for a test: 1 layer, width 32, 16 characters of context, the first 20,000 characters
@@ -50,7 +37,7 @@ describe('dl train gpt-char', () => {
 
   it('trains a tiny model: estimates and samples every --eval-interval, checkpoint, loss.png, GPT-2 folder; last line val loss; --resume continues', async () => {
     const out = join(dir, 'run');
-    const first = lines(await run(['train', 'gpt-char', ...tiny, '--steps', '20', '--out', out]));
+    const first = lines(await runCliWrites(['train', 'gpt-char', ...tiny, '--steps', '20', '--out', out]));
     expect(first.at(-1)).toMatch(/^val loss: \d+\.\d{4}$/);
     expect(first.filter((l) => /^step (10|20): train loss \d\.\d{4}, val loss \d\.\d{4}/.test(l)).length).toBe(2);
     expect(first.filter((l) => /^sample at step (10|20):$/.test(l)).length).toBe(2);
@@ -62,7 +49,7 @@ describe('dl train gpt-char', () => {
     expect(hf.config).toMatchObject({ nLayer: 1, nEmbd: 32, blockSize: 16, vocabSize: vocab });
     expect(JSON.parse(readFileSync(join(out, 'hf', 'chars.json'), 'utf8')).chars).toHaveLength(vocab);
 
-    const resumed = lines(await run(['train', 'gpt-char', ...tiny, '--steps', '25', '--out', out, '--resume']));
+    const resumed = lines(await runCliWrites(['train', 'gpt-char', ...tiny, '--steps', '25', '--out', out, '--resume']));
     expect(resumed).toContain(`resumed from ${join(out, 'checkpoint.safetensors')} at step 20`);
     expect(resumed.some((l) => /^training: 5 steps in /.test(l))).toBe(true);
     expect(resumed.at(-1)).toMatch(/^val loss: \d+\.\d{4}$/);
@@ -70,7 +57,7 @@ describe('dl train gpt-char', () => {
 
   it('dl generate gpt-char streams the prompt and then one write per character; greedy text is the same with and without the KV cache', async () => {
     const ckpt = join(dir, 'run', 'checkpoint.safetensors');
-    const gen = (...more: string[]) => run(['generate', 'gpt-char', '--checkpoint', ckpt, '--prompt', 'Call me', '--max-new-tokens', '40', '--temperature', '0', ...more]);
+    const gen = (...more: string[]) => runCliWrites(['generate', 'gpt-char', '--checkpoint', ckpt, '--prompt', 'Call me', '--max-new-tokens', '40', '--temperature', '0', ...more]);
     const cached = await gen();
     const text = lines(cached);
     expect(text[1]).toMatch(/^loaded .*checkpoint\.safetensors \(step 25, [\d,]+ parameters, vocabulary \d+\)$/);
@@ -82,7 +69,7 @@ describe('dl train gpt-char', () => {
     const uncached = await gen('--no-cache');
     expect(uncached.slice(start, start + 41)).toEqual(cached.slice(start, start + 41));
     // 40 new characters pass the 16-character block: the window slides on both paths
-    await expect(run(['generate', 'gpt-char', '--checkpoint', ckpt, '--prompt', 'Call me \u{1F40B}'])).rejects.toThrow(/character "\u{1F40B}" \(U\+1F40B\) at index 8 is not in the vocabulary/u);
-    await expect(run(['generate', 'gpt-char'])).rejects.toThrow('dl generate gpt-char needs --checkpoint');
+    await expect(runCliWrites(['generate', 'gpt-char', '--checkpoint', ckpt, '--prompt', 'Call me \u{1F40B}'])).rejects.toThrow(/character "\u{1F40B}" \(U\+1F40B\) at index 8 is not in the vocabulary/u);
+    await expect(runCliWrites(['generate', 'gpt-char'])).rejects.toThrow('dl generate gpt-char needs --checkpoint');
   });
 });

@@ -6,20 +6,11 @@ import { join } from 'node:path';
 import { tensor } from '@dl/tensor';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from './main.js';
+import { runCli } from './test-helpers.js';
 import { diceLoss } from './train-unet-seg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dl-unet-seg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs the CLI, returning what it printed on stdout. */
-async function run(args: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  expect(await main(args)).toBe(0);
-  vi.restoreAllMocks();
-  return lines.join('').trim().split('\n');
-}
 
 describe('dl train unet-seg', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -27,16 +18,16 @@ describe('dl train unet-seg', () => {
   it('trains (--limit), writes checkpoint and pictures, prints test mIoU last; eval and --resume use the checkpoint', async () => {
     const out = join(dir, 'run');
     const common = ['--limit', '8', '--batch-size', '8', '--width', '4', '--out', out];
-    const lines = await run(['train', 'unet-seg', ...common, '--epochs', '1']);
+    const lines = await runCli(['train', 'unet-seg', ...common, '--epochs', '1']);
     const last = lines[lines.length - 1];
     expect(last).toMatch(/^test mIoU: \d\.\d{4}$/);
     expect(lines.some((l) => /^test IoU per class: bg \d\.\d{3}, 0 (\d\.\d{3}|NaN), 1 /.test(l))).toBe(true);
     for (const f of ['checkpoint.safetensors', 'loss.png', 'test-scenes.png']) expect(existsSync(join(out, f)), f).toBe(true);
 
-    const evalLines = await run(['eval', 'unet-seg', '--checkpoint', join(out, 'checkpoint.safetensors'), '--test-scenes', '8']);
+    const evalLines = await runCli(['eval', 'unet-seg', '--checkpoint', join(out, 'checkpoint.safetensors'), '--test-scenes', '8']);
     expect(evalLines[evalLines.length - 1]).toBe(last); // the same 8 test scenes, the same weights
 
-    const resumed = await run(['train', 'unet-seg', ...common, '--epochs', '2', '--resume']);
+    const resumed = await runCli(['train', 'unet-seg', ...common, '--epochs', '2', '--resume']);
     expect(resumed).toContain(`resumed from ${join(out, 'checkpoint.safetensors')} after epoch 1`);
     expect(resumed.filter((l) => l.startsWith('epoch '))).toEqual([expect.stringMatching(/^epoch 2\/2: /)]);
   });
