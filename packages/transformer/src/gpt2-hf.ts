@@ -5,29 +5,14 @@
  * buffers `attn.bias` / `attn.masked_bias` may be present or not). GPT's own state dict already
  * uses these names and layouts, so moving weights is renaming at most.
  */
-import { DLError, fmt, zeros, type Tensor } from '@dl/tensor';
-import { Module, parseSafetensors, serializeSafetensors, writeFileAtomic, type StateDict } from '@dl/layers';
-import type { MLPActivation } from './mlp.js';
+import { fmt, zeros, type Tensor } from '@dl/tensor';
+import type { Module, StateDict } from '@dl/layers';
 import type { GPTConfig } from './gpt.js';
+import { ConfigError, activationFromHF, activationToHF, configNumber, readPretrainedFolder, writePretrainedFolder } from './hf-folder.js';
 
-/**
- * A config.json that this model cannot follow, or that disagrees with the weights; `keys` names
- * the config keys and tensors involved.
- */
-export class ConfigError extends DLError {
-  constructor(
-    op: string,
-    message: string,
-    readonly keys: string[],
-  ) {
-    super(op, message);
-  }
-}
+export { ConfigError };
 
 const OP = 'GPT.fromPretrained';
-
-const ACT_FROM_HF: Record<string, MLPActivation> = { gelu_new: 'geluTanh', gelu_pytorch_tanh: 'geluTanh', gelu: 'gelu', relu: 'relu', silu: 'silu', swish: 'silu' };
-const ACT_TO_HF: Record<string, string> = { geluTanh: 'gelu_new', gelu: 'gelu', relu: 'relu', silu: 'silu' };
 
 /**
  * GPTConfig from a parsed GPT2Config (config.json); `where` names the file in errors.
@@ -35,21 +20,11 @@ const ACT_TO_HF: Record<string, string> = { geluTanh: 'gelu_new', gelu: 'gelu', 
  *   gpt2ConfigFromJson({ vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
  */
 export function gpt2ConfigFromJson(json: Record<string, unknown>, where = 'config.json'): GPTConfig {
-  const num = (key: string, fallback?: number | null): number | null => {
-    const v = json[key];
-    if (v === undefined || v === null) {
-      if (fallback === undefined) throw new ConfigError(OP, `${where} has no '${key}'`, [key]);
-      return fallback;
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(OP, `${where}: '${key}' must be a number, got ${JSON.stringify(v)}`, [key]);
-    return v;
-  };
+  const num = (key: string, fallback?: number): number => configNumber(OP, where, json, key, fallback);
+  const optional = (key: string): number | null => configNumber(OP, where, json, key, null);
   const type = json.model_type;
   if (type !== undefined && type !== 'gpt2') throw new ConfigError(OP, `${where}: model_type is ${JSON.stringify(type)}, this reads 'gpt2'`, ['model_type']);
-  const act = (json.activation_function ?? 'gelu_new') as string;
-  if (!Object.hasOwn(ACT_FROM_HF, act)) {
-    throw new ConfigError(OP, `${where}: activation_function ${JSON.stringify(act)} is not one of ${Object.keys(ACT_FROM_HF).join(', ')}`, ['activation_function']);
-  }
+  const activation = activationFromHF(OP, where, 'activation_function', json.activation_function ?? 'gelu_new');
   // settings of GPT2Config this model does not implement: refuse rather than compute something else
   const unsupported: [string, unknown, unknown][] = [
     ['scale_attn_weights', json.scale_attn_weights ?? true, true],
@@ -60,19 +35,19 @@ export function gpt2ConfigFromJson(json: Record<string, unknown>, where = 'confi
   for (const [key, got, want] of unsupported) {
     if (got !== want) throw new ConfigError(OP, `${where}: ${key} is ${JSON.stringify(got)}; GPT supports only ${JSON.stringify(want)}`, [key]);
   }
-  const blockSize = num('n_positions', null) ?? num('n_ctx', null);
+  const blockSize = optional('n_positions') ?? optional('n_ctx');
   if (blockSize === null) throw new ConfigError(OP, `${where} has no 'n_positions'`, ['n_positions']);
   return {
-    vocabSize: num('vocab_size')!,
+    vocabSize: num('vocab_size'),
     blockSize,
-    nEmbd: num('n_embd')!,
-    nLayer: num('n_layer')!,
-    nHead: num('n_head')!,
-    nInner: num('n_inner', null),
-    activation: ACT_FROM_HF[act],
-    layerNormEpsilon: num('layer_norm_epsilon', 1e-5)!,
-    initializerRange: num('initializer_range', 0.02)!,
-    dropout: num('resid_pdrop', 0.1)!,
+    nEmbd: num('n_embd'),
+    nLayer: num('n_layer'),
+    nHead: num('n_head'),
+    nInner: optional('n_inner'),
+    activation,
+    layerNormEpsilon: num('layer_norm_epsilon', 1e-5),
+    initializerRange: num('initializer_range', 0.02),
+    dropout: num('resid_pdrop', 0.1),
     bias: true,
   };
 }
@@ -82,10 +57,9 @@ export function gpt2ConfigFromJson(json: Record<string, unknown>, where = 'confi
  * without biases is written with zero biases (the same function), so the config says nothing of it.
  */
 export function gpt2ConfigToJson(c: GPTConfig): Record<string, unknown> {
-  if (typeof c.activation === 'function') throw new ConfigError('GPT.savePretrained', 'activation is a function, which config.json cannot name; use a named activation', ['activation_function']);
   const special = c.vocabSize > 50256 ? 50256 : null;
   return {
-    activation_function: ACT_TO_HF[c.activation],
+    activation_function: activationToHF('GPT.savePretrained', 'activation_function', c.activation),
     architectures: ['GPT2LMHeadModel'],
     attn_pdrop: c.dropout,
     bos_token_id: special,
@@ -165,34 +139,12 @@ export function loadGPT2StateDict(model: Module & { config: Readonly<GPTConfig> 
 
 /** config.json and model.safetensors of a folder, parsed (Node). */
 export async function readGPT2Folder(dir: string): Promise<{ config: GPTConfig; tensors: Record<string, Tensor> }> {
-  const fs = await import('node:fs/promises');
-  const configPath = `${dir}/config.json`;
-  const weightsPath = `${dir}/model.safetensors`;
-  const read = async (path: string, what: string): Promise<Buffer> => {
-    try {
-      return await fs.readFile(path);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      const hint = what === 'weights' && code === 'ENOENT' ? ' (only model.safetensors is read; convert a pytorch_model.bin with safetensors first)' : '';
-      throw new DLError(OP, `cannot read ${path}: ${code ?? String(e)}${hint}`);
-    }
-  };
-  let json: unknown;
-  try {
-    json = JSON.parse((await read(configPath, 'config')).toString('utf8'));
-  } catch (e) {
-    if (e instanceof DLError) throw e;
-    throw new ConfigError(OP, `${configPath} is not valid JSON: ${(e as Error).message}`, []);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(OP, `${configPath} must hold a JSON object`, []);
-  const config = gpt2ConfigFromJson(json as Record<string, unknown>, configPath);
-  const { tensors } = parseSafetensors(new Uint8Array(await read(weightsPath, 'weights')));
-  return { config, tensors };
+  const { json, tensors, configPath } = await readPretrainedFolder(dir, OP);
+  return { config: gpt2ConfigFromJson(json, configPath), tensors };
 }
 
 /** Writes config.json and model.safetensors (prefixed names, no tied head, zero biases for a model without them), atomically. */
 export async function writeGPT2Folder(dir: string, config: GPTConfig, sd: StateDict): Promise<void> {
-  const fs = await import('node:fs/promises');
   const json = gpt2ConfigToJson(config);
   const out: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(sd)) if (k !== 'lm_head.weight') out[k] = v;
@@ -203,7 +155,5 @@ export async function writeGPT2Folder(dir: string, config: GPTConfig, sd: StateD
     for (let i = 0; i < config.nLayer; i++) for (const [k, n] of widths) out[`transformer.h.${i}.${k}`] = zeros([n]);
     out['transformer.ln_f.bias'] = zeros([config.nEmbd]);
   }
-  await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomic(`${dir}/model.safetensors`, await serializeSafetensors(out, { format: 'pt' }));
-  await writeFileAtomic(`${dir}/config.json`, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
+  await writePretrainedFolder(dir, json, out);
 }

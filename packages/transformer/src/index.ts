@@ -35,7 +35,8 @@ export {
   type GenerateOptions,
   type TokenInput,
 } from './gpt.js';
-export { ConfigError, gpt2ConfigFromJson, gpt2ConfigToJson, normalizeGPT2Keys, loadGPT2StateDict, readGPT2Folder, writeGPT2Folder } from './gpt2-hf.js';
+export { ConfigError, configNumber, activationFromHF, activationToHF, readPretrainedFolder, writePretrainedFolder } from './hf-folder.js';
+export { gpt2ConfigFromJson, gpt2ConfigToJson, normalizeGPT2Keys, loadGPT2StateDict, readGPT2Folder, writeGPT2Folder } from './gpt2-hf.js';
 export { sampleLogits, argmax, checkSampling, type SamplingOptions } from './sampling.js';
 export { CharTokenizer, type Tokenizer, type StreamDecoder } from './char-tokenizer.js';
 export { BPETokenizer, bytesToUnicode, GPT2_PATTERN, type BPEOptions } from './bpe-tokenizer.js';
