@@ -12,6 +12,7 @@ so the algorithm is written out below in plain Python with the standard library 
 """
 import json
 import os
+import re
 import string
 import sys
 import unicodedata
@@ -150,7 +151,13 @@ class Bert:
         return out
 
     def tokenize(self, text):
-        # PreTrainedTokenizer.tokenize: special tokens in the text stay whole (longest first)
+        # PreTrainedTokenizer.tokenize: with do_lower_case, lower-case everything but the special
+        # tokens first, one character at a time (the lazy (.+?) matches single characters, so no
+        # final-sigma rule), and never-split words must be lower-case to survive it
+        if self.basic.lower:
+            pattern = "(" + "|".join(re.escape(t) for t in SPECIALS) + ")|(.+?)"
+            text = re.sub(pattern, lambda m: m.groups()[0] or m.groups()[1].lower(), text)
+        # then special tokens in the text stay whole (longest first)
         chunks = [text]
         for sp in sorted(SPECIALS, key=len, reverse=True):
             nxt = []
@@ -222,7 +229,7 @@ DIGITS = list(string.digits)
 PUNCT = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") + ["\u3002", "\uff01", "\u2014", "\u00bf", "\u00a1"]
 WORDS = ["the", "hello", "world", "wor", "##ld", "un", "##aff", "##able", "cafe", "token", "##izer",
          "##ization", "##ing", "##ed", "run", "jump", "data", "and", "text", "don", "stop",
-         "istanbul", "straße", "##ß", "οδος", "ο", "##δ", "##ο", "##ς", "\U0001F600",
+         "istanbul", "straße", "##ß", "οδος", "ο", "##δ", "##ο", "##ς", "##σ", "\U0001F600",
          "\u6570", "\u636e", "\u5b66", "\u4e2d", "\u6587", "\u65e5", "\u672c", "\U00020000",
          "multiple", "spaces", "tabs", "newlines", "end", "nbsp", "ideographic", "line", "mask",
          "hash", "pi", "##ana", "man", "co", "##op", "##era", "##te", "\ufb01", "##ne"]

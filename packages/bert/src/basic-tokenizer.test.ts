@@ -43,6 +43,8 @@ describe('BasicTokenizer', () => {
     expect(new BasicTokenizer({ stripAccents: false }).tokenize('Héllo')).toEqual(['héllo']);
     expect(new BasicTokenizer({ doLowerCase: false }).tokenize('Héllo')).toEqual(['Héllo']);
     expect(new BasicTokenizer({ doLowerCase: false, stripAccents: true }).tokenize('Héllo')).toEqual(['Hello']);
+    // a word is lower-cased whole, as Python's str.lower(): final sigma (BertTokenizer differs, see tokenizer.ts)
+    expect(new BasicTokenizer().tokenize('ΟΔΟΣ ΣΑΣ.')).toEqual(['οδος', 'σας', '.']);
   });
 
   it('splits CJK ideographs unless told not to, and keeps neverSplit words whole', () => {

@@ -139,6 +139,14 @@ export interface DecodeOptions {
 
 const SPECIALS = ['unkToken', 'sepToken', 'padToken', 'clsToken', 'maskToken'] as const;
 const DEFAULTS = { unkToken: '[UNK]', sepToken: '[SEP]', padToken: '[PAD]', clsToken: '[CLS]', maskToken: '[MASK]' };
+/** Lower-cases code point by code point, as Python's `c.lower()` per character. */
+function lowerEachChar(text: string): string {
+  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase();
+  let out = '';
+  for (const c of text) out += c.toLowerCase();
+  return out;
+}
+
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -232,7 +240,11 @@ export class BertTokenizer {
    */
   static async fromPretrained(path: string, opts: BertTokenizerOptions = {}): Promise<BertTokenizer> {
     const fs = await import('node:fs/promises');
-    const isDir = (await fs.stat(path)).isDirectory();
+    const notFound = (e: unknown, what: string) => {
+      if ((e as { code?: string }).code === 'ENOENT') return new TokenizerError('BertTokenizer.fromPretrained', `${what} does not exist`);
+      return e;
+    };
+    const isDir = (await fs.stat(path).catch((e) => Promise.reject(notFound(e, path)))).isDirectory();
     const vocabPath = isDir ? `${path}/vocab.txt` : path;
     let config: BertTokenizerOptions = {};
     if (isDir) {
@@ -242,7 +254,8 @@ export class BertTokenizer {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
       }
     }
-    return BertTokenizer.fromVocabTxt(await fs.readFile(vocabPath, 'utf8'), { ...config, ...opts });
+    const text = await fs.readFile(vocabPath, 'utf8').catch((e) => Promise.reject(notFound(e, vocabPath)));
+    return BertTokenizer.fromVocabTxt(text, { ...config, ...opts });
   }
 
   /** The number of ids (vocab.txt's lines): the model's vocab_size. */
@@ -296,8 +309,13 @@ export class BertTokenizer {
       for (const w of whitespaceTokenize(text)) this.#wordpiece(w, out);
       return;
     }
+    // transformers lower-cases the text outside special tokens before basic tokenization, one
+    // character at a time: no final-sigma rule ('ΟΔΟΣ' -> 'οδοσ'), and an upper-case neverSplit
+    // word is lower-cased before it is looked up
+    if (this.basicTokenizer.doLowerCase) text = lowerEachChar(text);
+    // transformers also passes the special tokens as never-split words; tokenize() has split them off already
     const neverSplit = this.basicTokenizer.neverSplit;
-    for (const w of this.basicTokenizer.tokenize(text, this.allSpecialTokens)) {
+    for (const w of this.basicTokenizer.tokenize(text)) {
       if (neverSplit.has(w)) out.push(w);
       else this.#wordpiece(w, out);
     }
