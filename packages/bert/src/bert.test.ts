@@ -158,6 +158,18 @@ describe('checkpoint layouts', () => {
 });
 
 describe('training', () => {
+  it('a new model has BERT\'s init: normal(0, initializerRange) weights, zero [PAD] embedding and biases, the decoder tied', () => {
+    manualSeed(4);
+    const mlm = new BertForMaskedLM({ vocabSize: 300, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 48, initializerRange: 0.05 });
+    const word = mlm.bert.embeddings.wordEmbeddings.weight;
+    expect([...word.select(0, 0).dataSync()].every((v) => v === 0)).toBe(true);
+    for (const w of [word.narrow(0, 1, 299), mlm.bert.encoder.layer[0].attention.self.query.weight, mlm.cls.predictions.transform.dense.weight]) {
+      expect(Math.abs(w.std().item() - 0.05)).toBeLessThan(0.01);
+    }
+    expect([...mlm.cls.predictions.bias.dataSync(), ...mlm.bert.encoder.layer[0].output.dense.bias!.dataSync()].every((v) => v === 0)).toBe(true);
+    expect(mlm.cls.predictions.decoder.weight).toBe(word);
+  });
+
   it('dropout acts only in training mode; the same seed gives the same step', async () => {
     manualSeed(5);
     const mlm = new BertForMaskedLM({ vocabSize: 30, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 24, maxPositionEmbeddings: 8 });
