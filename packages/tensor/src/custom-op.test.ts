@@ -11,6 +11,7 @@ import {
   fmt,
   geluGrad,
   ones,
+  siluGrad,
   registerBackend,
   shapesEqual,
   sizeOf,
@@ -168,6 +169,24 @@ describe('defineOp', () => {
     };
     [-1, 0, 1].forEach((v, i) => expect(t[i]).toBeCloseTo(dTanh(v), 6));
     expect(() => geluGrad([ones([2]), ones([3])], { approximate: 'none' })).toThrow(new ShapeError('geluGrad', 'g [2] and x [3] must have one shape'));
+  });
+
+  it('siluGrad is a custom op: g * silu\'(x) on strided gradients, float32 and float64, special values', () => {
+    const x = tensor([-1, 0, 1, 30, -30, -100, 100]);
+    const g = tensor([[1, 2], [1, 0], [1, 0], [1, 0], [1, 0], [1, 0], [1, 0]]).transpose(0, 1).select(0, 0); // ones with stride 2
+    const dSilu = (v: number): number => {
+      const s = 1 / (1 + Math.exp(-v));
+      return s * (1 + v * (1 - s));
+    };
+    const f32 = siluGrad([g, x]).toArray() as number[];
+    const f64 = siluGrad([g.cast('float64'), x.cast('float64')]).toArray() as number[];
+    [-1, 0, 1, 30, -30, -100, 100].forEach((v, i) => {
+      expect(f32[i]).toBeCloseTo(dSilu(v), 6);
+      expect(Math.abs(f64[i] - dSilu(v))).toBeLessThanOrEqual(1e-15 * Math.max(1, Math.abs(dSilu(v))));
+    });
+    // PyTorch's silu backward is NaN at ±inf (inf * 0 in s (1 + x (1 - s))) and NaN
+    expect((siluGrad([ones([3]), tensor([Infinity, -Infinity, NaN])]).toArray() as number[]).every(Number.isNaN)).toBe(true);
+    expect(() => siluGrad([ones([2]), ones([3])])).toThrow(new ShapeError('siluGrad', 'g [2] and x [3] must have one shape'));
   });
 
   it('wgslStorageType maps dtypes to WGSL storage types', () => {

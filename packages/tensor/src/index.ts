@@ -39,7 +39,7 @@ export {
   type WgslProgram,
 } from './custom-op.js';
 // defined with defineOp at load, so kept out of ops/index.ts (which tensor.ts imports)
-export { geluGrad } from './ops/gelu-grad.js';
+export { geluGrad, siluGrad } from './ops/activation-grad.js';
 export * from './errors.js';
 export * from './dtype.js';
 export { broadcastShapes, contiguousStrides, isContiguousLayout, normDim, normDims, sizeOf, shapesEqual, type Shape } from './shape.js';

@@ -1,4 +1,4 @@
-import { exp, geluGrad, gt, sigmoid, where, zerosLike, type Tensor } from '@dl/tensor';
+import { exp, geluGrad, gt, sigmoid, siluGrad, where, zerosLike, type Tensor } from '@dl/tensor';
 import { type UnaryOp } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule } from './types.js';
 
@@ -43,10 +43,8 @@ export const unaryRules: { [P in UnaryOp]: GradRule<P> } = {
   gelu: fromX((g, x) => geluGrad([g, x], { approximate: 'none' })),
   geluTanh: fromX((g, x) => geluGrad([g, x], { approximate: 'tanh' })),
   // x σ(x)  ->  σ(x) (1 + x (1 - σ(x)))
-  silu: fromX((g, x) => {
-    const s = sigmoid(x);
-    return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
-  }),
+  // one fused kernel (a custom op with its own rule, like geluGrad)
+  silu: fromX((g, x) => siluGrad([g, x])),
   softplus: fromX((g, x) => g.mul(sigmoid(x))),
   erf: fromX((g, x) => g.mul(exp(x.mul(x).neg()).mul(TWO_OVER_SQRT_PI))),
   logicalNot: nonDifferentiable(),

@@ -3,7 +3,7 @@ import { arrayFor, type DType, type TypedArray } from '../dtype.js';
 import type { BinaryOp, KernelAttrs, UnaryOp } from '../primitives.js';
 import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
 import { map, type View } from './map.js';
-import { BINARY, UNARY } from './math.js';
+import { BINARY, UNARY, UNARY_F32 } from './math.js';
 import { takeArray } from './pool.js';
 
 const view = (x: TensorInfo): View => ({ data: x.data as TypedArray, strides: x.strides, offset: x.offset });
@@ -34,7 +34,8 @@ export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): Ty
     map(reluBits, out.shape, { data: bits(r), strides: contiguousStrides(out.shape), offset: 0 }, [bitView(inputs[0])]);
     return r;
   }
-  return mapNew(UNARY[op], inputs, out, COSTLY.has(op));
+  const f = (out.dtype === 'float32' || out.dtype === 'float16') && UNARY_F32[op];
+  return mapNew(f || UNARY[op], inputs, out, COSTLY.has(op));
 }
 
 /** Inputs arrive expanded to the output shape (stride 0 where broadcast). */

@@ -1,0 +1,148 @@
+import type { OutInfo } from '../backend.js';
+import { map } from '../cpu/map.js';
+import { GELU_GRAD, SILU_GRAD } from '../cpu/math.js';
+import { takeArray } from '../cpu/pool.js';
+import { defineOp, wgslStorageType, type CustomOp, type KernelInput, type WgslProgram } from '../custom-op.js';
+import { DTypeError, ShapeError, fmt } from '../errors.js';
+import { contiguousStrides, shapesEqual, sizeOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { exp, sigmoid, tanh } from './elementwise.js';
+import { WGSL_ERF } from './wgsl-math.js';
+
+// The backward of gelu and silu are custom ops (defineOp), the way a package adds a fused kernel:
+// no entry in the primitive table, the backends' kernel tables or autograd's rule table. Each is
+// g * f'(x) in one pass where the composed rule would run five to seven elementwise kernels.
+
+type Approximate = 'none' | 'tanh';
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+const A = 0.044715;
+const WG = 256;
+
+interface ActivationGrad<Attrs> {
+  name: string;
+  /** the scalar g * f'(x) for a float dtype's results */
+  scalar: (attrs: Attrs, dtype: string) => (g: number, x: number) => number;
+  /** WGSL helper functions, statements before the store, and the f32 expression of f'(x) in `x` */
+  wgsl: (attrs: Attrs) => { helpers: string; prelude?: string; derivative: string };
+  /** f''(x), composed from differentiable ops (the second-order part of the rule) */
+  second: (x: Tensor, attrs: Attrs) => Tensor;
+}
+
+/** One thread per element: out = g * f'(x), computed in f32 (stored as f16 for float16). */
+function wgslProgram({ helpers, prelude = '', derivative }: ReturnType<ActivationGrad<never>['wgsl']>, [g]: readonly KernelInput[], out: OutInfo): WgslProgram {
+  const T = wgslStorageType(g.dtype);
+  const n = sizeOf(out.shape);
+  const groups = Math.ceil(n / WG);
+  // x is capped at 65535 workgroups; the rest go along y
+  const gy = Math.ceil(groups / 65535);
+  const code = `${T === 'f16' ? 'enable f16;\n' : ''}
+@group(0) @binding(0) var<storage, read> gin: array<${T}>;
+@group(0) @binding(1) var<storage, read> xin: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
+struct Params { n: u32 }
+@group(0) @binding(3) var<uniform> params: Params;
+
+${helpers}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
+  if (i >= params.n) { return; }
+  let g = f32(gin[i]);
+  let x = f32(xin[i]);
+${prelude}  out[i] = ${T}(g * (${derivative}));
+}
+`;
+  return { passes: [{ code, workgroups: [Math.ceil(groups / gy), gy], params: [['u32', n]] }] };
+}
+
+/** The custom op `name([g, x], attrs)` = g * f'(x), differentiable through its own rule. */
+function activationGrad<Attrs extends Record<string, unknown>>(spec: ActivationGrad<Attrs>): CustomOp<Attrs, 2> {
+  const { name } = spec;
+  const op: CustomOp<Attrs, 2> = defineOp<Attrs, 2>({
+    name,
+    inputs: 2,
+    inferOutput: ([g, x]) => {
+      if (!shapesEqual(g.shape, x.shape)) throw new ShapeError(name, `g ${fmt(g.shape)} and x ${fmt(x.shape)} must have one shape`);
+      if (g.dtype !== x.dtype || (x.dtype !== 'float32' && x.dtype !== 'float64' && x.dtype !== 'float16')) {
+        throw new DTypeError(name, `g and x must be float tensors of one dtype; got g ${g.dtype} ${fmt(g.shape)}, x ${x.dtype} ${fmt(x.shape)}`);
+      }
+      return { shape: x.shape, dtype: x.dtype };
+    },
+    // the CPU's strided elementwise loop reads broadcast and transposed gradients without a copy
+    strided: { cpu: true },
+    cpu: (inputs, attrs, out) => {
+      const r = takeArray(out.dtype, sizeOf(out.shape), false);
+      map(spec.scalar(attrs, out.dtype), out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, [...inputs], true);
+      return r;
+    },
+    wgsl: (inputs, attrs, out) => wgslProgram(spec.wgsl(attrs), inputs, out),
+    save: ([g, x], _out, _attrs, [, needsX]) => [needsX ? g : null, x],
+    // d/dg = f'(x): the op itself on the incoming gradient; d/dx = g * f''(x)
+    backward: (gg, { saved: [g, x], attrs, needs: [needsG, needsX] }) => [
+      needsG ? op([gg, x], attrs) : null,
+      needsX ? gg.mul(g).mul(spec.second(x, attrs)) : null,
+    ],
+  });
+  return op;
+}
+
+/** gelu''(x) for either form. */
+function geluSecond(x: Tensor, approximate: Approximate): Tensor {
+  if (approximate === 'none') {
+    // d/dx (Φ(x) + x φ(x)) = φ(x) (2 - x²)
+    return exp(x.mul(x).mul(-0.5)).mul(INV_SQRT_2PI).mul(x.mul(x).neg().add(2));
+  }
+  // 0.5 x (1 + t), t = tanh(u), u = √(2/π)(x + a x³): gelu'' = (1 - t²)(u' - x t u'² + x u''/2)
+  const x2 = x.mul(x);
+  const t = tanh(x.add(x2.mul(x).mul(A)).mul(SQRT_2_PI));
+  const du = x2.mul(3 * A).add(1).mul(SQRT_2_PI);
+  const d2u = x.mul(6 * A * SQRT_2_PI);
+  return t.mul(t).neg().add(1).mul(du.sub(x.mul(t).mul(du).mul(du)).add(x.mul(d2u).mul(0.5)));
+}
+
+/**
+ * g * gelu'(x) in one kernel: the backward of `gelu` (approximate 'none') and of its tanh form.
+ * Differentiable (its own rule), so second-order gradients of gelu go through it too.
+ *
+ *   geluGrad([ones([3]), tensor([-1, 0, 1])]).toArray(); // [-0.0833, 0.5, 1.0833]
+ */
+export const geluGrad: CustomOp<{ approximate: Approximate }, 2> = activationGrad<{ approximate: Approximate }>({
+  name: 'geluGrad',
+  scalar: ({ approximate }) => GELU_GRAD[approximate],
+  wgsl: ({ approximate }) =>
+    approximate === 'none'
+      ? { helpers: WGSL_ERF, derivative: `0.5 * (1.0 + erf_(x * ${SQRT1_2})) + x * exp(-0.5 * x * x) * ${INV_SQRT_2PI}` }
+      : {
+          // tanh through exp overflows for large |x| on some drivers
+          helpers: 'fn tanh_(x: f32) -> f32 {\n  if (abs(x) > 15.0) { return sign(x); }\n  return tanh(x);\n}',
+          prelude: `  let t = tanh_(${SQRT_2_PI} * (x + ${A} * x * x * x));\n`,
+          derivative: `0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * ${SQRT_2_PI} * (1.0 + ${3 * A} * x * x)`,
+        },
+  second: (x, { approximate }) => geluSecond(x, approximate),
+});
+
+/**
+ * g * silu'(x) = g s (1 + x (1 - s)), s = sigmoid(x), in one kernel: the backward of `silu`.
+ * Differentiable (its own rule), so second-order gradients of silu go through it too.
+ *
+ *   siluGrad([ones([3]), tensor([-1, 0, 1])]).toArray(); // [0.0723, 0.5, 0.9277]
+ */
+export const siluGrad: CustomOp<Record<string, never>, 2> = activationGrad<Record<string, never>>({
+  name: 'siluGrad',
+  scalar: (_attrs, dtype) => (dtype === 'float64' ? SILU_GRAD.f64 : SILU_GRAD.f32),
+  wgsl: () => ({
+    // exp(-x) is inf for x < -88: s is 0 then, and 1 / (1 + inf) gives it without a NaN
+    helpers: '',
+    prelude: '  let s = 1.0 / (1.0 + exp(-x));\n',
+    derivative: 's * (1.0 + x * (1.0 - s))',
+  }),
+  // silu'' = s (1 - s) (2 + x (1 - 2 s))
+  second: (x) => {
+    const s = sigmoid(x);
+    return s.mul(s.neg().add(1)).mul(x.mul(s.mul(-2).add(1)).add(2));
+  },
+});
