@@ -17,7 +17,8 @@ samples.png the way the task does; score them with the same scorer as ours:
 Options (defaults are the task's): --steps N, --batch-size B, --lr X, --base C, --mults 1,2,2,
 --res-blocks R, --schedule linear|cosine, --timesteps T, --prediction epsilon|v_prediction,
 --p-uncond P, --ema D, --samples N, --sample-steps S, --guidance W, --sample-batch B, --seed S,
---threads T (1), --out DIR; --checkpoint FILE skips training and samples from a torch-checkpoint.pt
+--threads T (1), --out DIR, --save-at 600,800 (also saves torch-checkpoint-<step>.pt there, to sample
+later); --checkpoint FILE skips training and samples from a torch-checkpoint.pt
 of an earlier run. Times are wall and CPU (process) seconds: on a shared machine the CPU time is
 closer to what the run takes on idle cores.
 """
@@ -64,6 +65,7 @@ def main():
     p.add_argument("--guidance", type=float, default=2.0)
     p.add_argument("--sample-batch", type=int, default=50)
     p.add_argument("--checkpoint", default=None)
+    p.add_argument("--save-at", default="")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="runs/ddpm-mnist-torch")
@@ -107,6 +109,8 @@ def main():
         opt.step()
         step += 1
         ema_step(list(ema_model.parameters()), list(model.parameters()), ema_decay(step, a.ema))
+        if str(step) in a.save_at.split(","):
+            torch.save({"model": model.state_dict(), "ema": ema_model.state_dict()}, os.path.join(a.out, f"torch-checkpoint-{step}.pt"))
         total += loss.item()
         if step % 100 == 0 or step == a.steps:
             el = time.perf_counter() - t0

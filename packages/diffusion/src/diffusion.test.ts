@@ -46,6 +46,9 @@ describe('GaussianDiffusion matches the PyTorch transcription (tiny conditional 
     // a scheduler of one's own, timesteps set
     const own = new DDIMScheduler().setTimesteps(5);
     assertClose(d.sample(4, { noise, labels, sampler: own, guidanceScale: 2 }), fx('sample.x'), 'with a DDIMScheduler', { rtol: 1e-4, atol: 2e-5 });
+    // diffusers' DDIM default: the model's own noise, not the one of the clipped x0
+    const unclipped = d.sample(4, { noise, labels, steps: 5, guidanceScale: 2, useClippedModelOutput: false });
+    assertClose(unclipped, fx('sample.unclipped'), 'guided DDIM samples, useClippedModelOutput false', { rtol: 1e-4, atol: 2e-5 });
   });
 });
 

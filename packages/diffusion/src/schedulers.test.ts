@@ -30,6 +30,11 @@ describe('one sampler step matches the PyTorch transcription', () => {
     check('ddim.last', s.step(out, 0, x));
     check('ddim.v', new DDIMScheduler({ predictionType: 'v_prediction' }).setTimesteps(50).step(out, 500, x));
     check('ddim.cos', new DDIMScheduler({ betaSchedule: 'cosine' }).setTimesteps(5).step(out, 600, x, { eta: 1, noise: z }));
+    // x0 at 980 is far outside [-1, 1]: the noise derived again from the clipped x0 changes the step
+    check('ddim.clipped', s.step(out, 980, x, { eta: 0.5, noise: z, useClippedModelOutput: true }));
+    const plain = s.step(out, 980, x, { eta: 0.5, noise: z }).prevSample.dataSync();
+    const clipped = s.step(out, 980, x, { eta: 0.5, noise: z, useClippedModelOutput: true }).prevSample.dataSync();
+    expect(Math.max(...plain.map((v, i) => Math.abs(v - clipped[i])))).toBeGreaterThan(0.1);
   });
 
   it('the step to x0 returns the clipped prediction itself, and clipSample false leaves it unclipped', () => {

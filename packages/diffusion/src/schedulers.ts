@@ -152,6 +152,14 @@ export class DDPMScheduler extends Scheduler {
 export interface DDIMStepOptions extends StepOptions {
   /** 0; the weight of the noise: 0 is deterministic DDIM, 1 has DDPM's variance */
   eta?: number;
+  /**
+   * false (diffusers' default); with clipSample, the noise of the step is derived again from the
+   * clipped x0, eps = (x_t - sqrt(abar_t) x0) / sqrt(1 - abar_t) (GLIDE; diffusers'
+   * use_clipped_model_output), so that x_prev is made of the x0 the clip kept and the noise that
+   * goes with it. With classifier-free guidance the guided x0 leaves [-1, 1] often, and the
+   * unclipped eps then carries what the clip removed into the next step.
+   */
+  useClippedModelOutput?: boolean;
 }
 
 /**
@@ -167,9 +175,12 @@ export class DDIMScheduler extends Scheduler {
     const eta = options.eta ?? 0;
     if (!(typeof eta === 'number' && eta >= 0 && Number.isFinite(eta))) throw new DLError(op, `eta must be a number >= 0 (0: deterministic, 1: DDPM's variance), got ${JSON.stringify(eta)}`);
     const prev = this.prevTimestep(t);
-    const { x0, eps } = this.predict(op, modelOutput, t, sample);
+    const predicted = this.predict(op, modelOutput, t, sample);
+    const x0 = predicted.x0;
     const aT = this.alphaBar(t);
     const aPrev = this.alphaBar(prev);
+    // times the reciprocal, as PyTorch divides a float tensor by a scalar
+    const eps = options.useClippedModelOutput && this.config.clipSample ? sample.sub(x0.mul(Math.sqrt(aT))).mul(1 / Math.sqrt(1 - aT)) : predicted.eps;
     const variance = ((1 - aPrev) / (1 - aT)) * (1 - aT / aPrev);
     const std = eta * Math.sqrt(variance);
     let prevSample = x0.mul(Math.sqrt(aPrev)).add(eps.mul(Math.sqrt(Math.max(1 - aPrev - std ** 2, 0))));
