@@ -18,7 +18,6 @@ first, as the task's --width; 64 is the 0.53M + 0.14M DCGAN of ANCHORS.md), --se
 samples-<step>.safetensors), --out DIR.
 """
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -31,15 +30,8 @@ sys.dont_write_bytecode = True
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "packages", "gan", "fixtures"))
 from dcgan_torch import Discriminator, Generator, gan_step  # noqa: E402
-
-
-def _safetensors_save():
-    """@dl/layers' fixture script's safetensors writer (no safetensors package needed)."""
-    path = os.path.join(ROOT, "packages", "layers", "fixtures", "gen_fixtures.py")
-    spec = importlib.util.spec_from_file_location("layers_gen_fixtures", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.save
+sys.path.insert(0, os.path.join(ROOT, "packages", "layers", "fixtures"))
+from safetensors_io import save  # noqa: E402
 
 
 def mnist_train():
@@ -63,7 +55,7 @@ def write_samples(netG, n, seed, out_dir, name, meta):
         imgs = torch.cat([netG(torch.randn(min(500, n - i), netG.latent_dim, generator=g)) for i in range(0, n, 500)])
     netG.train()
     imgs = ((imgs + 1) / 2).clamp(0, 1)
-    _safetensors_save()(os.path.join(out_dir, f"{name}.safetensors"), {"images": imgs.contiguous()}, meta)
+    save(os.path.join(out_dir, f"{name}.safetensors"), {"images": imgs.contiguous()}, meta)
     vutils.save_image(imgs[:100], os.path.join(out_dir, f"{name}.png"), nrow=10, padding=2, pad_value=1.0)
 
 

@@ -1,12 +1,14 @@
 """The fixed MNIST split of apps/sample/src/mnist.ts for the PyTorch reference scripts, and a
-safetensors writer (@dl/layers' fixture script's; no safetensors package needed)."""
-import importlib.util
+safetensors writer (@dl/layers' fixtures/safetensors_io.py; no safetensors package needed)."""
 import json
 import os
+import sys
 
 import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "packages", "layers", "fixtures"))
+from safetensors_io import save  # noqa: E402
 
 
 def mnist_split():
@@ -27,8 +29,4 @@ def mnist_split():
 
 def save_safetensors(path, tensors, metadata=None):
     """Writes tensors (and string metadata) as a .safetensors file."""
-    path_ = os.path.join(ROOT, "packages", "layers", "fixtures", "gen_fixtures.py")
-    spec = importlib.util.spec_from_file_location("layers_gen_fixtures", path_)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    mod.save(path, tensors, metadata)
+    save(path, tensors, metadata)

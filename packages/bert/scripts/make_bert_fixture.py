@@ -19,7 +19,6 @@ config's eps, padded keys masked by adding torch.finfo(dtype).min, a tanh pooler
 tied to the word embeddings plus its own bias. Weights are spread wider than BERT's init (std 0.02) so a
 wrong GELU, eps or mask shows well above float32 rounding.
 """
-import importlib.util
 import json
 import math
 import os
@@ -33,17 +32,8 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "fixtures")
 
-
-def _layers_fixtures():
-    """@dl/layers' fixture script: its save() writes safetensors without the safetensors package."""
-    path = os.path.join(HERE, "..", "..", "layers", "fixtures", "gen_fixtures.py")
-    spec = importlib.util.spec_from_file_location("layers_gen_fixtures", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-save = _layers_fixtures().save
+sys.path.insert(0, os.path.join(HERE, "..", "..", "layers", "fixtures"))
+from safetensors_io import save  # noqa: E402
 
 CONFIG = dict(
     vocab_size=64,
