@@ -1,11 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.base';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm'],
-  // the public types name GPUDevice/GPUBuffer: point consumers at @webgpu/types
-  dts: { banner: '/// <reference types="@webgpu/types" />' },
-  target: 'es2022',
-  sourcemap: true,
-  clean: true,
-});
+// the public types name GPUDevice/GPUBuffer: point consumers at @webgpu/types
+export default packageConfig({ dts: { banner: '/// <reference types="@webgpu/types" />' } });
