@@ -302,6 +302,12 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
   /** called with each step's tokens (one per row) as soon as they are picked */
   onToken?: (tokens: number[], step: number) => void;
+  /**
+   * edits a row's next-token logits in place before sampling (set -Infinity to forbid a token:
+   * constrained decoding, banned words); `ids` is the row so far, prompt included. Not called
+   * for rows that have ended.
+   */
+  logitsProcessor?: (logits: Float32Array | Float64Array, ids: readonly number[], row: number) => void;
 }
 
 /** Token ids as rows: a Tensor [B, T] int32, one row number[], or rows number[][]. */
@@ -450,7 +456,9 @@ export class GPT extends Module {
         const next = rows.map((_, b) => {
           const done = ended[b];
           if (done !== null) return opts.padTokenId ?? done;
-          const t = sampleLogits(data.subarray(b * vocabSize, (b + 1) * vocabSize), opts, u ? u[b] : 0);
+          let row = data.subarray(b * vocabSize, (b + 1) * vocabSize) as Float32Array | Float64Array;
+          if (opts.logitsProcessor) opts.logitsProcessor((row = row.slice()), rows[b], b); // a copy: the processor writes to it
+          const t = sampleLogits(row, opts, u ? u[b] : 0);
           if (stop.has(t)) ended[b] = t;
           return t;
         });
