@@ -6,3 +6,33 @@
  * package.
  */
 export { ChainsError, InputError, ValidationError, OutputParserError, APIError, TimeoutError, AbortError, ToolError, type OpenAIErrorBody } from './errors.js';
+export {
+  Runnable,
+  RunnableBinding,
+  RunnableRetry,
+  RunnableWithFallbacks,
+  RunnableLambda,
+  RunnableParallel,
+  RunnableMap,
+  RunnableSequence,
+  RunnablePassthrough,
+  RunnableAssign,
+  RunnableBranch,
+  RunContext,
+  coerceToRunnable,
+  collectStream,
+  mergeConfigs,
+  backoffDelay,
+  concat,
+  type RunnableFunc,
+  type RunnableMapLike,
+  type RunnableLike,
+  type BatchOptions,
+  type RetryOptions,
+  type BackoffOptions,
+  type FallbackOptions,
+  type RunnableConfig,
+  type CallbackHandler,
+  type RunInfo,
+  type RunType,
+} from './runnables/index.js';
