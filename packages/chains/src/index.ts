@@ -6,6 +6,7 @@
  * package.
  */
 export { ChainsError, InputError, ValidationError, OutputParserError, APIError, TimeoutError, AbortError, ToolError, type OpenAIErrorBody } from './errors.js';
+export * from './constrained/index.js';
 export {
   Runnable,
   RunnableBinding,
@@ -36,3 +37,55 @@ export {
   type RunInfo,
   type RunType,
 } from './runnables/index.js';
+export {
+  BaseMessage,
+  HumanMessage,
+  SystemMessage,
+  AIMessage,
+  AIMessageChunk,
+  ToolMessage,
+  BasePromptValue,
+  StringPromptValue,
+  ChatPromptValue,
+  coerceMessageLike,
+  messageFromRole,
+  messageFromJSON,
+  getBufferString,
+  type MessageType,
+  type BaseMessageFields,
+  type AIMessageFields,
+  type AIMessageChunkFields,
+  type ToolMessageFields,
+  type ToolCall,
+  type InvalidToolCall,
+  type ToolCallChunk,
+  type UsageMetadata,
+  type BaseMessageLike,
+  type MessageRole,
+} from './messages/index.js';
+export {
+  BasePromptTemplate,
+  PromptTemplate,
+  ChatPromptTemplate,
+  MessagesPlaceholder,
+  HumanMessagePromptTemplate,
+  SystemMessagePromptTemplate,
+  AIMessagePromptTemplate,
+  FewShotPromptTemplate,
+  FewShotChatMessagePromptTemplate,
+  renderTemplate,
+  templateVariables,
+  type BasePromptTemplateInput,
+  type InputValues,
+  type PartialValue,
+  type PromptTemplateInput,
+  type MessagePromptPart,
+  type ChatPromptMessageLike,
+  type ChatPromptTemplateInput,
+  type Example,
+  type ExampleSelector,
+  type FewShotPromptTemplateInput,
+  type FewShotChatMessagePromptTemplateInput,
+  type TemplateFormat,
+} from './prompts/index.js';
+export { parsePartialJson, extractJsonText } from './utils/json.js';
