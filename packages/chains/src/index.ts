@@ -89,3 +89,15 @@ export {
   type TemplateFormat,
 } from './prompts/index.js';
 export { parsePartialJson, extractJsonText } from './utils/json.js';
+export { Schema, s, toSchema, type Infer, type InferShape, type SchemaLike } from './schema/schema.js';
+export { validateJSONSchema, type JSONSchema, type JSONSchemaType } from './schema/json-schema.js';
+export {
+  BaseOutputParser,
+  BaseTransformOutputParser,
+  BaseCumulativeTransformOutputParser,
+  StringOutputParser,
+  CommaSeparatedListOutputParser,
+  JsonOutputParser,
+  StructuredOutputParser,
+  type ParserInput,
+} from './parsers/index.js';

@@ -15,7 +15,8 @@ describe('parsePartialJson', () => {
     ['{"a": "}", "b": [', { a: '}', b: [] }],
     ['{', {}],
     ['', undefined],
-    ['{"a": 1}}', undefined],
+    ['{"a": 1}}', { a: 1 }],
+    ['{"a": [1]}\n``', { a: [1] }],
   ])('%j -> %j', (text, want) => {
     expect(parsePartialJson(text)).toEqual(want);
   });

@@ -36,6 +36,14 @@ export function parsePartialJson(text: string): unknown {
       cuts.push([i + 1, stack.slice().reverse().join('')]);
     } else if (c === '}' || c === ']') {
       if (stack.pop() !== c) return undefined; // mismatched: not JSON
+      if (stack.length === 0) {
+        // a whole value, then something else (the start of a closing fence, a remark)
+        try {
+          return JSON.parse(text.slice(0, i + 1));
+        } catch {
+          return undefined;
+        }
+      }
     } else if (c === ',') cuts.push([i, stack.slice().reverse().join('')]);
   }
   let body = text;
@@ -60,7 +68,7 @@ export function parsePartialJson(text: string): unknown {
  */
 export function extractJsonText(text: string): string {
   const fence = /```(?:json|JSON)?[^\n]*\n?([\s\S]*?)(?:```|$)/.exec(text);
-  if (fence) return fence[1].trim();
+  if (fence) return fence[1].replace(/`{1,2}$/, '').trim(); // a closing fence may be arriving
   const t = text.trim();
   if (/^[[{"\d-]|^(true|false|null)\b/.test(t)) return t;
   const start = t.search(/[[{]/);
