@@ -32,7 +32,7 @@ export interface EmbeddingModel {
 
 export type ServedModel = TextModel | EmbeddingModel;
 
-/** `name=path` of --model (a bare path takes its file or folder name). */
+/** `name=path` of --model (a bare path is named after its file or folder; a checkpoint.safetensors after its folder). */
 export function parseModelSpec(spec: string): { name: string; path: string } {
   const eq = spec.indexOf('=');
   if (eq === 0) throw new Error(`--model ${spec}: the name before '=' is empty`);
@@ -41,8 +41,10 @@ export function parseModelSpec(spec: string): { name: string; path: string } {
     if (!path) throw new Error(`--model ${spec}: the path after '=' is empty`);
     return { name: spec.slice(0, eq), path };
   }
-  const name = spec.replace(/[/\\]+$/, '').split(/[/\\]/).pop()!.replace(/\.safetensors$/, '');
-  return { name, path: spec };
+  const parts = spec.replace(/[/\\]+$/, '').split(/[/\\]/);
+  // runs/gpt-char/checkpoint.safetensors is named after its run folder
+  const last = parts.at(-1) === 'checkpoint.safetensors' && parts.length > 1 ? parts.at(-2)! : parts.at(-1)!;
+  return { name: last.replace(/\.safetensors$/, ''), path: spec };
 }
 
 /**
