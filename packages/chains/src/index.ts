@@ -138,3 +138,7 @@ export {
   type LocalChatModelFields,
   type TensorLike,
 } from './models/index.js';
+export { StructuredTool, tool, isToolCall, type ToolFields } from './tools/tool.js';
+export { AgentExecutor, createToolCallingAgent, type AgentExecutorFields, type AgentOutput, type AgentStep } from './tools/agent.js';
+export { InMemoryChatMessageHistory, ChatMessageHistory, type BaseChatMessageHistory } from './memory/history.js';
+export { RunnableWithMessageHistory, type RunnableWithMessageHistoryFields } from './memory/with-history.js';
