@@ -22,6 +22,7 @@ export {
   RunContext,
   coerceToRunnable,
   collectStream,
+  isCumulativeStream,
   mergeConfigs,
   backoffDelay,
   concat,
@@ -142,3 +143,11 @@ export { StructuredTool, tool, isToolCall, type ToolFields } from './tools/tool.
 export { AgentExecutor, createToolCallingAgent, type AgentExecutorFields, type AgentOutput, type AgentStep } from './tools/agent.js';
 export { InMemoryChatMessageHistory, ChatMessageHistory, type BaseChatMessageHistory } from './memory/history.js';
 export { RunnableWithMessageHistory, type RunnableWithMessageHistoryFields } from './memory/with-history.js';
+export { Document, formatDocumentsAsString, type Metadata } from './documents/document.js';
+export { TextSplitter, CharacterTextSplitter, RecursiveCharacterTextSplitter, type TextSplitterParams } from './documents/text-splitter.js';
+export { cosineSimilarity, type Embeddings } from './embeddings/base.js';
+export { OpenAICompatibleEmbeddings, type OpenAICompatibleEmbeddingsFields } from './embeddings/openai.js';
+export { BertEmbeddings, type BertEmbeddingsFields, type BertLikeModel, type BertLikeTokenizer } from './embeddings/bert.js';
+export { MemoryVectorStore, VectorStoreRetriever, type VectorStoreFilter, type VectorStoreRetrieverOptions, type MaxMarginalRelevanceOptions } from './vectorstores/memory.js';
+export { BaseRetriever } from './vectorstores/retriever.js';
+export { createStuffDocumentsChain, createRetrievalChain, type StuffDocumentsChainFields, type RetrievalChainOutput } from './chains/retrieval.js';

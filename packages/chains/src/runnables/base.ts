@@ -54,6 +54,11 @@ function part<K extends keyof Registry>(key: K): Registry[K] {
 /** Streams whose chunks are each the whole output so far (JsonOutputParser's partial objects). */
 const cumulativeStreams = new WeakSet<object>();
 
+/** True for a stream whose chunks are each the whole value so far. */
+export function isCumulativeStream(stream: AsyncIterable<unknown>): boolean {
+  return cumulativeStreams.has(stream);
+}
+
 /**
  * All of a stream's input as one value: chunks joined with `concat`, or the last chunk when the
  * stream is cumulative.

@@ -2,7 +2,7 @@
  * The runnables. Other modules import Runnable from here, not from base.ts: loading this file
  * registers the combinators' classes with Runnable (see base.ts).
  */
-export { Runnable, collectStream, type RunnableFunc, type RunnableMapLike, type RunnableLike, type BatchOptions } from './base.js';
+export { Runnable, collectStream, isCumulativeStream, type RunnableFunc, type RunnableMapLike, type RunnableLike, type BatchOptions } from './base.js';
 export { RunnableBinding } from './binding.js';
 export { RunnableRetry, backoffDelay, type RetryOptions, type BackoffOptions } from './retry.js';
 export { RunnableWithFallbacks, type FallbackOptions } from './fallbacks.js';

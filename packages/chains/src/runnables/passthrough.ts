@@ -1,7 +1,8 @@
 /** RunnablePassthrough: the input unchanged, or with keys added (`assign`). */
 import { InputError } from '../errors.js';
-import { Runnable, collectStream, type RunnableLike } from './base.js';
+import { Runnable, collectStream, isCumulativeStream, type RunnableLike } from './base.js';
 import type { RunContext, RunnableConfig } from './config.js';
+import { concat } from './utils.js';
 import { RunnableParallel } from './parallel.js';
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -68,11 +69,30 @@ export class RunnableAssign<I extends Record<string, any>, A extends Record<stri
     return { ...this.#check(input), ...(await this.mapper.invoke(input, config)) };
   }
 
-  protected override async *_streamIterator(input: I, config: RunnableConfig, _run: RunContext): AsyncGenerator<I & A> {
-    this.#check(input);
-    // keys the mapper writes are left out of the first chunk, so concatenating chunks replaces them
+  /** The input without the keys the mapper writes (so joining the chunks replaces those keys). */
+  #passed(input: Record<string, unknown>): I & A {
     const keys = new Set(Object.keys(this.mapper.steps));
-    yield Object.fromEntries(Object.entries(input).filter(([k]) => !keys.has(k))) as I & A;
+    return Object.fromEntries(Object.entries(input).filter(([k]) => !keys.has(k))) as I & A;
+  }
+
+  protected override async *_streamIterator(input: I, config: RunnableConfig, _run: RunContext): AsyncGenerator<I & A> {
+    yield this.#passed(this.#check(input));
     for await (const chunk of this.mapper.stream(input, config)) yield chunk as I & A;
+  }
+
+  /** Input chunks pass through as they come; the mapper runs on the whole input after. */
+  protected override async *_transform(inputs: AsyncIterable<I>, config: RunnableConfig, run: RunContext): AsyncGenerator<I & A> {
+    if (isCumulativeStream(inputs)) {
+      yield* this._streamIterator(await collectStream(inputs, 'RunnablePassthrough.assign'), config, run);
+      return;
+    }
+    let all: I | undefined;
+    for await (const chunk of inputs) {
+      all = all === undefined ? this.#check(chunk) : concat<I>(all, this.#check(chunk));
+      const passed = this.#passed(chunk);
+      if (Object.keys(passed).length) yield passed;
+    }
+    if (all === undefined) throw new InputError('RunnablePassthrough.assign', 'the input stream ended without a chunk');
+    for await (const chunk of this.mapper.stream(all, config)) yield chunk as I & A;
   }
 }
