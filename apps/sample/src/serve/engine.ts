@@ -82,6 +82,8 @@ export class Engine {
   readonly #waiting: Request[] = [];
   readonly #units: Unit[] = [];
   #running = 0;
+  /** the unit whose step is next (round-robin) */
+  #next = 0;
   #loop: Promise<void> | null = null;
   #closed = false;
   readonly stats = { passes: 0, rowSteps: 0 };
@@ -157,13 +159,13 @@ export class Engine {
         await new Promise((r) => setTimeout(r, Math.max(1, wait)));
         continue;
       }
-      for (const unit of [...this.#units]) {
-        const more = await unit.step();
-        if (!more) {
-          this.#units.splice(this.#units.indexOf(unit), 1);
-        }
-      }
-      await yieldToIo(); // new requests, disconnects and socket writes happen here
+      // one unit's step per turn of the event loop, in turn: the server reads new requests,
+      // notices disconnects and writes streams between any two forward passes
+      this.#next %= this.#units.length;
+      const unit = this.#units[this.#next];
+      if (await unit.step()) this.#next++;
+      else this.#units.splice(this.#next, 1);
+      await yieldToIo();
     }
   }
 

@@ -94,7 +94,7 @@ export async function startServer(o: ServeOptions): Promise<DlServer> {
       if (!m) throw new HttpError(404, `The model '${name}' does not exist`, { param: 'model', code: 'model_not_found' });
       return sendJson(res, 200, modelInfo(m));
     }
-    if (req.method === 'GET' && path === '/health') return sendJson(res, 200, health(engine));
+    if (req.method === 'GET' && path === '/health') return sendJson(res, 200, await health(engine, new URL(req.url ?? '/', 'http://x').searchParams.has('gc')));
     const handler = POST[path];
     if (!handler) {
       await drain(req);
@@ -182,9 +182,20 @@ async function drain(req: IncomingMessage): Promise<void> {
   if (!req.readableEnded) await new Promise((r) => req.once('end', r).once('error', r).once('close', r));
 }
 
-/** GET /health: the queue, the process memory and the live tensors (for leak checks). */
-function health(engine: Engine): unknown {
+/**
+ * GET /health: the queue, the process memory and the live tensors (for leak checks). With `?gc`
+ * and node --expose-gc, garbage is collected first, so tensors that were never disposed but are
+ * unreachable (freed by the finalizer) no longer count.
+ */
+async function health(engine: Engine, collect: boolean): Promise<unknown> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (collect && gc) {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10)); // finalizers run after the collection
+    }
+  }
   const mem = process.memoryUsage();
   const t = memory();
-  return { status: 'ok', engine: engine.getStats(), memory: { rss: mem.rss, heapUsed: mem.heapUsed, tensors: t.tensors, tensorBytes: t.bytes } };
+  return { status: 'ok', engine: engine.getStats(), memory: { rss: mem.rss, heapUsed: mem.heapUsed, arrayBuffers: mem.arrayBuffers, tensors: t.tensors, tensorBytes: t.bytes } };
 }
