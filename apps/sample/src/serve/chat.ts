@@ -7,8 +7,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { AIMessage, APIError, ChatOpenAICompatible, HumanMessage, SystemMessage, type BaseMessage } from '@dl/chains';
 import { setupDevice, type DeviceName } from '../device.js';
-import type { ChatMessage } from './chat-template.js';
 import { intOption, optionHelp } from './command.js';
 import { disposeModels, loadServedModel, type ServedModel } from './models.js';
 import { startServer, type DlServer } from './server.js';
@@ -26,68 +26,6 @@ export const CHAT_OPTIONS = {
   help: { type: 'boolean', short: 'h', help: 'this help' },
 } as const;
 
-/** A reply could not be had; `status` and `code` are the server's. */
-export class ChatRequestError extends Error {
-  override name = 'ChatRequestError';
-  constructor(
-    readonly status: number,
-    readonly code: string | null,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * POSTs a streaming chat completion and passes each piece of the reply to `onText`; resolves to
- * the whole reply and its finish reason.
- *
- *   const { content } = await streamChat('http://127.0.0.1:8000/v1', undefined, { model: 'gpt', messages }, (t) => process.stdout.write(t));
- */
-export async function streamChat(baseUrl: string, apiKey: string | undefined, body: Record<string, unknown>, onText: (text: string) => void): Promise<{ content: string; finishReason: string | null }> {
-  const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-    body: JSON.stringify({ ...body, stream: true }),
-  });
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    let err: { message?: string; code?: string } = {};
-    try {
-      err = (JSON.parse(text) as { error?: typeof err }).error ?? {};
-    } catch {
-      // not OpenAI's error shape: the text itself says what went wrong
-    }
-    throw new ChatRequestError(res.status, err.code ?? null, `${res.status} ${err.message ?? text.slice(0, 200)}`);
-  }
-  let content = '';
-  let finishReason: string | null = null;
-  let buf = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf('\n\n')) >= 0) {
-      const event = buf.slice(0, nl);
-      buf = buf.slice(nl + 2);
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data:')) continue;
-        const data = line.slice(5).trim();
-        if (data === '[DONE]') return { content, finishReason };
-        const msg = JSON.parse(data) as { error?: { message: string; code?: string }; choices?: { delta?: { content?: string }; finish_reason?: string | null }[] };
-        if (msg.error) throw new ChatRequestError(500, msg.error.code ?? null, msg.error.message);
-        const c = msg.choices?.[0];
-        if (c?.delta?.content) {
-          content += c.delta.content;
-          onText(c.delta.content);
-        }
-        if (c?.finish_reason) finishReason = c.finish_reason;
-      }
-    }
-  }
-  return { content, finishReason };
-}
-
 /**
  * Runs `dl chat`: reads lines from `input`, writes the streamed replies to `output`. When the
  * conversation outgrows the model's context, the oldest turns are dropped (a note on stderr).
@@ -104,7 +42,7 @@ export async function chatCommand(argv: string[], input: Readable, output: Writa
   if (!v.checkpoint === !v['base-url']) throw new Error('dl chat needs either --checkpoint PATH (a local model) or --base-url URL (a server)');
   const temperature = Number(v.temperature ?? 0.8);
   if (!(temperature >= 0 && temperature <= 2)) throw new Error(`--temperature must be a number from 0 to 2, got '${v.temperature}'`);
-  const request = { model: v.model, max_tokens: intOption(v['max-tokens'], 'max-tokens', 200), temperature, ...(v.seed !== undefined ? { seed: intOption(v.seed, 'seed', 0, 0) } : {}) };
+  const fields = { model: v.model, maxTokens: intOption(v['max-tokens'], 'max-tokens', 200), temperature, seed: v.seed !== undefined ? intOption(v.seed, 'seed', 0, 0) : undefined, maxRetries: 0 };
 
   let server: DlServer | null = null;
   let local: ServedModel | null = null;
@@ -120,8 +58,10 @@ export async function chatCommand(argv: string[], input: Readable, output: Writa
     server = await startServer({ models: [model], port: 0, maxBody: 1 << 20, maxConcurrency: 1, maxQueue: 1, maxBatch: 1, maxTokens: 200, maxTokensLimit: 4096 });
     baseUrl = `${server.url}/v1`;
   }
+  // @dl/chains' client: the same streaming, errors and retries as any chain pointed at a server
+  const llm = new ChatOpenAICompatible({ ...fields, baseURL: baseUrl, apiKey: apiKey ?? 'unused' });
   const interactive = (input as { isTTY?: boolean }).isTTY === true;
-  const history: ChatMessage[] = v.system ? [{ role: 'system', content: v.system }] : [];
+  const history: BaseMessage[] = v.system ? [new SystemMessage(v.system)] : [];
   const rl = createInterface({ input, terminal: false });
   try {
     if (interactive) output.write('> ');
@@ -130,10 +70,10 @@ export async function chatCommand(argv: string[], input: Readable, output: Writa
         if (interactive) output.write('> ');
         continue;
       }
-      history.push({ role: 'user', content: line });
-      const reply = await replyWithin(baseUrl, apiKey, request, history, (t) => output.write(t), note);
+      history.push(new HumanMessage(line));
+      const reply = await replyWithin(llm, history, (t) => output.write(t), note);
       output.write('\n');
-      if (reply !== null) history.push({ role: 'assistant', content: reply });
+      if (reply !== null) history.push(new AIMessage(reply));
       if (interactive) output.write('> ');
     }
   } finally {
@@ -144,20 +84,25 @@ export async function chatCommand(argv: string[], input: Readable, output: Writa
   return 0;
 }
 
-/** One reply; drops the oldest turns while the server says the context is too long. Null when no reply came. */
-async function replyWithin(baseUrl: string, apiKey: string | undefined, request: Record<string, unknown>, history: ChatMessage[], write: (t: string) => void, note: (line: string) => void): Promise<string | null> {
+/** One streamed reply; drops the oldest turns while the server says the context is too long. Null when no reply came. */
+async function replyWithin(llm: ChatOpenAICompatible, history: BaseMessage[], write: (t: string) => void, note: (line: string) => void): Promise<string | null> {
   for (;;) {
+    let reply = '';
     try {
-      return (await streamChat(baseUrl, apiKey, { ...request, messages: history }, write)).content;
+      for await (const chunk of await llm.stream(history)) {
+        reply += chunk.content;
+        write(chunk.content);
+      }
+      return reply;
     } catch (e) {
-      const first = history.findIndex((m) => m.role !== 'system');
-      if (e instanceof ChatRequestError && e.code === 'context_length_exceeded' && first >= 0 && first < history.length - 1) {
+      const first = history.findIndex((m) => m.getType() !== 'system');
+      if (e instanceof APIError && e.error?.code === 'context_length_exceeded' && first >= 0 && first < history.length - 1) {
         history.splice(first, 1);
-        note('(dl chat: the conversation is past the model\'s context; dropped the oldest message)');
+        note("(dl chat: the conversation is past the model's context; dropped the oldest message)");
         continue;
       }
-      note(`dl chat: ${(e as Error).message}`);
-      if (history.at(-1)?.role === 'user') history.pop();
+      note(`dl chat: ${e instanceof APIError ? `${e.status} ${e.error?.message ?? e.message}` : (e as Error).message}`);
+      if (history.at(-1)?.getType() === 'human') history.pop();
       return null;
     }
   }

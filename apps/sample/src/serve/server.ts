@@ -89,7 +89,12 @@ export async function startServer(o: ServeOptions): Promise<DlServer> {
     }
     if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels(ctx));
     if (req.method === 'GET' && path.startsWith('/v1/models/')) {
-      const name = decodeURIComponent(path.slice('/v1/models/'.length));
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice('/v1/models/'.length));
+      } catch {
+        throw new HttpError(400, `the model id in ${path} is not valid percent-encoding`, { param: 'model', code: 'invalid_value' });
+      }
       const m = models.get(name);
       if (!m) throw new HttpError(404, `The model '${name}' does not exist`, { param: 'model', code: 'model_not_found' });
       return sendJson(res, 200, modelInfo(m));
