@@ -22,10 +22,10 @@ const SENTENCES = [
   'Whenever I find myself growing grim about the mouth, I account it high time to get to sea.',
 ];
 
-/** A random character GPT written as a gpt-char checkpoint (config and characters in its metadata). */
-export async function makeCharCheckpoint(file: string, { blockSize = 256, seed = 0 }: { blockSize?: number; seed?: number } = {}): Promise<void> {
+/** A random character GPT written as a gpt-char checkpoint (config and characters in its metadata); `chars` defaults to TEST_CHARS. */
+export async function makeCharCheckpoint(file: string, { blockSize = 256, seed = 0, chars = TEST_CHARS }: { blockSize?: number; seed?: number; chars?: string } = {}): Promise<void> {
   manualSeed(seed);
-  const tokenizer = new CharTokenizer(TEST_CHARS);
+  const tokenizer = new CharTokenizer(chars);
   const config: Partial<GPTConfig> = { vocabSize: tokenizer.vocabSize, blockSize, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, activation: 'gelu' };
   mkdirSync(dirname(file), { recursive: true });
   await saveCheckpoint(file, { model: new GPT(config), step: 0, extra: { config, tokenizer: tokenizer.toJSON() } });
