@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { JsonAutomaton, type JsonState } from './json-automaton.js';
-import { compileJsonSchema, SchemaError, type JsonSchema } from './schema.js';
+import type { JSONSchema } from '../schema/json-schema.js';
+import { compileJsonSchema, SchemaError } from './schema.js';
 
-const auto = (schema: JsonSchema) => new JsonAutomaton(compileJsonSchema(schema));
+const auto = (schema: JSONSchema | boolean) => new JsonAutomaton(compileJsonSchema(schema));
 const enc = new TextEncoder();
 
 /** Every prefix of text is alive; returns the final state. */
@@ -16,7 +17,7 @@ function accepts(a: JsonAutomaton, text: string): JsonState {
 }
 const rejects = (a: JsonAutomaton, text: string) => expect(a.advance(a.start(), text).length, text).toBe(0);
 
-const PERSON = {
+const PERSON: JSONSchema = {
   type: 'object',
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 8 },
@@ -92,7 +93,7 @@ describe('JsonAutomaton', () => {
   });
 
   it('greedy descent on minCompletion reaches a whole value in exactly minCompletion bytes', () => {
-    const schemas: JsonSchema[] = [PERSON, { type: 'array', items: { type: 'string', minLength: 2 }, minItems: 3 }, { type: 'object', properties: { a: { type: 'object', properties: { b: { enum: [10, 'x'] } }, required: ['b'] } }, required: ['a'] }];
+    const schemas: JSONSchema[] = [PERSON, { type: 'array', items: { type: 'string', minLength: 2 }, minItems: 3 }, { type: 'object', properties: { a: { type: 'object', properties: { b: { enum: [10, 'x'] } }, required: ['b'] } }, required: ['a'] }];
     const bytes = [...Array(95)].map((_, i) => i + 32);
     for (const schema of schemas) {
       const a = auto(schema);

@@ -5,9 +5,10 @@
  * the schema the caller gave.
  */
 import { ChainsError } from '../errors.js';
+import type { JSONSchema } from '../schema/json-schema.js';
 
-/** A JSON Schema document (or `true` / `{}` for any value). */
-export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
+/** A schema object's keywords as found (requests bring any keyword: unknown ones are refused). */
+type Keywords = { readonly [keyword: string]: unknown };
 
 /** A compiled schema. `literal` holds the exact JSON texts allowed (enum, const, booleans, null). */
 export type SchemaNode =
@@ -67,14 +68,15 @@ export const ANY: SchemaNode = Object.freeze({ kind: 'any' });
  *
  *   compileJsonSchema({ type: 'object', properties: { name: { type: 'string' } }, required: ['name'] });
  */
-export function compileJsonSchema(schema: JsonSchema = true): SchemaNode {
+export function compileJsonSchema(schema: JSONSchema | boolean = true): SchemaNode {
   return compile(schema, '$', schema, []);
 }
 
-function compile(s: JsonSchema, path: string, root: JsonSchema, refs: string[]): SchemaNode {
-  if (s === true) return ANY;
-  if (s === false) throw new SchemaError(path, 'the schema false allows no value');
-  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new SchemaError(path, `a schema must be an object or a boolean, got ${JSON.stringify(s)}`);
+function compile(schema: unknown, path: string, root: unknown, refs: string[]): SchemaNode {
+  if (schema === true) return ANY;
+  if (schema === false) throw new SchemaError(path, 'the schema false allows no value');
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) throw new SchemaError(path, `a schema must be an object or a boolean, got ${JSON.stringify(schema)}`);
+  const s = schema as Keywords;
   for (const k of Object.keys(s)) {
     if (!HANDLED.has(k) && !ANNOTATIONS.has(k)) throw new SchemaError(path, `the keyword '${k}' is not supported by constrained decoding`);
   }
@@ -87,7 +89,7 @@ function compile(s: JsonSchema, path: string, root: JsonSchema, refs: string[]):
     if (!Array.isArray(alternatives) || alternatives.length === 0) throw new SchemaError(`${path}.${key}`, 'must be a non-empty array of schemas');
     const rest = Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'anyOf' && k !== 'oneOf' && !ANNOTATIONS.has(k)));
     if (Object.keys(rest).length) throw new SchemaError(path, `${key} beside other keywords (${Object.keys(rest).join(', ')}) is not supported; put them inside each alternative`);
-    return union(alternatives.map((a, i) => compile(a as JsonSchema, `${path}.${key}[${i}]`, root, refs)));
+    return union(alternatives.map((a, i) => compile(a, `${path}.${key}[${i}]`, root, refs)));
   }
   let types: TypeName[];
   if (s.type === undefined) types = inferTypes(s);
@@ -102,7 +104,7 @@ function compile(s: JsonSchema, path: string, root: JsonSchema, refs: string[]):
 }
 
 /** Without `type`, the keywords present say which kinds of value are meant ({} is any value). */
-function inferTypes(s: { readonly [k: string]: unknown }): TypeName[] {
+function inferTypes(s: Keywords): TypeName[] {
   const out: TypeName[] = [];
   if (s.properties !== undefined || s.required !== undefined || s.additionalProperties !== undefined) out.push('object');
   if (s.items !== undefined || s.minItems !== undefined || s.maxItems !== undefined) out.push('array');
@@ -110,25 +112,25 @@ function inferTypes(s: { readonly [k: string]: unknown }): TypeName[] {
   return out;
 }
 
-function compileRef(s: { readonly [k: string]: unknown }, path: string, root: JsonSchema, refs: string[]): SchemaNode {
+function compileRef(s: Keywords, path: string, root: unknown, refs: string[]): SchemaNode {
   const ref = s.$ref as string;
   const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(ref);
   if (!m) throw new SchemaError(`${path}.$ref`, `only local references '#/$defs/NAME' or '#/definitions/NAME' are supported, got ${JSON.stringify(ref)}`);
   if (refs.includes(ref)) throw new SchemaError(`${path}.$ref`, `${ref} refers to itself (recursive schemas are not supported)`);
-  const defs = typeof root === 'object' ? (root[m[1]] as Record<string, JsonSchema> | undefined) : undefined;
+  const defs = typeof root === 'object' && root !== null ? ((root as Keywords)[m[1]] as Keywords | undefined) : undefined;
   const target = defs?.[decodeURIComponent(m[2])];
   if (target === undefined) throw new SchemaError(`${path}.$ref`, `${ref} is not defined`);
   return compile(target, ref.slice(1).replace(/\//g, '.').replace(/^\./, '$.'), root, [...refs, ref]);
 }
 
-function literal(s: { readonly [k: string]: unknown }, path: string): SchemaNode {
+function literal(s: Keywords, path: string): SchemaNode {
   const values = s.const !== undefined ? [s.const] : s.enum;
   if (!Array.isArray(values) || values.length === 0) throw new SchemaError(`${path}.enum`, 'must be a non-empty array');
   const texts = [...new Set(values.map((v) => JSON.stringify(v)))];
   return { kind: 'literal', texts };
 }
 
-function typed(t: TypeName, s: { readonly [k: string]: unknown }, path: string, root: JsonSchema, refs: string[]): SchemaNode {
+function typed(t: TypeName, s: Keywords, path: string, root: unknown, refs: string[]): SchemaNode {
   switch (t) {
     case 'null':
       return { kind: 'literal', texts: ['null'] };
@@ -148,7 +150,7 @@ function typed(t: TypeName, s: { readonly [k: string]: unknown }, path: string, 
       const maxItems = count(s.maxItems, `${path}.maxItems`, Infinity);
       if (minItems > maxItems) throw new SchemaError(path, `minItems ${minItems} is more than maxItems ${maxItems}`);
       if (Array.isArray(s.items)) throw new SchemaError(`${path}.items`, 'tuple items (an array of schemas) are not supported');
-      const items = s.items === undefined ? ANY : compile(s.items as JsonSchema, `${path}.items`, root, refs);
+      const items = s.items === undefined ? ANY : compile(s.items, `${path}.items`, root, refs);
       return { kind: 'array', items, minItems, maxItems };
     }
     case 'object':
@@ -156,19 +158,19 @@ function typed(t: TypeName, s: { readonly [k: string]: unknown }, path: string, 
   }
 }
 
-function object(s: { readonly [k: string]: unknown }, path: string, root: JsonSchema, refs: string[]): ObjectNode {
+function object(s: Keywords, path: string, root: unknown, refs: string[]): ObjectNode {
   const required = s.required ?? [];
   if (!Array.isArray(required) || required.some((r) => typeof r !== 'string')) throw new SchemaError(`${path}.required`, 'must be an array of strings');
   if (s.properties === undefined) {
     if (required.length) throw new SchemaError(`${path}.required`, 'required keys need properties that describe them');
     const ap = s.additionalProperties;
     if (ap === false) return { kind: 'object', props: new Map(), required: new Set(), values: ANY }; // only {}
-    const values = ap === undefined || ap === true ? ANY : compile(ap as JsonSchema, `${path}.additionalProperties`, root, refs);
+    const values = ap === undefined || ap === true ? ANY : compile(ap, `${path}.additionalProperties`, root, refs);
     return { kind: 'object', props: null, required: new Set(), values };
   }
   if (typeof s.properties !== 'object' || s.properties === null || Array.isArray(s.properties)) throw new SchemaError(`${path}.properties`, 'must be an object of schemas');
   const props = new Map<string, SchemaNode>();
-  for (const [k, v] of Object.entries(s.properties)) props.set(k, compile(v as JsonSchema, `${path}.properties.${k}`, root, refs));
+  for (const [k, v] of Object.entries(s.properties)) props.set(k, compile(v, `${path}.properties.${k}`, root, refs));
   for (const r of required) if (!props.has(r)) throw new SchemaError(`${path}.required`, `'${r}' is required but not in properties`);
   // additionalProperties is not used: writing only listed keys is valid whatever it allows
   return { kind: 'object', props, required: new Set(required as string[]), values: ANY };

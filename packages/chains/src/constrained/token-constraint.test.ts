@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { BPETokenizer, CharTokenizer } from '@dl/transformer';
 import { describe, expect, it } from 'vitest';
 import { ConstraintError, JsonDecoder, TokenVocabulary } from './token-constraint.js';
-import type { JsonSchema } from './schema.js';
+import type { JSONSchema } from '../schema/json-schema.js';
 
 /** A seeded uniform in [0, 1) (mulberry32), so the random "models" repeat. */
 function rng(seed: number): () => number {
@@ -17,7 +17,7 @@ function rng(seed: number): () => number {
 }
 
 /** Decodes with random logits (a stand-in for an untrained model): the most likely allowed token each step. */
-function decodeRandom(schema: JsonSchema, vocab: TokenVocabulary, maxTokens: number, seed: number, eos?: number[]): { text: string; tokens: number } {
+function decodeRandom(schema: JSONSchema, vocab: TokenVocabulary, maxTokens: number, seed: number, eos?: number[]): { text: string; tokens: number } {
   const dec = new JsonDecoder(schema, vocab, { maxTokens, eos });
   const r = rng(seed);
   let tokens = 0;
@@ -33,7 +33,7 @@ function decodeRandom(schema: JsonSchema, vocab: TokenVocabulary, maxTokens: num
 }
 
 const CHARS = CharTokenizer.fromText(' !"#,-.0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]_abcdefghijklmnopqrstuvwxyz{}\né');
-const SCHEMA: JsonSchema = {
+const SCHEMA: JSONSchema = {
   type: 'object',
   properties: {
     city: { type: 'string' },

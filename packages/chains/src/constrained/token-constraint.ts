@@ -7,7 +7,8 @@
  */
 import { ChainsError } from '../errors.js';
 import { JsonAutomaton, type JsonState } from './json-automaton.js';
-import { compileJsonSchema, type JsonSchema, type SchemaNode } from './schema.js';
+import type { JSONSchema } from '../schema/json-schema.js';
+import { compileJsonSchema, type SchemaNode } from './schema.js';
 
 /** Constrained decoding cannot go on: the vocabulary lacks what the JSON needs, or no token fits. */
 export class ConstraintError extends ChainsError {
@@ -149,7 +150,7 @@ export class JsonDecoder {
   readonly #eos: ReadonlySet<number>;
 
   constructor(
-    schema: JsonSchema | SchemaNode | JsonAutomaton,
+    schema: JSONSchema | boolean | SchemaNode | JsonAutomaton,
     readonly vocab: TokenVocabulary,
     readonly options: JsonDecoderOptions = {},
   ) {
@@ -219,7 +220,7 @@ export class JsonDecoder {
   }
 }
 
-function isNode(s: JsonSchema | SchemaNode): s is SchemaNode {
+function isNode(s: JSONSchema | boolean | SchemaNode): s is SchemaNode {
   return typeof s === 'object' && s !== null && typeof (s as { kind?: unknown }).kind === 'string' && !('type' in s);
 }
 

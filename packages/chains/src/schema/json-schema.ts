@@ -7,7 +7,11 @@ import { ChainsError, ValidationError } from '../errors.js';
 
 export type JSONSchemaType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
 
-/** The JSON Schema keywords this package reads and writes. */
+/**
+ * The JSON Schema keywords this package reads and writes: the `s` builders write them,
+ * validateJSONSchema checks them (all but `$ref`, `$defs` and `nullable`), and constrained decoding
+ * (`compileJsonSchema`) enforces them but for number bounds and `pattern`, which it refuses.
+ */
 export interface JSONSchema {
   type?: JSONSchemaType | JSONSchemaType[];
   description?: string;
@@ -30,6 +34,12 @@ export interface JSONSchema {
   minItems?: number;
   maxItems?: number;
   default?: unknown;
+  /** a local reference, `#/$defs/NAME` or `#/definitions/NAME` (followed by constrained decoding, `compileJsonSchema`) */
+  $ref?: string;
+  $defs?: Record<string, JSONSchema>;
+  definitions?: Record<string, JSONSchema>;
+  /** OpenAPI's shorthand for "or null" (read by constrained decoding) */
+  nullable?: boolean;
 }
 
 const KNOWN = new Set(['type', 'description', 'title', 'enum', 'const', 'properties', 'required', 'additionalProperties', 'items', 'anyOf', 'oneOf', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'default', '$schema', 'examples', 'format']);
