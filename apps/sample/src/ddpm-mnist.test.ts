@@ -5,21 +5,8 @@ import { parseSafetensors } from '@dl/layers';
 import { UNet } from '@dl/unet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from './main.js';
+import { runCli as run } from './test-helpers.js';
 import { DDPM_MNIST_DEFAULTS, ddpmUNetConfig } from './train-ddpm.js';
-
-/** Runs the CLI, returning what it printed on stdout (and, with `err`, on stderr). */
-async function run(args: string[], err: string[] = []): Promise<string[]> {
-  const lines: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    expect(await main(args)).toBe(0);
-  } finally {
-    out.mockRestore();
-    e.mockRestore();
-  }
-  return lines.join('').trim().split('\n');
-}
 
 const samplesOf = (dir: string) => parseSafetensors(new Uint8Array(readFileSync(join(dir, 'samples.safetensors'))));
 
