@@ -107,6 +107,20 @@ const checks: [string, (logs: unknown[]) => void][] = [
         'Answer with a JSON value that conforms to this JSON Schema, and nothing else:',
       ]),
   ],
+  [
+    'const decoder = new JsonDecoder',
+    (logs) => {
+      const sailor = logs[0] as { name: string; rank: string; age: number };
+      expect(Object.keys(sailor).sort()).toEqual(['age', 'name', 'rank']);
+      expect(sailor.name.length).toBeLessThanOrEqual(10);
+      expect(['captain', 'mate']).toContain(sailor.rank);
+      expect(Number.isInteger(sailor.age)).toBe(true);
+      expect(logs[1]).toEqual(expect.arrayContaining([expect.any(Number), expect.any(Number)]));
+      expect((logs[1] as number[]).length).toBeLessThanOrEqual(3);
+      expect((logs[1] as number[]).every(Number.isInteger)).toBe(true);
+      expect(logs.slice(2)).toEqual([true, "compileJsonSchema: $: the keyword 'minimum' is not supported by constrained decoding"]);
+    },
+  ],
   ['const executor = new AgentExecutor', (logs) => expect(logs).toEqual([5, expect.any(String), ['add({"a":2,"b":2}) = 4']])],
   ['new RunnableWithMessageHistory', (logs) => expect(logs).toEqual([4])],
   [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualSeed } from '@dl/tensor';
 import { CharTokenizer, GPT } from '@dl/transformer';
+import { ConstraintError } from '../constrained/index.js';
 import { AbortError, ChainsError, InputError } from '../errors.js';
 import { HumanMessage, SystemMessage } from '../messages/index.js';
 import { StringOutputParser } from '../parsers/index.js';
@@ -84,9 +85,52 @@ describe('LocalChatModel with a real GPT', () => {
     expect(chunks.reduce((a, b) => a.concat(b)).content).toBe(msg.content);
   });
 
-  it('refuses tools and response formats, saying why', async () => {
-    await expect(chat.bindTools([{ name: 'f', schema: s.object({}) }]).invoke('hi')).rejects.toThrow(ChainsError);
-    await expect(chat.withStructuredOutput(s.object({ a: s.string() })).invoke('Who?')).rejects.toThrow(/cannot honour responseFormat json_schema/);
+  it('refuses tools, saying why', async () => {
+    await expect(chat.bindTools([{ name: 'f', schema: s.object({}) }]).invoke('hi')).rejects.toThrow(/cannot be made to call tools/);
+  });
+});
+
+describe('LocalChatModel responseFormat by constrained decoding', () => {
+  const jsonTok = CharTokenizer.fromText(`${text}{}[]":,-.0123456789abcdefghijklmnopqrstuvwxyz`);
+  manualSeed(3);
+  const gpt = new GPT({ vocabSize: jsonTok.vocabSize, blockSize: 64, nLayer: 1, nHead: 2, nEmbd: 16 });
+  const chat = new LocalChatModel({ model: gpt, tokenizer: jsonTok, maxNewTokens: 60, temperature: 1 });
+  const Sailor = s.object({ name: s.string({ maxLength: 8 }), rank: s.enum(['captain', 'mate']), age: s.integer() });
+
+  it('withStructuredOutput: a random GPT answers a value of the schema, for every seed', async () => {
+    for (const seed of [1, 2, 3]) {
+      const who = await new LocalChatModel({ ...chat.fields, seed }).withStructuredOutput(Sailor).invoke('Who?');
+      expect(Sailor.parse(who)).toEqual(who);
+      expect(Object.keys(who).sort()).toEqual(['age', 'name', 'rank']);
+    }
+  });
+
+  it('json_schema streams the same JSON it invokes, ends when the value is whole, and stop strings do not cut it', async () => {
+    const responseFormat = { type: 'json_schema' as const, json_schema: { name: 'sailor', schema: Sailor.toJSONSchema() } };
+    const msg = await chat.invoke('Who?', { responseFormat, seed: 4, stop: ['"'] });
+    expect(Sailor.parse(JSON.parse(msg.content))).toBeTruthy();
+    expect(msg.responseMetadata.finishReason).toBe('stop');
+    expect(msg.usageMetadata!.outputTokens).toBe(msg.content.length); // one character per token, nothing after the closing brace
+    const chunks = [];
+    for await (const c of chat.stream('Who?', { responseFormat, seed: 4, stop: ['"'] })) chunks.push(c);
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(chunks.reduce((x, y) => x.concat(y)).content).toBe(msg.content);
+  });
+
+  it('json_object: a JSON object closed within maxTokens', async () => {
+    for (const maxTokens of [2, 9]) {
+      const msg = await chat.invoke('Who?', { responseFormat: { type: 'json_object' }, maxTokens, seed: 5 });
+      const value: unknown = JSON.parse(msg.content);
+      expect(typeof value === 'object' && value !== null && !Array.isArray(value)).toBe(true);
+      expect(msg.content.length).toBeLessThanOrEqual(maxTokens);
+    }
+  });
+
+  it('a tokenizer that cannot write the JSON, or has no vocabSize, is an error saying so', async () => {
+    const plain = new LocalChatModel({ model: tinyGPT(), tokenizer: tok, maxNewTokens: 8 });
+    await expect(plain.withStructuredOutput(Sailor).invoke('Who?')).rejects.toThrow(ConstraintError);
+    const noSize: LocalTokenizer = { encode: (t) => jsonTok.encode(t), decode: (ids) => jsonTok.decode(ids) };
+    await expect(new LocalChatModel({ model: gpt, tokenizer: noSize }).invoke('Who?', { responseFormat: { type: 'json_object' } })).rejects.toThrow(/needs the tokenizer's vocabSize/);
   });
 });
 

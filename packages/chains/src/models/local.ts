@@ -3,9 +3,11 @@
  * a @dl/mamba model) with its tokenizer as a chain component. They are typed against the small
  * structural interfaces below, so this package imports no model package.
  */
+import { JsonDecoder, TokenVocabulary } from '../constrained/index.js';
 import { AbortError, ChainsError, InputError } from '../errors.js';
 import { AIMessageChunk, getBufferString, type BaseMessage } from '../messages/index.js';
 import type { RunContext } from '../runnables/index.js';
+import type { JSONSchema } from '../schema/json-schema.js';
 import { BaseChatModel, BaseLLM, type ChatCallOptions, type LLMCallOptions } from './base.js';
 
 /** What the adapters need of a tokenizer (@dl/transformer's CharTokenizer and BPETokenizer fit). */
@@ -14,6 +16,12 @@ export interface LocalTokenizer {
   decode(ids: Iterable<number>): string;
   /** decodes ids one at a time (a piece may be '' until a character is whole) */
   streamDecoder?(): { push(id: number): string; flush(): string };
+  /** the number of ids: needed for responseFormat (constrained decoding) */
+  readonly vocabSize?: number;
+  /** a token's raw bytes (byte-level BPE), used by constrained decoding when present */
+  decodeBytes?(ids: Iterable<number>): Uint8Array;
+  /** special tokens (text -> id): never part of constrained JSON */
+  readonly specialTokens?: ReadonlyMap<string, number>;
 }
 
 /** Generation options the adapters pass to the model (@dl/transformer's GenerateOptions). */
@@ -25,6 +33,11 @@ export interface LocalGenerateOptions {
   /** token ids that end generation */
   stop?: number[];
   seed?: number;
+  /**
+   * edits a row's next-token logits in place before sampling (@dl/transformer's option of that
+   * name); set only for constrained decoding, which needs `stream`
+   */
+  logitsProcessor?: (logits: Float32Array | Float64Array, ids: readonly number[], row: number) => void;
 }
 
 /** A tensor's host read-out, as much as the adapters use. */
@@ -77,11 +90,19 @@ function heldBack(text: string, stops: readonly string[]): number {
   return most;
 }
 
+/** Constrained decoding of one JSON value: its schema and the tokenizer's vocabulary. */
+interface JsonConstraint {
+  schema: JSONSchema | boolean;
+  vocabulary: () => TokenVocabulary;
+}
+
 /**
  * Runs the model on `prompt` and yields the text as it is made, cut at the first stop string;
- * `info` is filled in at the end.
+ * `info` is filled in at the end. With `json`, the logits are masked so the text is one JSON
+ * value of the schema (closed within maxTokens), generation ends when it is whole, and stop
+ * strings do not cut it.
  */
-async function* generateText(op: string, f: LocalModelFields, prompt: string, o: LLMCallOptions, info: Partial<Generation>): AsyncGenerator<string> {
+async function* generateText(op: string, f: LocalModelFields, prompt: string, o: LLMCallOptions, info: Partial<Generation>, json?: JsonConstraint): AsyncGenerator<string> {
   const { model, tokenizer } = f;
   if (!model || (typeof model.stream !== 'function' && typeof model.generate !== 'function')) throw new ChainsError(op, 'model must have stream(idx, opts) or generate(idx, opts), as @dl/transformer GPT does');
   let ids = tokenizer.encode(prompt);
@@ -93,7 +114,7 @@ async function* generateText(op: string, f: LocalModelFields, prompt: string, o:
   }
   const maxNewTokens = o.maxTokens ?? f.maxNewTokens ?? 256;
   if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0)) throw new InputError(op, `maxTokens must be an integer >= 0, got ${maxNewTokens}`);
-  const stops = [...(o.stop ?? f.stop ?? [])].filter((s) => s !== '');
+  const stops = json ? [] : [...(o.stop ?? f.stop ?? [])].filter((s) => s !== '');
   const opts: LocalGenerateOptions = {
     maxNewTokens,
     temperature: o.temperature ?? f.temperature,
@@ -103,6 +124,12 @@ async function* generateText(op: string, f: LocalModelFields, prompt: string, o:
     ...(f.stopTokenIds?.length ? { stop: [...f.stopTokenIds] } : {}),
   };
   for (const k of Object.keys(opts) as (keyof LocalGenerateOptions)[]) if (opts[k] === undefined) delete opts[k];
+  let constraint: JsonDecoder | undefined;
+  if (json) {
+    if (typeof model.stream !== 'function') throw new ChainsError(op, 'responseFormat needs a model with stream(idx, opts) that takes a logitsProcessor, as @dl/transformer GPT does');
+    constraint = new JsonDecoder(json.schema, json.vocabulary(), { maxTokens: maxNewTokens, eos: f.stopTokenIds });
+    opts.logitsProcessor = (logits) => constraint!.mask(logits); // the stream loop below pushes each picked token before the next call
+  }
   const stopIds = new Set(f.stopTokenIds ?? []);
   info.promptTokens = ids.length;
   info.newTokens = 0;
@@ -141,11 +168,16 @@ async function* generateText(op: string, f: LocalModelFields, prompt: string, o:
         info.finishReason = 'stop';
         break;
       }
+      constraint?.push(id);
       generated.push(id);
       const stopped = add(decoder ? decoder.push(id) : tokenizer.decode(generated).slice(text.length));
       const out = flushable(stopped);
       if (out) yield out;
       if (stopped) return;
+      if (constraint?.done) {
+        info.finishReason = 'stop';
+        break;
+      }
     }
   } else {
     const out = await model.generate!([ids], opts);
@@ -205,21 +237,32 @@ export function transcriptPrompt(messages: BaseMessage[]): string {
 
 /**
  * A local causal LM as a chat model: the conversation becomes a prompt (see `formatMessages`) and
- * the continuation is the AI message, streamed as chunks with token usage. Local generation is not
- * constrained, so tools and response_format are refused; to get them from a local model, serve it
- * with `dl serve` (constrained decoding) and use ChatOpenAICompatible.
+ * the continuation is the AI message, streamed as chunks with token usage. `responseFormat`
+ * json_object / json_schema (and so `withStructuredOutput`) is honoured by constrained decoding:
+ * the logits are masked so the answer is JSON of the schema. Tools are refused; to get tool calls
+ * from a local model, serve it with `dl serve` and use ChatOpenAICompatible.
  *
  *   const chat = new LocalChatModel({ model: gpt, tokenizer: tok, temperature: 0.7, maxNewTokens: 200 });
  *   const msg = await chat.invoke([new HumanMessage('Who is there?')]);
+ *   const who = await chat.withStructuredOutput(s.object({ name: s.string() })).invoke('Who?'); // { name: ... }
  */
 export class LocalChatModel extends BaseChatModel<ChatCallOptions> {
+  #vocabulary?: TokenVocabulary;
+
   constructor(readonly fields: LocalChatModelFields) {
     super();
   }
 
-  #check(options: ChatCallOptions, op: string): void {
-    if (options.tools?.length) throw new ChainsError(op, 'a local model cannot be made to call tools (its generation is not constrained); serve it with `dl serve` and use ChatOpenAICompatible');
-    if (options.responseFormat && options.responseFormat.type !== 'text') throw new ChainsError(op, `a local model cannot honour responseFormat ${options.responseFormat.type} (its generation is not constrained); serve it with \`dl serve\` and use ChatOpenAICompatible, or parse its text with JsonOutputParser`);
+  /** The JSON constraint a call's responseFormat asks for (none for text). */
+  #constraint(options: ChatCallOptions, op: string): JsonConstraint | undefined {
+    if (options.tools?.length) throw new ChainsError(op, 'a local model cannot be made to call tools; serve it with `dl serve` (constrained tool calls) and use ChatOpenAICompatible');
+    const format = options.responseFormat;
+    if (!format || format.type === 'text') return undefined;
+    const { tokenizer } = this.fields;
+    const vocabSize = tokenizer.vocabSize;
+    if (!Number.isInteger(vocabSize)) throw new ChainsError(op, `responseFormat ${format.type} needs the tokenizer's vocabSize (constrained decoding masks every token)`);
+    const vocabulary = () => (this.#vocabulary ??= TokenVocabulary.fromTokenizer({ vocabSize: vocabSize!, decode: (ids) => tokenizer.decode(ids), decodeBytes: tokenizer.decodeBytes && ((ids) => tokenizer.decodeBytes!(ids)), specialTokens: tokenizer.specialTokens }));
+    return { schema: format.type === 'json_object' ? { type: 'object' } : format.json_schema.schema, vocabulary };
   }
 
   protected override async _generate(messages: BaseMessage[], options: ChatCallOptions, run: RunContext): Promise<AIMessageChunk> {
@@ -230,11 +273,11 @@ export class LocalChatModel extends BaseChatModel<ChatCallOptions> {
 
   protected override async *_streamChunks(messages: BaseMessage[], options: ChatCallOptions, _run: RunContext): AsyncGenerator<AIMessageChunk> {
     const op = `${this.getName()}.invoke`;
-    this.#check(options, op);
+    const json = this.#constraint(options, op);
     const format = this.fields.formatMessages ?? transcriptPrompt;
     const fields = this.fields.formatMessages || this.fields.stop ? this.fields : { ...this.fields, stop: ['\nHuman:', '\nSystem:'] };
     const info: Partial<Generation> = {};
-    for await (const piece of generateText(op, fields, format(messages), options, info)) yield new AIMessageChunk(piece);
+    for await (const piece of generateText(op, fields, format(messages), options, info, json)) yield new AIMessageChunk(piece);
     const { promptTokens = 0, newTokens = 0, finishReason } = info;
     yield new AIMessageChunk({ content: '', usageMetadata: { inputTokens: promptTokens, outputTokens: newTokens, totalTokens: promptTokens + newTokens }, responseMetadata: { finishReason } });
   }
