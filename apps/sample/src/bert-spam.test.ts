@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-const tiny = ['--limit', '48', '--max-length', '32', '--batch-size', '8', '--lr', '1e-3'];
+const tiny = ['--limit', '48', '--max-length', '32', '--batch-size', '8', '--lr', '1e-3', '--epochs', '1'];
 
 describe('dl train bert-spam', () => {
   it('fine-tunes the checkpoint and the same model from scratch; writes both as Hugging Face folders; last line the pretrained test accuracy', async () => {

