@@ -1,3 +1,4 @@
+import { bertMlmStep } from './bert.js';
 import { ddpmMnistStep } from './ddpm.js';
 import { ganMnistStep } from './gan.js';
 import { gptCharStep } from './gpt.js';
@@ -18,6 +19,7 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'vae-mnist', make: () => vaeMnistStep(), torch: 'vae_mnist.py', tfjs: 'not run: bench/ has no TF.js VAE' },
   { id: 'gpt-char', make: () => gptCharStep(), torch: 'gpt_char.py', tfjs: 'not run: bench/ has no TF.js GPT' },
   { id: 'ddpm-mnist', make: () => ddpmMnistStep(), torch: 'ddpm_mnist.py', tfjs: 'not run: bench/ has no TF.js DDPM' },
+  { id: 'bert-mlm', make: () => bertMlmStep(), torch: 'bert_mlm.py', tfjs: 'not run: bench/ has no TF.js BERT' },
 ];
 
 export type { Step, Workload } from './types.js';
