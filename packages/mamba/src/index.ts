@@ -1,0 +1,10 @@
+/**
+ * @dl/mamba: Mamba selective state-space models — the selective scan as a fused CPU/WGSL op of
+ * this package (defined with @dl/tensor's `defineOp`, with its own gradient rule), the Mamba mixer,
+ * residual blocks with RMSNorm, the MambaLM language model with recurrent generation, and the
+ * state-spaces/mamba checkpoint layout.
+ */
+export { selectiveScan, selectiveScanOp, type SelectiveScanOptions } from './selective-scan.js';
+export { selectiveScanRef } from './selective-scan-ref.js';
+export { MAX_WGSL_STATE } from './selective-scan-wgsl.js';
+export type { ScanAttrs } from './scan-layout.js';

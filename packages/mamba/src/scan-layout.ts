@@ -1,0 +1,26 @@
+/** The sizes and attributes the selective scan's kernels share (CPU and WGSL). */
+
+/** What the two ops know besides their tensors. */
+export interface ScanAttrs {
+  deltaSoftplus: boolean;
+  returnLastState: boolean;
+}
+
+/** Sizes read off the inputs: batch, channels D, length L, state N, and the layout of B and C. */
+export interface ScanDims {
+  batch: number;
+  D: number;
+  L: number;
+  N: number;
+  /** B (and C) hold a value per (batch, n, t): input-dependent; else one per (d, n) */
+  varB: boolean;
+  varC: boolean;
+  hasZ: boolean;
+}
+
+/** Element counts of the packed gradient: du, ddelta, dA, dB, dC, dD, ddeltaBias, dz. */
+export function gradSizes({ batch, D, L, N, varB, varC, hasZ }: ScanDims): number[] {
+  const bdl = batch * D * L;
+  return [bdl, bdl, D * N, varB ? batch * N * L : D * N, varC ? batch * N * L : D * N, D, D, hasZ ? bdl : 0];
+}
+
