@@ -48,4 +48,5 @@ export { TensorDataset, DataLoader, defaultCollate, seededPermutation, type Data
 export { compose, normalize, randomCrop, randomHorizontalFlip, type Transform } from './transforms.js';
 export { accuracy, correctCount, RunningMean, EMA } from './metrics.js';
 export { Normal, Categorical, type CategoricalParams, type SampleOptions } from './distributions.js';
+export { sampleLogits, argmax, checkSampling, type SamplingOptions } from './sampling.js';
 export { fit, evaluate, type FitOptions, type TrainProgress, type EpochEnd } from './train.js';
