@@ -21,6 +21,25 @@ describe('init', () => {
     expect(() => init.calculateFanInAndFanOut(zeros([3]))).toThrow(/at least 2 dims/);
   });
 
+  it('orthogonal gives W W^T = gain^2 I (wide) or W^T W = gain^2 I (tall), seeded', () => {
+    for (const [r, c] of [[3, 5], [6, 2], [4, 4]]) {
+      manualSeed(1);
+      const w = init.orthogonal(zeros([r, c]), 2);
+      const a = w.dataSync();
+      const small = Math.min(r, c);
+      for (let p = 0; p < small; p++) {
+        for (let q = 0; q < small; q++) {
+          let dot = 0;
+          for (let k = 0; k < Math.max(r, c); k++) dot += r < c ? a[p * c + k] * a[q * c + k] : a[k * c + p] * a[k * c + q];
+          expect(dot).toBeCloseTo(p === q ? 4 : 0, 5);
+        }
+      }
+      manualSeed(1);
+      expect(Array.from(init.orthogonal(zeros([r, c]), 2).dataSync())).toEqual(Array.from(a));
+    }
+    expect(() => init.orthogonal(zeros([3]))).toThrow(/at least 2 dims/);
+  });
+
   it('draws with the documented bounds and spreads', () => {
     manualSeed(0);
     const w = zeros([256, 128]);

@@ -1,5 +1,5 @@
 import { noGrad } from '@dl/autograd';
-import { DLError, ShapeError, fmt, rand, randn, scope, type Tensor } from '@dl/tensor';
+import { DLError, ShapeError, fmt, rand, randn, scope, tensor, type Tensor } from '@dl/tensor';
 import { checkChoice, checkNumber } from './args.js';
 
 /**
@@ -111,6 +111,45 @@ export function kaimingUniform(t: Tensor, opts: KaimingOptions = {}): Tensor {
 /** He normal: N(0, (gain / sqrt(fan))^2). */
 export function kaimingNormal(t: Tensor, opts: KaimingOptions = {}): Tensor {
   return normal(t, 0, kaimingStd('kaimingNormal', t, opts));
+}
+
+/**
+ * A (semi-)orthogonal matrix times `gain`, as torch.nn.init.orthogonal_: t viewed as
+ * [shape[0], rest] is the Q of the QR decomposition (diagonal of R made positive) of a standard
+ * normal matrix, transposed first when it has more columns than rows. The QR runs on the host in
+ * float64 (modified Gram-Schmidt); the normal draw is the seeded one of `randn`.
+ *
+ *   init.orthogonal(fc.weight, Math.SQRT2); // CleanRL's / SB3's layer_init for policy MLPs
+ */
+export function orthogonal(t: Tensor, gain = 1): Tensor {
+  checkNumber('orthogonal', 'gain', gain, -Infinity);
+  if (t.ndim < 2) throw new ShapeError('orthogonal', `needs a tensor of at least 2 dims, got ${fmt(t.shape)}`);
+  if (t.size === 0) return t;
+  const rows = t.shape[0];
+  const cols = t.size / rows;
+  const draw = scope(() => randn([rows, cols]).cast('float64').dataSync() as Float64Array);
+  // work on the tall orientation: m >= n, orthonormalise the n columns of an m x n matrix
+  const tall = rows >= cols;
+  const m = tall ? rows : cols;
+  const n = tall ? cols : rows;
+  const a = new Float64Array(m * n); // column-major: column j at [j * m, (j + 1) * m)
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) a[tall ? j * m + i : i * m + j] = draw[i * cols + j];
+  for (let j = 0; j < n; j++) {
+    const cj = a.subarray(j * m, (j + 1) * m);
+    for (let k = 0; k < j; k++) {
+      const ck = a.subarray(k * m, (k + 1) * m);
+      let dot = 0;
+      for (let i = 0; i < m; i++) dot += ck[i] * cj[i];
+      for (let i = 0; i < m; i++) cj[i] -= dot * ck[i];
+    }
+    let norm = 0;
+    for (let i = 0; i < m; i++) norm += cj[i] * cj[i];
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < m; i++) cj[i] /= norm;
+  }
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = gain * a[tall ? j * m + i : i * m + j];
+  return fill(t, () => tensor(out, { shape: [...t.shape] }).cast(t.dtype).to(t.device));
 }
 
 /**
