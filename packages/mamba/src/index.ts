@@ -8,3 +8,6 @@ export { selectiveScan, selectiveScanOp, type SelectiveScanOptions } from './sel
 export { selectiveScanRef } from './selective-scan-ref.js';
 export { MAX_WGSL_STATE } from './selective-scan-wgsl.js';
 export type { ScanAttrs } from './scan-layout.js';
+export { Mamba, Block, MixerModel, MambaState, initMambaWeights, type LayerState } from './mamba.js';
+export { MambaLM, type MambaGenerateOptions, type TokenInput } from './lm.js';
+export { defaultMambaConfig, mambaConfigFromJson, mambaConfigToJson, MambaConfigError, type MambaConfig } from './config.js';
