@@ -13,3 +13,10 @@ export { GridWorld, GRID_ACTIONS, type GridWorldOptions } from './envs/grid-worl
 export { Wrapper, TimeLimit, RecordEpisodeStatistics, NormalizeObservation, FrameStack, RunningMeanStd, type EpisodeStatistics } from './wrappers.js';
 export { SyncVectorEnv, type VectorStepResult } from './vector.js';
 export { make, ENV_SPECS, type EnvId } from './make.js';
+export { linearSchedule, type RLProgress, type LearningCurve } from './agents/common.js';
+export { ActorCritic, QNetwork, mlp, savePolicy, loadPolicy, evaluate, type Policy, type Activation, type ActorCriticConfig, type QNetworkConfig, type EvaluateOptions, type EvaluateResult } from './agents/policy.js';
+export { ReplayBuffer, type ReplayBatch } from './agents/replay-buffer.js';
+export { QTable, trainQLearning, type QLearningConfig } from './agents/q-learning.js';
+export { trainReinforce, type ReinforceConfig } from './agents/reinforce.js';
+export { trainDQN, DQN_DEFAULTS, type DQNConfig, type DQNResult } from './agents/dqn.js';
+export { trainPPO, PPO_DEFAULTS, type PPOConfig, type PPOResult } from './agents/ppo.js';
