@@ -1,10 +1,11 @@
 import type { OutInfo, TensorInfo } from '../backend.js';
 import { arrayFor, type DType, type TypedArray } from '../dtype.js';
 import type { BinaryOp, KernelAttrs, UnaryOp } from '../primitives.js';
-import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
+import { contiguousStrides, isContiguousLayout, shapesEqual, sizeOf } from '../shape.js';
 import { map, type View } from './map.js';
 import { BINARY, UNARY, UNARY_F32 } from './math.js';
 import { takeArray } from './pool.js';
+import { kernelChoice } from './select.js';
 
 const view = (x: TensorInfo): View => ({ data: x.data as TypedArray, strides: x.strides, offset: x.offset });
 
@@ -28,7 +29,31 @@ const bitView = (x: TensorInfo): View => ({ data: bits(x.data as TypedArray), st
  */
 const reluBits = (b: number): number => b & ~((b >> 31) & ~((0x7f800000 - (b & 0x7fffffff)) >> 31));
 
+/** Below this many elements the JS loop beats the ~1 us of a kernel call with its copies. */
+const KERNEL_MIN = 64;
+
+/**
+ * op over float32 inputs of out's shape, each contiguous, through the selected CPU kernels'
+ * elementwise op (the wasm SIMD kernels), or null where they do not run it (then the JS loops do).
+ * `op` names a unary op (inputs [x]) or a gradient op (inputs [g, x]).
+ */
+export function kernelElementwise(op: string, inputs: readonly TensorInfo[], out: OutInfo): TypedArray | null {
+  if (out.dtype !== 'float32') return null;
+  const n = sizeOf(out.shape);
+  if (n < KERNEL_MIN) return null;
+  const k = kernelChoice();
+  if (!k.elementwise || !k.elementwiseOps?.(op)) return null;
+  for (const x of inputs) {
+    if (x.dtype !== 'float32' || !(x.data instanceof Float32Array) || !shapesEqual(x.shape, out.shape) || !isContiguousLayout(x.shape, x.strides)) return null;
+  }
+  const r = takeArray('float32', n, false) as Float32Array;
+  k.elementwise(op, inputs.map((x) => (x.data as Float32Array).subarray(x.offset, x.offset + n)), r);
+  return r;
+}
+
 export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): TypedArray {
+  const fast = kernelElementwise(op, inputs, out);
+  if (fast) return fast;
   if (op === 'relu' && out.dtype === 'float32') {
     const r = takeArray(out.dtype, sizeOf(out.shape), false);
     map(reluBits, out.shape, { data: bits(r), strides: contiguousStrides(out.shape), offset: 0 }, [bitView(inputs[0])]);

@@ -5,6 +5,9 @@ import {
   conv2dBackwardInputWasm,
   conv2dBackwardWeightWasm,
   conv2dForwardWasm,
+  elementwiseWasm,
+  ewiseSupports,
+  type EwOp,
   gemmBatchedWasm,
   gemmWasm,
   getNumThreads,
@@ -28,6 +31,12 @@ export interface CpuKernels {
   conv2dForward?: ConvFn;
   conv2dBackwardInput?: ConvFn;
   conv2dBackwardWeight?: ConvFn;
+  /**
+   * float32 elementwise ops over contiguous arrays: out[i] = op(x[i]), or op(g[i], x[i]) for a
+   * gradient op (ins = [g, x]); `elementwiseOps` says which ops it runs.
+   */
+  elementwise?: (op: EwOp, ins: readonly Float32Array[], out: Float32Array) => void;
+  elementwiseOps?: (op: string) => op is EwOp;
 }
 
 const js: CpuKernels = { name: 'js', gemm };
@@ -38,6 +47,8 @@ const wasm: CpuKernels = {
   conv2dForward: conv2dForwardWasm,
   conv2dBackwardInput: conv2dBackwardInputWasm,
   conv2dBackwardWeight: conv2dBackwardWeightWasm,
+  elementwise: elementwiseWasm,
+  elementwiseOps: ewiseSupports,
 };
 
 let current: CpuKernels | null = null;

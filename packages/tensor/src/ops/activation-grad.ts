@@ -1,4 +1,5 @@
 import type { OutInfo } from '../backend.js';
+import { kernelElementwise } from '../cpu/elementwise.js';
 import { map } from '../cpu/map.js';
 import { GELU_GRAD, SILU_GRAD } from '../cpu/math.js';
 import { takeArray } from '../cpu/pool.js';
@@ -75,6 +76,9 @@ function activationGrad<Attrs extends Record<string, unknown>>(spec: ActivationG
     // the CPU's strided elementwise loop reads broadcast and transposed gradients without a copy
     strided: { cpu: true },
     cpu: (inputs, attrs, out) => {
+      // contiguous float32: the SIMD kernel where the selected CPU kernels have one for this op
+      const fast = kernelElementwise(name, inputs, out);
+      if (fast) return fast;
       const r = takeArray(out.dtype, sizeOf(out.shape), false);
       map(spec.scalar(attrs, out.dtype), out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, [...inputs], true);
       return r;

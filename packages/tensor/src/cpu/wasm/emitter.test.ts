@@ -47,6 +47,59 @@ describe('emitter', () => {
     expect(Array.from(new Float32Array(memory.buffer, 32, 4))).toEqual([10.5, 21, 31.5, 42]);
   });
 
+  it('emits the f32x4 / i32x4 arithmetic, rounding, conversion, comparison and bitwise ops the elementwise kernels use', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const mem = () => new ModuleBuilder().importMemory({ module: 'env', name: 'memory', initial: 1, maximum: 1, shared: false });
+    const f = new Float32Array(memory.buffer);
+    const n = new Int32Array(memory.buffer);
+    // each case: a binary (or unary) op on the vectors at bytes 0 and 16, result stored at 32
+    // ints: inputs (and, unless `out` says otherwise, outputs) are int32 lanes
+    const run = (emit: (fb: ReturnType<ModuleBuilder['func']>) => void, a: number[], b: number[], ints = false, out = ints): number[] => {
+      const m = mem();
+      const fb = m.func('t', []);
+      fb.i32Const(32);
+      emit(fb);
+      fb.v128Store();
+      const ex = instantiate(m, memory);
+      (ints ? n : f).set([...a, ...b]);
+      ex.t();
+      return Array.from((out ? n : f).subarray(8, 12));
+    };
+    const A = [1.5, -2.5, 2.5, -0.5];
+    const B = [0.5, 4, -1, NaN];
+    const ld = (fb: ReturnType<ModuleBuilder['func']>, unary = false) => (unary ? fb.i32Const(0).v128Load() : fb.i32Const(0).v128Load().i32Const(16).v128Load());
+    expect(run((fb) => ld(fb).f32x4Sub(), A, B)).toEqual([1, -6.5, 3.5, NaN]);
+    expect(run((fb) => ld(fb).f32x4Div(), A, B)).toEqual([3, -0.625, -2.5, NaN]);
+    expect(run((fb) => ld(fb).f32x4Min(), A, B)).toEqual([0.5, -2.5, -1, NaN]);
+    expect(run((fb) => ld(fb).f32x4Max(), A, B)).toEqual([1.5, 4, 2.5, NaN]);
+    expect(run((fb) => ld(fb, true).f32x4Nearest(), A, B)).toEqual([2, -2, 2, -0]);
+    expect(run((fb) => ld(fb, true).f32x4Abs(), A, B)).toEqual([1.5, 2.5, 2.5, 0.5]);
+    expect(run((fb) => ld(fb, true).f32x4Neg(), A, B)).toEqual([-1.5, 2.5, -2.5, 0.5]);
+    expect(run((fb) => ld(fb, true).i32x4TruncSatF32x4S(), [1.9, -1.9, NaN, 1e10], [], false, true)).toEqual([1, -1, 0, 2147483647]);
+    expect(run((fb) => ld(fb, true).f32x4ConvertI32x4S(), [3, -7, 0, 1 << 24], [], true, false)).toEqual([3, -7, 0, 16777216]);
+    const mask = (v: number[]) => v.map((x) => (x === -1 ? 1 : x === 0 ? 0 : NaN));
+    expect(mask(run((fb) => ld(fb).f32x4Lt(), A, B, false, true))).toEqual([0, 1, 0, 0]);
+    expect(mask(run((fb) => ld(fb).f32x4Gt(), A, B, false, true))).toEqual([1, 0, 1, 0]);
+    expect(mask(run((fb) => ld(fb).f32x4Le(), [1, 2, 3, NaN], [1, 1, 4, 0], false, true))).toEqual([1, 0, 1, 0]);
+    expect(mask(run((fb) => ld(fb).f32x4Ge(), [1, 2, 3, NaN], [1, 1, 4, 0], false, true))).toEqual([1, 1, 0, 0]);
+    expect(mask(run((fb) => ld(fb).f32x4Eq(), [1, 2, NaN, -0], [1, 1, NaN, 0], false, true))).toEqual([1, 0, 0, 1]);
+    const I = [5, -6, 7, 0x7f800000];
+    const J = [1, 2, -3, 0x0f0f0f0f];
+    expect(run((fb) => ld(fb).i32x4Add(), I, J, true)).toEqual([6, -4, 4, (0x7f800000 + 0x0f0f0f0f) | 0]);
+    expect(run((fb) => ld(fb).i32x4Sub(), I, J, true)).toEqual([4, -8, 10, 0x7f800000 - 0x0f0f0f0f]);
+    expect(run((fb) => ld(fb, true).i32Const(3).i32x4Shl(), I, J, true)).toEqual([40, -48, 56, 0x7f800000 << 3]);
+    expect(run((fb) => ld(fb, true).i32Const(1).i32x4ShrS(), I, J, true)).toEqual([2, -3, 3, 0x3fc00000]);
+    expect(run((fb) => ld(fb).i32x4Eq(), I, [5, 6, 7, 8], true)).toEqual([-1, 0, -1, 0]);
+    expect(run((fb) => ld(fb).i32x4GtS(), I, J, true)).toEqual([-1, 0, -1, -1]);
+    expect(run((fb) => ld(fb).v128And(), I, J, true)).toEqual(I.map((v, i) => v & J[i]));
+    expect(run((fb) => ld(fb).v128AndNot(), I, J, true)).toEqual(I.map((v, i) => v & ~J[i]));
+    expect(run((fb) => ld(fb).v128Or(), I, J, true)).toEqual(I.map((v, i) => v | J[i]));
+    expect(run((fb) => ld(fb).v128Xor(), I, J, true)).toEqual(I.map((v, i) => v ^ J[i]));
+    expect(run((fb) => ld(fb).i32x4Const(0x00ff00ff).v128Bitselect(), I, J, true)).toEqual(I.map((v, i) => (v & 0x00ff00ff) | (J[i] & ~0x00ff00ff)));
+    expect(run((fb) => fb.f32x4Const(-0.1), [], [])).toEqual([Math.fround(-0.1), Math.fround(-0.1), Math.fround(-0.1), Math.fround(-0.1)]);
+    expect(run((fb) => fb.i32Const(-9).i32x4Splat(), [], [], true)).toEqual([-9, -9, -9, -9]);
+  });
+
   it('marks shared memory imports', () => {
     const bytes = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', initial: 1, maximum: 2, shared: true }).bytes();
     const mod = new WebAssembly.Module(bytes as BufferSource);

@@ -305,6 +305,107 @@ export class FuncBuilder {
   f32x4Mul(): this {
     return this.simd(0xe6);
   }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+  /** lane-wise minimum; NaN if either lane is NaN */
+  f32x4Min(): this {
+    return this.simd(0xe8);
+  }
+  /** lane-wise maximum; NaN if either lane is NaN */
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+  f32x4Abs(): this {
+    return this.simd(0xe0);
+  }
+  f32x4Neg(): this {
+    return this.simd(0xe1);
+  }
+  /** round to the nearest integer, ties to even */
+  f32x4Nearest(): this {
+    return this.simd(0x6a);
+  }
+  /** lane masks (all ones where true) */
+  f32x4Eq(): this {
+    return this.simd(0x41);
+  }
+  f32x4Lt(): this {
+    return this.simd(0x43);
+  }
+  f32x4Gt(): this {
+    return this.simd(0x44);
+  }
+  f32x4Le(): this {
+    return this.simd(0x45);
+  }
+  f32x4Ge(): this {
+    return this.simd(0x46);
+  }
+  /** f32 lanes to i32, truncating toward zero; NaN gives 0, out-of-range values saturate */
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
+  f32x4ConvertI32x4S(): this {
+    return this.simd(0xfa);
+  }
+  /** v128.const with the same f32 in every lane */
+  f32x4Const(v: number): this {
+    this.simd(0x0c);
+    f32Scratch.setFloat32(0, v, true);
+    for (let l = 0; l < 4; l++) for (let i = 0; i < 4; i++) this.code.push(f32Scratch.getUint8(i));
+    return this;
+  }
+  /** v128.const with the same i32 in every lane */
+  i32x4Const(v: number): this {
+    this.simd(0x0c);
+    f32Scratch.setInt32(0, v, true);
+    for (let l = 0; l < 4; l++) for (let i = 0; i < 4; i++) this.code.push(f32Scratch.getUint8(i));
+    return this;
+  }
+  i32x4Splat(): this {
+    return this.simd(0x11);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  i32x4Sub(): this {
+    return this.simd(0xb1);
+  }
+  /** shift every lane left by the i32 on the stack */
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+  /** arithmetic shift right of every lane by the i32 on the stack */
+  i32x4ShrS(): this {
+    return this.simd(0xac);
+  }
+  i32x4Eq(): this {
+    return this.simd(0x37);
+  }
+  i32x4GtS(): this {
+    return this.simd(0x3b);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  /** a & ~b */
+  v128AndNot(): this {
+    return this.simd(0x4f);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  v128Xor(): this {
+    return this.simd(0x51);
+  }
+  /** (a & mask) | (b & ~mask), operands pushed a, b, mask */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
   /** relaxed-SIMD a*b+c (fused or not, by platform); only valid where `relaxedSimdSupported()` */
   f32x4RelaxedMadd(): this {
     return this.simd(0x105);

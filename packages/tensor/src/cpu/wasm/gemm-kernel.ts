@@ -1,6 +1,7 @@
 // Generates the kernel module: a register-blocked SIMD128 GEMM microkernel over packed panels (and
 // its direct-conv twin that reads B from a padded image), the packing routines that feed it, and
 // the im2col, col2im and row-copy helpers conv2d needs.
+import { emitEwise } from './elementwise-kernel.js';
 import { f32 as F32, type FuncBuilder, i32 as I32, ModuleBuilder, v128 as V128 } from './emitter.js';
 
 /** Microkernel tile: MR rows x NR columns of C held in MR*NR/4 f32x4 accumulators. */
@@ -33,6 +34,8 @@ export interface KernelExports {
   copyRows(src: number, ss: number, dst: number, ds: number, rows: number, len: number): void;
   /** gx planes q = n*C + c in [p0, p1) += col2im of dcol (row stride ldd elements) for the conv at `geo` */
   col2im(geo: number, dcol: number, ldd: number, gx: number, p0: number, p1: number): void;
+  /** out[i] = op(x[i]) or op(a[i], x[i]) for i < n, whole vectors (see elementwise-kernel.ts) */
+  ewise(op: number, a: number, x: number, out: number, n: number): void;
 }
 
 /**
@@ -682,5 +685,6 @@ export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   emitPackEntry(m, 'packB', NR, false, emitPack(m, null, NR, false), packT);
   emitIm2col(m);
   emitCol2im(m);
+  emitEwise(m);
   return m.bytes();
 }

@@ -26,7 +26,7 @@ export const CTRL = {
 } as const;
 
 /** Job kinds. */
-export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6 } as const;
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6, EWISE: 7 } as const;
 
 /** B sources for GEMM jobs. */
 export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
@@ -85,6 +85,12 @@ export const P = {
   DP: 49,
   ROWS_N: 50,
   LEN: 51,
+  EW_OP: 52, // elementwise: op code, input addresses (a: gradient, x), output, floats in all and per task
+  EW_A: 53,
+  EW_X: 54,
+  EW_OUT: 55,
+  EW_N: 56,
+  EW_TASK: 57,
 } as const;
 
 /** Bytes before the first scratch allocation: control words, parameters, conv geometry. */
@@ -166,6 +172,9 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
     for (let q = q0; q < q1; q++) {
       ex.copyRows(p[P.SRC] + q * p[P.SP] * 4, p[P.SS], p[P.DST] + q * p[P.DP] * 4, p[P.DS], p[P.ROWS_N], p[P.LEN]);
     }
+  } else if (kind === JOB.EWISE) {
+    const e0 = i * p[P.EW_TASK], len = Math.min(p[P.EW_TASK], p[P.EW_N] - e0);
+    ex.ewise(p[P.EW_OP], p[P.EW_A] + e0 * 4, p[P.EW_X] + e0 * 4, p[P.EW_OUT] + e0 * 4, len);
   } else if (kind === JOB.COL2IM) {
     const q0 = i * p[P.PLANES_TASK];
     ex.col2im(p[P.GEO], p[P.C], p[P.LDD], p[P.GX], q0, Math.min(q0 + p[P.PLANES_TASK], p[P.PLANES]));

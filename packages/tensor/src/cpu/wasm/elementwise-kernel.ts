@@ -1,0 +1,123 @@
+// Float32 transcendental elementwise kernels in SIMD128: a vector exp (Cody-Waite range reduction,
+// a degree-6 minimax polynomial, 2^n built in the exponent bits) and the activations made from it.
+import { type FuncBuilder, i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
+
+/** Elementwise ops of the `ewise` export, by code. Binary ops take (g, x); unary ones x alone. */
+export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3 } as const;
+export type EwOp = keyof typeof EW;
+/** ops whose first input is an incoming gradient g */
+export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad']);
+
+/**
+ * exp constants. Inputs are clamped to [LO, HI]: exp(89) overflows float32 (ln FLT_MAX ~ 88.72) and
+ * exp(-104) is below half the smallest subnormal (2^-150), so the clamped values still round to
+ * inf and 0, and ±Inf land on them; min/max keep NaN.
+ */
+const LO = -104;
+const HI = 89;
+/** ln 2 = LN2_HI + LN2_LO: LN2_HI has 9 significant bits, so n * LN2_HI is exact for |n| <= 2^15 */
+const LN2_HI = 0.693359375;
+const LN2_LO = Math.LN2 - LN2_HI;
+/**
+ * (e^r - 1 - r) / r^2 on |r| <= ln2/2: degree-4 minimax fit (Lawson-weighted least squares on
+ * Chebyshev nodes), so e^r = 1 + r + r^2 q(r) has relative error 3.1e-9 before float32 rounding.
+ */
+const Q = [0.4999999403953552, 0.1666652113199234, 0.04166838899254799, 0.00836874544620514, 0.0013814539415761828];
+
+/** Scratch locals the vector helpers share within one function. */
+export interface VecLocals {
+  xc: number;
+  kf: number;
+  r: number;
+  q: number;
+  k: number;
+  k1: number;
+}
+
+export function vecLocals(f: FuncBuilder): VecLocals {
+  return { xc: f.local(V128), kf: f.local(V128), r: f.local(V128), q: f.local(V128), k: f.local(V128), k1: f.local(V128) };
+}
+
+/**
+ * Pushes exp of the f32x4 that `push` leaves on the stack. x = n ln2 + r with n = nearest(x log2e)
+ * (Cody-Waite: r = x - n LN2_HI - n LN2_LO, the first product exact), e^r from the polynomial,
+ * then e^r 2^n1 2^n2 with n1 = n >> 1, n2 = n - n1: both powers are normal floats for every
+ * n in [-150, 128], and the final product rounds once into the subnormal range or to inf.
+ */
+export function vexp(f: FuncBuilder, t: VecLocals, push: () => void): void {
+  push();
+  f.f32x4Const(LO).f32x4Max().f32x4Const(HI).f32x4Min().set(t.xc);
+  f.get(t.xc).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().set(t.kf);
+  f.get(t.xc).get(t.kf).f32x4Const(LN2_HI).f32x4Mul().f32x4Sub().get(t.kf).f32x4Const(LN2_LO).f32x4Mul().f32x4Sub().set(t.r);
+  f.get(t.r).f32x4Const(Q[4]).f32x4Mul().f32x4Const(Q[3]).f32x4Add();
+  for (let i = 2; i >= 0; i--) f.get(t.r).f32x4Mul().f32x4Const(Q[i]).f32x4Add();
+  f.set(t.q);
+  // p = 1 + (r + r^2 q)
+  f.get(t.r).get(t.r).f32x4Mul().get(t.q).f32x4Mul().get(t.r).f32x4Add().f32x4Const(1).f32x4Add();
+  // NaN: kf is NaN, k saturates to 0 and p stays NaN
+  f.get(t.kf).i32x4TruncSatF32x4S().set(t.k);
+  f.get(t.k).i32Const(1).i32x4ShrS().set(t.k1);
+  f.get(t.k1).i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl().f32x4Mul();
+  f.get(t.k).get(t.k1).i32x4Sub().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl().f32x4Mul();
+}
+
+/** Pushes 1 / (1 + exp(-x)) for the x in local `x` (exp(-x) = inf gives 0, not NaN). */
+function vsigmoid(f: FuncBuilder, t: VecLocals, x: number): void {
+  f.f32x4Const(1);
+  vexp(f, t, () => f.get(x).f32x4Neg());
+  f.f32x4Const(1).f32x4Add().f32x4Div();
+}
+
+/** The loop body of each op: reads x (and g) from locals, leaves the result on the stack. */
+const BODIES: Record<EwOp, (f: FuncBuilder, t: VecLocals, x: number, g: number, s: number) => void> = {
+  exp: (f, t, x) => vexp(f, t, () => f.get(x)),
+  sigmoid: (f, t, x) => vsigmoid(f, t, x),
+  // x / (1 + e^-x), as the float32 JS kernel computes it
+  silu: (f, t, x) => {
+    f.get(x);
+    vexp(f, t, () => f.get(x).f32x4Neg());
+    f.f32x4Const(1).f32x4Add().f32x4Div();
+  },
+  // g (s (x (1 - s) + 1)), s = sigmoid(x)
+  siluGrad: (f, t, x, g, s) => {
+    vsigmoid(f, t, x);
+    f.set(s);
+    f.get(g).get(s).get(x).f32x4Const(1).get(s).f32x4Sub().f32x4Mul().f32x4Const(1).f32x4Add().f32x4Mul().f32x4Mul();
+  },
+};
+
+/**
+ * `ewise(op, a, x, out, n)`: out[i] = op(x[i]) (or op(a[i], x[i]) for a gradient op) for i < n
+ * rounded up to whole vectors, so the buffers must have room for up to 3 floats past n.
+ * Addresses are byte offsets.
+ */
+export function emitEwise(m: ModuleBuilder): void {
+  const f = m.func('ewise', [I32, I32, I32, I32, I32]);
+  const [op, a, b, out, n] = [0, 1, 2, 3, 4];
+  const end = f.local(I32);
+  const x = f.local(V128);
+  const g = f.local(V128);
+  const s = f.local(V128);
+  const t = vecLocals(f);
+  f.get(out).get(n).i32Const(2).i32Shl().i32Add().set(end);
+  for (const [name, code] of Object.entries(EW) as [EwOp, number][]) {
+    f.get(op).i32Const(code).i32Eq();
+    f.if(() => {
+      f.block((done) => {
+        f.loop((top) => {
+          f.get(out).get(end).i32GeU().brIf(done);
+          f.get(b).v128Load().set(x);
+          if (EW_BINARY.has(name)) f.get(a).v128Load().set(g);
+          f.get(out);
+          BODIES[name](f, t, x, g, s);
+          f.v128Store();
+          f.get(out).i32Const(16).i32Add().set(out);
+          f.get(b).i32Const(16).i32Add().set(b);
+          f.get(a).i32Const(16).i32Add().set(a);
+          f.br(top);
+        });
+      });
+      f.return();
+    });
+  }
+}

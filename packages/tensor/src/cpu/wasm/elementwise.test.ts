@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { elementwiseWasm, getNumThreads, initWasmThreads, setNumThreads, type EwOp } from './index.js';
+
+const f32 = Math.fround;
+
+/** Distance in float32 units in the last place (same-sign finite values; 0 when both NaN or equal). */
+function ulps(a: number, b: number): number {
+  if (Number.isNaN(a) && Number.isNaN(b)) return 0;
+  if (a === b) return 0;
+  if (!Number.isFinite(a) || !Number.isFinite(b) || Number.isNaN(a) || Number.isNaN(b)) return Infinity;
+  const bits = new Int32Array(new Float32Array([a, b]).buffer);
+  // order float bit patterns as integers (negative values mirrored)
+  const ord = (i: number) => (i < 0 ? -(i & 0x7fffffff) : i);
+  return Math.abs(ord(bits[0]) - ord(bits[1]));
+}
+
+/** Every float32 in [lo, hi] stepping by `step` ulps, plus the given extras. */
+function sweep(lo: number, hi: number, n: number, extras: number[] = []): Float32Array {
+  const xs: number[] = [...extras];
+  for (let i = 0; i <= n; i++) xs.push(f32(lo + ((hi - lo) * i) / n));
+  return Float32Array.from(xs);
+}
+
+const EDGES = [0, -0, 1e-30, -1e-30, 1e-7, -1e-7, 88.72, 88.7228, 88.72284, 88.73, 89, 100, 1e30, -87.33, -87.34, -100, -103.9, -103.97, -103.98, -104, -1e30, Infinity, -Infinity, NaN];
+
+function run(op: EwOp, ins: Float32Array[]): Float32Array {
+  const out = new Float32Array(ins[ins.length - 1].length);
+  elementwiseWasm(op, ins, out);
+  return out;
+}
+
+function maxUlps(got: Float32Array, want: (i: number) => number): { worst: number; at: number } {
+  let worst = 0, at = -1;
+  for (let i = 0; i < got.length; i++) {
+    const u = ulps(got[i], f32(want(i)));
+    if (u > worst) (worst = u), (at = i);
+  }
+  return { worst, at };
+}
+
+describe('elementwiseWasm', () => {
+  it('exp is within 2 ulp of Math.exp rounded to float32 over a dense sweep, subnormals and edges included', () => {
+    const x = sweep(-104, 89, 400_003, EDGES);
+    const got = run('exp', [x]);
+    const { worst, at } = maxUlps(got, (i) => Math.exp(x[i]));
+    expect(worst, `x = ${x[at]}: ${got[at]} vs ${f32(Math.exp(x[at]))}`).toBeLessThanOrEqual(2);
+    // the edges, exactly as Math.exp gives them
+    const e = run('exp', [Float32Array.from([-Infinity, Infinity, NaN, 89, 1e30, -104, -1e30, 0, -0])]);
+    expect(Array.from(e)).toEqual([0, Infinity, NaN, Infinity, Infinity, 0, 0, 1, 1]);
+  });
+
+  it('exp is within 2 ulp near 0 and across the subnormal range, where the result scale changes', () => {
+    for (const [lo, hi] of [[-1, 1], [-0.35, 0.35], [-103.98, -87], [87, 88.73]]) {
+      const x = sweep(lo, hi, 100_001);
+      const got = run('exp', [x]);
+      const { worst, at } = maxUlps(got, (i) => Math.exp(x[i]));
+      expect(worst, `x = ${x[at]}`).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('sigmoid, silu and siluGrad match their float64 forms within a few ulp', () => {
+    const x = sweep(-120, 120, 200_001, EDGES);
+    const g = Float32Array.from(x, (_, i) => f32(Math.sin(i) * 3));
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    // scale: the size of the terms summed. siluGrad's 1 + x (1 - s) cancels near x = -1.28, and
+    // 1 - s carries s's rounding (6e-8) times x for large x, as in PyTorch's float32 kernel, so its
+    // error is measured against the terms, not the result
+    const cases: [EwOp, Float32Array[], (i: number) => number, (i: number) => number, number][] = [
+      ['sigmoid', [x], (i) => sig(x[i]), (i) => sig(x[i]), 4e-7],
+      ['silu', [x], (i) => x[i] / (1 + Math.exp(-x[i])), (i) => Math.abs(x[i] / (1 + Math.exp(-x[i]))), 4e-7],
+      [
+        'siluGrad',
+        [g, x],
+        (i) => { const s = sig(x[i]); return g[i] * (s * (x[i] * (1 - s) + 1)); },
+        (i) => { const s = sig(x[i]); return Math.abs(g[i]) * s * (Math.abs(x[i]) * (1 - s) + 1); },
+        2e-6,
+      ],
+    ];
+    for (const [op, ins, want, scale, tol] of cases) {
+      const got = run(op, ins);
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) {
+        const w = f32(want(i));
+        if (!Number.isFinite(w)) {
+          expect(got[i], `${op}(${x[i]})`).toBe(w);
+          continue;
+        }
+        const sc = scale(i);
+        if (sc < 1e-30) {
+          expect(Math.abs(got[i]), `${op}(${x[i]})`).toBeLessThan(1e-30);
+          continue;
+        }
+        worst = Math.max(worst, Math.abs(got[i] - w) / sc);
+      }
+      expect(worst, op).toBeLessThan(tol);
+    }
+    const edge = run('silu', [Float32Array.from([Infinity, -Infinity, NaN, 0, -200, 200, 0, 0])]);
+    expect(Array.from(edge.subarray(0, 6))).toEqual([Infinity, NaN, NaN, 0, -0, 200]);
+    const s = run('sigmoid', [Float32Array.from([Infinity, -Infinity, NaN, 0, -200, 200, 0, 0])]);
+    expect(Array.from(s.subarray(0, 6))).toEqual([1, 0, NaN, 0.5, 0, 1]);
+  });
+
+  it('handles lengths that are not whole vectors without touching the output past its end', () => {
+    for (const n of [1, 3, 5, 8191, 8193]) {
+      const x = Float32Array.from({ length: n }, (_, i) => (i % 17) - 8);
+      const out = new Float32Array(n + 3).fill(7);
+      elementwiseWasm('exp', [x], out.subarray(0, n));
+      expect(Array.from(out.subarray(n))).toEqual([7, 7, 7]);
+      for (let i = 0; i < n; i++) expect(ulps(out[i], f32(Math.exp(x[i])))).toBeLessThanOrEqual(2);
+    }
+  });
+
+  describe('on 2 threads', () => {
+    let before = 1;
+    beforeAll(async () => {
+      before = getNumThreads();
+      await initWasmThreads(2);
+    });
+    afterAll(() => setNumThreads(before));
+
+    it('gives the same bits as one thread on a large array', () => {
+      const n = 300_001;
+      const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 30);
+      const g = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+      for (const op of ['silu', 'siluGrad'] as EwOp[]) {
+        const ins = op === 'siluGrad' ? [g, x] : [x];
+        const two = run(op, ins);
+        setNumThreads(1);
+        const one = run(op, ins);
+        setNumThreads(2);
+        let differ = 0;
+        for (let i = 0; i < n; i++) differ += +!Object.is(two[i], one[i]);
+        expect(differ, op).toBe(0);
+      }
+    });
+  });
+});
