@@ -5,7 +5,7 @@
  */
 import { noGrad } from '@dl/autograd';
 import { DLError, Generator, IndexError, ShapeError, fmt, generator as globalGenerator, rand, scope, tensor, zeros, type Tensor } from '@dl/tensor';
-import { Linear, Module, checkSampling, crossEntropy, parseSafetensors, sampleLogits, serializeSafetensors, writeFileAtomic, type SamplingOptions } from '@dl/layers';
+import { Linear, Module, checkSampling, crossEntropy, parseSafetensors, sampleLogits, serializeSafetensors, writeFileAtomic, type ParamGroupInput, type SamplingOptions } from '@dl/layers';
 import { MambaConfigError, checkAgainstWeights, checkConfig, defaultMambaConfig, derived, mambaConfigFromJson, mambaConfigToJson, type MambaConfig } from './config.js';
 import { MambaState, MixerModel, checkIds, initMambaWeights } from './mamba.js';
 
@@ -76,6 +76,22 @@ export class MambaLM extends Module {
     const V = this.paddedVocabSize;
     const loss = crossEntropy(logits.reshape([B * L, V]), targets.reshape([B * L]), { ignoreIndex: -1 });
     return { logits, loss };
+  }
+
+  /**
+   * AdamW parameter groups: weight decay on the matrices (projections, the embedding, the conv
+   * kernels), none on biases, norms, D and A_log (the reference marks A_log and D `_no_weight_decay`).
+   *
+   *   const opt = new AdamW(model.paramGroups(0.1), { lr: 1e-3 });
+   */
+  paramGroups(weightDecay: number): ParamGroupInput<{ weightDecay: number }>[] {
+    const noDecay = new Set<Tensor>(this.backbone.layers.map((l) => l.mixer.ALog));
+    const params = this.parameters();
+    const decay = (p: Tensor): boolean => p.ndim >= 2 && !noDecay.has(p);
+    return [
+      { params: params.filter(decay), weightDecay },
+      { params: params.filter((p) => !decay(p)), weightDecay: 0 },
+    ];
   }
 
   /** A zero recurrent state for `batchSize` rows, on the model's device. */

@@ -123,3 +123,18 @@ describe('Mamba mixer and MambaLM', () => {
     expect(() => model.forwardRecurrent(tensor([[1]], { dtype: 'int32' }), model.newState(2))).toThrow(/the state holds 2 rows for 1 layers; ids \[1,1\] needs 1 rows/);
   });
 });
+
+describe('MambaLM.paramGroups', () => {
+  it('decays the matrices, not A_log, D, biases or norms', () => {
+    const model = new MambaLM({ dModel: 16, nLayer: 2, vocabSize: 11, dState: 4 });
+    const [decay, rest] = model.paramGroups(0.1);
+    // the tied head and the embedding are one tensor: named by the last key
+    const names = new Map(Object.entries(model.stateDict()).map(([k, v]) => [v, k]));
+    const decayed = [...decay.params].map((p) => names.get(p));
+    expect(decayed).toContain('backbone.layers.0.mixer.in_proj.weight');
+    expect(decayed).toContain('lm_head.weight');
+    expect(decayed).not.toContain('backbone.layers.0.mixer.A_log');
+    expect([...rest.params].map((p) => names.get(p))).toEqual(expect.arrayContaining(['backbone.layers.1.mixer.A_log', 'backbone.layers.1.mixer.D', 'backbone.norm_f.weight', 'backbone.layers.0.mixer.dt_proj.bias']));
+    expect([...decay.params].length + [...rest.params].length).toBe(model.parameters().length);
+  });
+});

@@ -6,6 +6,11 @@ export interface ScanAttrs {
   returnLastState: boolean;
 }
 
+/** The length of one (b, d) row of the forward op's output: y, then the last state when asked for. */
+export function rowLength({ L, N }: { L: number; N: number }, { returnLastState }: Pick<ScanAttrs, 'returnLastState'>): number {
+  return L + (returnLastState ? N : 0);
+}
+
 /** Sizes read off the inputs: batch, channels D, length L, state N, and the layout of B and C. */
 export interface ScanDims {
   batch: number;

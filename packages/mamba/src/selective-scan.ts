@@ -12,7 +12,7 @@
  * as state-spaces/mamba's `selective_scan_ref`.
  */
 import { DTypeError, ShapeError, defineOp, fmt, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray } from '@dl/tensor';
-import { gradSizes, type ScanAttrs, type ScanDims as Dims } from './scan-layout.js';
+import { gradSizes, rowLength, type ScanAttrs, type ScanDims as Dims } from './scan-layout.js';
 import { backwardProgram, forwardProgram } from './selective-scan-wgsl.js';
 
 export interface SelectiveScanOptions {
@@ -63,120 +63,154 @@ function dimsOf(op: string, shapes: readonly (readonly number[])[], dtypes: read
 const softplus = (x: number): number => (x > 20 ? x : Math.log1p(Math.exp(x)));
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-/** The forward CPU kernel: one sequential scan per (b, d), the state in a small array. */
-function scanCpu(inputs: readonly HostInput[], { deltaSoftplus, returnLastState }: ScanAttrs, outSize: number, dims: Dims): TypedArray {
+/**
+ * Where B (or C) of row b, channel d, state n is at step t: `at + t * step`. Input-dependent
+ * (batch, N, L) runs along t; fixed (D, N) stays put. Keeps the loops free of layout branches.
+ */
+function locate(variable: boolean, b: number, d: number, n: number, N: number, L: number): [at: number, step: number] {
+  return variable ? [(b * N + n) * L, 1] : [d * N + n, 0];
+}
+
+/** dt (softplus of delta + deltaBias, or not) and dt * u of one (b, d) row, into `dt` and `dtu`. */
+function stepSizes(delta: TypedArray, u: TypedArray, row: number, bias: number, L: number, softplusOn: boolean, dt: Float64Array, dtu: Float64Array): void {
+  for (let t = 0; t < L; t++) {
+    const raw = delta[row + t] + bias;
+    const v = softplusOn ? softplus(raw) : raw;
+    dt[t] = v;
+    dtu[t] = v * u[row + t];
+  }
+}
+
+/**
+ * The forward CPU kernel: per (b, d) and state index n, the scan over time (state n of every
+ * step depends only on state n of the step before), adding h_t[n] C_t[n] into y_t.
+ */
+function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number, dims: Dims): TypedArray {
   const [u, delta, A, B, C, Dv, bias, z] = inputs.map((i) => i.data);
+  const { deltaSoftplus, returnLastState } = attrs;
   const { batch, D, L, N, varB, varC, hasZ } = dims;
-  const outL = returnLastState ? L + N : L;
+  const outL = rowLength(dims, attrs);
   const out = u instanceof Float64Array ? new Float64Array(outSize) : new Float32Array(outSize);
-  const h = new Float64Array(N);
+  const dt = new Float64Array(L);
+  const dtu = new Float64Array(L);
+  const y = new Float64Array(L);
   for (let b = 0; b < batch; b++) {
     for (let d = 0; d < D; d++) {
-      h.fill(0);
       const row = (b * D + d) * L;
       const o = (b * D + d) * outL;
-      for (let t = 0; t < L; t++) {
-        const raw = delta[row + t] + bias[d];
-        const dt = deltaSoftplus ? softplus(raw) : raw;
-        const ut = u[row + t];
-        const dtu = dt * ut;
-        let y = 0;
-        for (let n = 0; n < N; n++) {
-          const bv = varB ? B[(b * N + n) * L + t] : B[d * N + n];
-          const cv = varC ? C[(b * N + n) * L + t] : C[d * N + n];
-          h[n] = Math.exp(dt * A[d * N + n]) * h[n] + dtu * bv;
-          y += h[n] * cv;
+      stepSizes(delta, u, row, bias[d], L, deltaSoftplus, dt, dtu);
+      y.fill(0);
+      for (let n = 0; n < N; n++) {
+        const a = A[d * N + n];
+        const [bAt, bStep] = locate(varB, b, d, n, N, L);
+        const [cAt, cStep] = locate(varC, b, d, n, N, L);
+        let h = 0;
+        for (let t = 0; t < L; t++) {
+          h = Math.exp(dt[t] * a) * h + dtu[t] * B[bAt + t * bStep];
+          y[t] += h * C[cAt + t * cStep];
         }
-        y += Dv[d] * ut;
+        if (returnLastState) out[o + L + n] = h;
+      }
+      const dd = Dv[d];
+      for (let t = 0; t < L; t++) {
+        let v = y[t] + dd * u[row + t];
         if (hasZ) {
           const zt = z[row + t];
-          y *= zt * sigmoid(zt);
+          v *= zt * sigmoid(zt);
         }
-        out[o + t] = y;
+        out[o + t] = v;
       }
-      if (returnLastState) for (let n = 0; n < N; n++) out[o + L + n] = h[n];
     }
   }
   return out;
 }
 
 /**
- * The backward CPU kernel: per (b, d), the forward scan again (keeping every state), then the
- * reverse-time scan of dL/dh_t = dL/dy_t C_t + exp(dt_{t+1} A) dL/dh_{t+1}. Returns the packed
- * gradients (see gradSizes).
+ * The backward CPU kernel: per (b, d), the forward scan again (keeping every state and decay),
+ * then per state index n the reverse-time scan of dL/dh_t = dL/dy_t C_t + exp(dt_{t+1} A) dL/dh_{t+1}.
+ * Returns the packed gradients (see gradSizes).
  */
-function scanGradCpu(inputs: readonly HostInput[], { deltaSoftplus, returnLastState }: ScanAttrs, outSize: number, dims: Dims): TypedArray {
+function scanGradCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number, dims: Dims): TypedArray {
   const data = inputs.map((i) => i.data);
   const [u, delta, A, B, C, Dv, bias] = data;
+  const { deltaSoftplus, returnLastState } = attrs;
   const { batch, D, L, N, varB, varC, hasZ } = dims;
   const z = hasZ ? data[7] : null;
   const g = data[hasZ ? 8 : 7];
-  const outL = returnLastState ? L + N : L;
+  const outL = rowLength(dims, attrs);
   const sizes = gradSizes(dims);
   const off: number[] = [];
   sizes.reduce((acc, s, i) => ((off[i] = acc), acc + s), 0);
   const out = u instanceof Float64Array ? new Float64Array(outSize) : new Float32Array(outSize);
   const [oU, oDelta, oA, oB, oC, oD, oBias, oZ] = off;
-  const hs = new Float64Array((L + 1) * N); // hs[(t + 1) N + n] = h_t[n]; h_{-1} = 0
-  const dts = new Float64Array(L);
+  const hs = new Float64Array(N * L); // hs[n L + t] = h_t[n]
+  const decay = new Float64Array(N * L); // exp(dt_t A[d, n])
+  const dt = new Float64Array(L);
+  const dtu = new Float64Array(L);
+  const y = new Float64Array(L);
   const gy = new Float64Array(L); // dL/d(y_t before the gate)
-  const dh = new Float64Array(N);
+  const ddt = new Float64Array(L);
+  const du = new Float64Array(L);
   for (let b = 0; b < batch; b++) {
     for (let d = 0; d < D; d++) {
       const row = (b * D + d) * L;
       const gRow = (b * D + d) * outL;
-      // forward again, keeping the states
-      for (let t = 0; t < L; t++) {
-        const raw = delta[row + t] + bias[d];
-        const dt = deltaSoftplus ? softplus(raw) : raw;
-        dts[t] = dt;
-        const dtu = dt * u[row + t];
-        let y = 0;
-        for (let n = 0; n < N; n++) {
-          const bv = varB ? B[(b * N + n) * L + t] : B[d * N + n];
-          const cv = varC ? C[(b * N + n) * L + t] : C[d * N + n];
-          const hn = Math.exp(dt * A[d * N + n]) * hs[t * N + n] + dtu * bv;
-          hs[(t + 1) * N + n] = hn;
-          y += hn * cv;
+      stepSizes(delta, u, row, bias[d], L, deltaSoftplus, dt, dtu);
+      // forward again, keeping the states and decays
+      y.fill(0);
+      for (let n = 0; n < N; n++) {
+        const a = A[d * N + n];
+        const [bAt, bStep] = locate(varB, b, d, n, N, L);
+        const [cAt, cStep] = locate(varC, b, d, n, N, L);
+        let h = 0;
+        for (let t = 0; t < L; t++) {
+          const e = Math.exp(dt[t] * a);
+          h = e * h + dtu[t] * B[bAt + t * bStep];
+          decay[n * L + t] = e;
+          hs[n * L + t] = h;
+          y[t] += h * C[cAt + t * cStep];
         }
-        y += Dv[d] * u[row + t];
+      }
+      const dd = Dv[d];
+      let dDsum = 0;
+      for (let t = 0; t < L; t++) {
+        const ut = u[row + t];
         const gt = g[gRow + t];
         if (z) {
           const zt = z[row + t];
           const s = sigmoid(zt);
           gy[t] = gt * zt * s;
-          out[oZ + row + t] = gt * y * s * (1 + zt * (1 - s));
+          out[oZ + row + t] = gt * (y[t] + dd * ut) * s * (1 + zt * (1 - s));
         } else gy[t] = gt;
+        dDsum += gy[t] * ut;
+        du[t] = gy[t] * dd;
+        ddt[t] = 0;
       }
-      for (let n = 0; n < N; n++) dh[n] = returnLastState ? g[gRow + L + n] : 0;
-      let dDsum = 0;
-      let dBiasSum = 0;
-      for (let t = L - 1; t >= 0; t--) {
-        const dt = dts[t];
-        const ut = u[row + t];
-        const gyt = gy[t];
-        dDsum += gyt * ut;
-        let du = gyt * Dv[d];
-        let ddt = 0;
-        for (let n = 0; n < N; n++) {
-          const iB = varB ? oB + (b * N + n) * L + t : oB + d * N + n;
-          const iC = varC ? oC + (b * N + n) * L + t : oC + d * N + n;
-          const bv = varB ? B[(b * N + n) * L + t] : B[d * N + n];
-          const cv = varC ? C[(b * N + n) * L + t] : C[d * N + n];
-          const a = A[d * N + n];
-          const hPrev = hs[t * N + n];
-          out[iC] += gyt * hs[(t + 1) * N + n];
-          const dhn = dh[n] + gyt * cv;
-          const dA = Math.exp(dt * a);
-          out[iB] += dhn * dt * ut;
-          ddt += dhn * (a * dA * hPrev + ut * bv);
-          du += dhn * dt * bv;
-          out[oA + d * N + n] += dhn * dt * dA * hPrev;
-          dh[n] = dhn * dA;
+      for (let n = 0; n < N; n++) {
+        const a = A[d * N + n];
+        const [bAt, bStep] = locate(varB, b, d, n, N, L);
+        const [cAt, cStep] = locate(varC, b, d, n, N, L);
+        let dh = returnLastState ? g[gRow + L + n] : 0;
+        let dA = 0;
+        for (let t = L - 1; t >= 0; t--) {
+          const k = n * L + t;
+          const hPrev = t > 0 ? hs[k - 1] : 0;
+          const e = decay[k];
+          const bv = B[bAt + t * bStep];
+          const dhn = dh + gy[t] * C[cAt + t * cStep];
+          out[oC + cAt + t * cStep] += gy[t] * hs[k];
+          out[oB + bAt + t * bStep] += dhn * dtu[t];
+          ddt[t] += dhn * (a * e * hPrev + u[row + t] * bv);
+          du[t] += dhn * dt[t] * bv;
+          dA += dhn * dt[t] * e * hPrev;
+          dh = dhn * e;
         }
-        const raw = delta[row + t] + bias[d];
-        const dRaw = deltaSoftplus ? ddt * sigmoid(raw) : ddt;
-        out[oU + row + t] = du;
+        out[oA + d * N + n] += dA;
+      }
+      let dBiasSum = 0;
+      for (let t = 0; t < L; t++) {
+        const dRaw = deltaSoftplus ? ddt[t] * sigmoid(delta[row + t] + bias[d]) : ddt[t];
+        out[oU + row + t] = du[t];
         out[oDelta + row + t] = dRaw;
         dBiasSum += dRaw;
       }
@@ -188,20 +222,23 @@ function scanGradCpu(inputs: readonly HostInput[], { deltaSoftplus, returnLastSt
 }
 
 /** The kernel's output shape (batch, D, L) or, with the last state packed after y, (batch, D, L + N). */
-function outShape(dims: Dims, returnLastState: boolean): number[] {
-  return [dims.batch, dims.D, returnLastState ? dims.L + dims.N : dims.L];
+function outShape(dims: Dims, attrs: ScanAttrs): number[] {
+  return [dims.batch, dims.D, rowLength(dims, attrs)];
 }
+
+/** The scan's own inputs among the backward op's [u, delta, A, B, C, D, deltaBias, z?, g]. */
+const scanInputsOf = <T>(inputs: readonly T[]): readonly T[] => inputs.slice(0, -1);
 
 const scanGrad: CustomOp<ScanAttrs> = defineOp<ScanAttrs>({
   name: 'mamba.selectiveScanBackward',
   // second-order gradients of the scan are not defined (Mamba trains with first-order optimizers)
   differentiable: false,
-  inferOutput: (inputs) => {
-    const dims = dimsOf('mamba.selectiveScanBackward', inputs.slice(0, -1).map((t) => t.shape), inputs.map((t) => t.dtype));
+  inferOutput: (inputs, attrs) => {
+    const dims = dimsOf('mamba.selectiveScanBackward', scanInputsOf(inputs).map((t) => t.shape), inputs.map((t) => t.dtype));
     return { shape: [gradSizes(dims).reduce((a, b) => a + b, 0)], dtype: inputs[0].dtype };
   },
-  cpu: (inputs, attrs, out) => scanGradCpu(inputs, attrs, out.shape[0], dimsOf('mamba.selectiveScanBackward', inputs.slice(0, -1).map((i) => i.shape), inputs.map((i) => i.dtype))),
-  wgsl: (inputs, attrs) => backwardProgram(dimsOf('mamba.selectiveScanBackward', inputs.slice(0, -1).map((i) => i.shape), inputs.map((i) => i.dtype)), attrs),
+  cpu: (inputs, attrs, out) => scanGradCpu(inputs, attrs, out.shape[0], dimsOf('mamba.selectiveScanBackward', scanInputsOf(inputs).map((i) => i.shape), inputs.map((i) => i.dtype))),
+  wgsl: (inputs, attrs) => backwardProgram(dimsOf('mamba.selectiveScanBackward', scanInputsOf(inputs).map((i) => i.shape), inputs.map((i) => i.dtype)), attrs),
 });
 
 /**
@@ -210,21 +247,21 @@ const scanGrad: CustomOp<ScanAttrs> = defineOp<ScanAttrs>({
  */
 export const selectiveScanOp: CustomOp<ScanAttrs> = defineOp<ScanAttrs>({
   name: 'mamba.selectiveScan',
-  inferOutput: (inputs, { returnLastState }) => {
+  inferOutput: (inputs, attrs) => {
     if (inputs.length !== 7 && inputs.length !== 8) throw new ShapeError('mamba.selectiveScan', `expected 7 or 8 inputs (u, delta, A, B, C, D, deltaBias, z?), got ${inputs.length}`);
     const dims = dimsOf('mamba.selectiveScan', inputs.map((t) => t.shape), inputs.map((t) => t.dtype));
-    return { shape: outShape(dims, returnLastState), dtype: inputs[0].dtype };
+    return { shape: outShape(dims, attrs), dtype: inputs[0].dtype };
   },
   cpu: (inputs, attrs, out) => scanCpu(inputs, attrs, out.shape.reduce((a, b) => a * b, 1), dimsOf('mamba.selectiveScan', inputs.map((i) => i.shape), inputs.map((i) => i.dtype))),
   wgsl: (inputs, attrs) => forwardProgram(dimsOf('mamba.selectiveScan', inputs.map((i) => i.shape), inputs.map((i) => i.dtype)), attrs),
   save: (inputs) => [...inputs],
-  backward: (g, { saved, attrs, needs }) => {
-    const dims = dimsOf('mamba.selectiveScan', saved.map((t) => t.shape), saved.map((t) => t.dtype));
-    const packed = scanGrad([...saved, g], attrs); // (sum of gradSizes)
-    const shapes = saved.map((t) => t.shape);
+  backward: (g, { saved: inputs, attrs, needs }) => {
+    const dims = dimsOf('mamba.selectiveScan', inputs.map((t) => t.shape), inputs.map((t) => t.dtype));
+    const packed = scanGrad([...inputs, g], attrs); // (sum of gradSizes)
+    const shapes = inputs.map((t) => t.shape);
     let at = 0;
     return gradSizes(dims)
-      .slice(0, saved.length)
+      .slice(0, inputs.length)
       .map((size, i) => {
         const part = needs[i] ? packed.narrow(0, at, size).reshape([...shapes[i]]) : null;
         at += size;
