@@ -26,6 +26,8 @@ interface ActivationGrad<Attrs> {
   name: string;
   /** the scalar g * f'(x) for a float dtype's results */
   scalar: (attrs: Attrs, dtype: string) => (g: number, x: number) => number;
+  /** the CPU kernels' elementwise op computing it (float32 SIMD), or null for none */
+  kernelOp: (attrs: Attrs) => string | null;
   /** WGSL helper functions, statements before the store, and the f32 expression of f'(x) in `x` */
   wgsl: (attrs: Attrs) => { helpers: string; prelude?: string; derivative: string };
   /** f''(x), composed from differentiable ops (the second-order part of the rule) */
@@ -77,7 +79,8 @@ function activationGrad<Attrs extends Record<string, unknown>>(spec: ActivationG
     strided: { cpu: true },
     cpu: (inputs, attrs, out) => {
       // contiguous float32: the SIMD kernel where the selected CPU kernels have one for this op
-      const fast = kernelElementwise(name, inputs, out);
+      const kop = spec.kernelOp(attrs);
+      const fast = kop === null ? null : kernelElementwise(kop, inputs, out);
       if (fast) return fast;
       const r = takeArray(out.dtype, sizeOf(out.shape), false);
       map(spec.scalar(attrs, out.dtype), out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, [...inputs], true);
@@ -117,6 +120,7 @@ function geluSecond(x: Tensor, approximate: Approximate): Tensor {
 export const geluGrad: CustomOp<{ approximate: Approximate }, 2> = activationGrad<{ approximate: Approximate }>({
   name: 'geluGrad',
   scalar: ({ approximate }) => GELU_GRAD[approximate],
+  kernelOp: ({ approximate }) => (approximate === 'none' ? 'geluGrad' : null),
   wgsl: ({ approximate }) =>
     approximate === 'none'
       ? { helpers: WGSL_ERF, derivative: `0.5 * (1.0 + erf_(x * ${SQRT1_2})) + x * exp(-0.5 * x * x) * ${INV_SQRT_2PI}` }
@@ -138,6 +142,7 @@ export const geluGrad: CustomOp<{ approximate: Approximate }, 2> = activationGra
 export const siluGrad: CustomOp<Record<string, never>, 2> = activationGrad<Record<string, never>>({
   name: 'siluGrad',
   scalar: (_attrs, dtype) => (dtype === 'float64' ? SILU_GRAD.f64 : SILU_GRAD.f32),
+  kernelOp: () => 'siluGrad',
   wgsl: () => ({
     // exp(-x) is inf for x < -88: s is 0 then, and 1 / (1 + inf) gives it without a NaN
     helpers: '',

@@ -1,12 +1,13 @@
 // Float32 transcendental elementwise kernels in SIMD128: a vector exp (Cody-Waite range reduction,
-// a degree-6 minimax polynomial, 2^n built in the exponent bits) and the activations made from it.
+// a degree-6 minimax polynomial, 2^n built in the exponent bits) and the activations made from it
+// (sigmoid, silu, tanh, gelu through erfc) with the fused gradients of silu and gelu.
 import { type FuncBuilder, i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 
 /** Elementwise ops of the `ewise` export, by code. Binary ops take (g, x); unary ones x alone. */
-export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3 } as const;
+export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6 } as const;
 export type EwOp = keyof typeof EW;
 /** ops whose first input is an incoming gradient g */
-export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad']);
+export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad', 'geluGrad']);
 
 /**
  * exp constants. Inputs are clamped to [LO, HI]: exp(89) overflows float32 (ln FLT_MAX ~ 88.72) and
@@ -24,6 +25,25 @@ const LN2_LO = Math.LN2 - LN2_HI;
  */
 const Q = [0.4999999403953552, 0.1666652113199234, 0.04166838899254799, 0.00836874544620514, 0.0013814539415761828];
 
+/**
+ * tanh(x) = x + x^3 P(x^2) for |x| < TANH_SMALL (degree-5 minimax fit, relative error 1.6e-10),
+ * where 1 - 2 / (e^2|x| + 1) would lose the low bits of a small result.
+ */
+const TANH_SMALL = 0.625;
+const TANH_P = [-0.3333333134651184, 0.1333320587873459, -0.05394676327705383, 0.021700702607631683, -0.008177398703992367, 0.0021429620683193207];
+/**
+ * erfc(z) = e^(-z^2) F(t), t = 1 / (1 + z / 2), for z >= 0: F is a degree-9 minimax fit in t
+ * (relative error 3e-8 over z in [0, 10], 3.3e-7 evaluated in float32); erfc underflows past 9.2.
+ * Written this way the lower tail 0.5 erfc(|z|) of Phi(x) keeps its relative accuracy, where
+ * 1 + erf(z) would cancel.
+ */
+const ERFC_P = 0.5;
+const ERFC_F = [
+  -6.0113002291473094e-6, 0.28222137689590454, 0.2810984253883362, 0.24979348480701447, 0.1812499612569809, 0.01707746647298336, 0.22119125723838806,
+  -0.44147789478302, 0.2639032006263733, -0.05505131557583809,
+];
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
 /** Scratch locals the vector helpers share within one function. */
 export interface VecLocals {
   xc: number;
@@ -32,10 +52,46 @@ export interface VecLocals {
   q: number;
   k: number;
   k1: number;
+  /** for the activations: |x| or z, e^-z^2, a polynomial, Phi(x) */
+  a: number;
+  e: number;
+  p: number;
+  phi: number;
+  h: number;
 }
 
 export function vecLocals(f: FuncBuilder): VecLocals {
-  return { xc: f.local(V128), kf: f.local(V128), r: f.local(V128), q: f.local(V128), k: f.local(V128), k1: f.local(V128) };
+  const v = () => f.local(V128);
+  return { xc: v(), kf: v(), r: v(), q: v(), k: v(), k1: v(), a: v(), e: v(), p: v(), phi: v(), h: v() };
+}
+
+/** Horner: pushes c[0] + u (c[1] + u (c[2] + ...)) for the u in local `u`. */
+function horner(f: FuncBuilder, u: number, c: readonly number[]): void {
+  f.get(u).f32x4Const(c[c.length - 1]).f32x4Mul().f32x4Const(c[c.length - 2]).f32x4Add();
+  for (let i = c.length - 3; i >= 0; i--) f.get(u).f32x4Mul().f32x4Const(c[i]).f32x4Add();
+}
+
+/**
+ * Sets t.phi = Phi(x) (the standard normal CDF) and t.e = e^(-x^2/2) for the x in local `x`:
+ * with z = |x| / sqrt 2 and E = erfc(z), Phi = 1 - E/2 for x >= 0 and E/2 below (no cancellation
+ * in the lower tail). NaN gives NaN. x^2/2 is split as hi + lo, hi = xh^2/2 exact (xh = |x| cut
+ * to 12 significant bits), and e^(-lo) (|lo| < 0.09 while the result is above float32's range)
+ * comes from its series: the rounding of x^2 alone would cost up to 80 ulp of e^(-x^2/2) at |x| = 13.
+ */
+function vphi(f: FuncBuilder, t: VecLocals, x: number): void {
+  f.get(x).f32x4Abs().set(t.a);
+  // |x| <= 15 for e^(-x^2/2) (already 0 at 14.5), so inf never meets inf - inf; NaN stays NaN
+  f.get(t.a).f32x4Const(15).f32x4Min().set(t.h);
+  f.get(t.h).i32x4Const(0xfffff000 | 0).v128And().set(t.phi); // xh (phi is scratch until the end)
+  f.get(t.h).get(t.phi).f32x4Sub().get(t.h).get(t.phi).f32x4Add().f32x4Mul().f32x4Const(0.5).f32x4Mul().set(t.h); // lo
+  vexp(f, t, () => f.get(t.phi).get(t.phi).f32x4Mul().f32x4Const(-0.5).f32x4Mul());
+  // e^-hi (1 - lo (1 - lo (1/2 - lo (1/6 - lo / 24))))
+  f.f32x4Const(1).get(t.h).f32x4Const(1).get(t.h).f32x4Const(0.5).get(t.h).f32x4Const(1 / 6).get(t.h).f32x4Const(1 / 24).f32x4Mul().f32x4Sub();
+  f.f32x4Mul().f32x4Sub().f32x4Mul().f32x4Sub().f32x4Mul().f32x4Sub().f32x4Mul().set(t.e);
+  f.f32x4Const(1).f32x4Const(1).get(t.a).f32x4Const(ERFC_P * Math.SQRT1_2).f32x4Mul().f32x4Add().f32x4Div().set(t.p);
+  horner(f, t.p, ERFC_F);
+  f.get(t.e).f32x4Mul().f32x4Const(0.5).f32x4Mul().set(t.p); // E / 2
+  f.f32x4Const(1).get(t.p).f32x4Sub().get(t.p).get(x).f32x4Const(0).f32x4Ge().v128Bitselect().set(t.phi);
 }
 
 /**
@@ -83,6 +139,30 @@ const BODIES: Record<EwOp, (f: FuncBuilder, t: VecLocals, x: number, g: number, 
     vsigmoid(f, t, x);
     f.set(s);
     f.get(g).get(s).get(x).f32x4Const(1).get(s).f32x4Sub().f32x4Mul().f32x4Const(1).f32x4Add().f32x4Mul().f32x4Mul();
+  },
+  // |tanh| from |x| (the odd polynomial for small |x|, else 1 - 2 / (e^2|x| + 1), which is 1 once
+  // e^2|x| = inf), then the sign of x (so tanh(-0) = -0)
+  tanh: (f, t, x) => {
+    f.get(x).f32x4Abs().set(t.a);
+    f.get(t.a).get(t.a).f32x4Mul().set(t.p);
+    f.get(t.a).get(t.a).get(t.p).f32x4Mul();
+    horner(f, t.p, TANH_P);
+    f.f32x4Mul().f32x4Add(); // a + a^3 P(a^2)
+    f.f32x4Const(1).f32x4Const(2);
+    vexp(f, t, () => f.get(t.a).get(t.a).f32x4Add());
+    f.f32x4Const(1).f32x4Add().f32x4Div().f32x4Sub();
+    f.get(t.a).f32x4Const(TANH_SMALL).f32x4Lt().v128Bitselect();
+    f.get(x).i32x4Const(-0x80000000).v128And().v128Or();
+  },
+  // x Phi(x)
+  gelu: (f, t, x) => {
+    vphi(f, t, x);
+    f.get(x).get(t.phi).f32x4Mul();
+  },
+  // g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
+  geluGrad: (f, t, x, g) => {
+    vphi(f, t, x);
+    f.get(g).get(t.phi).get(x).get(t.e).f32x4Mul().f32x4Const(INV_SQRT_2PI).f32x4Mul().f32x4Add().f32x4Mul();
   },
 };
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { erfSeries } from '../math.js';
 import { elementwiseWasm, getNumThreads, initWasmThreads, setNumThreads, type EwOp } from './index.js';
 
 const f32 = Math.fround;
@@ -98,6 +99,49 @@ describe('elementwiseWasm', () => {
     expect(Array.from(edge.subarray(0, 6))).toEqual([Infinity, NaN, NaN, 0, -0, 200]);
     const s = run('sigmoid', [Float32Array.from([Infinity, -Infinity, NaN, 0, -200, 200, 0, 0])]);
     expect(Array.from(s.subarray(0, 6))).toEqual([1, 0, NaN, 0.5, 0, 1]);
+  });
+
+  it('tanh, gelu and geluGrad match float64 references within a few float32 roundings', () => {
+    const x = sweep(-14, 14, 200_001, EDGES);
+    const g = Float32Array.from(x, (_, i) => f32(Math.cos(i) * 2));
+    // Phi(v) in float64: 0.5 erfc(-v / sqrt 2); erfc by its continued fraction in the tails
+    const erfc = (z: number): number => {
+      if (z < 2.5) return 1 - erfSeries(z);
+      let k = z;
+      for (let n = 80; n >= 1; n--) k = z + n / 2 / k;
+      return Math.exp(-z * z) / Math.sqrt(Math.PI) / k;
+    };
+    const Phi = (v: number) => (v < 0 ? 0.5 * erfc(-v * Math.SQRT1_2) : 1 - 0.5 * erfc(v * Math.SQRT1_2));
+    const dens = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+    const cases: [EwOp, Float32Array[], (i: number) => number, (i: number) => number, number][] = [
+      ['tanh', [x], (i) => Math.tanh(x[i]), (i) => Math.abs(Math.tanh(x[i])), 3e-7],
+      ['gelu', [x], (i) => x[i] * Phi(x[i]), (i) => Math.abs(x[i] * Phi(x[i])), 1e-6],
+      // the terms' size: Phi + x phi cancels near x = -0.75
+      ['geluGrad', [g, x], (i) => g[i] * (Phi(x[i]) + x[i] * dens(x[i])), (i) => Math.abs(g[i]) * (Phi(x[i]) + Math.abs(x[i]) * dens(x[i])), 1e-6],
+    ];
+    for (const [op, ins, want, scale, tol] of cases) {
+      const got = run(op, ins);
+      let worst = 0, at = 0;
+      for (let i = 0; i < got.length; i++) {
+        const w = want(i);
+        if (!Number.isFinite(w)) {
+          expect(got[i], `${op}(${x[i]})`).toBe(w);
+          continue;
+        }
+        const sc = scale(i);
+        // results below the float32 normal range: absolute
+        const e = sc < 1e-36 ? Math.abs(got[i] - w) * 1e30 : Math.abs(got[i] - w) / sc;
+        if (e > worst) (worst = e), (at = i);
+      }
+      expect(worst, `${op}(${x[at]}) = ${run(op, ins.map((a) => a.subarray(at, at + 1)))[0]}, want ${want(at)}`).toBeLessThan(tol);
+    }
+    const edges = Float32Array.from([Infinity, -Infinity, NaN, 0, -0, 1e-30, -1e-30, 100]);
+    expect(Array.from(run('tanh', [edges]))).toEqual([1, -1, NaN, 0, -0, 1e-30, -1e-30, 1].map(f32));
+    const ge = run('gelu', [edges]);
+    expect(Array.from(ge.subarray(0, 5))).toEqual([Infinity, NaN, NaN, 0, -0]);
+    expect(ge[5] / 5e-31).toBeCloseTo(1, 6);
+    expect(ge[6] / -5e-31).toBeCloseTo(1, 6);
+    expect(ge[7]).toBe(100);
   });
 
   it('handles lengths that are not whole vectors without touching the output past its end', () => {
