@@ -1,9 +1,13 @@
 // @dl/mamba's selective scan on WebGPU: the WGSL programs (forward; backward with its reduce
 // pass) give the CPU kernel's values and gradients, for input-dependent and fixed B/C, with and
-// without z and the last state.
+// without z and the last state; the tiny MambaLMHeadModel of packages/mamba/fixtures (PyTorch)
+// gives its logits, loss and gradients on WebGPU, and recurrent generation its greedy tokens.
 import { backward } from '@dl/autograd';
-import { selectiveScan } from '@dl/mamba';
+import { parseSafetensors } from '@dl/layers';
+import { MambaLM, selectiveScan } from '@dl/mamba';
 import { ShapeError, manualSeed, rand, randn, type Tensor } from '@dl/tensor';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
 
@@ -51,6 +55,23 @@ describe.skipIf(!hasWebGPU)('@dl/mamba selective scan on webgpu', () => {
       }
     });
   }
+
+  it('MambaLM.fromPretrained on webgpu: the PyTorch reference logits, loss and gradients; greedy generation as on CPU', async () => {
+    const fixtures = fileURLToPath(new URL('../../mamba/fixtures/', import.meta.url));
+    const io = parseSafetensors(new Uint8Array(readFileSync(`${fixtures}mamba-tiny-io.safetensors`))).tensors;
+    const model = await MambaLM.fromPretrained(`${fixtures}mamba-tiny`, { device: 'webgpu' });
+    const { logits, loss } = model.forward(io.input_ids.to('webgpu'), io.targets.to('webgpu'));
+    expect(logits.device).toBe('webgpu');
+    expectClose(await logits.data(), io.logits.dataSync(), 1e-4, 1e-5, 'logits');
+    backward(loss);
+    for (const name of ['backbone.layers.0.mixer.A_log', 'backbone.layers.1.mixer.in_proj.weight', 'backbone.layers.0.mixer.dt_proj.bias', 'backbone.embedding.weight']) {
+      expectClose(await model.stateDict()[name].grad!.data(), io[`grad.${name}`].dataSync(), 2e-3, 2e-5, `grad ${name}`);
+    }
+    const cpu = await MambaLM.fromPretrained(`${fixtures}mamba-tiny`);
+    const prompt = [[1, 2, 3]];
+    const g = await model.generate(prompt, { maxNewTokens: 6, temperature: 0 });
+    expect(Array.from(await g.data())).toEqual(Array.from((await cpu.generate(prompt, { maxNewTokens: 6, temperature: 0 })).dataSync()));
+  });
 
   it('refuses a d_state its registers cannot hold, naming the shapes', () => {
     const u = randn([1, 2, 3]).to('webgpu');
