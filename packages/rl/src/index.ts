@@ -13,7 +13,7 @@ export { GridWorld, GRID_ACTIONS, type GridWorldOptions } from './envs/grid-worl
 export { Wrapper, TimeLimit, RecordEpisodeStatistics, NormalizeObservation, FrameStack, RunningMeanStd, type EpisodeStatistics } from './wrappers.js';
 export { SyncVectorEnv, type VectorStepResult } from './vector.js';
 export { make, ENV_SPECS, type EnvId } from './make.js';
-export { linearSchedule, type RLProgress, type LearningCurve } from './agents/common.js';
+export { linearSchedule, BestPolicyTracker, type RLProgress, type LearningCurve, type EvalConfig, type EvalPoint } from './agents/common.js';
 export { ActorCritic, QNetwork, mlp, savePolicy, loadPolicy, evaluate, type Policy, type Activation, type ActorCriticConfig, type QNetworkConfig, type EvaluateOptions, type EvaluateResult } from './agents/policy.js';
 export { ReplayBuffer, type ReplayBatch } from './agents/replay-buffer.js';
 export { QTable, trainQLearning, type QLearningConfig } from './agents/q-learning.js';

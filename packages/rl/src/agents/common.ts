@@ -1,5 +1,9 @@
+import { noGrad } from '@dl/autograd';
+import type { Module } from '@dl/layers';
+import type { Tensor } from '@dl/tensor';
+import type { Env, Info } from '../env.js';
 import type { EpisodeStatistics } from '../wrappers.js';
-import type { Info } from '../env.js';
+import { evaluate, type Policy } from './policy.js';
 
 /** What an agent's `onProgress` callback receives, every few thousand env steps and at the end. */
 export interface RLProgress {
@@ -65,5 +69,63 @@ export class ProgressReporter {
     while (this.#next <= step) this.#next += this.every;
     const sec = (performance.now() - this.#start) / 1000;
     this.onProgress({ step, totalSteps: this.totalSteps, episodes: curve.returns.length, meanReturn: recentMean(curve.returns), stepsPerSec: step / Math.max(sec, 1e-9), losses });
+  }
+}
+
+/** Periodic greedy evaluation during training, keeping the best weights (SB3's EvalCallback with best_model_save_path). */
+export interface EvalConfig {
+  /** env steps between evaluations; 0 turns them off (default 0) */
+  evalEvery?: number;
+  /** greedy episodes per evaluation (default 10) */
+  evalEpisodes?: number;
+}
+
+/** One periodic evaluation: the training step it ran at and its mean greedy return. */
+export interface EvalPoint {
+  step: number;
+  mean: number;
+}
+
+/**
+ * Runs `evaluate` every `every` training steps on its own env (seeds 10^6 + k, apart from the
+ * training seeds), remembers the weights of the best mean (the later one on ties), and puts them
+ * back with `restoreBest()`. Evaluation steps are counted in `evalSteps`, not in the training steps.
+ */
+export class BestPolicyTracker {
+  best = -Infinity;
+  bestStep = 0;
+  evalSteps = 0;
+  readonly evaluations: EvalPoint[] = [];
+  #next: number;
+  #snapshot: Record<string, Tensor> | null = null;
+  readonly #env: Env<Float32Array, number>;
+
+  constructor(
+    readonly net: Module & Policy,
+    makeEnv: () => Env<Float32Array, number>,
+    readonly every: number,
+    readonly episodes: number,
+  ) {
+    this.#next = every;
+    this.#env = makeEnv();
+  }
+
+  check(step: number, force = false): void {
+    if (this.every <= 0 || (!force && step < this.#next)) return;
+    while (this.#next <= step) this.#next += this.every;
+    const r = evaluate(this.net, this.#env, { episodes: this.episodes, seed: 1_000_000 + this.evaluations.length * this.episodes });
+    this.evalSteps += r.lengths.reduce((a, b) => a + b, 0);
+    this.evaluations.push({ step, mean: r.mean });
+    if (r.mean >= this.best) {
+      this.best = r.mean;
+      this.bestStep = step;
+      for (const t of Object.values(this.#snapshot ?? {})) t.dispose();
+      this.#snapshot = noGrad(() => Object.fromEntries(Object.entries(this.net.stateDict()).map(([k, t]) => [k, t.detach().clone()])));
+    }
+  }
+
+  /** Loads the best weights seen (no-op without evaluations). */
+  restoreBest(): void {
+    if (this.#snapshot) this.net.loadStateDict(this.#snapshot);
   }
 }

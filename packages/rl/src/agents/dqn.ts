@@ -6,12 +6,12 @@ import { RLValueError } from '../errors.js';
 import { Rng } from '../rng.js';
 import { Box, Discrete } from '../spaces.js';
 import { RecordEpisodeStatistics } from '../wrappers.js';
-import { ProgressReporter, linearSchedule, recordEpisode, type LearningCurve, type RLProgress } from './common.js';
+import { BestPolicyTracker, ProgressReporter, linearSchedule, recordEpisode, type EvalConfig, type EvalPoint, type LearningCurve, type RLProgress } from './common.js';
 import { QNetwork } from './policy.js';
 import { ReplayBuffer } from './replay-buffer.js';
 
 /** DQN's settings; defaults are CleanRL's dqn.py (Stable-Baselines3's tuned CartPole values in comments). */
-export interface DQNConfig {
+export interface DQNConfig extends EvalConfig {
   /** env steps (SB3 CartPole 50k) */
   totalTimesteps?: number;
   /** Adam's learning rate, 2.5e-4 (SB3 CartPole 2.3e-3) */
@@ -73,18 +73,26 @@ export const DQN_DEFAULTS: Required<Omit<DQNConfig, 'onProgress'>> = {
   hidden: [120, 84],
   seed: 1,
   progressEvery: 2000,
+  evalEvery: 0,
+  evalEpisodes: 10,
 };
 
 export interface DQNResult {
+  /** the final network, or the best evaluated one when `evalEvery` is set */
   qNetwork: QNetwork;
   curve: LearningCurve;
+  /** the periodic evaluations (empty unless `evalEvery` is set) */
+  evaluations: EvalPoint[];
+  /** env steps the periodic evaluations took (besides totalTimesteps) */
+  evalSteps: number;
 }
 
 /**
  * Deep Q-learning (Mnih et al. 2015), CleanRL-style: epsilon-greedy actions with a linear epsilon
  * schedule, a replay buffer, a target network updated every `targetNetworkFrequency` env steps,
  * the Huber (or MSE) TD loss, optional Double DQN. A truncated episode's last transition is stored
- * as non-terminal, so its target bootstraps (SB3's handle_timeout_termination).
+ * as non-terminal, so its target bootstraps (SB3's handle_timeout_termination). With `evalEvery`,
+ * greedy evaluations run every `evalEvery` steps and the best evaluated weights are returned.
  *
  *   const { qNetwork } = trainDQN(() => make('CartPole-v1'), { totalTimesteps: 50_000, doubleQ: true });
  *   evaluate(qNetwork, make('CartPole-v1'), { episodes: 100 });
@@ -110,6 +118,7 @@ export function trainDQN(makeEnv: () => Env<Float32Array, number>, config: DQNCo
   const curve: LearningCurve = { returns: [], steps: [] };
   const progress = new ProgressReporter(c.totalTimesteps, c.progressEvery, c.onProgress);
   let losses: Record<string, number> = {};
+  const tracker = new BestPolicyTracker(qNetwork, makeEnv, c.evalEvery, c.evalEpisodes);
 
   let obs = env.reset({ seed: c.seed }).observation;
   for (let globalStep = 1; globalStep <= c.totalTimesteps; globalStep++) {
@@ -129,9 +138,11 @@ export function trainDQN(makeEnv: () => Env<Float32Array, number>, config: DQNCo
       }
       if (globalStep % c.targetNetworkFrequency === 0) updateTarget(c.tau);
     }
+    if (globalStep > c.learningStarts) tracker.check(globalStep, globalStep === c.totalTimesteps);
     progress.report(globalStep, curve, losses, globalStep === c.totalTimesteps);
   }
-  return { qNetwork: qNetwork.eval(), curve };
+  tracker.restoreBest();
+  return { qNetwork: qNetwork.eval(), curve, evaluations: tracker.evaluations, evalSteps: tracker.evalSteps };
 }
 
 /** One gradient step on a replay minibatch; returns the TD loss and the mean Q. */

@@ -6,11 +6,11 @@ import { RLValueError } from '../errors.js';
 import { Rng } from '../rng.js';
 import { SyncVectorEnv } from '../vector.js';
 import { RecordEpisodeStatistics } from '../wrappers.js';
-import { ProgressReporter, recordEpisode, type LearningCurve, type RLProgress } from './common.js';
+import { BestPolicyTracker, ProgressReporter, recordEpisode, type EvalConfig, type EvalPoint, type LearningCurve, type RLProgress } from './common.js';
 import { ActorCritic } from './policy.js';
 
 /** PPO's settings; defaults are CleanRL's ppo.py (Stable-Baselines3's tuned CartPole values in comments). */
-export interface PPOConfig {
+export interface PPOConfig extends EvalConfig {
   /** env steps in all (100k for SB3's CartPole) */
   totalTimesteps?: number;
   /** Adam's learning rate, 2.5e-4 (SB3 CartPole 1e-3) */
@@ -78,18 +78,26 @@ export const PPO_DEFAULTS: Required<Omit<PPOConfig, 'onProgress'>> = {
   hidden: [64, 64],
   seed: 1,
   progressEvery: 2048,
+  evalEvery: 0,
+  evalEpisodes: 10,
 };
 
 export interface PPOResult {
+  /** the final agent, or the best evaluated one when `evalEvery` is set */
   agent: ActorCritic;
   curve: LearningCurve;
+  /** the periodic evaluations (empty unless `evalEvery` is set) */
+  evaluations: EvalPoint[];
+  /** env steps the periodic evaluations took (besides totalTimesteps) */
+  evalSteps: number;
 }
 
 /**
  * Proximal Policy Optimization (Schulman et al. 2017) for discrete actions, CleanRL-style: rollouts
  * of `numSteps` from `numEnvs` envs (SyncVectorEnv), GAE advantages, `updateEpochs` epochs of
  * shuffled minibatches with the clipped surrogate objective, a (clipped) value loss, an entropy
- * bonus, per-minibatch advantage normalisation and gradient-norm clipping.
+ * bonus, per-minibatch advantage normalisation and gradient-norm clipping. With `evalEvery`, greedy
+ * evaluations run between updates and the best evaluated weights are returned.
  *
  *   const { agent, curve } = trainPPO(() => make('CartPole-v1'), { totalTimesteps: 100_000, numEnvs: 8, numSteps: 32 });
  *   evaluate(agent, make('CartPole-v1'), { episodes: 100 });
@@ -126,6 +134,7 @@ export function trainPPO(makeEnv: () => Env<Float32Array, number>, config: PPOCo
   const curve: LearningCurve = { returns: [], steps: [] };
   const progress = new ProgressReporter(numUpdates * batchSize, c.progressEvery, c.onProgress);
   let losses: Record<string, number> = {};
+  const tracker = new BestPolicyTracker(agent, makeEnv, c.evalEvery, c.evalEpisodes);
   let globalStep = 0;
   let nextObs = envs.reset({ seed: c.seed }).observations;
   let nextDone = new Float32Array(N);
@@ -212,9 +221,11 @@ export function trainPPO(makeEnv: () => Env<Float32Array, number>, config: PPOCo
         }
       }
     }
+    tracker.check(globalStep, update === numUpdates);
     progress.report(globalStep, curve, losses, update === numUpdates);
   }
-  return { agent: agent.eval(), curve };
+  tracker.restoreBest();
+  return { agent: agent.eval(), curve, evaluations: tracker.evaluations, evalSteps: tracker.evalSteps };
 }
 
 /** One minibatch gradient step of PPO's loss; returns the loss terms. */
