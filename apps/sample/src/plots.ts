@@ -44,6 +44,53 @@ export function lossCurvePng(losses: readonly number[], stepsPerEpoch: number, w
 }
 
 /**
+ * A reinforcement-learning curve as a PNG: each episode's return (light dots) at the env step it
+ * ended, the mean of the last 20 (dark line), and a dashed `target` line; linear axes from 0.
+ */
+export function returnCurvePng(steps: readonly number[], returns: readonly number[], { target, maxSteps, width = 640, height = 360 }: { target?: number; maxSteps?: number; width?: number; height?: number } = {}): Uint8Array {
+  const c = new Canvas(width, height);
+  const left = 50;
+  const bottom = height - 30;
+  const top = 15;
+  const right = width - 15;
+  const xmax = Math.max(maxSteps ?? 0, ...steps, 1);
+  const ymax = Math.max(target ?? 0, ...returns, 1);
+  const ymin = Math.min(0, ...returns);
+  const X = (s: number) => left + ((right - left) * s) / xmax;
+  const Y = (v: number) => bottom - ((bottom - top) * (v - ymin)) / (ymax - ymin);
+  for (let k = 0; k <= 4; k++) {
+    const v = ymin + ((ymax - ymin) * k) / 4;
+    c.line(left, Y(v), right, Y(v), GRID);
+    c.text(4, Y(v) - 5, String(Math.round(v)), AXIS, 2);
+  }
+  c.line(left, top, left, bottom, AXIS);
+  c.line(left, bottom, right, bottom, AXIS);
+  if (target !== undefined) for (let x = left; x < right; x += 12) c.line(x, Y(target), Math.min(x + 6, right), Y(target), [200, 60, 60]);
+  for (let i = 0; i < returns.length; i++) c.rect(X(steps[i]) - 1, Y(returns[i]) - 1, 2, 2, RAW);
+  let prev: [number, number] | null = null;
+  for (let i = 0; i < returns.length; i++) {
+    const w = returns.slice(Math.max(0, i - 19), i + 1);
+    const p: [number, number] = [X(steps[i]), Y(w.reduce((a, b) => a + b, 0) / w.length)];
+    if (prev) c.line(prev[0], prev[1], p[0], p[1], SMOOTH);
+    prev = p;
+  }
+  c.text(left + 8, top + 4, 'return', AXIS, 2);
+  c.text(left, bottom + 10, `steps: ${xmax}`, AXIS, 2);
+  return c.png();
+}
+
+/** RGB frames of equal size side by side, with a `gap`-pixel grey border between them, as one PNG. */
+export function frameStripPng(frames: readonly { width: number; height: number; data: Uint8Array }[], gap = 2): Uint8Array {
+  const w = frames[0].width;
+  const h = frames[0].height;
+  const c = new Canvas(frames.length * (w + gap) + gap, h + 2 * gap, [128, 128, 128]);
+  frames.forEach((f, k) => {
+    for (let y = 0; y < h; y++) c.pixels.set(f.data.subarray(y * w * 3, (y + 1) * w * 3), ((y + gap) * c.width + gap + k * (w + gap)) * 3);
+  });
+  return c.png();
+}
+
+/**
  * A grid of 28x28 digits (values in [0, 1]) scaled up, each with its predicted label underneath:
  * green when it matches the true label, red (with the true label after a slash) when it does not.
  */
