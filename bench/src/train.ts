@@ -16,8 +16,9 @@ const IMPLS = [
   { name: '@dl js', use: async () => dl.setCpuKernels('js') },
 ];
 
-/** ms/step, and tokens/s for a step that says how many tokens it trains on. */
-const perStep = (ms: number, tokens?: number): string => (tokens ? `${msStr(ms)} (${((1000 * tokens) / ms).toFixed(0)} tok/s)` : msStr(ms));
+/** ms/step, and tokens/s (env steps/s) for a step that says how many tokens (env steps) it trains on. */
+const perStep = (ms: number, tokens?: number, envSteps?: number): string =>
+  tokens ? `${msStr(ms)} (${((1000 * tokens) / ms).toFixed(0)} tok/s)` : envSteps ? `${msStr(ms)} (${((1000 * envSteps) / ms).toFixed(0)} env steps/s)` : msStr(ms);
 
 /** ms/step and dispatches/submits per step with the model and data made on 'webgpu' (the default device meanwhile). */
 async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string> {
@@ -31,7 +32,7 @@ async function webgpuStep(gpu: WebGPUBackend, make: () => Step): Promise<string>
       gpu.adapter.software ? { minReps: 1, maxReps: 2 } : { minReps: 3, maxReps: 50, budgetMs: 4000 },
     );
     const { dispatches, submits } = await countStep(gpu, step);
-    return `${perStep(ms, step.tokens)} (${dispatches} dispatches, ${submits} submits)`;
+    return `${perStep(ms, step.tokens, step.envSteps)} (${dispatches} dispatches, ${submits} submits)`;
   });
 }
 
@@ -49,6 +50,7 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
   const workloads = selectWorkloads(opts.only);
   const rows: Row[] = [];
   const tokens: (number | undefined)[] = [];
+  const envSteps: (number | undefined)[] = [];
   const gpu = await webgpu();
   for (const w of workloads) {
     const row: Row = { work: '' };
@@ -57,9 +59,11 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
       const step = w.make();
       row.work = step.name;
       tokens[rows.length] = step.tokens;
-      row[impl.name] = perStep(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }), step.tokens);
+      envSteps[rows.length] = step.envSteps;
+      row[impl.name] = perStep(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }), step.tokens, step.envSteps);
     }
-    if (gpu) row[`@dl webgpu (${gpu.adapter.description.split(/[:(]/)[0].trim() || gpu.adapter.vendor})`] = await webgpuStep(gpu, w.make);
+    const cpuOnly = w.make().cpuOnly;
+    if (gpu) row[`@dl webgpu (${gpu.adapter.description.split(/[:(]/)[0].trim() || gpu.adapter.vendor})`] = cpuOnly ? `not run: ${cpuOnly}` : await webgpuStep(gpu, w.make);
     rows.push(row);
   }
   if (opts.peers) {
@@ -79,7 +83,7 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
     }
     for (const [i, w] of workloads.entries()) {
       const ms = torchStep(w.torch);
-      rows[i]['PyTorch CPU'] = typeof ms === 'string' ? ms : perStep(ms, tokens[i]);
+      rows[i]['PyTorch CPU'] = typeof ms === 'string' ? ms : perStep(ms, tokens[i], envSteps[i]);
     }
   }
   return rows;

@@ -4,6 +4,7 @@ import { ganMnistStep } from './gan.js';
 import { gptCharStep } from './gpt.js';
 import { gptStep, mnistStep } from './nets.js';
 import { resnetMnistStep } from './resnet.js';
+import { dqnCartpoleRun, ppoCartpoleRun } from './rl.js';
 import { tfjsMnistStep } from './tfjs-mnist.js';
 import type { Workload } from './types.js';
 import { unetSegStep } from './unet.js';
@@ -20,6 +21,8 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'gpt-char', make: () => gptCharStep(), torch: 'gpt_char.py', tfjs: 'not run: bench/ has no TF.js GPT' },
   { id: 'ddpm-mnist', make: () => ddpmMnistStep(), torch: 'ddpm_mnist.py', tfjs: 'not run: bench/ has no TF.js DDPM' },
   { id: 'bert-mlm', make: () => bertMlmStep(), torch: 'bert_mlm.py', tfjs: 'not run: bench/ has no TF.js BERT' },
+  { id: 'ppo-cartpole', make: () => ppoCartpoleRun(), torch: 'ppo_cartpole.py', tfjs: 'not run: bench/ has no TF.js PPO' },
+  { id: 'dqn-cartpole', make: () => dqnCartpoleRun(), torch: 'dqn_cartpole.py', tfjs: 'not run: bench/ has no TF.js DQN' },
 ];
 
 export type { Step, Workload } from './types.js';

@@ -5,6 +5,10 @@ export interface Step {
   name: string;
   /** tokens one step trains on (language models): the table adds tokens/s */
   tokens?: number;
+  /** environment steps one run takes (reinforcement learning): the table adds steps/s */
+  envSteps?: number;
+  /** why the step is not timed on WebGPU (it reads results back synchronously every env step) */
+  cpuOnly?: string;
   run(): void;
 }
 
