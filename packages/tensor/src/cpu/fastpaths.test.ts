@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gather, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, softmax, sum, tensor, where, zeros } from '../index.js';
+import { exp, gather, gelu, geluGrad, kernelChoice, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
+import { wasmAvailable } from './wasm/index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
 // Each fast path (contiguous or float32-bit layouts) must equal the general strided walk, which
@@ -8,6 +9,51 @@ const plain = (t: { dataSync(): ArrayLike<number> }): number[] => Array.from(t.d
 const specials = [NaN, -NaN, -0, 0, Infinity, -Infinity, 1, -1, 3.5, -2.25];
 
 describe('cpu fast paths', () => {
+  it.runIf(wasmAvailable())('float32 activations take the SIMD kernels when contiguous, and agree with the JS loops (strided inputs, js kernels)', () => {
+    const x = randn([4, 5, 33]).mul(6);
+    const g = randn([4, 5, 33]);
+    const xt = x.permute([2, 1, 0]).contiguous().permute([2, 1, 0]); // same values, strided: the JS loop
+    const gt = g.permute([2, 1, 0]).contiguous().permute([2, 1, 0]);
+    expect(xt.isContiguous()).toBe(false);
+    const before = kernelChoice();
+    const calls: string[] = [];
+    const spy = { ...before, elementwise: (op: never, ins: readonly Float32Array[], out: Float32Array) => (calls.push(op), before.elementwise!(op, ins, out)) };
+    const cases: [string, (a: typeof x, b: typeof g) => typeof x][] = [
+      ['exp', (a) => exp(a)],
+      ['sigmoid', (a) => sigmoid(a)],
+      ['silu', (a) => silu(a)],
+      ['tanh', (a) => tanh(a)],
+      ['gelu', (a) => gelu(a)],
+      ['siluGrad', (a, b) => siluGrad([b, a])],
+      ['geluGrad', (a, b) => geluGrad([b, a], { approximate: 'none' })],
+    ];
+    try {
+      setCpuKernels(spy);
+      for (const [op, f] of cases) {
+        calls.length = 0;
+        const simd = f(x, g).dataSync();
+        expect(calls, op).toEqual([op]);
+        calls.length = 0;
+        const strided = f(xt, gt).dataSync();
+        expect(calls, `${op} strided`).toEqual([]);
+        setCpuKernels('js');
+        const js = f(x, g).dataSync();
+        setCpuKernels(spy);
+        for (let i = 0; i < simd.length; i++) {
+          expect(strided[i], `${op} strided`).toBe(js[i]);
+          expect(Math.abs(simd[i] - js[i]), `${op}(${x.dataSync()[i]})`).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(js[i])));
+        }
+      }
+      // the tanh form of geluGrad and float64 stay on the JS loops
+      calls.length = 0;
+      geluGrad([g, x], { approximate: 'tanh' });
+      silu(x.cast('float64'));
+      expect(calls).toEqual([]);
+    } finally {
+      setCpuKernels(before);
+    }
+  });
+
   it('relu on float32 bits keeps NaN, maps -0 and -Infinity to +0', () => {
     const got = plain(relu(tensor(specials, { dtype: 'float32' })));
     expect(got.map((v) => Object.is(v, -0))).toEqual(specials.map(() => false));
