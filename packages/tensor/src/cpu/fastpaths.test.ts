@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exp, gather, gelu, geluGrad, kernelChoice, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
+import { type CpuKernels, exp, gather, gelu, geluGrad, kernelChoice, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
 import { wasmAvailable } from './wasm/index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
@@ -17,7 +17,7 @@ describe('cpu fast paths', () => {
     expect(xt.isContiguous()).toBe(false);
     const before = kernelChoice();
     const calls: string[] = [];
-    const spy = { ...before, elementwise: (op: never, ins: readonly Float32Array[], out: Float32Array) => (calls.push(op), before.elementwise!(op, ins, out)) };
+    const spy: CpuKernels = { ...before, elementwise: (op, ins, out) => (calls.push(op), before.elementwise!(op, ins, out)) };
     const cases: [string, (a: typeof x, b: typeof g) => typeof x][] = [
       ['exp', (a) => exp(a)],
       ['sigmoid', (a) => sigmoid(a)],
