@@ -81,7 +81,7 @@ function horner(f: FuncBuilder, u: number, c: readonly number[]): void {
 function vphi(f: FuncBuilder, t: VecLocals, x: number): void {
   f.get(x).f32x4Abs().set(t.a);
   // |x| <= 15 for e^(-x^2/2) (already 0 at 14.5), so inf never meets inf - inf; NaN stays NaN
-  f.get(t.a).f32x4Const(15).f32x4Min().set(t.h);
+  f.get(t.a).f32x4Const(15).f32x4Pmin().set(t.h);
   f.get(t.h).i32x4Const(0xfffff000 | 0).v128And().set(t.phi); // xh (phi is scratch until the end)
   f.get(t.h).get(t.phi).f32x4Sub().get(t.h).get(t.phi).f32x4Add().f32x4Mul().f32x4Const(0.5).f32x4Mul().set(t.h); // lo
   vexp(f, t, () => f.get(t.phi).get(t.phi).f32x4Mul().f32x4Const(-0.5).f32x4Mul());
@@ -94,24 +94,33 @@ function vphi(f: FuncBuilder, t: VecLocals, x: number): void {
   f.f32x4Const(1).get(t.p).f32x4Sub().get(t.p).get(x).f32x4Const(0).f32x4Ge().v128Bitselect().set(t.phi);
 }
 
+/** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer (ties to even), which then sits in the low mantissa bits */
+const ROUND = 12582912;
+const ROUND_BITS = 0x4b400000;
+
 /**
  * Pushes exp of the f32x4 that `push` leaves on the stack. x = n ln2 + r with n = nearest(x log2e)
  * (Cody-Waite: r = x - n LN2_HI - n LN2_LO, the first product exact), e^r from the polynomial,
  * then e^r 2^n1 2^n2 with n1 = n >> 1, n2 = n - n1: both powers are normal floats for every
  * n in [-150, 128], and the final product rounds once into the subnormal range or to inf.
+ * Written for V8's lowering: pmin/pmax are one instruction each (min/max with NaN rules are
+ * several), and n comes from adding ROUND (its integer is then bits - bits(ROUND)) instead of
+ * nearest + trunc_sat (the latter a dozen instructions).
  */
 export function vexp(f: FuncBuilder, t: VecLocals, push: () => void): void {
   push();
-  f.f32x4Const(LO).f32x4Max().f32x4Const(HI).f32x4Min().set(t.xc);
-  f.get(t.xc).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().set(t.kf);
+  // clamp; pmax(x, LO) and pmin(x, HI) return x itself when x is NaN
+  f.f32x4Const(LO).f32x4Pmax().f32x4Const(HI).f32x4Pmin().set(t.xc);
+  f.get(t.xc).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Const(ROUND).f32x4Add().set(t.k); // n + ROUND
+  f.get(t.k).f32x4Const(ROUND).f32x4Sub().set(t.kf); // n as a float
   f.get(t.xc).get(t.kf).f32x4Const(LN2_HI).f32x4Mul().f32x4Sub().get(t.kf).f32x4Const(LN2_LO).f32x4Mul().f32x4Sub().set(t.r);
   f.get(t.r).f32x4Const(Q[4]).f32x4Mul().f32x4Const(Q[3]).f32x4Add();
   for (let i = 2; i >= 0; i--) f.get(t.r).f32x4Mul().f32x4Const(Q[i]).f32x4Add();
   f.set(t.q);
   // p = 1 + (r + r^2 q)
   f.get(t.r).get(t.r).f32x4Mul().get(t.q).f32x4Mul().get(t.r).f32x4Add().f32x4Const(1).f32x4Add();
-  // NaN: kf is NaN, k saturates to 0 and p stays NaN
-  f.get(t.kf).i32x4TruncSatF32x4S().set(t.k);
+  // n as an integer; for NaN it is garbage, but p is NaN and so is the product
+  f.get(t.k).i32x4Const(ROUND_BITS).i32x4Sub().set(t.k);
   f.get(t.k).i32Const(1).i32x4ShrS().set(t.k1);
   f.get(t.k1).i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl().f32x4Mul();
   f.get(t.k).get(t.k1).i32x4Sub().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl().f32x4Mul();

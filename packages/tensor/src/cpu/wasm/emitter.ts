@@ -319,6 +319,14 @@ export class FuncBuilder {
   f32x4Max(): this {
     return this.simd(0xe9);
   }
+  /** pseudo-minimum b < a ? b : a (one x86 minps; a NaN in a is kept) */
+  f32x4Pmin(): this {
+    return this.simd(0xea);
+  }
+  /** pseudo-maximum a < b ? b : a (one x86 maxps; a NaN in a is kept) */
+  f32x4Pmax(): this {
+    return this.simd(0xeb);
+  }
   f32x4Abs(): this {
     return this.simd(0xe0);
   }
