@@ -26,10 +26,10 @@ export function ppoCartpoleRun(iterations = 8): Step {
 
 /**
  * DQN with SB3's tuned CartPole settings (4-256-256-2 ReLU, batch 64, 128 gradient steps every 256
- * env steps, target update every 10 steps, learning from step 1,000): 1,000 + 8 x 256 = 3,048 env
- * steps and 1,024 gradient steps, from a fresh agent.
+ * env steps, target update every 10 steps, learning from step 1,000): 1,000 + 4 x 256 = 2,024 env
+ * steps and 512 gradient steps, from a fresh agent.
  */
-export function dqnCartpoleRun(phases = 8): Step {
+export function dqnCartpoleRun(phases = 4): Step {
   const envSteps = 1000 + 256 * phases;
   let seed = 0;
   return {
