@@ -26,6 +26,8 @@ describe('cpu fast paths', () => {
       ['gelu', (a) => gelu(a)],
       ['siluGrad', (a, b) => siluGrad([b, a])],
       ['geluGrad', (a, b) => geluGrad([b, a], { approximate: 'none' })],
+      ['geluTanh', (a) => gelu(a, 'tanh')],
+      ['geluTanhGrad', (a, b) => geluGrad([b, a], { approximate: 'tanh' })],
     ];
     try {
       setCpuKernels(spy);
@@ -44,10 +46,10 @@ describe('cpu fast paths', () => {
           expect(Math.abs(simd[i] - js[i]), `${op}(${x.dataSync()[i]})`).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(js[i])));
         }
       }
-      // the tanh form of geluGrad and float64 stay on the JS loops
+      // float64 and broadcast operands stay on the JS loops
       calls.length = 0;
-      geluGrad([g, x], { approximate: 'tanh' });
       silu(x.cast('float64'));
+      siluGrad([g.sum(0, true).expand([4, 5, 33]), x]);
       expect(calls).toEqual([]);
     } finally {
       setCpuKernels(before);

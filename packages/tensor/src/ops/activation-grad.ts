@@ -120,7 +120,7 @@ function geluSecond(x: Tensor, approximate: Approximate): Tensor {
 export const geluGrad: CustomOp<{ approximate: Approximate }, 2> = activationGrad<{ approximate: Approximate }>({
   name: 'geluGrad',
   scalar: ({ approximate }) => GELU_GRAD[approximate],
-  kernelOp: ({ approximate }) => (approximate === 'none' ? 'geluGrad' : null),
+  kernelOp: ({ approximate }) => (approximate === 'none' ? 'geluGrad' : 'geluTanhGrad'),
   wgsl: ({ approximate }) =>
     approximate === 'none'
       ? { helpers: WGSL_ERF, derivative: `0.5 * (1.0 + erf_(x * ${SQRT1_2})) + x * exp(-0.5 * x * x) * ${INV_SQRT_2PI}` }

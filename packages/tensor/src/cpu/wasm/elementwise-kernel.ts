@@ -4,10 +4,10 @@
 import { type FuncBuilder, i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 
 /** Elementwise ops of the `ewise` export, by code. Binary ops take (g, x); unary ones x alone. */
-export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6 } as const;
+export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6, geluTanh: 7, geluTanhGrad: 8 } as const;
 export type EwOp = keyof typeof EW;
 /** ops whose first input is an incoming gradient g */
-export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad', 'geluGrad']);
+export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad', 'geluGrad', 'geluTanhGrad']);
 
 /**
  * exp constants. Inputs are clamped to [LO, HI]: exp(89) overflows float32 (ln FLT_MAX ~ 88.72) and
@@ -43,6 +43,20 @@ const ERFC_F = [
   -0.44147789478302, 0.2639032006263733, -0.05505131557583809,
 ];
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+/** gelu's tanh form: u = sqrt(2/pi) (x + GELU_A x^3) */
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
+
+/**
+ * Sets t.phi = s = sigmoid(2u), u = sqrt(2/pi) (x + a x^3), and t.p = 2 u' = 2 sqrt(2/pi) (1 + 3a x^2):
+ * gelu's tanh form is 0.5 x (1 + tanh u) = x s, with no cancellation where tanh u nears -1.
+ */
+function vgeluTanhParts(f: FuncBuilder, t: VecLocals, x: number): void {
+  f.get(x).get(x).f32x4Mul().set(t.p); // x^2
+  vsig(f, t, () => f.get(t.p).f32x4Const(GELU_A).f32x4Mul().f32x4Const(1).f32x4Add().get(x).f32x4Mul().f32x4Const(2 * SQRT_2_PI).f32x4Mul());
+  f.set(t.phi);
+  f.get(t.p).f32x4Const(3 * GELU_A).f32x4Mul().f32x4Const(1).f32x4Add().f32x4Const(2 * SQRT_2_PI).f32x4Mul().set(t.p);
+}
 
 /** Scratch locals the vector helpers share within one function. */
 export interface VecLocals {
@@ -126,22 +140,34 @@ export function vexp(f: FuncBuilder, t: VecLocals, push: () => void): void {
   f.get(t.k).get(t.k1).i32x4Sub().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl().f32x4Mul();
 }
 
-/** Pushes 1 / (1 + exp(-x)) for the x in local `x` (exp(-x) = inf gives 0, not NaN). */
+/**
+ * Pushes sigmoid(v) for the v that `push` leaves (kept in t.a): with e = exp(-|v|), 1 / (1 + e)
+ * for v >= 0 and e / (1 + e) below, so the lower tail keeps its relative accuracy down to the
+ * subnormals instead of flushing to 0 where exp(-v) overflows. NaN gives NaN.
+ */
+function vsig(f: FuncBuilder, t: VecLocals, push: () => void): void {
+  push();
+  f.set(t.a);
+  vexp(f, t, () => f.get(t.a).f32x4Abs().f32x4Neg());
+  f.set(t.e);
+  f.f32x4Const(1).get(t.e).get(t.a).f32x4Const(0).f32x4Ge().v128Bitselect();
+  f.f32x4Const(1).get(t.e).f32x4Add().f32x4Div();
+}
+
+/** Pushes sigmoid of the x in local `x`. */
 function vsigmoid(f: FuncBuilder, t: VecLocals, x: number): void {
-  f.f32x4Const(1);
-  vexp(f, t, () => f.get(x).f32x4Neg());
-  f.f32x4Const(1).f32x4Add().f32x4Div();
+  vsig(f, t, () => f.get(x));
 }
 
 /** The loop body of each op: reads x (and g) from locals, leaves the result on the stack. */
 const BODIES: Record<EwOp, (f: FuncBuilder, t: VecLocals, x: number, g: number, s: number) => void> = {
   exp: (f, t, x) => vexp(f, t, () => f.get(x)),
   sigmoid: (f, t, x) => vsigmoid(f, t, x),
-  // x / (1 + e^-x), as the float32 JS kernel computes it
+  // x sigmoid(x)
   silu: (f, t, x) => {
     f.get(x);
-    vexp(f, t, () => f.get(x).f32x4Neg());
-    f.f32x4Const(1).f32x4Add().f32x4Div();
+    vsigmoid(f, t, x);
+    f.f32x4Mul();
   },
   // g (s (x (1 - s) + 1)), s = sigmoid(x)
   siluGrad: (f, t, x, g, s) => {
@@ -167,6 +193,16 @@ const BODIES: Record<EwOp, (f: FuncBuilder, t: VecLocals, x: number, g: number, 
   gelu: (f, t, x) => {
     vphi(f, t, x);
     f.get(x).get(t.phi).f32x4Mul();
+  },
+  // x sigmoid(2u) = 0.5 x (1 + tanh u)
+  geluTanh: (f, t, x) => {
+    vgeluTanhParts(f, t, x);
+    f.get(x).get(t.phi).f32x4Mul();
+  },
+  // g d/dx (x s) = g s (1 + x (1 - s) 2u'), s = sigmoid(2u)
+  geluTanhGrad: (f, t, x, g) => {
+    vgeluTanhParts(f, t, x);
+    f.get(g).get(t.phi).get(x).f32x4Const(1).get(t.phi).f32x4Sub().f32x4Mul().get(t.p).f32x4Mul().f32x4Const(1).f32x4Add().f32x4Mul().f32x4Mul();
   },
   // g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
   geluGrad: (f, t, x, g) => {
