@@ -83,13 +83,20 @@ describe('agents learn at small budgets', () => {
     expect(evaluate(agent, make('CartPole-v1'), { episodes: 5 }).mean).toBeGreaterThan(60);
   });
 
-  test('DQN (double, Huber) learns CartPole', () => {
-    const { qNetwork } = trainDQN(() => make('CartPole-v1'), {
+  test('DQN (double, Huber) learns CartPole; evalEvery returns the best evaluated weights', () => {
+    const { qNetwork, evaluations, evalSteps } = trainDQN(() => make('CartPole-v1'), {
       totalTimesteps: 6000, learningRate: 2.3e-3, batchSize: 64, bufferSize: 10000, learningStarts: 500, targetNetworkFrequency: 10, trainFrequency: 64, gradientSteps: 32, explorationFraction: 0.3, endE: 0.04, hidden: [64, 64], doubleQ: true, seed: 1,
+      evalEvery: 2000, evalEpisodes: 3,
     });
     const r = evaluate(qNetwork, make('CartPole-v1'), { episodes: 10 });
-    console.log(`DQN after 6000 steps: ${r.mean.toFixed(1)} +- ${r.std.toFixed(1)}`);
+    console.log(`DQN after 6000 steps: ${r.mean.toFixed(1)} +- ${r.std.toFixed(1)}; periodic evaluations ${evaluations.map((e) => e.mean.toFixed(0))}`);
     expect(r.mean).toBeGreaterThan(100);
+    expect(evaluations.map((e) => e.step)).toEqual([2000, 4000, 6000]);
+    // the returned weights are those of the best evaluation: re-running it on its seeds gives its mean
+    const best = Math.max(...evaluations.map((e) => e.mean));
+    const k = evaluations.map((e) => e.mean).lastIndexOf(best);
+    expect(evaluate(qNetwork, make('CartPole-v1'), { episodes: 3, seed: 1_000_000 + 3 * k }).mean).toBe(best);
+    expect(evalSteps).toBeGreaterThanOrEqual(9);
   });
 
   test('PPO learns CartPole, and the same seed gives the same learning curve', () => {
