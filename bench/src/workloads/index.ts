@@ -2,6 +2,7 @@ import { bertMlmStep } from './bert.js';
 import { ddpmMnistStep } from './ddpm.js';
 import { ganMnistStep } from './gan.js';
 import { gptCharStep } from './gpt.js';
+import { mambaCharStep } from './mamba.js';
 import { gptStep, mnistStep } from './nets.js';
 import { resnetMnistStep } from './resnet.js';
 import { dqnCartpoleRun, ppoCartpoleRun } from './rl.js';
@@ -19,6 +20,7 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'gan-mnist', make: () => ganMnistStep(), torch: 'gan_mnist.py', tfjs: 'not run: bench/ has no TF.js DCGAN' },
   { id: 'vae-mnist', make: () => vaeMnistStep(), torch: 'vae_mnist.py', tfjs: 'not run: bench/ has no TF.js VAE' },
   { id: 'gpt-char', make: () => gptCharStep(), torch: 'gpt_char.py', tfjs: 'not run: bench/ has no TF.js GPT' },
+  { id: 'mamba-char', make: () => mambaCharStep(), torch: 'mamba_char.py', tfjs: 'not run: bench/ has no TF.js Mamba' },
   { id: 'ddpm-mnist', make: () => ddpmMnistStep(), torch: 'ddpm_mnist.py', tfjs: 'not run: bench/ has no TF.js DDPM' },
   { id: 'bert-mlm', make: () => bertMlmStep(), torch: 'bert_mlm.py', tfjs: 'not run: bench/ has no TF.js BERT' },
   { id: 'ppo-cartpole', make: () => ppoCartpoleRun(), torch: 'ppo_cartpole.py', tfjs: 'not run: bench/ has no TF.js PPO' },
