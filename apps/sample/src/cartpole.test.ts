@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from './main.js';
 import { runCli } from './test-helpers.js';
 
 describe('dl train ppo-cartpole / dqn-cartpole', () => {
@@ -25,6 +26,16 @@ describe('dl train ppo-cartpole / dqn-cartpole', () => {
       expect(again.at(-1)).toBe(last);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --device webgpu with a reason', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      // where no WebGPU adapter loads, setting up the device fails first, with its own reason
+      await expect(main(['train', 'ppo-cartpole', '--device', 'webgpu', '--steps', '256'])).rejects.toThrow(/ppo-cartpole runs on the CPU only|@dl\/gpu|adapter/i);
+    } finally {
+      out.mockRestore();
     }
   });
 });

@@ -2,6 +2,11 @@ import { CARTPOLE_DEFAULTS, evalCartPole, trainCartPole, type CartPoleAlgo } fro
 import { TRAIN_OPTIONS, num, pick, required, seed, text } from './args.js';
 import type { OptionSpec, Task } from './task.js';
 
+/** The agents read each action back synchronously (host-side envs), which WebGPU cannot do. */
+function cpuOnly(name: string, device: string): void {
+  if (device !== 'cpu') throw new Error(`${name} runs on the CPU only (@dl/rl reads each action back synchronously; networks this small train faster on the CPU), got --device ${device}`);
+}
+
 function cartPoleTask(algo: CartPoleAlgo, summary: string): Task {
   const D = CARTPOLE_DEFAULTS[algo];
   const name = `${algo}-cartpole`;
@@ -16,11 +21,13 @@ function cartPoleTask(algo: CartPoleAlgo, summary: string): Task {
     summary,
     options,
     commands: {
-      async train(v, { log }) {
+      async train(v, { device, log }) {
+        cpuOnly(name, device);
         const opts = { steps: num(v, 'steps', D.steps, true), lr: num(v, 'lr', D.lr), seed: seed(v), out: text(v, 'out', D.out), episodes: num(v, 'episodes', D.episodes, true) };
         return `mean return: ${(await trainCartPole(algo, opts, log)).toFixed(1)}`;
       },
-      async eval(v, { log }) {
+      async eval(v, { device, log }) {
+        cpuOnly(name, device);
         const mean = await evalCartPole(required(v, 'checkpoint', `dl eval ${name}`), num(v, 'episodes', D.episodes, true), seed(v), log);
         return `mean return: ${mean.toFixed(1)}`;
       },
