@@ -40,7 +40,7 @@ export interface BertSpamOptions {
 
 export const BERT_SPAM_DEFAULTS: BertSpamOptions = {
   checkpoint: 'runs/bert-mlm',
-  epochs: 2,
+  epochs: 3,
   batchSize: 16,
   maxLength: 128,
   lr: 1e-3,
