@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backward, noGrad } from '@dl/autograd';
-import { AdamW, CosineWithWarmup, EMA, clipGradNorm, crossEntropy, loadCheckpoint, saveCheckpoint } from '@dl/layers';
+import { noGrad } from '@dl/autograd';
+import { AdamW, CosineWithWarmup, EMA, crossEntropy, loadCheckpoint, saveCheckpoint } from '@dl/layers';
 import { Generator, manualSeed, randint, scope, tensor, type GeneratorState, type Tensor } from '@dl/tensor';
 import { BertForMaskedLM, BertTokenizer, maskTokens, trainWordPiece, type BertConfig } from '@dl/bert';
 import { englishText } from './english-text.js';
 import { lossCurvePng } from './plots.js';
 import { ProgressBar, duration } from './progress.js';
+import { optimizerStep, updateStepBar } from './train-step.js';
 
 /**
  * `dl train bert-mlm`: a small BERT (@dl/bert) pretrained with the masked-language-model objective
@@ -324,26 +325,12 @@ export async function trainBertMlm(o: BertMlmOptions, log: (s: string) => void):
     if (step % o.evalInterval === 0 && step > start) await report(step);
     const s0 = performance.now();
     const batch = maskBatch(sampleWindows(corpus.train, o.batchSize, o.seqLen, tok, batches), shape, tok, o, batches);
-    const loss = scope(() => {
-      optimizer.zeroGrad();
-      const l = crossEntropy(maskedLogits(model, batch, shape, o.device), tensor(batch.targets, { dtype: 'int32', device: o.device }));
-      backward(l);
-      if (o.gradClip > 0) clipGradNorm(model.parameters(), o.gradClip);
-      optimizer.step();
-      return l;
-    });
-    schedule.step();
-    const value = (await loss.data())[0];
-    loss.dispose();
-    if (!Number.isFinite(value)) throw new Error(`the training loss is ${value} at step ${step + 1}; try a smaller --lr`);
+    const value = await optimizerStep({ model, optimizer, schedule, gradClip: o.gradClip }, step + 1, () =>
+      crossEntropy(maskedLogits(model, batch, shape, o.device), tensor(batch.targets, { dtype: 'int32', device: o.device })),
+    );
     losses.push(value);
     trainMs += performance.now() - s0;
-    const done = step + 1 - start;
-    const msPerStep = trainMs / done;
-    bar.update(
-      { epoch: 0, epochs: 1, step: step + 1, stepsPerEpoch: o.steps, globalStep: done, totalSteps: o.steps - start, loss: value, epochLoss: value, samplesPerSec: (1000 * tokensPerStep) / msPerStep, msPerStep, elapsedSec: trainMs / 1000, etaSec: ((o.steps - step - 1) * msPerStep) / 1000, lr: optimizer.paramGroups[0].lr },
-      ema.update(value),
-    );
+    updateStepBar(bar, { step: step + 1, start, steps: o.steps, trainMs, perStep: tokensPerStep, loss: value, lr: optimizer.paramGroups[0].lr }, ema.update(value));
   }
   const trainSec = trainMs / 1000;
   await report(o.steps);

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backward, noGrad } from '@dl/autograd';
-import { AdamW, CosineWithWarmup, EMA, clipGradNorm } from '@dl/layers';
+import { noGrad } from '@dl/autograd';
+import { AdamW, CosineWithWarmup, EMA } from '@dl/layers';
 import { Generator, manualSeed, scope, tensor } from '@dl/tensor';
 import { BertForSequenceClassification, BertTokenizer, type BertConfig } from '@dl/bert';
 import { lossCurvePng } from './plots.js';
 import { ProgressBar, duration } from './progress.js';
+import { optimizerStep } from './train-step.js';
 import { spamAssassin, splitMails, type Mail } from './spam-mail.js';
 
 /**
@@ -136,6 +137,7 @@ async function fineTune(model: BertForSequenceClassification, train: readonly En
   const total = stepsPerEpoch * o.epochs;
   const optimizer = new AdamW(paramGroups(model, o.weightDecay), { lr: o.lr });
   const schedule = new CosineWithWarmup(optimizer, { warmupSteps: Math.min(total - 1, Math.round(o.warmupFraction * total)), totalSteps: total });
+  const target = { model, optimizer, schedule, gradClip: o.gradClip, label };
   const order = new Generator(o.seed + 1);
   const bar = new ProgressBar(process.stderr, 25, 'msg');
   const ema = new EMA(0.95);
@@ -147,19 +149,10 @@ async function fineTune(model: BertForSequenceClassification, train: readonly En
     for (let step = 0; step < stepsPerEpoch; step++) {
       const s0 = performance.now();
       const rows = Array.from(perm.subarray(step * o.batchSize, (step + 1) * o.batchSize), (i) => train[i]);
-      const loss = scope(() => {
+      const value = await optimizerStep(target, losses.length + 1, () => {
         const { inputIds, attentionMask, labels } = batchTensors(rows, padId, o.device);
-        optimizer.zeroGrad();
-        const l = model.forward(inputIds, { attentionMask, labels }).loss;
-        backward(l);
-        if (o.gradClip > 0) clipGradNorm(model.parameters(), o.gradClip);
-        optimizer.step();
-        return l;
+        return model.forward(inputIds, { attentionMask, labels }).loss;
       });
-      schedule.step();
-      const value = (await loss.data())[0];
-      loss.dispose();
-      if (!Number.isFinite(value)) throw new Error(`${label}: the training loss is ${value} at step ${losses.length + 1}; try a smaller --lr`);
       losses.push(value);
       trainMs += performance.now() - s0;
       const done = losses.length;
