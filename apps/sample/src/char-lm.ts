@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backward, noGrad } from '@dl/autograd';
-import { AdamW, CosineWithWarmup, EMA, clipGradNorm, loadCheckpoint, readSafetensorsHeader, saveCheckpoint, type Module, type ParamGroupInput } from '@dl/layers';
+import { noGrad } from '@dl/autograd';
+import { AdamW, CosineWithWarmup, EMA, loadCheckpoint, readSafetensorsHeader, saveCheckpoint, type Module, type ParamGroupInput } from '@dl/layers';
 import { Generator, manualSeed, randint, scope, tensor, type GeneratorState, type Tensor } from '@dl/tensor';
 import { CharTokenizer } from '@dl/transformer';
 import { loadMobyDick } from './moby-dick.js';
 import { lossCurvePng } from './plots.js';
 import { ProgressBar, duration } from './progress.js';
+import { optimizerStep, updateStepBar } from './train-step.js';
 
 /**
  * The character-level language-model recipe shared by `dl train gpt-char` and `dl train
@@ -180,27 +181,13 @@ export async function trainCharLM<M extends CharLM, O extends CharTrainOptions>(
   for (let step = start; step < o.steps; step++) {
     if (step % o.evalInterval === 0 && step > start) await report(step);
     const s0 = performance.now();
-    const loss = scope(() => {
+    const value = await optimizerStep({ model, optimizer, schedule, gradClip: o.gradClip }, step + 1, () => {
       const { x, y } = getBatch(train, o.batchSize, o.blockSize, batches, o.device);
-      optimizer.zeroGrad();
-      const l = model.forward(x, y).loss;
-      backward(l);
-      if (o.gradClip > 0) clipGradNorm(model.parameters(), o.gradClip);
-      optimizer.step();
-      return l;
+      return model.forward(x, y).loss;
     });
-    schedule.step();
-    const value = (await loss.data())[0];
-    loss.dispose();
-    if (!Number.isFinite(value)) throw new Error(`the training loss is ${value} at step ${step + 1}; try a smaller --lr`);
     losses.push(value);
     trainMs += performance.now() - s0;
-    const done = step + 1 - start;
-    const msPerStep = trainMs / done;
-    bar.update(
-      { epoch: 0, epochs: 1, step: step + 1, stepsPerEpoch: o.steps, globalStep: done, totalSteps: o.steps - start, loss: value, epochLoss: value, samplesPerSec: (1000 * tokensPerStep) / msPerStep, msPerStep, elapsedSec: trainMs / 1000, etaSec: ((o.steps - step - 1) * msPerStep) / 1000, lr: optimizer.paramGroups[0].lr },
-      ema.update(value),
-    );
+    updateStepBar(bar, { step: step + 1, start, steps: o.steps, trainMs, perStep: tokensPerStep, loss: value, lr: optimizer.paramGroups[0].lr }, ema.update(value));
   }
   const trainSec = trainMs / 1000;
   await report(o.steps);
