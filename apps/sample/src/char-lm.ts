@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '@dl/autograd';
 import { AdamW, CosineWithWarmup, EMA, loadCheckpoint, readSafetensorsHeader, saveCheckpoint, type Module, type ParamGroupInput } from '@dl/layers';
-import { Generator, manualSeed, randint, scope, tensor, type GeneratorState, type Tensor } from '@dl/tensor';
+import { Generator, manualSeed, randint, scope, tensor, type Tensor } from '@dl/tensor';
 import { CharTokenizer } from '@dl/transformer';
 import { loadMobyDick } from './moby-dick.js';
 import { lossCurvePng } from './plots.js';
 import { ProgressBar, duration } from './progress.js';
-import { optimizerStep, updateStepBar } from './train-step.js';
+import { optimizerStep, resumeStepRun, updateStepBar } from './train-step.js';
 
 /**
  * The character-level language-model recipe shared by `dl train gpt-char` and `dl train
@@ -145,16 +145,7 @@ export async function trainCharLM<M extends CharLM, O extends CharTrainOptions>(
   mkdirSync(o.out, { recursive: true });
   const ckpt = join(o.out, 'checkpoint.safetensors');
 
-  let start = 0;
-  let losses: number[] = [];
-  if (o.resume && existsSync(ckpt)) {
-    const { step, extra } = await loadCheckpoint(ckpt, { model, optimizer });
-    start = step;
-    losses = (extra.losses as number[]) ?? [];
-    batches.setState(extra.batches as GeneratorState);
-    schedule.loadStateDict({ lastStep: start });
-    log(`resumed from ${ckpt} at step ${start}`);
-  }
+  const { start, losses } = await resumeStepRun(ckpt, { model, optimizer, schedule }, batches, o.resume, log);
   log(
     `model: ${recipe.describe(o, model)}; ` +
       `AdamW lr ${o.lr} (warmup ${o.warmup}, cosine to ${o.minLr}), weight decay ${o.weightDecay}, clip ${o.gradClip}, batch ${o.batchSize}, ${o.steps} steps, device ${o.device}`,

@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '@dl/autograd';
-import { AdamW, CosineWithWarmup, EMA, crossEntropy, loadCheckpoint, saveCheckpoint } from '@dl/layers';
-import { Generator, manualSeed, randint, scope, tensor, type GeneratorState, type Tensor } from '@dl/tensor';
+import { AdamW, CosineWithWarmup, EMA, crossEntropy, saveCheckpoint } from '@dl/layers';
+import { Generator, manualSeed, randint, scope, tensor, type Tensor } from '@dl/tensor';
 import { BertForMaskedLM, BertTokenizer, maskTokens, trainWordPiece, type BertConfig } from '@dl/bert';
 import { englishText } from './english-text.js';
 import { lossCurvePng } from './plots.js';
 import { ProgressBar, duration } from './progress.js';
-import { optimizerStep, updateStepBar } from './train-step.js';
+import { optimizerStep, resumeStepRun, updateStepBar } from './train-step.js';
 
 /**
  * `dl train bert-mlm`: a small BERT (@dl/bert) pretrained with the masked-language-model objective
@@ -288,16 +288,7 @@ export async function trainBertMlm(o: BertMlmOptions, log: (s: string) => void):
   mkdirSync(o.out, { recursive: true });
   const ckpt = join(o.out, 'checkpoint.safetensors');
 
-  let start = 0;
-  let losses: number[] = [];
-  if (o.resume && existsSync(ckpt)) {
-    const { step, extra } = await loadCheckpoint(ckpt, { model, optimizer });
-    start = step;
-    losses = (extra.losses as number[]) ?? [];
-    batches.setState(extra.batches as GeneratorState);
-    schedule.loadStateDict({ lastStep: start });
-    log(`resumed from ${ckpt} at step ${start}`);
-  }
+  const { start, losses } = await resumeStepRun(ckpt, { model, optimizer, schedule }, batches, o.resume, log);
   const params = model.parameters().reduce((s, p) => s + p.size, 0);
   log(
     `model: BertForMaskedLM (${o.layers} layer${o.layers === 1 ? '' : 's'}, ${o.heads} heads, width ${o.width}, feed-forward ${4 * o.width}, ${o.seqLen} positions, dropout ${o.dropout}), ${n(params)} parameters; ` +

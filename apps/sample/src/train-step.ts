@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { backward } from '@dl/autograd';
-import { clipGradNorm, type LRScheduler, type Module, type Optimizer } from '@dl/layers';
-import { scope, type Tensor } from '@dl/tensor';
+import { clipGradNorm, loadCheckpoint, type LRScheduler, type Module, type Optimizer } from '@dl/layers';
+import { scope, type Generator, type GeneratorState, type Tensor } from '@dl/tensor';
 import type { ProgressBar } from './progress.js';
 
 /** What `optimizerStep` updates. */
@@ -57,4 +58,24 @@ export function updateStepBar(bar: ProgressBar, r: StepRun, smoothLoss: number |
     { epoch: 0, epochs: 1, step: r.step, stepsPerEpoch: r.steps, globalStep: done, totalSteps: r.steps - r.start, loss: r.loss, epochLoss: r.loss, samplesPerSec: (1000 * r.perStep) / msPerStep, msPerStep, elapsedSec: r.trainMs / 1000, etaSec: ((r.steps - r.step) * msPerStep) / 1000, lr: r.lr },
     smoothLoss,
   );
+}
+
+/**
+ * Where a step-based run starts: step 0 with no losses, or (with `resume` and a checkpoint at
+ * `ckpt`) the saved step, with the model, optimizer, schedule, loss history and batch generator
+ * restored from it.
+ */
+export async function resumeStepRun(
+  ckpt: string,
+  { model, optimizer, schedule }: Pick<StepTarget, 'model' | 'optimizer' | 'schedule'>,
+  batches: Generator,
+  resume: boolean,
+  log: (s: string) => void,
+): Promise<{ start: number; losses: number[] }> {
+  if (!resume || !existsSync(ckpt)) return { start: 0, losses: [] };
+  const { step, extra } = await loadCheckpoint(ckpt, { model, optimizer });
+  batches.setState(extra.batches as GeneratorState);
+  schedule.loadStateDict({ lastStep: step });
+  log(`resumed from ${ckpt} at step ${step}`);
+  return { start: step, losses: (extra.losses as number[]) ?? [] };
 }
