@@ -1,7 +1,7 @@
 /** The character GPT of `dl train gpt-char`, built from @dl/transformer as a user would. */
 import * as dl from '@dl/tensor';
 import { backward } from '@dl/autograd';
-import { AdamW, clipGradNorm } from '@dl/layers';
+import { AdamW, clipGradNorm, type Module, type ParamGroupInput } from '@dl/layers';
 import { GPT, type GPTConfig } from '@dl/transformer';
 import type { Step } from './types.js';
 
@@ -14,16 +14,23 @@ export function gptCharConfig(blockSize = 64): Partial<GPTConfig> {
   return { vocabSize: 89, blockSize, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: true, activation: 'gelu' };
 }
 
-/** One step of `dl train gpt-char`: 12 windows of 64 characters, AdamW with nanoGPT's groups, gradients clipped to norm 1. */
-export function gptCharStep(batch = 12): Step {
-  const model = new GPT(gptCharConfig());
+/** What gpt-char's step needs of a character language model (GPT, MambaLM). */
+export interface CharLM extends Module {
+  forward(x: dl.Tensor, y: dl.Tensor): { loss: dl.Tensor };
+  paramGroups(weightDecay: number): ParamGroupInput<{ weightDecay: number }>[];
+}
+
+/**
+ * One step of apps/sample's char-lm loop for `model`: `batch` random windows of `blockSize` of
+ * Moby-Dick's 89 characters, AdamW with the model's groups (decay 0.1), gradients clipped to norm 1.
+ */
+export function charLmStep(model: CharLM, name: string, batch: number, blockSize: number): Step {
   const opt = new AdamW(model.paramGroups(0.1), { lr: 1e-3, betas: [0.9, 0.99] });
-  const T = model.config.blockSize;
-  const x = dl.randint(0, 89, [batch, T]);
-  const y = dl.randint(0, 89, [batch, T]);
+  const x = dl.randint(0, 89, [batch, blockSize]);
+  const y = dl.randint(0, 89, [batch, blockSize]);
   return {
-    name: `gpt-char train step (@dl/transformer GPT, 4 layers, d=128, 4 heads, T=${T}, batch ${batch}, AdamW, clip 1)`,
-    tokens: batch * T,
+    name,
+    tokens: batch * blockSize,
     run: () =>
       dl.scope(() => {
         opt.zeroGrad();
@@ -32,4 +39,11 @@ export function gptCharStep(batch = 12): Step {
         opt.step();
       }),
   };
+}
+
+/** One step of `dl train gpt-char`: 12 windows of 64 characters, AdamW with nanoGPT's groups, gradients clipped to norm 1. */
+export function gptCharStep(batch = 12): Step {
+  const model = new GPT(gptCharConfig());
+  const T = model.config.blockSize;
+  return charLmStep(model, `gpt-char train step (@dl/transformer GPT, 4 layers, d=128, 4 heads, T=${T}, batch ${batch}, AdamW, clip 1)`, batch, T);
 }

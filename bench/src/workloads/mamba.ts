@@ -1,8 +1,6 @@
 /** The character Mamba of `dl train mamba-char`, built from @dl/mamba as a user would. */
-import * as dl from '@dl/tensor';
-import { backward } from '@dl/autograd';
-import { AdamW, clipGradNorm } from '@dl/layers';
 import { MambaLM } from '@dl/mamba';
+import { charLmStep } from './gpt.js';
 import type { Step } from './types.js';
 
 /**
@@ -12,18 +10,5 @@ import type { Step } from './types.js';
  */
 export function mambaCharStep(batch = 12, blockSize = 64): Step {
   const model = new MambaLM({ dModel: 128, nLayer: 7, vocabSize: 89, dState: 16 });
-  const opt = new AdamW(model.paramGroups(0.1), { lr: 1e-3, betas: [0.9, 0.99] });
-  const x = dl.randint(0, 89, [batch, blockSize]);
-  const y = dl.randint(0, 89, [batch, blockSize]);
-  return {
-    name: `mamba-char train step (@dl/mamba MambaLM, 7 layers, d=128, N=16, T=${blockSize}, batch ${batch}, AdamW, clip 1; fused selective scan)`,
-    tokens: batch * blockSize,
-    run: () =>
-      dl.scope(() => {
-        opt.zeroGrad();
-        backward(model.forward(x, y).loss);
-        clipGradNorm(model.parameters(), 1);
-        opt.step();
-      }),
-  };
+  return charLmStep(model, `mamba-char train step (@dl/mamba MambaLM, 7 layers, d=128, N=16, T=${blockSize}, batch ${batch}, AdamW, clip 1; fused selective scan)`, batch, blockSize);
 }
