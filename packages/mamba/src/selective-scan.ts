@@ -11,7 +11,7 @@
  *
  * as state-spaces/mamba's `selective_scan_ref`.
  */
-import { DTypeError, ShapeError, defineOp, fmt, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray } from '@dl/tensor';
+import { DTypeError, ShapeError, defineOp, fmt, kernelChoice, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray } from '@dl/tensor';
 import { gradSizes, rowLength, type ScanAttrs, type ScanDims as Dims } from './scan-layout.js';
 import { backwardProgram, forwardProgram } from './selective-scan-wgsl.js';
 
@@ -71,13 +71,58 @@ function locate(variable: boolean, b: number, d: number, n: number, N: number, L
   return variable ? [(b * N + n) * L, 1] : [d * N + n, 0];
 }
 
-/** dt (softplus of delta + deltaBias, or not) and dt * u of one (b, d) row, into `dt` and `dtu`. */
-function stepSizes(delta: TypedArray, u: TypedArray, row: number, bias: number, L: number, softplusOn: boolean, dt: Float64Array, dtu: Float64Array): void {
+/** dt (softplus of delta + deltaBias, or not) and dt * u of one (b, d) row, into `dt` and `dtu` at `at`. */
+function stepSizes(delta: TypedArray, u: TypedArray, row: number, bias: number, L: number, softplusOn: boolean, dt: Float64Array, dtu: Float64Array, at: number): void {
   for (let t = 0; t < L; t++) {
     const raw = delta[row + t] + bias;
     const v = softplusOn ? softplus(raw) : raw;
-    dt[t] = v;
-    dtu[t] = v * u[row + t];
+    dt[at + t] = v;
+    dtu[at + t] = v * u[row + t];
+  }
+}
+
+/** floats of decays computed in one call: big enough for the threaded SIMD exp, small enough for cache */
+const DECAY_BLOCK = 1 << 17;
+
+/**
+ * The decays exp(dt_t A[d, n]) of a block of channels, computed a block at a time so that float32
+ * inputs go through @dl/tensor's SIMD exp (`kernelChoice().elementwise`, threaded) instead of one
+ * Math.exp per (b, d, n, t), which was most of the scan's time. Float64 inputs keep Math.exp.
+ * For batch row b and channels d0..d0+g: dt and dtu (g, L) and the decays (g, N, L).
+ */
+class DecayBlock {
+  readonly channels: number;
+  readonly dt: Float64Array;
+  readonly dtu: Float64Array;
+  readonly decay: Float32Array | Float64Array;
+  private readonly simd: boolean;
+
+  constructor(f32: boolean, D: number, N: number, L: number) {
+    this.channels = Math.max(1, Math.min(D, Math.floor(DECAY_BLOCK / (N * L))));
+    this.dt = new Float64Array(this.channels * L);
+    this.dtu = new Float64Array(this.channels * L);
+    this.decay = f32 ? new Float32Array(this.channels * N * L) : new Float64Array(this.channels * N * L);
+    const k = kernelChoice();
+    this.simd = f32 && k.elementwise !== undefined && k.elementwiseOps?.('exp') === true;
+  }
+
+  /** Fills dt, dtu and the decays of channels d0..d0+g of batch row b. */
+  fill(data: readonly TypedArray[], softplusOn: boolean, dims: Dims, b: number, d0: number, g: number): void {
+    const [u, delta, A, , , , bias] = data;
+    const { D, L, N } = dims;
+    const { dt, dtu, decay } = this;
+    for (let j = 0; j < g; j++) {
+      const d = d0 + j;
+      stepSizes(delta, u, (b * D + d) * L, bias[d], L, softplusOn, dt, dtu, j * L);
+      for (let n = 0; n < N; n++) {
+        const a = A[d * N + n];
+        const at = (j * N + n) * L;
+        for (let t = 0; t < L; t++) decay[at + t] = dt[j * L + t] * a;
+      }
+    }
+    const used = g * N * L;
+    if (this.simd) kernelChoice().elementwise!('exp', [(decay as Float32Array).subarray(0, used)], (decay as Float32Array).subarray(0, used));
+    else for (let i = 0; i < used; i++) decay[i] = Math.exp(decay[i]);
   }
 }
 
@@ -86,39 +131,45 @@ function stepSizes(delta: TypedArray, u: TypedArray, row: number, bias: number, 
  * step depends only on state n of the step before), adding h_t[n] C_t[n] into y_t.
  */
 function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number, dims: Dims): TypedArray {
-  const [u, delta, A, B, C, Dv, bias, z] = inputs.map((i) => i.data);
+  const data = inputs.map((i) => i.data);
+  const [u, , , B, C, Dv, , z] = data;
   const { deltaSoftplus, returnLastState } = attrs;
   const { batch, D, L, N, varB, varC, hasZ } = dims;
   const outL = rowLength(dims, attrs);
-  const out = u instanceof Float64Array ? new Float64Array(outSize) : new Float32Array(outSize);
-  const dt = new Float64Array(L);
-  const dtu = new Float64Array(L);
+  const f32 = !(u instanceof Float64Array);
+  const out = f32 ? new Float32Array(outSize) : new Float64Array(outSize);
+  const blk = new DecayBlock(f32, D, N, L);
+  const { dt, dtu, decay } = blk;
   const y = new Float64Array(L);
   for (let b = 0; b < batch; b++) {
-    for (let d = 0; d < D; d++) {
-      const row = (b * D + d) * L;
-      const o = (b * D + d) * outL;
-      stepSizes(delta, u, row, bias[d], L, deltaSoftplus, dt, dtu);
-      y.fill(0);
-      for (let n = 0; n < N; n++) {
-        const a = A[d * N + n];
-        const [bAt, bStep] = locate(varB, b, d, n, N, L);
-        const [cAt, cStep] = locate(varC, b, d, n, N, L);
-        let h = 0;
+    for (let d0 = 0; d0 < D; d0 += blk.channels) {
+      const g = Math.min(blk.channels, D - d0);
+      blk.fill(data, deltaSoftplus, dims, b, d0, g);
+      for (let j = 0; j < g; j++) {
+        const d = d0 + j;
+        const row = (b * D + d) * L;
+        const o = (b * D + d) * outL;
+        y.fill(0);
+        for (let n = 0; n < N; n++) {
+          const [bAt, bStep] = locate(varB, b, d, n, N, L);
+          const [cAt, cStep] = locate(varC, b, d, n, N, L);
+          const eAt = (j * N + n) * L;
+          let h = 0;
+          for (let t = 0; t < L; t++) {
+            h = decay[eAt + t] * h + dtu[j * L + t] * B[bAt + t * bStep];
+            y[t] += h * C[cAt + t * cStep];
+          }
+          if (returnLastState) out[o + L + n] = h;
+        }
+        const dd = Dv[d];
         for (let t = 0; t < L; t++) {
-          h = Math.exp(dt[t] * a) * h + dtu[t] * B[bAt + t * bStep];
-          y[t] += h * C[cAt + t * cStep];
+          let v = y[t] + dd * u[row + t];
+          if (hasZ) {
+            const zt = z[row + t];
+            v *= zt * sigmoid(zt);
+          }
+          out[o + t] = v;
         }
-        if (returnLastState) out[o + L + n] = h;
-      }
-      const dd = Dv[d];
-      for (let t = 0; t < L; t++) {
-        let v = y[t] + dd * u[row + t];
-        if (hasZ) {
-          const zt = z[row + t];
-          v *= zt * sigmoid(zt);
-        }
-        out[o + t] = v;
       }
     }
   }
@@ -126,8 +177,8 @@ function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number
 }
 
 /**
- * The backward CPU kernel: per (b, d), the forward scan again (keeping every state and decay),
- * then per state index n the reverse-time scan of dL/dh_t = dL/dy_t C_t + exp(dt_{t+1} A) dL/dh_{t+1}.
+ * The backward CPU kernel: per (b, d), the forward scan again (keeping every state), then per
+ * state index n the reverse-time scan of dL/dh_t = dL/dy_t C_t + exp(dt_{t+1} A) dL/dh_{t+1}.
  * Returns the packed gradients (see gradSizes).
  */
 function scanGradCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number, dims: Dims): TypedArray {
@@ -141,81 +192,87 @@ function scanGradCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: nu
   const sizes = gradSizes(dims);
   const off: number[] = [];
   sizes.reduce((acc, s, i) => ((off[i] = acc), acc + s), 0);
-  const out = u instanceof Float64Array ? new Float64Array(outSize) : new Float32Array(outSize);
+  const f32 = !(u instanceof Float64Array);
+  const out = f32 ? new Float32Array(outSize) : new Float64Array(outSize);
   const [oU, oDelta, oA, oB, oC, oD, oBias, oZ] = off;
+  const blk = new DecayBlock(f32, D, N, L);
+  const { dt, dtu, decay } = blk;
   const hs = new Float64Array(N * L); // hs[n L + t] = h_t[n]
-  const decay = new Float64Array(N * L); // exp(dt_t A[d, n])
-  const dt = new Float64Array(L);
-  const dtu = new Float64Array(L);
   const y = new Float64Array(L);
   const gy = new Float64Array(L); // dL/d(y_t before the gate)
   const ddt = new Float64Array(L);
   const du = new Float64Array(L);
   for (let b = 0; b < batch; b++) {
-    for (let d = 0; d < D; d++) {
-      const row = (b * D + d) * L;
-      const gRow = (b * D + d) * outL;
-      stepSizes(delta, u, row, bias[d], L, deltaSoftplus, dt, dtu);
-      // forward again, keeping the states and decays
-      y.fill(0);
-      for (let n = 0; n < N; n++) {
-        const a = A[d * N + n];
-        const [bAt, bStep] = locate(varB, b, d, n, N, L);
-        const [cAt, cStep] = locate(varC, b, d, n, N, L);
-        let h = 0;
+    for (let d0 = 0; d0 < D; d0 += blk.channels) {
+      const gCount = Math.min(blk.channels, D - d0);
+      blk.fill(data, deltaSoftplus, dims, b, d0, gCount);
+      for (let j = 0; j < gCount; j++) {
+        const d = d0 + j;
+        const row = (b * D + d) * L;
+        const gRow = (b * D + d) * outL;
+        const tAt = j * L;
+        // forward again, keeping the states
+        y.fill(0);
+        for (let n = 0; n < N; n++) {
+          const [bAt, bStep] = locate(varB, b, d, n, N, L);
+          const [cAt, cStep] = locate(varC, b, d, n, N, L);
+          const eAt = (j * N + n) * L;
+          let h = 0;
+          for (let t = 0; t < L; t++) {
+            h = decay[eAt + t] * h + dtu[tAt + t] * B[bAt + t * bStep];
+            hs[n * L + t] = h;
+            y[t] += h * C[cAt + t * cStep];
+          }
+        }
+        const dd = Dv[d];
+        let dDsum = 0;
         for (let t = 0; t < L; t++) {
-          const e = Math.exp(dt[t] * a);
-          h = e * h + dtu[t] * B[bAt + t * bStep];
-          decay[n * L + t] = e;
-          hs[n * L + t] = h;
-          y[t] += h * C[cAt + t * cStep];
+          const ut = u[row + t];
+          const gt = g[gRow + t];
+          if (z) {
+            const zt = z[row + t];
+            const s = sigmoid(zt);
+            gy[t] = gt * zt * s;
+            out[oZ + row + t] = gt * (y[t] + dd * ut) * s * (1 + zt * (1 - s));
+          } else gy[t] = gt;
+          dDsum += gy[t] * ut;
+          du[t] = gy[t] * dd;
+          ddt[t] = 0;
         }
-      }
-      const dd = Dv[d];
-      let dDsum = 0;
-      for (let t = 0; t < L; t++) {
-        const ut = u[row + t];
-        const gt = g[gRow + t];
-        if (z) {
-          const zt = z[row + t];
-          const s = sigmoid(zt);
-          gy[t] = gt * zt * s;
-          out[oZ + row + t] = gt * (y[t] + dd * ut) * s * (1 + zt * (1 - s));
-        } else gy[t] = gt;
-        dDsum += gy[t] * ut;
-        du[t] = gy[t] * dd;
-        ddt[t] = 0;
-      }
-      for (let n = 0; n < N; n++) {
-        const a = A[d * N + n];
-        const [bAt, bStep] = locate(varB, b, d, n, N, L);
-        const [cAt, cStep] = locate(varC, b, d, n, N, L);
-        let dh = returnLastState ? g[gRow + L + n] : 0;
-        let dA = 0;
-        for (let t = L - 1; t >= 0; t--) {
-          const k = n * L + t;
-          const hPrev = t > 0 ? hs[k - 1] : 0;
-          const e = decay[k];
-          const bv = B[bAt + t * bStep];
-          const dhn = dh + gy[t] * C[cAt + t * cStep];
-          out[oC + cAt + t * cStep] += gy[t] * hs[k];
-          out[oB + bAt + t * bStep] += dhn * dtu[t];
-          ddt[t] += dhn * (a * e * hPrev + u[row + t] * bv);
-          du[t] += dhn * dt[t] * bv;
-          dA += dhn * dt[t] * e * hPrev;
-          dh = dhn * e;
+        for (let n = 0; n < N; n++) {
+          const a = A[d * N + n];
+          const [bAt, bStep] = locate(varB, b, d, n, N, L);
+          const [cAt, cStep] = locate(varC, b, d, n, N, L);
+          const eAt = (j * N + n) * L;
+          let dh = returnLastState ? g[gRow + L + n] : 0;
+          let dA = 0;
+          for (let t = L - 1; t >= 0; t--) {
+            const k = n * L + t;
+            const hPrev = t > 0 ? hs[k - 1] : 0;
+            const e = decay[eAt + t];
+            const bv = B[bAt + t * bStep];
+            const dtt = dt[tAt + t];
+            const dhn = dh + gy[t] * C[cAt + t * cStep];
+            out[oC + cAt + t * cStep] += gy[t] * hs[k];
+            out[oB + bAt + t * bStep] += dhn * dtu[tAt + t];
+            const dhe = dhn * e * hPrev;
+            ddt[t] += a * dhe + dhn * u[row + t] * bv;
+            du[t] += dhn * dtt * bv;
+            dA += dhe * dtt;
+            dh = dhn * e;
+          }
+          out[oA + d * N + n] += dA;
         }
-        out[oA + d * N + n] += dA;
+        let dBiasSum = 0;
+        for (let t = 0; t < L; t++) {
+          const dRaw = deltaSoftplus ? ddt[t] * sigmoid(delta[row + t] + bias[d]) : ddt[t];
+          out[oU + row + t] = du[t];
+          out[oDelta + row + t] = dRaw;
+          dBiasSum += dRaw;
+        }
+        out[oD + d] += dDsum;
+        out[oBias + d] += dBiasSum;
       }
-      let dBiasSum = 0;
-      for (let t = 0; t < L; t++) {
-        const dRaw = deltaSoftplus ? ddt[t] * sigmoid(delta[row + t] + bias[d]) : ddt[t];
-        out[oU + row + t] = du[t];
-        out[oDelta + row + t] = dRaw;
-        dBiasSum += dRaw;
-      }
-      out[oD + d] += dDsum;
-      out[oBias + d] += dBiasSum;
     }
   }
   return out;
