@@ -1,0 +1,125 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium } from '../../../packages/tensor/src/testing/chromium.js';
+import { buildAndServe, root } from './serve.js';
+
+const hasChromium = existsSync(CHROMIUM);
+const requireWebGPU = process.env.DL_REQUIRE_WEBGPU === '1';
+// CI installs Chromium (scripts/install-chromium.sh): there the test must run, never skip quietly
+if (!hasChromium && (requireWebGPU || process.env.CI)) throw new Error(`${CHROMIUM} not found and ${requireWebGPU ? 'DL_REQUIRE_WEBGPU=1' : 'CI is set'}; run scripts/install-chromium.sh`);
+if (!hasChromium) console.log(`${CHROMIUM} not found: skipping the playground browser test (set DL_REQUIRE_WEBGPU=1 to fail instead)`);
+
+// test-output/ is git-ignored; README.md shows a committed set copied to screenshots/
+const shots = process.env.DL_PLAYGROUND_SCREENSHOTS ?? `${root}test-output/screenshots/`;
+
+/** The values of a section's LineChart (the canvas's data-series). */
+async function series(page: Page, id: string): Promise<Record<string, number[]>> {
+  return JSON.parse((await page.getAttribute(`#${id}`, 'data-series')) ?? '{}') as Record<string, number[]>;
+}
+
+/** Waits until the element's data-done counter reaches `n`, failing early on a shown error. */
+async function waitDone(page: Page, id: string, n: number, timeout = 90_000): Promise<void> {
+  await page.waitForFunction(
+    ([id, n]) => {
+      const el = document.getElementById(id as string)!;
+      if (el.classList.contains('error')) throw new Error(el.textContent ?? 'error');
+      return Number(el.dataset.done ?? 0) >= (n as number);
+    },
+    [id, n] as const,
+    { timeout },
+  );
+}
+
+describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
+  let browser: Browser | undefined;
+  let server: PreviewServer | undefined;
+  let page: Page;
+  let url: string;
+  const errors: string[] = [];
+  const figures: Record<string, number> = {};
+
+  beforeAll(async () => {
+    ({ url, server } = await buildAndServe());
+    browser = await launchChromium(['--enable-unsafe-webgpu']);
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console.error: ${m.text()} (${m.location().url})`);
+    });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    mkdirSync(shots, { recursive: true });
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    console.log(`playground figures: ${JSON.stringify(figures)}`);
+  });
+
+  it('is cross-origin isolated and shows the device badge and the memory readout', async () => {
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    const badge = page.locator('#device-badge');
+    if (requireWebGPU) expect(await badge.getAttribute('data-webgpu')).toBe('true');
+    expect(await badge.textContent()).toMatch(/^(WebGPU: .+|CPU, \d+ threads?)/);
+    // the Worker's wasm kernels run on more than one thread in an isolated page
+    expect(Number(await badge.getAttribute('data-threads'))).toBeGreaterThan(1);
+    await page.waitForFunction(() => document.getElementById('memory')!.dataset.tensors !== undefined);
+    expect(await page.textContent('#memory')).toMatch(/^Live tensors: \d+/);
+    expect(errors).toEqual([]);
+  });
+
+  for (const device of ['webgpu', 'cpu'] as const) {
+    it(`trains the MNIST CNN a few steps on ${device} and the loss falls`, async () => {
+      const webgpu = (await page.getAttribute('#device-badge', 'data-webgpu')) === 'true';
+      if (device === 'webgpu' && !webgpu) {
+        expect(requireWebGPU, 'no WebGPU in this Chromium').toBe(false);
+        return;
+      }
+      const done = Number((await page.getAttribute('#mnist-status', 'data-done')) ?? 0);
+      await page.selectOption('#mnist-device', device); // a new model on that device
+      // SwiftShader runs WebGPU on the CPU: fewer, smaller steps there
+      const [steps, batch] = device === 'webgpu' ? [4, 16] : [8, 32];
+      await page.fill('#mnist-steps', String(steps));
+      await page.fill('#mnist-batch', String(batch));
+      await page.fill('#mnist-eval', '100');
+      await page.click('#mnist-train');
+      await waitDone(page, 'mnist-status', done + 1);
+      const { loss } = await series(page, 'mnist-chart');
+      expect(loss.length).toBe(steps);
+      expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
+      figures[`mnist ${device} steps/s (batch ${batch})`] = Number(await page.getAttribute('#mnist-status', 'data-steps-per-sec'));
+      expect(errors).toEqual([]);
+    });
+  }
+
+  it('predicts a digit drawn with mouse events', async () => {
+    await page.click('#mnist-clear');
+    await page.locator('#mnist-pad').scrollIntoViewIfNeeded();
+    const box = (await page.locator('#mnist-pad').boundingBox())!;
+    // a "7": the bar, then the stroke down to the left
+    const at = (x: number, y: number): [number, number] => [box.x + x * box.width, box.y + y * box.height];
+    await page.mouse.move(...at(0.25, 0.22));
+    await page.mouse.down();
+    for (const [x, y] of [[0.5, 0.22], [0.75, 0.22], [0.6, 0.5], [0.45, 0.8]]) await page.mouse.move(...at(x, y), { steps: 6 });
+    await page.mouse.up();
+    await page.waitForFunction(() => /^Prediction: \d \(/.test(document.getElementById('mnist-prediction')!.textContent ?? ''));
+    const probs = await page.$$eval('#mnist-probs meter', (ms) => ms.map((m) => (m as HTMLMeterElement).value));
+    expect(probs).toHaveLength(10);
+    expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    await page.locator('#mnist').screenshot({ path: `${shots}mnist.png` });
+    expect(errors).toEqual([]);
+  });
+
+  it('fits a phone-width screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${shots}phone.png` });
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.screenshot({ path: `${shots}page-top.png` });
+    expect(errors).toEqual([]);
+  });
+});
