@@ -1,4 +1,5 @@
 import './style.css';
+import { languageSection } from './sections/language.js';
 import { mnistSection } from './sections/mnist.js';
 import { WorkerClient } from './ui/client.js';
 import { $, formatBytes } from './ui/dom.js';
@@ -23,4 +24,5 @@ badge.title = [
 badge.dataset.webgpu = String(!!info.webgpu);
 badge.dataset.threads = String(info.cpuThreads);
 mnistSection(client, info);
+languageSection(client, info);
 document.body.dataset.ready = 'true';

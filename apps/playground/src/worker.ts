@@ -8,6 +8,7 @@ import { setDataBase } from './worker/data.js';
 import { setupDevices } from './worker/devices.js';
 import { handler } from './worker/registry.js';
 import './worker/mnist.js';
+import './worker/lm.js';
 
 const post = (m: WorkerMessage, transfer: Transferable[] = []): void => self.postMessage(m, { transfer });
 const reportMemory = (): void => post({ kind: 'memory', memory: memory() });

@@ -113,6 +113,44 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('trains the char GPT and the Mamba side by side, and streams text from each', async () => {
+    await page.selectOption('#lm-device', 'cpu');
+    await page.fill('#lm-steps', '4');
+    await page.fill('#lm-batch', '4');
+    await page.fill('#lm-block', '32');
+    await page.fill('#lm-lr', '0.005');
+    await page.click('#lm-train');
+    await page.waitForFunction(() => document.querySelector('#language .cols')!.getAttribute('data-done') === '1', null, { timeout: 90_000 });
+    for (const k of ['gpt', 'mamba']) expect(await page.getAttribute(`#lm-${k}-status`, 'class')).not.toMatch(/error/);
+    const { GPT, Mamba } = await series(page, 'lm-chart');
+    expect(GPT).toHaveLength(4);
+    expect(Mamba).toHaveLength(4);
+    expect(GPT[3]).toBeLessThan(GPT[0]);
+    expect(Mamba[3]).toBeLessThan(Mamba[0]);
+    figures['gpt cpu tokens/s (batch 4 x 32)'] = Number(await page.getAttribute('#lm-gpt-status', 'data-tokens-per-sec'));
+    figures['mamba cpu tokens/s (batch 4 x 32)'] = Number(await page.getAttribute('#lm-mamba-status', 'data-tokens-per-sec'));
+
+    for (const [i, kind] of (['gpt', 'mamba'] as const).entries()) {
+      await page.selectOption('#gen-model', kind);
+      await page.fill('#gen-length', '40');
+      // counts the updates of the output: streamed text arrives a character at a time
+      await page.evaluate(() => {
+        const w = window as unknown as { updates: number };
+        w.updates = 0;
+        new MutationObserver(() => void w.updates++).observe(document.getElementById('gen-output')!, { childList: true, characterData: true, subtree: true });
+      });
+      await page.click('#gen-go');
+      await page.waitForFunction((n) => document.getElementById('gen-status')!.dataset.done === String(n), i + 1, { timeout: 60_000 });
+      const text = (await page.textContent('#gen-output'))!;
+      const prompt = await page.inputValue('#gen-prompt');
+      expect(text.startsWith(prompt)).toBe(true);
+      expect([...text].length).toBe([...prompt].length + 40);
+      expect(await page.evaluate(() => (window as unknown as { updates: number }).updates)).toBeGreaterThan(20);
+    }
+    await page.locator('#language').screenshot({ path: `${shots}language.png` });
+    expect(errors).toEqual([]);
+  });
+
   it('fits a phone-width screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
