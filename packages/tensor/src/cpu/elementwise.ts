@@ -2,10 +2,12 @@ import type { OutInfo, TensorInfo } from '../backend.js';
 import { arrayFor, type DType, type TypedArray } from '../dtype.js';
 import type { BinaryOp, KernelAttrs, UnaryOp } from '../primitives.js';
 import { contiguousStrides, isContiguousLayout, shapesEqual, sizeOf } from '../shape.js';
-import { map, type View } from './map.js';
+import { collapse, map, type View } from './map.js';
 import { BINARY, UNARY, UNARY_F32 } from './math.js';
 import { takeArray } from './pool.js';
 import { kernelChoice } from './select.js';
+import { contiguousData } from './strided.js';
+import { MODE, type BinArg } from './wasm/index.js';
 
 const view = (x: TensorInfo): View => ({ data: x.data as TypedArray, strides: x.strides, offset: x.offset });
 
@@ -63,8 +65,77 @@ export function unaryKernel(op: UnaryOp, inputs: TensorInfo[], out: OutInfo): Ty
   return mapNew(f || UNARY[op], inputs, out, COSTLY.has(op));
 }
 
+/** Shortest row that a broadcast operand's per-row values or a strided operand's copy pays for. */
+const ROW_MIN = 8;
+
+/**
+ * One operand of a binary op as the kernels' [rows, inner] layout: `st` are its strides over the
+ * collapsed dims (the last one inner), `outSt` the output's (contiguous). Null where no layout
+ * fits (a stride other than 0 or 1 along the rows, or short rows).
+ */
+function binArg(x: TensorInfo, shape: readonly number[], st: readonly number[], outSt: readonly number[], n: number): BinArg | null {
+  const data = x.data as Float32Array;
+  const last = shape.length - 1;
+  const inner = shape[last];
+  if (st[last] === 1) {
+    let full = true;
+    let shared = true;
+    for (let d = 0; d < last; d++) {
+      full &&= st[d] === outSt[d];
+      shared &&= st[d] === 0;
+    }
+    if (full) return { mode: MODE.FULL, data: data.subarray(x.offset, x.offset + n) };
+    if (shared) return { mode: MODE.COL, data: data.subarray(x.offset, x.offset + inner) };
+    // rows anywhere (a slice, an expanded middle dim): one copy of whole rows, then every element
+    if (inner < ROW_MIN) return null;
+    const e: TensorInfo = { ...x, shape, strides: st };
+    return { mode: MODE.FULL, data: contiguousData<Float32Array>(e) };
+  }
+  if (st[last] !== 0 || (inner < ROW_MIN && last > 0)) return null;
+  // constant along each row: its value per row, walking the outer dims like an odometer
+  const rows = n / inner;
+  const v = new Float32Array(rows);
+  const idx = new Array<number>(last).fill(0);
+  let p = x.offset;
+  for (let r = 0; r < rows; r++) {
+    v[r] = data[p];
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      p += st[d];
+      if (idx[d] < shape[d]) break;
+      p -= st[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return { mode: MODE.ROW, data: v };
+}
+
+/**
+ * add/sub/mul/div of float32 inputs through the selected kernels' SIMD binary op, or null where
+ * it does not run (then the JS loops do): the dims are collapsed and each input mapped to every
+ * element, one value per row or one shared row of the innermost dim.
+ */
+function kernelBinary(op: BinaryOp, [x, y]: TensorInfo[], out: OutInfo): TypedArray | null {
+  if (out.dtype !== 'float32' || x.dtype !== 'float32' || y.dtype !== 'float32') return null;
+  const n = sizeOf(out.shape);
+  if (n < KERNEL_MIN) return null;
+  const k = kernelChoice();
+  if (!k.binary || !k.binaryOps?.(op) || !(x.data instanceof Float32Array) || !(y.data instanceof Float32Array)) return null;
+  const c = collapse(out.shape, [{ strides: contiguousStrides(out.shape) }, x, y]);
+  const inner = c.shape[c.shape.length - 1];
+  const a = binArg(x, c.shape, c.strides[1], c.strides[0], n);
+  if (!a) return null;
+  const b = binArg(y, c.shape, c.strides[2], c.strides[0], n);
+  if (!b) return null;
+  const r = takeArray('float32', n, false) as Float32Array;
+  k.binary(op, a, b, r, n / inner, inner);
+  return r;
+}
+
 /** Inputs arrive expanded to the output shape (stride 0 where broadcast). */
 export function binaryKernel(op: BinaryOp, inputs: TensorInfo[], out: OutInfo): TypedArray {
+  const fast = kernelBinary(op, inputs, out);
+  if (fast) return fast;
   // a double product of two int32 values past 2^53 loses the low bits that int32 wrapping keeps
   if (op === 'mul' && out.dtype === 'int32') return mapNew(Math.imul, inputs, out);
   return mapNew(BINARY[op], inputs, out);

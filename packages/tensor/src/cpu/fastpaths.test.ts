@@ -56,6 +56,39 @@ describe('cpu fast paths', () => {
     }
   });
 
+  it.runIf(wasmAvailable())('float32 add/sub/mul/div take the SIMD kernel for same-shape, per-row, shared-row, scalar and strided operands, bit for bit the JS loops', () => {
+    const before = kernelChoice();
+    const calls: string[] = [];
+    const spy: CpuKernels = { ...before, binary: (op, a, b, out, rows, inner) => (calls.push(`${op} ${a.mode}${b.mode} ${rows}x${inner}`), before.binary!(op, a, b, out, rows, inner)) };
+    const x = randn([3, 5, 7, 9]);
+    const [y, c, nc, bias, wide, col, row] = [[3, 5, 7, 9], [1, 5, 1, 1], [3, 5, 1, 1], [9], [3, 6, 7, 9], [70, 1], [1, 65]].map((s) => randn(s));
+    const tr = randn([9, 7, 5, 3]).permute([3, 2, 1, 0]);
+    const cases: [string, () => ReturnType<typeof randn>, string | null][] = [
+      ['same shape', () => x.add(y), 'add 00 1x945'],
+      ['per-channel [1,C,1,1]', () => x.mul(c), 'mul 01 15x63'],
+      ['per-sample-channel [N,C,1,1]', () => nc.sub(x), 'sub 10 15x63'],
+      ['last-dim bias', () => x.div(bias), 'div 02 105x9'],
+      ['scalar', () => x.mul(0.3), 'mul 01 1x945'],
+      ['channel slice (strided rows)', () => x.add(wide.slice(1, 1, 6)), 'add 00 3x315'],
+      ['outer product [N,1]+[1,M]', () => col.add(row), 'add 12 70x65'],
+      ['transposed (no stride-1 last dim)', () => x.add(tr), null],
+      ['float64 stays on the JS loop', () => x.cast('float64').add(1), null],
+    ];
+    try {
+      for (const [what, f, call] of cases) {
+        setCpuKernels(spy);
+        calls.length = 0;
+        const simd = f().dataSync();
+        expect(calls, what).toEqual(call ? [call] : []);
+        setCpuKernels('js');
+        const js = f().dataSync();
+        expect(Array.from(simd), what).toEqual(Array.from(js));
+      }
+    } finally {
+      setCpuKernels(before);
+    }
+  });
+
   it('relu on float32 bits keeps NaN, maps -0 and -Infinity to +0', () => {
     const got = plain(relu(tensor(specials, { dtype: 'float32' })));
     expect(got.map((v) => Object.is(v, -0))).toEqual(specials.map(() => false));

@@ -2,6 +2,8 @@ import { DeviceError, DLError } from '../errors.js';
 import type { Conv2dParams } from './conv.js';
 import { gemm, type FloatArray } from './gemm.js';
 import {
+  binaryWasm,
+  binarySupports,
   conv2dBackwardInputWasm,
   conv2dBackwardWeightWasm,
   conv2dForwardWasm,
@@ -37,6 +39,12 @@ export interface CpuKernels {
    */
   elementwise?: (op: EwOp, ins: readonly Float32Array[], out: Float32Array) => void;
   elementwiseOps?: (op: string) => op is EwOp;
+  /**
+   * float32 add/sub/mul/div over [rows, inner] with operands that cover every element, one value
+   * per row or one shared row; `binaryOps` says which ops it runs.
+   */
+  binary?: typeof binaryWasm;
+  binaryOps?: typeof binarySupports;
 }
 
 const js: CpuKernels = { name: 'js', gemm };
@@ -49,6 +57,8 @@ const wasm: CpuKernels = {
   conv2dBackwardWeight: conv2dBackwardWeightWasm,
   elementwise: elementwiseWasm,
   elementwiseOps: ewiseSupports,
+  binary: binaryWasm,
+  binaryOps: binarySupports,
 };
 
 let current: CpuKernels | null = null;

@@ -39,11 +39,55 @@ export function offsets(x: TensorInfo): Int32Array | null {
 export function contiguousData<T extends TypedArray>(x: TensorInfo): T {
   const data = x.data as T;
   const n = sizeOf(x.shape);
-  const offs = offsets(x);
-  if (offs === null) return (x.offset === 0 && data.length === n ? data : data.subarray(x.offset, x.offset + n)) as T;
+  if (isContiguousLayout(x.shape, x.strides)) return (x.offset === 0 && data.length === n ? data : data.subarray(x.offset, x.offset + n)) as T;
   const out = new (data.constructor as new (n: number) => T)(n);
-  for (let i = 0; i < n; i++) out[i] = data[offs[i]];
+  gatherRows(data, x.shape, x.strides, x.offset, out);
   return out;
+}
+
+/** Rows of at least this many stride-1 elements are copied with `TypedArray.set` (a memcpy). */
+const SET_MIN = 64;
+
+/**
+ * Copies the strided view (shape, strides, offset) of `data` into `out` in row-major order, row
+ * by row of the innermost dim after merging dims that the view walks contiguously: a slice of
+ * channels (a concatenation's gradient) copies whole planes, not one element at a time.
+ */
+function gatherRows(data: TypedArray, shape: readonly number[], strides: readonly number[], offset: number, out: TypedArray): void {
+  const s: number[] = [];
+  const st: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = s.length - 1;
+    if (last >= 0 && st[last] === strides[d] * shape[d]) {
+      s[last] *= shape[d];
+      st[last] = strides[d];
+    } else {
+      s.push(shape[d]);
+      st.push(strides[d]);
+    }
+  }
+  const rank = s.length;
+  if (rank === 0) {
+    out[0] = data[offset];
+    return;
+  }
+  const n = out.length;
+  const inner = s[rank - 1];
+  const is = st[rank - 1];
+  const idx = new Array<number>(rank).fill(0);
+  let p = offset;
+  for (let o = 0; o < n; o += inner) {
+    if (is === 1 && inner >= SET_MIN) out.set(data.subarray(p, p + inner), o);
+    else for (let i = 0, q = p; i < inner; i++, q += is) out[o + i] = data[q];
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      p += st[d];
+      if (idx[d] < s[d]) break;
+      p -= st[d] * s[d];
+      idx[d] = 0;
+    }
+  }
 }
 
 /** Offsets of `x` reordered so that `dims` come last (for reductions and row-wise kernels). */

@@ -266,8 +266,14 @@ export class FuncBuilder {
   f32Add(): this {
     return this.op(0x92);
   }
+  f32Sub(): this {
+    return this.op(0x93);
+  }
   f32Mul(): this {
     return this.op(0x94);
+  }
+  f32Div(): this {
+    return this.op(0x95);
   }
 
   // SIMD128 (alignment hints are advisory; kernels use unaligned addresses freely)

@@ -1,6 +1,7 @@
 // Generates the kernel module: a register-blocked SIMD128 GEMM microkernel over packed panels (and
 // its direct-conv twin that reads B from a padded image), the packing routines that feed it, and
 // the im2col, col2im and row-copy helpers conv2d needs.
+import { emitBinary } from './binary-kernel.js';
 import { emitEwise } from './elementwise-kernel.js';
 import { f32 as F32, type FuncBuilder, i32 as I32, ModuleBuilder, v128 as V128 } from './emitter.js';
 
@@ -36,6 +37,8 @@ export interface KernelExports {
   col2im(geo: number, dcol: number, ldd: number, gx: number, p0: number, p1: number): void;
   /** out[i] = op(x[i]) or op(a[i], x[i]) for i < n, whole vectors (see elementwise-kernel.ts) */
   ewise(op: number, a: number, x: number, out: number, n: number): void;
+  /** out[r, i] = a op b over [rows, inner], each operand FULL, ROW or COL (see binary-kernel.ts) */
+  binary(op: number, a: number, aMode: number, b: number, bMode: number, out: number, rows: number, inner: number): void;
 }
 
 /**
@@ -686,5 +689,6 @@ export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   emitIm2col(m);
   emitCol2im(m);
   emitEwise(m);
+  emitBinary(m);
   return m.bytes();
 }
