@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 const packages = fileURLToPath(new URL('./packages/', import.meta.url));
 
 /**
- * Vite aliases that resolve `@dl/<pkg>`, `@dl/<pkg>/internal` and `@dl/<pkg>/testing` to the
+ * Vite aliases that resolve `@dl/<pkg>`, `@dl/<pkg>/internal`, `@dl/<pkg>/testing` and `@dl/<pkg>/wasm` to the
  * sources in packages/<pkg>/src, so tests run against the code beside them and need no build.
  * Every vitest.config.ts of the workspace uses it; a new package is picked up by its folder.
  */
@@ -16,6 +16,7 @@ export function sourceAliases(): { find: RegExp; replacement: string }[] {
     const entries: [string, string][] = [
       ['internal', `${src}internal.ts`],
       ['testing', `${src}testing/index.ts`],
+      ['wasm', `${src}wasm.ts`],
     ];
     for (const [sub, file] of entries) if (existsSync(file)) out.push({ find: new RegExp(`^@dl/${name}/${sub}$`), replacement: file });
     out.push({ find: new RegExp(`^@dl/${name}$`), replacement: `${src}index.ts` });

@@ -1,4 +1,4 @@
-/** The sizes and attributes the selective scan's kernels share (CPU and WGSL). */
+/** The sizes, attributes and scalar math the selective scan's kernels share (CPU, WebAssembly and WGSL). */
 
 /** What the two ops know besides their tensors. */
 export interface ScanAttrs {
@@ -29,3 +29,13 @@ export function gradSizes({ batch, D, L, N, varB, varC, hasZ }: ScanDims): numbe
   return [bdl, bdl, D * N, varB ? batch * N * L : D * N, varC ? batch * N * L : D * N, D, D, hasZ ? bdl : 0];
 }
 
+
+/** Where each packed gradient starts (the running sums of gradSizes). */
+export function gradOffsets(dims: ScanDims): number[] {
+  const off: number[] = [];
+  gradSizes(dims).reduce((acc, s, i) => ((off[i] = acc), acc + s), 0);
+  return off;
+}
+
+export const softplus = (x: number): number => (x > 20 ? x : Math.log1p(Math.exp(x)));
+export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));

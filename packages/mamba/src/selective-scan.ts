@@ -12,7 +12,8 @@
  * as state-spaces/mamba's `selective_scan_ref`.
  */
 import { DTypeError, ShapeError, defineOp, fmt, kernelChoice, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray } from '@dl/tensor';
-import { gradSizes, rowLength, type ScanAttrs, type ScanDims as Dims } from './scan-layout.js';
+import { gradOffsets, gradSizes, rowLength, sigmoid, softplus, type ScanAttrs, type ScanDims as Dims } from './scan-layout.js';
+import { scanBackwardWasm, scanForwardWasm, wasmScanFits } from './selective-scan-wasm.js';
 import { backwardProgram, forwardProgram } from './selective-scan-wgsl.js';
 
 export interface SelectiveScanOptions {
@@ -60,8 +61,6 @@ function dimsOf(op: string, shapes: readonly (readonly number[])[], dtypes: read
   return { batch, D: Dm, L, N, varB, varC, hasZ: shapes.length >= 8 };
 }
 
-const softplus = (x: number): number => (x > 20 ? x : Math.log1p(Math.exp(x)));
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /**
  * Where B (or C) of row b, channel d, state n is at step t: `at + t * step`. Input-dependent
@@ -80,6 +79,9 @@ function stepSizes(delta: TypedArray, u: TypedArray, row: number, bias: number, 
     dtu[at + t] = v * u[row + t];
   }
 }
+
+/** The SIMD kernels (selective-scan-wasm.ts) where they fit and @dl/tensor runs its wasm kernels; the loops below otherwise. */
+const simdScan = (dims: Dims, data: readonly TypedArray[]): boolean => kernelChoice().name === 'wasm' && wasmScanFits(dims, data);
 
 /** floats of decays computed in one call: big enough for the threaded SIMD exp, small enough for cache */
 const DECAY_BLOCK = 1 << 17;
@@ -132,6 +134,7 @@ class DecayBlock {
  */
 function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number, dims: Dims): TypedArray {
   const data = inputs.map((i) => i.data);
+  if (simdScan(dims, data)) return scanForwardWasm(data, attrs, dims, outSize);
   const [u, , , B, C, Dv, , z] = data;
   const { deltaSoftplus, returnLastState } = attrs;
   const { batch, D, L, N, varB, varC, hasZ } = dims;
@@ -183,15 +186,14 @@ function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number
  */
 function scanGradCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number, dims: Dims): TypedArray {
   const data = inputs.map((i) => i.data);
+  if (simdScan(dims, data)) return scanBackwardWasm(data, attrs, dims, outSize);
   const [u, delta, A, B, C, Dv, bias] = data;
   const { deltaSoftplus, returnLastState } = attrs;
   const { batch, D, L, N, varB, varC, hasZ } = dims;
   const z = hasZ ? data[7] : null;
   const g = data[hasZ ? 8 : 7];
   const outL = rowLength(dims, attrs);
-  const sizes = gradSizes(dims);
-  const off: number[] = [];
-  sizes.reduce((acc, s, i) => ((off[i] = acc), acc + s), 0);
+  const off = gradOffsets(dims);
   const f32 = !(u instanceof Float64Array);
   const out = f32 ? new Float32Array(outSize) : new Float64Array(outSize);
   const [oU, oDelta, oA, oB, oC, oD, oBias, oZ] = off;

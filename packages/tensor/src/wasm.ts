@@ -1,0 +1,11 @@
+/**
+ * @dl/tensor/wasm: the WebAssembly SIMD128 emitter that @dl/tensor's own CPU kernels are written
+ * with, for packages that give a `defineOp` op a SIMD CPU kernel of their own (@dl/mamba's
+ * selective scan is the worked example). Build a module in TypeScript, compile it once, and call
+ * it from the op's `cpu` kernel on the op's float32 data; fall back to a plain loop where
+ * `simdSupported()` is false or `kernelChoice().name` is 'js' (the reference kernels).
+ * The README's "A SIMD CPU kernel for your op" has a runnable example.
+ */
+export { ModuleBuilder, FuncBuilder, i32, f32, v128, type ValType, type Label, type MemoryImport } from './cpu/wasm/emitter.js';
+export { vexp, vecLocals, type VecLocals } from './cpu/wasm/elementwise-kernel.js';
+export { simdSupported, relaxedSimdSupported } from './cpu/wasm/runtime.js';
