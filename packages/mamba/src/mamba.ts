@@ -115,7 +115,8 @@ export class Mamba extends Module {
     const xz = this.inProj.forward(hidden).transpose(1, 2); // (batch, 2 dInner, L)
     const xIn = xz.narrow(1, 0, dInner); // (batch, dInner, L)
     const z = xz.narrow(1, dInner, dInner); // (batch, dInner, L)
-    const x = silu(this.conv1d.forward(xIn).narrow(2, 0, L)); // (batch, dInner, L): causal
+    // causal: the first L outputs; contiguous so that silu and its gradient take the SIMD kernels
+    const x = silu(this.conv1d.forward(xIn).narrow(2, 0, L).contiguous()); // (batch, dInner, L)
     const xDbl = this.xProj.forward(x.transpose(1, 2)); // (batch, L, dtRank + 2N)
     const dt = matmul(xDbl.narrow(2, 0, dtRank), this.dtProj.weight.T).transpose(1, 2); // (batch, dInner, L); the bias goes in the scan
     const B = xDbl.narrow(2, dtRank, N).transpose(1, 2); // (batch, N, L)
