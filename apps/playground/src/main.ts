@@ -1,18 +1,40 @@
 import './style.css';
 import { languageSection } from './sections/language.js';
 import { mnistSection } from './sections/mnist.js';
+import { rlSection } from './sections/rl.js';
+import type { MemoryReport } from './protocol.js';
 import { WorkerClient } from './ui/client.js';
 import { $, formatBytes } from './ui/dom.js';
 
-const client = new WorkerClient();
+const client = new WorkerClient('models');
+// PPO's loop is synchronous: it gets a Worker of its own so the other sections keep answering;
+// its 64-wide MLPs gain nothing from more threads
+const rlClient = new WorkerClient('rl', { webgpu: false, threads: 1 });
+
+// the memory readout: live tensors and bytes over both Workers, per device
 const memory = $('memory');
-client.onMemory = (m) => {
-  const per = Object.entries(m.devices)
-    .map(([d, s]) => `${d} ${s.tensors} / ${formatBytes(s.bytes)}`)
-    .join(', ');
-  memory.textContent = `Live tensors: ${m.tensors} (${formatBytes(m.bytes)})${per ? ` — ${per}` : ''}`;
-  memory.dataset.tensors = String(m.tensors);
+const reports = new Map<string, MemoryReport>();
+const showMemory = (): void => {
+  let [tensors, bytes] = [0, 0];
+  const devices = new Map<string, [number, number]>();
+  for (const m of reports.values()) {
+    tensors += m.tensors;
+    bytes += m.bytes;
+    for (const [d, s] of Object.entries(m.devices)) {
+      const [t, b] = devices.get(d) ?? [0, 0];
+      devices.set(d, [t + s.tensors, b + s.bytes]);
+    }
+  }
+  const per = [...devices].map(([d, [t, b]]) => `${d} ${t} / ${formatBytes(b)}`).join(', ');
+  memory.textContent = `Live tensors: ${tensors} (${formatBytes(bytes)})${per ? ` — ${per}` : ''}`;
+  memory.dataset.tensors = String(tensors);
 };
+for (const c of [client, rlClient]) {
+  c.onMemory = (m) => {
+    reports.set(c.name, m);
+    showMemory();
+  };
+}
 
 const info = await client.ready;
 const badge = $('device-badge');
@@ -25,4 +47,6 @@ badge.dataset.webgpu = String(!!info.webgpu);
 badge.dataset.threads = String(info.cpuThreads);
 mnistSection(client, info);
 languageSection(client, info);
+rlSection(rlClient);
+await rlClient.ready;
 document.body.dataset.ready = 'true';

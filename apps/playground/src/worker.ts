@@ -9,24 +9,30 @@ import { setupDevices } from './worker/devices.js';
 import { handler } from './worker/registry.js';
 import './worker/mnist.js';
 import './worker/lm.js';
+import './worker/rl.js';
 
 const post = (m: WorkerMessage, transfer: Transferable[] = []): void => self.postMessage(m, { transfer });
 const reportMemory = (): void => post({ kind: 'memory', memory: memory() });
 
-const ready = (async () => {
-  const info = await setupDevices();
-  post({ kind: 'ready', info });
-  setInterval(reportMemory, 500);
-})();
+let ready: Promise<void> | null = null;
 
-self.onmessage = async (e: MessageEvent<Request | { op: 'init'; base: string }>) => {
+type Init = { op: 'init'; base: string; webgpu: boolean; threads?: number };
+
+self.onmessage = async (e: MessageEvent<Request | Init>) => {
   const req = e.data;
   if (req.op === 'init') {
-    setDataBase((req as { base: string }).base);
+    const { base, webgpu, threads } = req as Init;
+    setDataBase(base);
+    ready = (async () => {
+      const info = await setupDevices(webgpu, threads);
+      post({ kind: 'ready', info });
+      setInterval(reportMemory, 500);
+    })();
     return;
   }
   const { id, op, args } = req as Request;
   try {
+    if (!ready) throw new Error('the page must send init before any request');
     await ready;
     const result = await handler(op)(args, (data) => post({ kind: 'event', id, data }));
     post({ kind: 'done', id, result });

@@ -9,7 +9,10 @@ interface RunResult {
   stepsPerSec: number;
   loss: number;
   device: Device;
-  testAccuracy: number | null;
+  /** test digits scored before and after the run */
+  scored: number;
+  before: { accuracy: number; loss: number } | null;
+  after: { accuracy: number; loss: number } | null;
 }
 
 /** MNIST: train the CNN with a loss curve, then draw a digit and watch the class probabilities. */
@@ -107,7 +110,9 @@ export function mnistSection(client: WorkerClient, info: DeviceInfo): void {
       );
       fresh = false;
       trained = true;
-      status.textContent = `${r.steps} steps on ${r.device}: loss ${r.loss.toFixed(4)}, ${r.stepsPerSec.toFixed(2)} steps/s; ${r.testAccuracy === null ? 'no test digits scored' : `test accuracy ${(100 * r.testAccuracy).toFixed(1)}% (first ${num('mnist-eval')} test digits)`}`;
+      const test = r.before && r.after ? `; on the first ${r.scored} test digits, loss ${r.before.loss.toFixed(3)} → ${r.after.loss.toFixed(3)}, accuracy ${(100 * r.before.accuracy).toFixed(1)}% → ${(100 * r.after.accuracy).toFixed(1)}%` : '';
+      status.textContent = `${r.steps} steps on ${r.device}: training loss ${r.loss.toFixed(4)}, ${r.stepsPerSec.toFixed(2)} steps/s${test}`;
+      if (r.before && r.after) [status.dataset.testLossBefore, status.dataset.testLoss] = [String(r.before.loss), String(r.after.loss)];
       status.dataset.stepsPerSec = String(r.stepsPerSec);
       status.dataset.done = String(Number(status.dataset.done ?? 0) + 1);
       await predict();

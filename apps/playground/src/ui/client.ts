@@ -10,9 +10,13 @@ export class WorkerClient {
   #next = 1;
   #pending = new Map<number, Pending>();
 
-  constructor() {
-    this.worker = new Worker(new URL('../worker.ts', import.meta.url), { type: 'module', name: 'dl-models' });
-    this.worker.postMessage({ op: 'init', base: document.baseURI });
+  /**
+   * `name` labels the Worker (the page runs PPO, a synchronous loop, in a Worker of its own);
+   * `webgpu: false` keeps it on the CPU; `threads` sets its wasm kernels' threads (default one per core).
+   */
+  constructor(readonly name = 'models', { webgpu = true, threads }: { webgpu?: boolean; threads?: number } = {}) {
+    this.worker = new Worker(new URL('../worker.ts', import.meta.url), { type: 'module', name: `dl-${name}` });
+    this.worker.postMessage({ op: 'init', base: document.baseURI, webgpu, threads });
     let ready!: (i: DeviceInfo) => void;
     this.ready = new Promise((r) => (ready = r));
     this.worker.onmessage = (e: MessageEvent<WorkerMessage>) => {

@@ -5,22 +5,23 @@ import type { Device, DeviceInfo } from '../protocol.js';
 let info: DeviceInfo | null = null;
 
 /**
- * Starts the wasm CPU kernels on one thread per core (threads need the page cross-origin
- * isolated, which the dev server and the preview are) and registers @dl/gpu's backend as
- * 'webgpu' where `navigator.gpu` gives an adapter.
+ * Starts the wasm CPU kernels on `threads` threads (default one per core) (threads need the page cross-origin
+ * isolated, which the dev server and the preview are) and, with `useWebGPU`, registers @dl/gpu's
+ * backend as 'webgpu' where `navigator.gpu` gives an adapter.
  */
-export async function setupDevices(): Promise<DeviceInfo> {
+export async function setupDevices(useWebGPU = true, threads?: number): Promise<DeviceInfo> {
   let cpuKernels = 'js';
   try {
     setCpuKernels('wasm');
-    await initThreads();
+    await initThreads(threads);
     cpuKernels = 'wasm';
   } catch {
     setCpuKernels('js');
   }
   let webgpu: string | null = null;
   let webgpuWhy: string | null = null;
-  if (!('gpu' in navigator)) webgpuWhy = 'this browser has no navigator.gpu';
+  if (!useWebGPU) webgpuWhy = 'this Worker runs on the CPU only';
+  else if (!('gpu' in navigator)) webgpuWhy = 'this browser has no navigator.gpu';
   else {
     try {
       const backend = await createWebGPUBackend();

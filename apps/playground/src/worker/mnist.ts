@@ -5,7 +5,7 @@ import type { Device } from '../protocol.js';
 import { loadMnist, type MnistSet } from './data.js';
 import { pickDevice } from './devices.js';
 import { register } from './registry.js';
-import { disposeTrainee, optimizerStep, trainRun, type Trainee } from './train-loop.js';
+import { disposeTrainee, optimizerStep, readScalar, trainRun, type Trainee } from './train-loop.js';
 
 /**
  * `dl train mnist-cnn`'s model (conv16-pool-conv32-pool-fc128-fc10), built from @dl/layers with
@@ -66,17 +66,24 @@ function current(): Trainee<MnistCnn> {
   return trainee;
 }
 
-/** Accuracy on the first `n` test digits. */
-async function testAccuracy(t: Trainee<MnistCnn>, test: MnistSet, n: number): Promise<number> {
+/** Accuracy and mean cross-entropy on the first `n` test digits. */
+async function testScore(t: Trainee<MnistCnn>, test: MnistSet, n: number): Promise<{ accuracy: number; loss: number }> {
   let correct = 0;
+  let lossSum = 0;
   for (let i = 0; i < n; i += 250) {
     const m = Math.min(250, n - i);
-    const pred = noGrad(() => scope(() => t.model.forward(tensor(test.images.subarray(i * 784, (i + m) * 784), { shape: [m, 1, 28, 28] }).to(t.device)).argmax(-1)));
+    const [pred, loss] = noGrad(() =>
+      scope(() => {
+        const logits = t.model.forward(tensor(test.images.subarray(i * 784, (i + m) * 784), { shape: [m, 1, 28, 28] }).to(t.device)); // (m, 10)
+        return [logits.argmax(-1), crossEntropy(logits, tensor(test.labels.subarray(i, i + m), { dtype: 'int32' }).to(t.device), { reduction: 'sum' })];
+      }),
+    );
     const p = await pred.data();
     pred.dispose();
+    lossSum += await readScalar(loss);
     for (let j = 0; j < m; j++) if (p[j] === test.labels[i + j]) correct++;
   }
-  return correct / n;
+  return { accuracy: correct / n, loss: lossSum / n };
 }
 
 register({
@@ -85,6 +92,8 @@ register({
     const { train, test } = await loadMnist();
     const device = pickDevice(a.device);
     const t = a.reset || !trainee || trainee.device !== device ? reset(device, a.lr) : trainee;
+    const scored = Math.min(a.evalDigits, test.length);
+    const before = scored > 0 ? await testScore(t, test, scored) : null;
     const run = await trainRun('mnist', t, a.steps, emit, async () => {
       const { x, y } = nextBatch(train, a.batch);
       const [loss, correct] = optimizerStep(t, () => {
@@ -97,7 +106,8 @@ register({
       correct.dispose();
       return { loss: l, batchAccuracy: c / a.batch };
     });
-    return { ...run, device, testAccuracy: a.evalDigits > 0 ? await testAccuracy(t, test, Math.min(a.evalDigits, test.length)) : null };
+    const after = scored > 0 ? await testScore(t, test, scored) : null;
+    return { ...run, device, scored, before, after };
   },
   /** Class probabilities of a 28x28 image (784 values in [0, 1]). */
   'mnist.predict': async (pixels: Float32Array) => {
