@@ -6,7 +6,7 @@ import { collapse, map, type View } from './map.js';
 import { BINARY, UNARY, UNARY_F32 } from './math.js';
 import { takeArray } from './pool.js';
 import { kernelChoice } from './select.js';
-import { contiguousData } from './strided.js';
+import { contiguousData, gatherRows } from './strided.js';
 import { MODE, type BinArg } from './wasm/index.js';
 
 const view = (x: TensorInfo): View => ({ data: x.data as TypedArray, strides: x.strides, offset: x.offset });
@@ -185,10 +185,11 @@ export function whereKernel(inputs: TensorInfo[], out: OutInfo): TypedArray {
 export function castKernel(inputs: TensorInfo[], out: OutInfo): TypedArray {
   const [x] = inputs;
   // same storage kind and a contiguous source: a memcpy (TypedArray.set), not a loop
-  if (x.dtype === out.dtype && out.dtype !== 'bool' && isContiguousLayout(x.shape, x.strides)) {
+  if (x.dtype === out.dtype && out.dtype !== 'bool') {
     const n = sizeOf(out.shape);
     const r = takeArray(out.dtype, n, false);
-    r.set((x.data as TypedArray).subarray(x.offset, x.offset + n));
+    if (isContiguousLayout(x.shape, x.strides)) r.set((x.data as TypedArray).subarray(x.offset, x.offset + n));
+    else if (n > 0) gatherRows(x.data as TypedArray, x.shape, x.strides, x.offset, r); // strided: row by row
     return r;
   }
   return mapNew(out.dtype === 'bool' ? toBool : identity, inputs, out);

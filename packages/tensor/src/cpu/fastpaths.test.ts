@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CpuKernels, exp, gather, gelu, geluGrad, kernelChoice, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
+import { type CpuKernels, cat, exp, gather, gelu, geluGrad, kernelChoice, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
 import { wasmAvailable } from './wasm/index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
@@ -86,6 +86,36 @@ describe('cpu fast paths', () => {
       }
     } finally {
       setCpuKernels(before);
+    }
+  });
+
+  it('cat copies contiguous inputs block by block and strided ones element-wise, every dim and dtype', () => {
+    for (const dtype of ['float32', 'float64', 'int32', 'bool'] as const) {
+      const a = randint(0, 5, [2, 3, 4, 5]).cast(dtype);
+      const b0 = randint(0, 5, [5, 4, 3, 2]).cast(dtype);
+      const b = b0.permute([3, 2, 1, 0]); // [2, 3, 4, 5], strided: b[i, j, k, l] = b0[l, k, j, i]
+      const c = randint(0, 5, [2, 3, 4, 5]).cast(dtype);
+      const [av, bv, cv] = [a, b0, c].map((t) => t.dataSync()); // contiguous storage, read directly
+      const value = (part: number, [i, j, k, l]: number[]): number =>
+        part === 1 ? bv[((l * 4 + k) * 3 + j) * 2 + i] : (part === 0 ? av : cv)[((i * 3 + j) * 4 + k) * 5 + l];
+      for (let dim = 0; dim < 4; dim++) {
+        const got = cat([a, b, c], dim);
+        const flat = got.dataSync();
+        const ext = [2, 3, 4, 5][dim];
+        for (let e = 0; e < flat.length; e++) {
+          const idx = [0, 0, 0, 0];
+          for (let d = 3, q = e; d >= 0; d--) (idx[d] = q % got.shape[d]), (q = Math.floor(q / got.shape[d]));
+          const part = Math.floor(idx[dim] / ext);
+          idx[dim] -= part * ext;
+          if (flat[e] !== value(part, idx)) throw new Error(`${dtype} dim ${dim}: element ${e} is ${flat[e]}, want ${value(part, idx)}`);
+        }
+      }
+      // a strided copy (contiguous(), row by row) in row-major order of the view
+      const bc = b.contiguous().dataSync();
+      for (let e = 0; e < bc.length; e++) {
+        const idx = [Math.floor(e / 60), Math.floor(e / 20) % 3, Math.floor(e / 5) % 4, e % 5];
+        expect(bc[e], `${dtype} contiguous ${e}`).toBe(value(1, idx));
+      }
     }
   });
 

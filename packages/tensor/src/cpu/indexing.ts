@@ -182,9 +182,16 @@ export function argsortKernel([x]: TensorInfo[], { dim, descending }: { dim: num
 export function catKernel(inputs: TensorInfo[], { dim }: { dim: number }, out: OutInfo): TypedArray {
   const r = takeArray(out.dtype, sizeOf(out.shape));
   const rs = contiguousStrides(out.shape);
+  // per index of the dims before `dim`, each input fills one contiguous block of the output
+  const outer = sizeOf(out.shape.slice(0, dim));
+  const outBlock = sizeOf(out.shape.slice(dim));
   let at = 0;
   for (const x of inputs) {
-    assignKernel({ data: r, shape: x.shape, strides: rs, offset: at * rs[dim], dtype: out.dtype }, x);
+    const block = sizeOf(x.shape.slice(dim));
+    if (out.dtype !== 'bool' && x.dtype === out.dtype && isContiguousLayout(x.shape, x.strides) && block >= 16) {
+      const src = x.data as TypedArray;
+      for (let o = 0; o < outer; o++) r.set(src.subarray(x.offset + o * block, x.offset + (o + 1) * block), o * outBlock + at * rs[dim]);
+    } else assignKernel({ data: r, shape: x.shape, strides: rs, offset: at * rs[dim], dtype: out.dtype }, x);
     at += x.shape[dim];
   }
   return r;

@@ -7,19 +7,41 @@ import { contiguousData } from './strided.js';
 
 /**
  * Mean and 1 / sqrt(var + eps) of the row a[p .. p + len), in float64: two passes (the biased
- * variance of the deviations, so no sum-of-squares cancellation). Writes them to `stats`.
+ * variance of the deviations, so no sum-of-squares cancellation). Writes them to `stats`. Each
+ * sum runs in four interleaved float64 accumulators (elements i mod 4), which breaks the chain of
+ * dependent additions a single accumulator waits on; the float64 rounding differences this makes
+ * lie far below float32's.
  */
 function rowStats(a: TypedArray, p: number, len: number, eps: number, stats: Float64Array): void {
-  let s = 0;
-  for (let i = 0; i < len; i++) s += a[p + i];
-  const mean = s / len;
-  let q = 0;
-  for (let i = 0; i < len; i++) {
-    const d = a[p + i] - mean;
-    q += d * d;
+  const end = p + len;
+  const vend = p + (len & ~3);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = p;
+  for (; i < vend; i += 4) {
+    s0 += a[i];
+    s1 += a[i + 1];
+    s2 += a[i + 2];
+    s3 += a[i + 3];
+  }
+  for (; i < end; i++) s0 += a[i];
+  const mean = (s0 + s1 + (s2 + s3)) / len;
+  let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+  for (i = p; i < vend; i += 4) {
+    const d0 = a[i] - mean;
+    const d1 = a[i + 1] - mean;
+    const d2 = a[i + 2] - mean;
+    const d3 = a[i + 3] - mean;
+    q0 += d0 * d0;
+    q1 += d1 * d1;
+    q2 += d2 * d2;
+    q3 += d3 * d3;
+  }
+  for (; i < end; i++) {
+    const d = a[i] - mean;
+    q0 += d * d;
   }
   stats[0] = mean;
-  stats[1] = 1 / Math.sqrt(q / len + eps);
+  stats[1] = 1 / Math.sqrt((q0 + q1 + (q2 + q3)) / len + eps);
 }
 
 /** Layer norm of each row (the trailing dims from `axis`) times weight plus bias; weight and bias arrive contiguous. */
@@ -56,22 +78,37 @@ export function layerNormGradInputKernel([g, x, w]: TensorInfo[], { axis, eps }:
   const gd = contiguousData<TypedArray>(g);
   const wd = w ? (w.data as TypedArray).subarray(w.offset, w.offset + len) : null;
   const stats = new Float64Array(2);
-  const gh = new Float64Array(len);
+  const gh = new Float64Array(w ? len : 0);
   for (let p = 0; p < total; p += len) {
     rowStats(a, p, len, eps, stats);
     const mean = stats[0];
     const rstd = stats[1];
-    let sg = 0;
-    let sgx = 0;
-    for (let i = 0; i < len; i++) {
-      const v = wd ? gd[p + i] * wd[i] : gd[p + i];
-      gh[i] = v;
-      sg += v;
-      sgx += v * (a[p + i] - mean) * rstd;
+    // gh = g * weight, or g itself (at offset p) when there is no weight (GroupNorm's rows)
+    let h: TypedArray = gd;
+    let q = p;
+    if (wd) {
+      for (let k = 0; k < len; k++) gh[k] = gd[p + k] * wd[k];
+      h = gh;
+      q = 0;
     }
-    const mg = sg / len;
-    const mgx = sgx / len;
-    for (let i = 0; i < len; i++) r[p + i] = rstd * (gh[i] - mg - (a[p + i] - mean) * rstd * mgx);
+    // two interleaved accumulators per sum (even and odd elements), as in rowStats
+    let sg0 = 0, sg1 = 0, sgx0 = 0, sgx1 = 0;
+    let i = 0;
+    for (; i + 2 <= len; i += 2) {
+      const v0 = h[q + i];
+      const v1 = h[q + i + 1];
+      sg0 += v0;
+      sg1 += v1;
+      sgx0 += v0 * (a[p + i] - mean) * rstd;
+      sgx1 += v1 * (a[p + i + 1] - mean) * rstd;
+    }
+    if (i < len) {
+      sg0 += h[q + i];
+      sgx0 += h[q + i] * (a[p + i] - mean) * rstd;
+    }
+    const mg = (sg0 + sg1) / len;
+    const mgx = (sgx0 + sgx1) / len;
+    for (let k = 0; k < len; k++) r[p + k] = rstd * (h[q + k] - mg - (a[p + k] - mean) * rstd * mgx);
   }
   return r;
 }

@@ -53,7 +53,7 @@ const SET_MIN = 64;
  * by row of the innermost dim after merging dims that the view walks contiguously: a slice of
  * channels (a concatenation's gradient) copies whole planes, not one element at a time.
  */
-function gatherRows(data: TypedArray, shape: readonly number[], strides: readonly number[], offset: number, out: TypedArray): void {
+export function gatherRows(data: TypedArray, shape: readonly number[], strides: readonly number[], offset: number, out: TypedArray): void {
   const s: number[] = [];
   const st: number[] = [];
   for (let d = 0; d < shape.length; d++) {
