@@ -82,7 +82,10 @@ function accumulate(sum: boolean, x: TensorInfo, dims: readonly number[], r: Typ
     const is = strides[L - 1];
     const innerReduced = reduced[L - 1];
     const idx = new Int32Array(L);
-    for (let done = 0, p = x.offset, o = 0; done < total; done += inner) {
+    // rows of neighbouring outputs (a bias gradient's channels) as interleaved chains; same order per output
+    const interleave = sum && L >= 2 && innerReduced && is === 1 && !reduced[L - 2] && sizes[L - 2] >= 4;
+    if (interleave) sumRowsInterleaved(a, x.offset, sizes, strides, os, acc);
+    for (let done = 0, p = x.offset, o = 0; !interleave && done < total; done += inner) {
       if (innerReduced) {
         let v = acc[o];
         if (is === 1) {
@@ -108,6 +111,57 @@ function accumulate(sum: boolean, x: TensorInfo, dims: readonly number[], r: Typ
     }
   }
   for (let j = 0; j < n; j++) r[j] = acc[j];
+}
+
+/**
+ * Sums rows of `inner` contiguous elements (the last collapsed dim, reduced) into acc, where the
+ * dim above is kept (e.g. the channels of a bias gradient): four rows of neighbouring outputs run
+ * as four independent float64 chains, so the additions of one row do not wait on each other's
+ * latency. Each output still adds its elements in the same order (rows in row-major order of the
+ * outer dims, each row front to back), so the sums equal the one-chain walk bit for bit.
+ */
+function sumRowsInterleaved(a: TypedArray, offset: number, sizes: readonly number[], strides: readonly number[], os: readonly number[], acc: Float64Array): void {
+  const L = sizes.length;
+  const inner = sizes[L - 1];
+  const rows = sizes[L - 2];
+  const rs = strides[L - 2];
+  const ro = os[L - 2];
+  let blocks = 1;
+  for (let d = 0; d < L - 2; d++) blocks *= sizes[d];
+  const idx = new Int32Array(Math.max(0, L - 2));
+  for (let b = 0, p = offset, o = 0; b < blocks; b++) {
+    let j = 0;
+    for (; j + 4 <= rows; j += 4) {
+      const p0 = p + j * rs, p1 = p0 + rs, p2 = p1 + rs, p3 = p2 + rs;
+      const o0 = o + j * ro;
+      let v0 = acc[o0], v1 = acc[o0 + ro], v2 = acc[o0 + 2 * ro], v3 = acc[o0 + 3 * ro];
+      for (let i = 0; i < inner; i++) {
+        v0 += a[p0 + i];
+        v1 += a[p1 + i];
+        v2 += a[p2 + i];
+        v3 += a[p3 + i];
+      }
+      acc[o0] = v0;
+      acc[o0 + ro] = v1;
+      acc[o0 + 2 * ro] = v2;
+      acc[o0 + 3 * ro] = v3;
+    }
+    for (; j < rows; j++) {
+      const q = p + j * rs;
+      let v = acc[o + j * ro];
+      for (let i = 0; i < inner; i++) v += a[q + i];
+      acc[o + j * ro] = v;
+    }
+    for (let d = L - 3; d >= 0; d--) {
+      idx[d]++;
+      o += os[d];
+      p += strides[d];
+      if (idx[d] < sizes[d]) break;
+      o -= os[d] * sizes[d];
+      p -= strides[d] * sizes[d];
+      idx[d] = 0;
+    }
+  }
 }
 
 /** First index of the max (min) along dim; NaN counts as the max, as in PyTorch. */
