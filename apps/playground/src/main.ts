@@ -1,4 +1,5 @@
 import './style.css';
+import { generativeSection } from './sections/generative.js';
 import { languageSection } from './sections/language.js';
 import { mnistSection } from './sections/mnist.js';
 import { rlSection } from './sections/rl.js';
@@ -46,6 +47,7 @@ badge.title = [
 badge.dataset.webgpu = String(!!info.webgpu);
 badge.dataset.threads = String(info.cpuThreads);
 mnistSection(client, info);
+generativeSection(client, info);
 languageSection(client, info);
 rlSection(rlClient);
 await rlClient.ready;

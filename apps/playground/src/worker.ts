@@ -8,6 +8,7 @@ import { setDataBase } from './worker/data.js';
 import { setupDevices } from './worker/devices.js';
 import { handler } from './worker/registry.js';
 import './worker/mnist.js';
+import './worker/generative.js';
 import './worker/lm.js';
 import './worker/rl.js';
 

@@ -177,6 +177,40 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('trains the diffusion U-Net, the VAE and the GAN a step or two, samples step by step, drags the latent point', async () => {
+    await page.selectOption('#gen-device', 'cpu');
+    await page.fill('#gen-steps', '2');
+    await page.fill('#gen-batch', '8');
+    for (const kind of ['ddpm', 'vae', 'gan']) {
+      await page.click(`#${kind}-train`);
+      await waitDone(page, `${kind}-train-status`, 1, 60_000);
+      const s = await series(page, `${kind}-chart`);
+      for (const v of Object.values(s)) {
+        expect(v).toHaveLength(2);
+        for (const x of v) expect(Number.isFinite(x)).toBe(true);
+      }
+    }
+    // DDIM, 4 steps: one picture per step
+    await page.fill('#ddpm-steps', '4');
+    await page.click('#ddpm-sample');
+    await waitDone(page, 'ddpm-status', 1, 60_000);
+    expect(await page.getAttribute('#ddpm-status', 'data-step')).toBe('4');
+    expect(await page.getAttribute('#ddpm-xt', 'data-digest')).not.toBeNull();
+    // the VAE's decoded image follows the dragged point
+    await page.waitForFunction(() => document.getElementById('vae-out')!.dataset.digest !== undefined);
+    const first = await page.getAttribute('#vae-out', 'data-digest');
+    const box = (await page.locator('#vae-map').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.95, box.y + box.height * 0.05, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction((d) => document.getElementById('vae-out')!.dataset.digest !== d, first);
+    expect(await page.textContent('#vae-z')).toMatch(/^z = \(2\.\d\d, 2\.\d\d\)$/);
+    await page.waitForFunction(() => document.getElementById('gan-grid')!.dataset.digest !== undefined);
+    await page.locator('#generative').screenshot({ path: `${shots}generative.png` });
+    expect(errors).toEqual([]);
+  });
+
   it('fits a phone-width screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

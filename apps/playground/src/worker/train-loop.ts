@@ -42,7 +42,7 @@ export async function readScalar(t: Tensor): Promise<number> {
  * second count only the time inside `step` (reading the loss included), so two runs taking
  * turns (GPT and Mamba side by side) each report their own speed.
  */
-export async function trainRun(name: string, t: Trainee, steps: number, emit: Emit, step: () => Promise<Record<string, number> & { loss: number }>): Promise<{ steps: number; stepsPerSec: number; loss: number }> {
+export async function trainRun(name: string, t: { step: number }, steps: number, emit: Emit, step: () => Promise<Record<string, number> & { loss: number }>): Promise<{ steps: number; stepsPerSec: number; loss: number }> {
   startRun(name);
   let busy = 0;
   let done = 0;
