@@ -6,6 +6,7 @@
  */
 export { selectiveScan, selectiveScanOp, type SelectiveScanOptions } from './selective-scan.js';
 export { selectiveScanRef } from './selective-scan-ref.js';
+export { causalConv1d, causalConv1dOp, type CausalConv1dAttrs } from './causal-conv1d.js';
 export { MAX_WGSL_STATE } from './selective-scan-wgsl.js';
 export type { ScanAttrs } from './scan-layout.js';
 export { Mamba, Block, MixerModel, MambaState, initMambaWeights, type LayerState } from './mamba.js';

@@ -8,6 +8,7 @@ import { noGrad } from '@dl/autograd';
 import { DTypeError, IndexError, ShapeError, arange, cat, exp, expm1, fmt, keep, log, matmul, rand, silu, softplus, zeros, type Tensor } from '@dl/tensor';
 import { Conv1d, Embedding, LayerNorm, Linear, Module, RMSNorm, crossEntropy, init, param } from '@dl/layers';
 import { defaultMambaConfig, derived, type MambaConfig } from './config.js';
+import { causalConv1d } from './causal-conv1d.js';
 import { selectiveScan } from './selective-scan.js';
 
 /** One layer's recurrent state: the last dConv inputs of the convolution and the SSM state. */
@@ -115,8 +116,7 @@ export class Mamba extends Module {
     const xz = this.inProj.forward(hidden).transpose(1, 2); // (batch, 2 dInner, L)
     const xIn = xz.narrow(1, 0, dInner); // (batch, dInner, L)
     const z = xz.narrow(1, dInner, dInner); // (batch, dInner, L)
-    // causal: the first L outputs; contiguous so that silu and its gradient take the SIMD kernels
-    const x = silu(this.conv1d.forward(xIn).narrow(2, 0, L).contiguous()); // (batch, dInner, L)
+    const x = causalConv1d(xIn, this.conv1d.weight, this.conv1d.bias, { activation: 'silu' }); // (batch, dInner, L)
     const xDbl = this.xProj.forward(x.transpose(1, 2)); // (batch, L, dtRank + 2N)
     const dt = matmul(xDbl.narrow(2, 0, dtRank), this.dtProj.weight.T).transpose(1, 2); // (batch, dInner, L); the bias goes in the scan
     const B = xDbl.narrow(2, dtRank, N).transpose(1, 2); // (batch, N, L)
