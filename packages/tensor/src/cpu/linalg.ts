@@ -6,7 +6,7 @@ import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dPa
 import type { FloatArray } from './gemm.js';
 import { collapse } from './map.js';
 import { kernelChoice, referenceKernels } from './select.js';
-import { contiguousData, identity, offsetsOf } from './strided.js';
+import { contiguousData, contiguousTemp, identity, offsetsOf, releaseTemp } from './strided.js';
 import { takeArray } from './pool.js';
 
 /** a [...batch, M, K] @ b [...batch, K, N]: one strided GEMM per batch entry, no copies. */
@@ -63,27 +63,36 @@ function convParams(x: readonly number[], w: readonly number[], y: readonly numb
   };
 }
 
-export function conv2dKernel([x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
-  const r = takeArray(out.dtype, sizeOf(out.shape)) as FloatArray;
-  const p = convParams(x.shape, w.shape, out.shape, attrs);
-  (fast(out.dtype).conv2dForward ?? conv2dForward)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(w), r);
+/**
+ * Runs a conv kernel on contiguous copies of strided inputs (from the array pool, returned after).
+ * The wasm kernels overwrite every output element, so their result array need not be zeroed; the
+ * reference kernels accumulate into a zeroed one.
+ */
+function runConv(fastFn: ConvFn | undefined, refFn: ConvFn, p: Conv2dParams, a: TensorInfo, b: TensorInfo, out: OutInfo): TypedArray {
+  const r = takeArray(out.dtype, sizeOf(out.shape), !fastFn) as FloatArray;
+  const ad = contiguousTemp<FloatArray>(a);
+  const bd = contiguousTemp<FloatArray>(b);
+  (fastFn ?? refFn)(p, ad, bd, r);
+  releaseTemp(a, ad);
+  releaseTemp(b, bd);
   return r;
+}
+
+export function conv2dKernel([x, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
+  const p = convParams(x.shape, w.shape, out.shape, attrs);
+  return runConv(fast(out.dtype).conv2dForward, conv2dForward, p, x, w, out);
 }
 
 /** gy [N,O,oH,oW], w [O,C/g,kH,kW] -> gx [N,C,H,W] (out shape) */
 export function conv2dGradInputKernel([gy, w]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
-  const r = takeArray(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(out.shape, w.shape, gy.shape, attrs);
-  (fast(out.dtype).conv2dBackwardInput ?? conv2dBackwardInput)(p, contiguousData<FloatArray>(gy), contiguousData<FloatArray>(w), r);
-  return r;
+  return runConv(fast(out.dtype).conv2dBackwardInput, conv2dBackwardInput, p, gy, w, out);
 }
 
 /** x [N,C,H,W], gy [N,O,oH,oW] -> gw [O,C/g,kH,kW] (out shape) */
 export function conv2dGradWeightKernel([x, gy]: TensorInfo[], attrs: ConvAttrs, out: OutInfo): TypedArray {
-  const r = takeArray(out.dtype, sizeOf(out.shape)) as FloatArray;
   const p = convParams(x.shape, out.shape, gy.shape, attrs);
-  (fast(out.dtype).conv2dBackwardWeight ?? conv2dBackwardWeight)(p, contiguousData<FloatArray>(x), contiguousData<FloatArray>(gy), r);
-  return r;
+  return runConv(fast(out.dtype).conv2dBackwardWeight, conv2dBackwardWeight, p, x, gy, out);
 }
 
 /**

@@ -30,6 +30,7 @@ export interface CpuKernels {
   gemm: typeof gemm;
   /** batch of GEMMs whose operands step by one batch stride each (0 = shared operand) */
   gemmBatched?: typeof gemmBatchedWasm;
+  /** the conv kernels get an output array with arbitrary contents and write every element of it */
   conv2dForward?: ConvFn;
   conv2dBackwardInput?: ConvFn;
   conv2dBackwardWeight?: ConvFn;

@@ -1,6 +1,7 @@
 import type { TensorInfo } from '../backend.js';
 import type { TypedArray } from '../dtype.js';
 import { contiguousStrides, isContiguousLayout, sizeOf } from '../shape.js';
+import { recycle, takeArray } from './pool.js';
 
 /**
  * Element offsets of a strided view in row-major order, or null when the view is contiguous
@@ -43,6 +44,23 @@ export function contiguousData<T extends TypedArray>(x: TensorInfo): T {
   const out = new (data.constructor as new (n: number) => T)(n);
   gatherRows(data, x.shape, x.strides, x.offset, out);
   return out;
+}
+
+/**
+ * `contiguousData` for a kernel's own use: a strided view's copy comes from the array pool (no
+ * fresh pages to fault in); give it back with `releaseTemp(x, copy)` once the kernel is done.
+ */
+export function contiguousTemp<T extends TypedArray>(x: TensorInfo): T {
+  if (isContiguousLayout(x.shape, x.strides)) return contiguousData<T>(x);
+  const out = takeArray(x.dtype, sizeOf(x.shape), false) as T;
+  if (out.constructor !== (x.data as TypedArray).constructor) return contiguousData<T>(x);
+  if (out.length) gatherRows(x.data as TypedArray, x.shape, x.strides, x.offset, out);
+  return out;
+}
+
+/** Returns a copy made by `contiguousTemp(x)` to the pool (nothing to do when x was contiguous). */
+export function releaseTemp(x: TensorInfo, data: TypedArray): void {
+  if (!isContiguousLayout(x.shape, x.strides)) recycle(data);
 }
 
 /** Rows of at least this many stride-1 elements are copied with `TypedArray.set` (a memcpy). */
