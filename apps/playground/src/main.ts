@@ -1,4 +1,5 @@
 import './style.css';
+import { checkpointsSection } from './sections/checkpoints.js';
 import { generativeSection } from './sections/generative.js';
 import { languageSection } from './sections/language.js';
 import { mnistSection } from './sections/mnist.js';
@@ -46,9 +47,14 @@ badge.title = [
 ].join('; ');
 badge.dataset.webgpu = String(!!info.webgpu);
 badge.dataset.threads = String(info.cpuThreads);
-mnistSection(client, info);
-generativeSection(client, info);
-languageSection(client, info);
+const mnist = mnistSection(client, info);
+const generative = generativeSection(client, info);
+const language = languageSection(client, info);
+checkpointsSection(client, info, async (kind, description) => {
+  if (kind === 'mnist') await mnist.loaded(description);
+  else if (kind === 'gpt' || kind === 'mamba') language.loaded(kind, description);
+  else await generative.reload(kind, description);
+});
 rlSection(rlClient);
 await rlClient.ready;
 document.body.dataset.ready = 'true';

@@ -11,6 +11,7 @@ import './worker/mnist.js';
 import './worker/generative.js';
 import './worker/lm.js';
 import './worker/rl.js';
+import './worker/checkpoints.js';
 
 const post = (m: WorkerMessage, transfer: Transferable[] = []): void => self.postMessage(m, { transfer });
 const reportMemory = (): void => post({ kind: 'memory', memory: memory() });

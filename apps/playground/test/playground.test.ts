@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +208,56 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     expect(await page.textContent('#vae-z')).toMatch(/^z = \(2\.\d\d, 2\.\d\d\)$/);
     await page.waitForFunction(() => document.getElementById('gan-grid')!.dataset.digest !== undefined);
     await page.locator('#generative').screenshot({ path: `${shots}generative.png` });
+    expect(errors).toEqual([]);
+  });
+
+  it('downloads models as dl checkpoints and loads them back by file input and by drag-and-drop', async () => {
+    const out = `${root}test-output/`;
+    const save = async (kind: string): Promise<string> => {
+      await page.selectOption('#ckpt-model', kind);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#ckpt-download')]);
+      const path = `${out}${download.suggestedFilename()}`;
+      await download.saveAs(path);
+      return path;
+    };
+    /** The safetensors header: 8 bytes of length, then JSON. */
+    const header = (path: string): Record<string, { shape?: number[] } & Record<string, unknown>> => {
+      const b = readFileSync(path);
+      return JSON.parse(b.subarray(8, 8 + Number(b.readBigUInt64LE(0))).toString('utf8'));
+    };
+    const mnistFile = await save('mnist');
+    expect(mnistFile.endsWith('mnist-cnn.safetensors')).toBe(true);
+    const h = header(mnistFile);
+    expect((h.__metadata__ as unknown as Record<string, string>).format).toBe('dl-checkpoint/1');
+    expect(h['model.features.0.weight'].shape).toEqual([16, 1, 3, 3]);
+    expect(h['model.classifier.3.weight'].shape).toEqual([10, 128]);
+
+    // loading the same weights back gives the same probabilities for the drawing on the pad
+    const probs = (): Promise<number[]> => page.$$eval('#mnist-probs meter', (ms) => ms.map((m) => (m as HTMLMeterElement).value));
+    const before = await probs();
+    await page.selectOption('#ckpt-device', 'cpu');
+    await page.setInputFiles('#ckpt-file', mnistFile);
+    await waitDone(page, 'ckpt-status', 1);
+    expect(await page.getAttribute('#ckpt-status', 'data-kind')).toBe('mnist');
+    await page.waitForFunction(() => /^Loaded: MNIST CNN/.test(document.getElementById('mnist-status')!.textContent ?? ''));
+    const after = await probs();
+    after.forEach((p, i) => expect(p).toBeCloseTo(before[i], 5));
+
+    // drag-and-drop: the GPT's checkpoint dropped on the page
+    const gptFile = await save('gpt');
+    expect(header(gptFile)['model.transformer.wte.weight']).toBeDefined();
+    await page.evaluate(
+      ([b64, name]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+        document.getElementById('mnist')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [readFileSync(gptFile).toString('base64'), 'gpt-char.safetensors'] as const,
+    );
+    await waitDone(page, 'ckpt-status', 2);
+    expect(await page.getAttribute('#ckpt-status', 'data-kind')).toBe('gpt');
+    expect(await page.textContent('#lm-gpt-status')).toMatch(/^GPT: loaded char GPT, [\d,]+ parameters, 89 characters/);
+    await page.locator('#checkpoints').screenshot({ path: `${shots}checkpoints.png` });
     expect(errors).toEqual([]);
   });
 

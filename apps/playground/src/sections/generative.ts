@@ -12,7 +12,7 @@ const R = 3;
 const COLORS = ['#e03131', '#1971c2', '#2f9e44', '#f08c00', '#9c36b5', '#0c8599', '#e64980', '#5c940d', '#495057', '#d9480f'];
 
 /** Generative: DDPM sampling step by step, the VAE's 2-d latent space, GAN samples. */
-export function generativeSection(client: WorkerClient, info: DeviceInfo): { reload(kind: Kind): Promise<void> } {
+export function generativeSection(client: WorkerClient, info: DeviceInfo): { reload(kind: Kind, description?: string): Promise<void> } {
   const device = $<HTMLSelectElement>('gen-device');
   deviceOptions(device, info.webgpu);
   const num = (id: string): number => Number($<HTMLInputElement>(id).value);
@@ -185,9 +185,15 @@ export function generativeSection(client: WorkerClient, info: DeviceInfo): { rel
   };
   $('gan-sample').addEventListener('click', () => void ganSample());
 
-  /** Refreshes a model's pictures after training or a checkpoint load. */
-  async function reload(kind: Kind): Promise<void> {
+  /** Refreshes a model's pictures after training or a checkpoint load (`description`: what was loaded). */
+  async function reload(kind: Kind, description?: string): Promise<void> {
     fresh[kind] = false;
+    if (description) {
+      charts[kind].clear();
+      const status = $(`${kind}-train-status`);
+      status.classList.remove('error');
+      status.textContent = `Loaded ${description}.`;
+    }
     if (kind === 'vae') {
       vaeReady = true;
       cloud = await client.call<{ z: Float32Array; labels: Int32Array }>('vae.embed', 500);

@@ -7,7 +7,7 @@ const NAMES = { gpt: 'GPT', mamba: 'Mamba' } as const;
 type Kind = keyof typeof NAMES;
 
 /** Language: the char GPT and the Mamba trained side by side on Moby-Dick; streamed generation. */
-export function languageSection(client: WorkerClient, info: DeviceInfo): void {
+export function languageSection(client: WorkerClient, info: DeviceInfo): { loaded(kind: Kind, description: string): void } {
   const device = $<HTMLSelectElement>('lm-device');
   deviceOptions(device, info.webgpu);
   const chart = new LineChart($<HTMLCanvasElement>('lm-chart'), [{ label: 'GPT', color: '#1864ab' }, { label: 'Mamba', color: '#e8590c' }], 'training loss (nats/char)');
@@ -83,4 +83,12 @@ export function languageSection(client: WorkerClient, info: DeviceInfo): void {
       go.disabled = false;
     }
   });
+  return {
+    loaded(kind: Kind, description: string) {
+      fresh[kind] = false;
+      const status = $(`lm-${kind}-status`);
+      status.classList.remove('error');
+      status.textContent = `${NAMES[kind]}: loaded ${description}. Generate, or train on from here.`;
+    },
+  };
 }

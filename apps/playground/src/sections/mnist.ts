@@ -16,7 +16,7 @@ interface RunResult {
 }
 
 /** MNIST: train the CNN with a loss curve, then draw a digit and watch the class probabilities. */
-export function mnistSection(client: WorkerClient, info: DeviceInfo): void {
+export function mnistSection(client: WorkerClient, info: DeviceInfo): { loaded(description: string): Promise<void> } {
   const device = $<HTMLSelectElement>('mnist-device');
   deviceOptions(device, info.webgpu);
   const [trainBtn, stopBtn, resetBtn] = [$<HTMLButtonElement>('mnist-train'), $<HTMLButtonElement>('mnist-stop'), $<HTMLButtonElement>('mnist-reset')];
@@ -124,4 +124,14 @@ export function mnistSection(client: WorkerClient, info: DeviceInfo): void {
     }
   });
   stopBtn.addEventListener('click', () => void client.call('stop', 'mnist'));
+  return {
+    async loaded(description: string) {
+      trained = true;
+      fresh = false;
+      chart.clear();
+      status.classList.remove('error');
+      status.textContent = `Loaded: ${description}. Draw a digit, or train on from here.`;
+      await predict();
+    },
+  };
 }

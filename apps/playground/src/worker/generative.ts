@@ -1,7 +1,7 @@
 import { noGrad } from '@dl/autograd';
 import { DDIMScheduler, DiffusionTrainer, GaussianDiffusion } from '@dl/diffusion';
 import { Discriminator, GANTrainer, Generator as GANGenerator } from '@dl/gan';
-import { Adam, type Module } from '@dl/layers';
+import { Adam } from '@dl/layers';
 import { Generator, manualSeed, randint, randn, scope, tensor, type Tensor } from '@dl/tensor';
 import { UNet, type UNetConfig } from '@dl/unet';
 import { VAE, type VAEOptions } from '@dl/vae';
@@ -20,25 +20,25 @@ export const GAN_NETS = { latentDim: 64, width: 32, imageSize: 28, channels: 1, 
 
 export type GenKind = 'ddpm' | 'vae' | 'gan';
 
-interface Ddpm {
+export interface Ddpm {
   kind: 'ddpm';
   unet: UNet;
   diffusion: GaussianDiffusion;
   trainer: DiffusionTrainer;
 }
-interface Vae {
+export interface Vae {
   kind: 'vae';
   vae: VAE;
   optimizer: Adam;
   draws: Generator;
 }
-interface Gan {
+export interface Gan {
   kind: 'gan';
   netG: GANGenerator;
   netD: Discriminator;
   trainer: GANTrainer;
 }
-type GenModel = (Ddpm | Vae | Gan) & { device: Device; step: number };
+export type GenModel = (Ddpm | Vae | Gan) & { device: Device; step: number };
 
 const models = new Map<GenKind, GenModel>();
 
@@ -80,12 +80,16 @@ function build(kind: GenKind, device: Device, lr: number): GenModel {
   return m;
 }
 
-/** Puts a loaded model in place (checkpoint drop): a fresh optimizer, the loaded weights. */
+/** Puts a loaded model in place (a checkpoint drop). */
 export function setGenModel(m: GenModel): void {
-  dispose(models.get(m.kind));
+  const old = models.get(m.kind);
+  if (old !== m) dispose(old);
   models.set(m.kind, m);
 }
-export { build as buildGenModel };
+
+export function genModel(kind: GenKind): GenModel | undefined {
+  return models.get(kind);
+}
 
 function need<K extends GenKind>(kind: K): Extract<GenModel, { kind: K }> {
   const m = models.get(kind);
@@ -203,7 +207,3 @@ register({
     return pixels(m.netG.sample(a.n, { generator: new Generator(a.seed), device: m.device }));
   },
 });
-
-export type { GenModel };
-export const genModules = (m: GenModel): Record<string, Module> =>
-  m.kind === 'ddpm' ? { unet: m.unet } : m.kind === 'vae' ? { vae: m.vae } : { netG: m.netG, netD: m.netD };

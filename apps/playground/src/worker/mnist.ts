@@ -125,4 +125,11 @@ register({
   },
 });
 
-export { current as mnistTrainee, reset as resetMnist };
+/** Puts a loaded model in place (a checkpoint drop): Adam afresh, the next run continues from it. */
+export function setMnistModel(model: MnistCnn, device: Device, step: number): void {
+  disposeTrainee(trainee);
+  model.to(device);
+  trainee = { model, optimizer: new Adam(model.parameters(), { lr: 2e-3 }), device, step };
+}
+
+export { current as mnistTrainee };
