@@ -6,8 +6,8 @@
  * workgroup walks the sequence in blocks of T * LC steps, carrying the state from block to block.
  * Per block and per group of NG state indices n, each invocation
  *
- *   1. scans its chunk from a zero state: the chunk's local end state, and its decay
- *      exp(A[d,n] * (sum of the chunk's dt)), the same for every n up to A[d,n];
+ *   1. scans its chunk from a zero state: the chunk's local end state, and its decay (the
+ *      product of its steps' exp(dt_t A[d,n]));
  *   2. NG invocations combine the chunks' (decay, local end state) pairs in workgroup memory,
  *      each one running through the T chunks of one n: every chunk's initial state;
  *   3. scans its chunk again from that initial state, adding h_t[n] C_t[n] into its y_t.
@@ -76,10 +76,12 @@ const T: u32 = ${T}u;
 const LC: u32 = ${chunk}u;
 const NG: u32 = ${group}u;
 const BLOCK: u32 = ${T * chunk}u;
+// the loops over states and chunks run to p.stateN (N), p.groupN (NG) and p.chunks (T): bounds the
+// shader compiler cannot unroll (unrolled, the programs take minutes to compile on lavapipe)
 
-// each chunk's sum of dt (its decay for state n is exp(A[d, n] * sDt[j])), and per state of the
-// group and chunk: the local end state, then (after the scan across chunks) the initial state
-var<workgroup> sDt: array<f32, ${T}>;
+// per state of the group and chunk: the chunk's decay (the product of its exp(dt_t A[d, n])), and
+// its local end state, then (after the scan across chunks) its initial state
+var<workgroup> sP: array<f32, ${group * T}>;
 var<workgroup> sS: array<f32, ${group * T}>;
 // the state carried from one block to the next
 var<workgroup> carry: array<f32, ${N}>;
@@ -124,7 +126,7 @@ export function forwardProgram(dims: ScanDims, attrs: ScanAttrs): WgslProgram {
   const k = names.length;
   const code = `${bindings(names)}
 @group(0) @binding(${k}) var<storage, read_write> out: array<f32>;
-struct Params { batch: u32, D: u32, L: u32 }
+struct Params { batch: u32, D: u32, L: u32, stateN: u32, groupN: u32, chunks: u32, chunkLen: u32 }
 @group(0) @binding(${k + 1}) var<uniform> p: Params;
 ${prelude(dims, attrs)}
 @compute @workgroup_size(${T})
@@ -144,8 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var y: array<f32, LC>;
   for (var L0 = 0u; L0 < p.L; L0 += BLOCK) {
     let t0 = L0 + j * LC;
-    var sdt = 0.0;
-    for (var i = 0u; i < LC; i++) {
+    for (var i = 0u; i < p.chunkLen; i++) {
       let t = t0 + i;
       dt[i] = 0.0;
       dtu[i] = 0.0;
@@ -153,21 +154,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (t < p.L) {
         dt[i] = dtAt(row, d, t);
         dtu[i] = dt[i] * u[row + t];
-        sdt += dt[i];
       }
     }
-    sDt[j] = sdt;
-    for (var n0 = 0u; n0 < N; n0 += NG) {
+    for (var n0 = 0u; n0 < p.stateN; n0 += p.groupN) {
       // 1. each chunk from a zero state
-      for (var g = 0u; g < NG; g++) {
+      for (var g = 0u; g < p.groupN; g++) {
         let n = n0 + g;
         if (n < N) {
           let a = A[d * N + n];
           var h = 0.0;
-          for (var i = 0u; i < LC; i++) {
+          var prod = 1.0;
+          for (var i = 0u; i < p.chunkLen; i++) {
             let t = t0 + i;
-            if (t < p.L) { h = exp(dt[i] * a) * h + dtu[i] * bAt(b, d, n, t); }
+            if (t < p.L) {
+              let ei = exp(dt[i] * a);
+              h = ei * h + dtu[i] * bAt(b, d, n, t);
+              prod *= ei;
+            }
           }
+          sP[g * T + j] = prod;
           sS[g * T + j] = h;
         }
       }
@@ -175,23 +180,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       // 2. invocation g < NG runs through the chunks of state n0 + g: their initial states
       if (j < NG && n0 + j < N) {
         let n = n0 + j;
-        let a = A[d * N + n];
         var h = carry[n];
-        for (var q = 0u; q < T; q++) {
+        for (var q = 0u; q < p.chunks; q++) {
           let s = sS[j * T + q];
           sS[j * T + q] = h;
-          h = exp(a * sDt[q]) * h + s;
+          h = sP[j * T + q] * h + s;
         }
         carry[n] = h;
       }
       workgroupBarrier();
       // 3. each chunk again from its initial state
-      for (var g = 0u; g < NG; g++) {
+      for (var g = 0u; g < p.groupN; g++) {
         let n = n0 + g;
         if (n < N) {
           let a = A[d * N + n];
           var h = sS[g * T + j];
-          for (var i = 0u; i < LC; i++) {
+          for (var i = 0u; i < p.chunkLen; i++) {
             let t = t0 + i;
             if (t < p.L) {
               h = exp(dt[i] * a) * h + dtu[i] * bAt(b, d, n, t);
@@ -201,7 +205,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
       }
     }
-    for (var i = 0u; i < LC; i++) {
+    for (var i = 0u; i < p.chunkLen; i++) {
       let t = t0 + i;
       if (t < p.L) {
         var v = y[i] + Dv[d] * u[row + t];
@@ -217,34 +221,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }
 `;
-  const params = [['u32', dims.batch], ['u32', dims.D], ['u32', dims.L]] as const;
+  const { group } = scanTiling(dims.L, dims.N);
+  const params = [['u32', dims.batch], ['u32', dims.D], ['u32', dims.L], ['u32', dims.N], ['u32', group], ['u32', T], ['u32', scanTiling(dims.L, dims.N).chunk]] as const;
   return { passes: [{ code, workgroups: grid(dims.batch * dims.D), params }] };
 }
 
 /**
  * Channels per slice of the backward pass: the per-(b, d, n, t) terms of input-dependent dB and
- * dC of one slice stay under SCRATCH_BUDGET (at least one channel).
+ * dC of one slice stay under `budget` bytes (at least one channel).
  */
-export function backwardSlice({ batch, D, L, N, varB, varC }: ScanDims): number {
+export function backwardSlice({ batch, D, L, N, varB, varC }: ScanDims, budget = SCRATCH_BUDGET): number {
   const perChannel = batch * N * L * ((varB ? 1 : 0) + (varC ? 1 : 0)) * 4;
   if (perChannel === 0) return D;
-  return Math.max(1, Math.min(D, Math.floor(SCRATCH_BUDGET / perChannel)));
+  return Math.max(1, Math.min(D, Math.floor(budget / perChannel)));
 }
 
 /**
  * The backward program: per slice of channels, a pass per (b, d) of the slice (the chunked
  * reverse scan, writing du, ddelta, dz, per-(b, d) sums and per-(b, d, n, t) terms of
  * input-dependent dB / dC) and a pass adding those terms over the slice's channels into dB / dC;
- * then a pass per element of dA, a fixed dB or dC, dD, ddeltaBias: the sum over rows b.
+ * then a pass per element of dA, a fixed dB or dC, dD, ddeltaBias: the sum over rows b. `budget`
+ * bounds the bytes of those terms per slice (see backwardSlice).
  */
-export function backwardProgram(dims: ScanDims, attrs: ScanAttrs): WgslProgram {
+export function backwardProgram(dims: ScanDims, attrs: ScanAttrs, budget = SCRATCH_BUDGET): WgslProgram {
   checkState('mamba.selectiveScanBackward', dims);
   const { batch, D, L, N, varB, varC, hasZ } = dims;
   const names = [...INPUTS, ...(hasZ ? ['z'] : []), 'g'];
   const k = names.length;
   const { blocks, group } = scanTiling(L, N);
   const channels = batch * D;
-  const Ds = backwardSlice(dims);
+  const Ds = backwardSlice(dims, budget);
   // per-(b, d) sums: A (c, n), fixed B and C (c, n), D (c), deltaBias (c)
   const pB = channels * N;
   const pC = pB + channels * N;
@@ -262,7 +268,7 @@ export function backwardProgram(dims: ScanDims, attrs: ScanAttrs): WgslProgram {
 @group(0) @binding(${k + 1}) var<storage, read_write> bnd: array<f32>;
 @group(0) @binding(${k + 2}) var<storage, read_write> part: array<f32>;
 @group(0) @binding(${k + 3}) var<storage, read_write> terms: array<f32>;
-struct Params { batch: u32, D: u32, L: u32, d0: u32, Ds: u32, blocks: u32, pB: u32, pC: u32, pD: u32, pBias: u32, pC2: u32, nVar: u32, nSum: u32 }
+struct Params { batch: u32, D: u32, L: u32, stateN: u32, groupN: u32, chunks: u32, chunkLen: u32, d0: u32, Ds: u32, blocks: u32, pB: u32, pC: u32, pD: u32, pBias: u32, pC2: u32, nVar: u32, nSum: u32 }
 @group(0) @binding(${k + 4}) var<uniform> p: Params;
 ${prelude(dims, attrs)}
 // per chunk and state of the group: the reverse scan's local sum, then the carry into the chunk's last step
@@ -286,7 +292,7 @@ fn oZ() -> u32 { return oBias() + p.D; }
 // the sum of T partials in workgroup memory
 fn sumChunks(at: u32) -> f32 {
   var s = 0.0;
-  for (var q = 0u; q < T; q++) { s += sRed[at + q]; }
+  for (var q = 0u; q < p.chunks; q++) { s += sRed[at + q]; }
   return s;
 }
 
@@ -314,37 +320,39 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   // the first sweep: the state at the start of every block after the first, into bnd (c, block, n)
   for (var blk = 0u; blk + 1u < blocks; blk++) {
     let t0 = blk * BLOCK + j * LC;
-    var sdt = 0.0;
-    for (var i = 0u; i < LC; i++) {
+    for (var i = 0u; i < p.chunkLen; i++) {
       let t = t0 + i;
       dt[i] = 0.0;
       dtu[i] = 0.0;
       if (t < p.L) {
         dt[i] = dtAt(row, d, t);
         dtu[i] = dt[i] * u[row + t];
-        sdt += dt[i];
       }
     }
-    sDt[j] = sdt;
-    for (var n0 = 0u; n0 < N; n0 += NG) {
-      for (var gi = 0u; gi < NG; gi++) {
+    for (var n0 = 0u; n0 < p.stateN; n0 += p.groupN) {
+      for (var gi = 0u; gi < p.groupN; gi++) {
         let n = n0 + gi;
         if (n < N) {
           let a = A[d * N + n];
           var h = 0.0;
-          for (var i = 0u; i < LC; i++) {
+          var prod = 1.0;
+          for (var i = 0u; i < p.chunkLen; i++) {
             let t = t0 + i;
-            if (t < p.L) { h = exp(dt[i] * a) * h + dtu[i] * bAt(b, d, n, t); }
+            if (t < p.L) {
+              let ei = exp(dt[i] * a);
+              h = ei * h + dtu[i] * bAt(b, d, n, t);
+              prod *= ei;
+            }
           }
+          sP[gi * T + j] = prod;
           sS[gi * T + j] = h;
         }
       }
       workgroupBarrier();
       if (j < NG && n0 + j < N) {
         let n = n0 + j;
-        let a = A[d * N + n];
         var h = carry[n];
-        for (var q = 0u; q < T; q++) { h = exp(a * sDt[q]) * h + sS[j * T + q]; }
+        for (var q = 0u; q < p.chunks; q++) { h = sP[j * T + q] * h + sS[j * T + q]; }
         carry[n] = h;
         bnd[(c * blocks + blk + 1u) * N + n] = h;
       }
@@ -364,8 +372,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   for (var kb = 0u; kb < blocks; kb++) {
     let blk = blocks - 1u - kb;
     let t0 = blk * BLOCK + j * LC;
-    var sdt = 0.0;
-    for (var i = 0u; i < LC; i++) {
+    for (var i = 0u; i < p.chunkLen; i++) {
       let t = t0 + i;
       dt[i] = 0.0;
       dtu[i] = 0.0;
@@ -378,7 +385,6 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         dt[i] = dtAt(row, d, t);
         uu[i] = u[row + t];
         dtu[i] = dt[i] * uu[i];
-        sdt += dt[i];
         gy[i] = g[gRow + t];
         ${hasZ ? `let zt = z[row + t];
         gy[i] *= zt * sigmoid_(zt);` : ''}
@@ -386,18 +392,17 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         dDsum += gy[i] * uu[i];
       }
     }
-    sDt[j] = sdt;
-    for (var n0 = 0u; n0 < N; n0 += NG) {
+    for (var n0 = 0u; n0 < p.stateN; n0 += p.groupN) {
       // 1. per chunk from zero: the local end state, and the local reverse sum
       //    sum_t (prod of the decays from the chunk's first step to t) dL/dy_t C_t[n]
-      for (var gi = 0u; gi < NG; gi++) {
+      for (var gi = 0u; gi < p.groupN; gi++) {
         let n = n0 + gi;
         if (n < N) {
           let a = A[d * N + n];
           var h = 0.0;
           var prod = 1.0;
           var r = 0.0;
-          for (var i = 0u; i < LC; i++) {
+          for (var i = 0u; i < p.chunkLen; i++) {
             let t = t0 + i;
             if (t < p.L) {
               let ei = exp(dt[i] * a);
@@ -406,6 +411,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
               r += prod * gy[i] * cAt(b, d, n, t);
             }
           }
+          sP[gi * T + j] = prod;
           sS[gi * T + j] = h;
           sR[gi * T + j] = r;
         }
@@ -415,29 +421,27 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
       //    dL/dh into each chunk's last step, last chunk down
       if (j < NG && n0 + j < N) {
         let n = n0 + j;
-        let a = A[d * N + n];
         var h = 0.0;
         if (blk > 0u) { h = bnd[(c * blocks + blk) * N + n]; }
-        for (var q = 0u; q < T; q++) {
+        for (var q = 0u; q < p.chunks; q++) {
           let s = sS[j * T + q];
           sS[j * T + q] = h;
-          h = exp(a * sDt[q]) * h + s;
+          h = sP[j * T + q] * h + s;
         }
       } else if (j >= NG && j < 2u * NG && n0 + j - NG < N) {
         let m = j - NG;
         let n = n0 + m;
-        let a = A[d * N + n];
         var K = rcarry[n];
-        for (var q = T; q > 0u; q--) {
+        for (var q = p.chunks; q > 0u; q--) {
           let r = sR[m * T + q - 1u];
           sR[m * T + q - 1u] = K;
-          K = exp(a * sDt[q - 1u]) * K + r;
+          K = sP[m * T + q - 1u] * K + r;
         }
         rcarry[n] = K;
       }
       workgroupBarrier();
       // 3. per chunk: its states again, then the reverse scan over them
-      for (var gi = 0u; gi < NG; gi++) {
+      for (var gi = 0u; gi < p.groupN; gi++) {
         let n = n0 + gi;
         var dAn = 0.0;
         var dBn = 0.0;
@@ -446,7 +450,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
           let a = A[d * N + n];
           let h0 = sS[gi * T + j];
           var h = h0;
-          for (var i = 0u; i < LC; i++) {
+          for (var i = 0u; i < p.chunkLen; i++) {
             let t = t0 + i;
             e[i] = 1.0;
             hs[i] = h;
@@ -460,7 +464,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
             }
           }
           var dh = sR[gi * T + j];
-          for (var ii = LC; ii > 0u; ii--) {
+          for (var ii = p.chunkLen; ii > 0u; ii--) {
             let i = ii - 1u;
             let t = t0 + i;
             if (t < p.L) {
@@ -495,7 +499,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         }
       }
     }
-    for (var i = 0u; i < LC; i++) {
+    for (var i = 0u; i < p.chunkLen; i++) {
       let t = t0 + i;
       if (t < p.L) {
         var dRaw = ddt[i];
@@ -568,7 +572,7 @@ fn batchSum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
 }
 `;
   const passes: WgslPass[] = [];
-  const params = (d0: number) => [['u32', batch], ['u32', D], ['u32', L], ['u32', d0], ['u32', Ds], ['u32', blocks], ['u32', pB], ['u32', pC], ['u32', pD], ['u32', pBias], ['u32', pC2], ['u32', nVar], ['u32', nSum]] as const;
+  const params = (d0: number) => [['u32', batch], ['u32', D], ['u32', L], ['u32', N], ['u32', group], ['u32', T], ['u32', scanTiling(L, N).chunk], ['u32', d0], ['u32', Ds], ['u32', blocks], ['u32', pB], ['u32', pC], ['u32', pD], ['u32', pBias], ['u32', pC2], ['u32', nVar], ['u32', nSum]] as const;
   for (let d0 = 0; d0 < D; d0 += Ds) {
     passes.push({ code, entryPoint: 'channel', workgroups: grid(batch * Ds), params: params(d0) });
     if (nVar > 0) passes.push({ code, entryPoint: 'sliceSum', workgroups: grid(Math.ceil(nVar / WG)), params: params(d0) });
