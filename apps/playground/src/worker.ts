@@ -10,6 +10,7 @@ import { handler } from './worker/registry.js';
 import './worker/mnist.js';
 import './worker/generative.js';
 import './worker/lm.js';
+import './worker/bert.js';
 import './worker/rl.js';
 import './worker/checkpoints.js';
 

@@ -152,6 +152,15 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
       expect([...text].length).toBe([...prompt].length + 40);
       expect(await page.evaluate(() => (window as unknown as { updates: number }).updates)).toBeGreaterThan(20);
     }
+    // BERT: two steps of masked-LM pretraining, then five candidates for the [MASK]
+    await page.fill('#bert-steps', '2');
+    await page.fill('#bert-batch', '4');
+    await page.click('#bert-train');
+    await waitDone(page, 'bert-status', 1, 60_000);
+    expect((await series(page, 'bert-chart')).loss).toHaveLength(2);
+    await page.click('#bert-fill');
+    await page.waitForFunction(() => document.getElementById('bert-out')!.dataset.done === '1');
+    expect(await page.$$eval('#bert-out li code', (cs) => cs.length)).toBe(5);
     await page.locator('#language').screenshot({ path: `${shots}language.png` });
     expect(errors).toEqual([]);
   });

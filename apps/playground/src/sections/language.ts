@@ -83,6 +83,7 @@ export function languageSection(client: WorkerClient, info: DeviceInfo): { loade
       go.disabled = false;
     }
   });
+  bertPanel(client, device, num);
   return {
     loaded(kind: Kind, description: string) {
       fresh[kind] = false;
@@ -91,4 +92,65 @@ export function languageSection(client: WorkerClient, info: DeviceInfo): { loade
       status.textContent = `${NAMES[kind]}: loaded ${description}. Generate, or train on from here.`;
     },
   };
+}
+
+/** BERT: masked-LM pretraining on the section's device, then the top 5 tokens at each [MASK]. */
+function bertPanel(client: WorkerClient, device: HTMLSelectElement, num: (id: string) => number): void {
+  const chart = new LineChart($<HTMLCanvasElement>('bert-chart'), [{ label: 'loss', color: '#087f5b' }], 'masked-LM loss');
+  const status = $('bert-status');
+  const [train, stop, fill] = [$<HTMLButtonElement>('bert-train'), $<HTMLButtonElement>('bert-stop'), $<HTMLButtonElement>('bert-fill')];
+  let fresh = true;
+  device.addEventListener('change', () => {
+    fresh = true;
+    chart.clear();
+  });
+  train.addEventListener('click', async () => {
+    train.disabled = true;
+    stop.disabled = false;
+    status.classList.remove('error');
+    status.textContent = 'Training the WordPiece vocabulary on Moby-Dick…';
+    if (fresh) chart.clear();
+    try {
+      const r = await client.call<{ steps: number; loss: number; stepsPerSec: number; device: string; parameters: number; vocabSize: number }>(
+        'bert.train',
+        { steps: num('bert-steps'), batch: num('bert-batch'), lr: 1e-3, device: device.value, reset: fresh },
+        (e: TrainEvent) => {
+          chart.push('loss', e.loss);
+          status.textContent = `step ${e.step}: loss ${e.loss.toFixed(3)}, ${e.stepsPerSec.toFixed(2)} steps/s`;
+        },
+      );
+      fresh = false;
+      status.textContent = `BERT (${r.parameters.toLocaleString('en-US')} parameters, ${r.vocabSize.toLocaleString('en-US')} tokens): ${r.steps} steps on ${r.device}, loss ${r.loss.toFixed(3)}, ${r.stepsPerSec.toFixed(2)} steps/s`;
+      status.dataset.done = String(Number(status.dataset.done ?? 0) + 1);
+    } catch (e) {
+      reportError(status, e);
+    } finally {
+      train.disabled = false;
+      stop.disabled = true;
+    }
+  });
+  stop.addEventListener('click', () => void client.call('stop', 'bert'));
+  const out = $<HTMLOListElement>('bert-out');
+  fill.addEventListener('click', async () => {
+    fill.disabled = true;
+    try {
+      const masks = await client.call<{ token: string; prob: number }[][]>('bert.fill', $<HTMLInputElement>('bert-text').value);
+      out.innerHTML = '';
+      masks.forEach((top, k) => {
+        const li = document.createElement('li');
+        li.append(`[MASK] ${k + 1}: `);
+        for (const { token, prob } of top) {
+          const c = document.createElement('code');
+          c.textContent = `${token} ${(100 * prob).toFixed(1)}%`;
+          li.append(c);
+        }
+        out.append(li);
+      });
+      out.dataset.done = String(Number(out.dataset.done ?? 0) + 1);
+    } catch (e) {
+      reportError(status, e);
+    } finally {
+      fill.disabled = false;
+    }
+  });
 }
