@@ -8,6 +8,7 @@
 import * as dl from '@dl/tensor';
 import { torchOps, useTfjs } from './peers.js';
 import { printGenerate } from './generate.js';
+import { printLengths } from './lengths.js';
 import { printTrain } from './train.js';
 import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
@@ -96,7 +97,8 @@ async function main(): Promise<void> {
     printTable('conv2d forward (lower is better)', await convRows());
   }
   await printTrain({ peers: !quick, only });
-  if (!only || only.includes('gpt-char')) await printGenerate({ peers: !quick, lengths: quick ? [16, 64] : [64, 256] });
+  await printLengths({ peers: !quick, quick, only });
+  if (!only || only.includes('gpt-char') || only.includes('mamba-char')) await printGenerate({ peers: !quick, lengths: quick ? [16, 64] : [64, 256, 1024], only });
 }
 
 await main();

@@ -46,9 +46,9 @@ export function torchOps(): TorchOps | string {
   return (opsRun ??= runTorch<TorchOps>('ops.py'));
 }
 
-/** PyTorch's median ms/step of a workload's script in bench/torch/, or why there is none. */
-export function torchStep(script: string): number | string {
-  const r = runTorch<{ ms: number }>(script);
+/** PyTorch's median ms/step of a workload's script in bench/torch/ (with its arguments), or why there is none. */
+export function torchStep(script: string, args: readonly string[] = []): number | string {
+  const r = runTorch<{ ms: number }>(script, args);
   return typeof r === 'string' ? r : r.ms;
 }
 

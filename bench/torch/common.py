@@ -5,9 +5,10 @@ import torch
 torch.set_num_threads(2)
 
 
-def timed(step, reps=20):
-    """Median wall time of step() in ms, after one warm-up call."""
-    step()
+def timed(step, reps=20, warmup=True):
+    """Median wall time of step() in ms, after one warm-up call (none with warmup=False, for steps of minutes)."""
+    if warmup:
+        step()
     ts = []
     for _ in range(reps):
         t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1e3)

@@ -41,9 +41,11 @@ export function charLmStep(model: CharLM, name: string, batch: number, blockSize
   };
 }
 
-/** One step of `dl train gpt-char`: 12 windows of 64 characters, AdamW with nanoGPT's groups, gradients clipped to norm 1. */
-export function gptCharStep(batch = 12): Step {
-  const model = new GPT(gptCharConfig());
-  const T = model.config.blockSize;
-  return charLmStep(model, `gpt-char train step (@dl/transformer GPT, 4 layers, d=128, 4 heads, T=${T}, batch ${batch}, AdamW, clip 1)`, batch, T);
+/**
+ * One step of `dl train gpt-char`: 12 windows of 64 characters, AdamW with nanoGPT's groups,
+ * gradients clipped to norm 1; `blockSize` other than 64 makes the block (and the windows) that long.
+ */
+export function gptCharStep(batch = 12, blockSize = 64): Step {
+  const model = new GPT(gptCharConfig(blockSize));
+  return charLmStep(model, `gpt-char train step (@dl/transformer GPT, 4 layers, d=128, 4 heads, T=${blockSize}, batch ${batch}, AdamW, clip 1)`, batch, blockSize);
 }
