@@ -8,7 +8,9 @@ import type { MemoryReport } from './protocol.js';
 import { WorkerClient } from './ui/client.js';
 import { $, formatBytes } from './ui/dom.js';
 
-const client = new WorkerClient('models');
+// ?threads=N sets the wasm kernels' threads (default: one per core)
+const threadsParam = Number(new URLSearchParams(location.search).get('threads')) || undefined;
+const client = new WorkerClient('models', { threads: threadsParam });
 // PPO's loop is synchronous: it gets a Worker of its own so the other sections keep answering;
 // its 64-wide MLPs gain nothing from more threads
 const rlClient = new WorkerClient('rl', { webgpu: false, threads: 1 });

@@ -81,7 +81,7 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
       const done = Number((await page.getAttribute('#mnist-status', 'data-done')) ?? 0);
       await page.selectOption('#mnist-device', device); // a new model on that device
       // SwiftShader runs WebGPU on the CPU (seconds a step): fewer, smaller steps there
-      const [steps, batch, lr] = device === 'webgpu' ? [4, 16, 0.002] : [8, 32, 0.002];
+      const [steps, batch, lr] = device === 'webgpu' ? [3, 16, 0.002] : [8, 32, 0.002];
       await page.fill('#mnist-steps', String(steps));
       await page.fill('#mnist-batch', String(batch));
       await page.fill('#mnist-lr', String(lr));
@@ -90,8 +90,8 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
       await waitDone(page, 'mnist-status', done + 1);
       const { loss } = await series(page, 'mnist-chart');
       expect(loss.length).toBe(steps);
-      // the loss on 100 fixed test digits falls; so does the training loss over 8 steps (a new
-      // batch each step: over 4 steps of 16 it is too noisy to compare its ends)
+      // the loss on 100 fixed test digits (spread over the classes) falls; so does the training loss over 8 steps (a new
+      // batch each step: over 3 steps of 16 it is too noisy to compare its ends)
       if (device === 'cpu') expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
       const before = Number(await page.getAttribute('#mnist-status', 'data-test-loss-before'));
       expect(Number(await page.getAttribute('#mnist-status', 'data-test-loss'))).toBeLessThan(before);
@@ -100,7 +100,13 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     });
   }
 
-  it('predicts a digit drawn with mouse events', async () => {
+  it('predicts a digit drawn with mouse events, and predicting leaks no tensor', async () => {
+    /** The readout's live tensors once a fresh report (every 500 ms) came in. */
+    const liveTensors = async (): Promise<number> => {
+      await page.waitForTimeout(1200);
+      return Number(await page.getAttribute('#memory', 'data-tensors'));
+    };
+    const live = await liveTensors();
     await page.click('#mnist-clear');
     await page.locator('#mnist-pad').scrollIntoViewIfNeeded();
     const box = (await page.locator('#mnist-pad').boundingBox())!;
@@ -114,6 +120,9 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     const probs = await page.$$eval('#mnist-probs meter', (ms) => ms.map((m) => (m as HTMLMeterElement).value));
     expect(probs).toHaveLength(10);
     expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    for (let i = 0; i < 3; i++) await page.click('#mnist-sample');
+    await page.waitForFunction(() => /^test digit labelled \d$/.test(document.getElementById('mnist-sample-label')!.textContent ?? ''));
+    expect(await liveTensors()).toBe(live);
     await page.locator('#mnist').screenshot({ path: `${shots}mnist.png` });
     expect(errors).toEqual([]);
   });
@@ -173,11 +182,11 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     expect(pushed).toMatchObject({ episodeReturn: 3, done: false });
     expect(Math.abs(pushed.theta)).toBeLessThan(0.21); // within CartPole's 12 degrees
     expect(await page.textContent('#rl-cart-status')).toMatch(/^Step 3: x -?\d\.\d{3} m, pole -?\d+\.\d degrees\.$/);
-    await page.fill('#rl-steps', '2048');
+    await page.fill('#rl-steps', '1024');
     await page.click('#rl-train');
     await waitDone(page, 'rl-status', 1, 60_000);
     const { 'mean return': returns } = await series(page, 'rl-chart');
-    expect(returns.length).toBeGreaterThan(3);
+    expect(returns.length).toBeGreaterThanOrEqual(3);
     for (const r of returns) expect(r).toBeGreaterThan(0);
     figures['ppo cartpole env steps/s'] = Number(await page.getAttribute('#rl-status', 'data-steps-per-sec'));
     await page.click('#rl-play');

@@ -45,6 +45,8 @@ export function mnistSection(client: WorkerClient, info: DeviceInfo): { loaded(d
   const pad = new DigitPad($<HTMLCanvasElement>('mnist-pad'));
   let inFlight = false;
   let again = false;
+  /** what was predicted last (the drawing, or a test digit's exact pixels) */
+  let shown: Float32Array | null = null;
 
   async function predict(pixels: Float32Array | null = pad.pixels()): Promise<void> {
     if (!trained) return;
@@ -52,6 +54,7 @@ export function mnistSection(client: WorkerClient, info: DeviceInfo): { loaded(d
       prediction.textContent = 'Draw a digit in the box.';
       return;
     }
+    shown = pixels;
     if (inFlight) {
       again = true;
       return;
@@ -73,7 +76,7 @@ export function mnistSection(client: WorkerClient, info: DeviceInfo): { loaded(d
     }
     if (again) {
       again = false;
-      void predict();
+      void predict(shown);
     }
   }
   pad.onChange = () => void predict();
@@ -110,7 +113,7 @@ export function mnistSection(client: WorkerClient, info: DeviceInfo): { loaded(d
       );
       fresh = false;
       trained = true;
-      const test = r.before && r.after ? `; on the first ${r.scored} test digits, loss ${r.before.loss.toFixed(3)} → ${r.after.loss.toFixed(3)}, accuracy ${(100 * r.before.accuracy).toFixed(1)}% → ${(100 * r.after.accuracy).toFixed(1)}%` : '';
+      const test = r.before && r.after ? `; on ${r.scored} test digits, loss ${r.before.loss.toFixed(3)} → ${r.after.loss.toFixed(3)}, accuracy ${(100 * r.before.accuracy).toFixed(1)}% → ${(100 * r.after.accuracy).toFixed(1)}%` : '';
       status.textContent = `${r.steps} steps on ${r.device}: training loss ${r.loss.toFixed(4)}, ${r.stepsPerSec.toFixed(2)} steps/s${test}`;
       if (r.before && r.after) [status.dataset.testLossBefore, status.dataset.testLoss] = [String(r.before.loss), String(r.after.loss)];
       status.dataset.stepsPerSec = String(r.stepsPerSec);
@@ -131,7 +134,7 @@ export function mnistSection(client: WorkerClient, info: DeviceInfo): { loaded(d
       chart.clear();
       status.classList.remove('error');
       status.textContent = `Loaded: ${description}. Draw a digit, or train on from here.`;
-      await predict();
+      await predict(shown ?? pad.pixels());
     },
   };
 }

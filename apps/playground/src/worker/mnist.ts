@@ -66,22 +66,38 @@ function current(): Trainee<MnistCnn> {
   return trainee;
 }
 
-/** Accuracy and mean cross-entropy on the first `n` test digits. */
+/**
+ * `n` test digits spread evenly over the test split (which is ordered by class, so the first ones
+ * would all be zeros): images (n * 784) and labels.
+ */
+export function spreadTestDigits(test: MnistSet, n: number): { images: Float32Array; labels: Int32Array } {
+  const images = new Float32Array(n * 784);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor((i * test.length) / n);
+    images.set(test.images.subarray(k * 784, (k + 1) * 784), i * 784);
+    labels[i] = test.labels[k];
+  }
+  return { images, labels };
+}
+
+/** Accuracy and mean cross-entropy on `n` test digits spread over the test split. */
 async function testScore(t: Trainee<MnistCnn>, test: MnistSet, n: number): Promise<{ accuracy: number; loss: number }> {
+  const { images, labels } = spreadTestDigits(test, n);
   let correct = 0;
   let lossSum = 0;
   for (let i = 0; i < n; i += 250) {
     const m = Math.min(250, n - i);
     const [pred, loss] = noGrad(() =>
       scope(() => {
-        const logits = t.model.forward(tensor(test.images.subarray(i * 784, (i + m) * 784), { shape: [m, 1, 28, 28] }).to(t.device)); // (m, 10)
-        return [logits.argmax(-1), crossEntropy(logits, tensor(test.labels.subarray(i, i + m), { dtype: 'int32' }).to(t.device), { reduction: 'sum' })];
+        const logits = t.model.forward(tensor(images.subarray(i * 784, (i + m) * 784), { shape: [m, 1, 28, 28] }).to(t.device)); // (m, 10)
+        return [logits.argmax(-1), crossEntropy(logits, tensor(labels.subarray(i, i + m), { dtype: 'int32' }).to(t.device), { reduction: 'sum' })];
       }),
     );
     const p = await pred.data();
     pred.dispose();
     lossSum += await readScalar(loss);
-    for (let j = 0; j < m; j++) if (p[j] === test.labels[i + j]) correct++;
+    for (let j = 0; j < m; j++) if (p[j] === labels[i + j]) correct++;
   }
   return { accuracy: correct / n, loss: lossSum / n };
 }
