@@ -3,6 +3,7 @@ import type { TypedArray } from '../dtype.js';
 import type { KernelAttrs } from '../primitives.js';
 import { sizeOf } from '../shape.js';
 import { takeArray } from './pool.js';
+import { kernelChoice } from './select.js';
 import { contiguousData } from './strided.js';
 
 /**
@@ -51,6 +52,11 @@ export function layerNormKernel([x, w, b]: TensorInfo[], { axis, eps }: KernelAt
   if (total === 0) return r;
   const len = sizeOf(x.shape.slice(axis));
   const a = contiguousData<TypedArray>(x); // the rows are the trailing dims: contiguous rows after this
+  const fast = out.dtype === 'float32' && !w && !b && a instanceof Float32Array ? kernelChoice().layerNormRows : undefined;
+  if (fast) {
+    fast(a as Float32Array, null, r as Float32Array, total / len, len, eps);
+    return r;
+  }
   const wd = w ? (w.data as TypedArray).subarray(w.offset, w.offset + len) : null;
   const bd = b ? (b.data as TypedArray).subarray(b.offset, b.offset + len) : null;
   const stats = new Float64Array(2);
@@ -76,6 +82,11 @@ export function layerNormGradInputKernel([g, x, w]: TensorInfo[], { axis, eps }:
   const len = sizeOf(x.shape.slice(axis));
   const a = contiguousData<TypedArray>(x);
   const gd = contiguousData<TypedArray>(g);
+  const fast = out.dtype === 'float32' && !w && a instanceof Float32Array && gd instanceof Float32Array ? kernelChoice().layerNormRows : undefined;
+  if (fast) {
+    fast(a as Float32Array, gd as Float32Array, r as Float32Array, total / len, len, eps);
+    return r;
+  }
   const wd = w ? (w.data as TypedArray).subarray(w.offset, w.offset + len) : null;
   const stats = new Float64Array(2);
   const gh = new Float64Array(w ? len : 0);

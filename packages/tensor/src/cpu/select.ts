@@ -15,6 +15,7 @@ import {
   getNumThreads,
   coresNow,
   initWasmThreads,
+  layerNormRowsWasm,
   setNumThreads as setWasmThreads,
   wasmAvailable,
 } from './wasm/index.js';
@@ -46,6 +47,11 @@ export interface CpuKernels {
    */
   binary?: typeof binaryWasm;
   binaryOps?: typeof binarySupports;
+  /**
+   * float32 layer norm of rows without weight or bias (GroupNorm's groups), or with g its input
+   * gradient, bit for bit the JS kernels
+   */
+  layerNormRows?: typeof layerNormRowsWasm;
 }
 
 const js: CpuKernels = { name: 'js', gemm };
@@ -60,6 +66,7 @@ const wasm: CpuKernels = {
   elementwiseOps: ewiseSupports,
   binary: binaryWasm,
   binaryOps: binarySupports,
+  layerNormRows: layerNormRowsWasm,
 };
 
 let current: CpuKernels | null = null;

@@ -4,8 +4,9 @@
 /** Value types (binary encoding). */
 export const i32 = 0x7f;
 export const f32 = 0x7d;
+export const f64 = 0x7c;
 export const v128 = 0x7b;
-export type ValType = typeof i32 | typeof f32 | typeof v128;
+export type ValType = typeof i32 | typeof f32 | typeof f64 | typeof v128;
 
 /** A structured-control label: `br(label)` computes the relative depth from it. */
 export interface Label {
@@ -275,6 +276,39 @@ export class FuncBuilder {
   f32Div(): this {
     return this.op(0x95);
   }
+  f64Const(v: number): this {
+    this.code.push(0x44);
+    const d = new DataView(new ArrayBuffer(8));
+    d.setFloat64(0, v, true);
+    for (let i = 0; i < 8; i++) this.code.push(d.getUint8(i));
+    return this;
+  }
+  f64Add(): this {
+    return this.op(0xa0);
+  }
+  f64Sub(): this {
+    return this.op(0xa1);
+  }
+  f64Mul(): this {
+    return this.op(0xa2);
+  }
+  f64Div(): this {
+    return this.op(0xa3);
+  }
+  f64Sqrt(): this {
+    return this.op(0x9f);
+  }
+  /** f64.convert_i32_u */
+  f64ConvertI32U(): this {
+    return this.op(0xb8);
+  }
+  f64PromoteF32(): this {
+    return this.op(0xbb);
+  }
+  /** f32.demote_f64 (round to nearest even, as storing a double in a Float32Array) */
+  f32DemoteF64(): this {
+    return this.op(0xb6);
+  }
 
   // SIMD128 (alignment hints are advisory; kernels use unaligned addresses freely)
   v128Load(offset = 0): this {
@@ -299,6 +333,31 @@ export class FuncBuilder {
   }
   f32x4Splat(): this {
     return this.simd(0x13);
+  }
+  f64x2Splat(): this {
+    return this.simd(0x14);
+  }
+  f64x2ExtractLane(lane: number): this {
+    this.simd(0x21);
+    this.code.push(lane);
+    return this;
+  }
+  /** f64x2.promote_low_f32x4: lanes 0 and 1 as doubles */
+  f64x2PromoteLowF32x4(): this {
+    return this.simd(0x5f);
+  }
+  /** f32x4.demote_f64x2_zero: both doubles rounded to floats in lanes 0 and 1, lanes 2 and 3 zero */
+  f32x4DemoteF64x2Zero(): this {
+    return this.simd(0x5e);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+  f64x2Sub(): this {
+    return this.simd(0xf1);
+  }
+  f64x2Mul(): this {
+    return this.simd(0xf2);
   }
   f32x4ExtractLane(lane: number): this {
     this.simd(0x1f);

@@ -2,6 +2,7 @@
 // its direct-conv twin that reads B from a padded image), the packing routines that feed it, and
 // the im2col, col2im and row-copy helpers conv2d needs.
 import { emitBinary } from './binary-kernel.js';
+import { emitLayerNorm } from './norm-kernel.js';
 import { emitEwise } from './elementwise-kernel.js';
 import { f32 as F32, type FuncBuilder, i32 as I32, ModuleBuilder, v128 as V128 } from './emitter.js';
 
@@ -39,6 +40,10 @@ export interface KernelExports {
   ewise(op: number, a: number, x: number, out: number, n: number): void;
   /** out[r, i] = a op b over [rows, inner], each operand FULL, ROW or COL (see binary-kernel.ts) */
   binary(op: number, a: number, aMode: number, b: number, bMode: number, out: number, rows: number, inner: number): void;
+  /** layer norm of `rows` rows of len floats without weight or bias (see norm-kernel.ts) */
+  lnRows(x: number, out: number, rows: number, len: number, eps: number): void;
+  /** its input gradient given g */
+  lnGradRows(g: number, x: number, out: number, rows: number, len: number, eps: number): void;
 }
 
 /**
@@ -690,5 +695,6 @@ export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   emitCol2im(m);
   emitEwise(m);
   emitBinary(m);
+  emitLayerNorm(m);
   return m.bytes();
 }
