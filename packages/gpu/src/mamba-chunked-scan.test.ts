@@ -1,6 +1,6 @@
 // @dl/mamba's chunked WGSL selective scan at the lengths its tiling turns on: one step (L = 1),
 // one chunk per step (L <= 64), chunks of several steps with a last partial chunk and empty ones
-// (L = 77), two blocks with a partial second one (L = 600), state counts that are not a multiple
+// (L = 77), three blocks with a partial last one (L = 600), state counts that are not a multiple
 // of the state group (N = 5, 12), fixed and input-dependent B/C, with and without z and the last
 // state; the backward's slices of channels (a small scratch budget) give the same packed gradient.
 // Reference: the CPU kernel in float64, itself checked against the step-by-step selectiveScanRef.

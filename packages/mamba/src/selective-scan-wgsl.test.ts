@@ -9,13 +9,13 @@ const attrs = { deltaSoftplus: true, returnLastState: true };
 const dims = (over: Partial<ScanDims> = {}): ScanDims => ({ batch: 12, D: 256, L: 1024, N: 16, varB: true, varC: true, hasZ: true, ...over });
 
 describe('the chunked WGSL selective scan: its plan', () => {
-  it('splits the sequence into 64 chunks per block of up to 8 steps each, and the states into groups of up to 8', () => {
+  it('splits the sequence into 64 chunks per block of up to 4 steps each, and the states into groups of up to 8', () => {
     expect(scanTiling(1, 4)).toEqual({ chunk: 1, block: 64, blocks: 1, group: 4 });
     expect(scanTiling(64, 16)).toEqual({ chunk: 1, block: 64, blocks: 1, group: 8 });
     expect(scanTiling(65, 16)).toEqual({ chunk: 2, block: 128, blocks: 1, group: 8 });
-    expect(scanTiling(300, 5)).toEqual({ chunk: 8, block: 512, blocks: 1, group: 5 });
-    expect(scanTiling(513, 16)).toEqual({ chunk: 8, block: 512, blocks: 2, group: 8 });
-    expect(scanTiling(4096, 256)).toEqual({ chunk: 8, block: 512, blocks: 8, group: 8 });
+    expect(scanTiling(256, 5)).toEqual({ chunk: 4, block: 256, blocks: 1, group: 5 });
+    expect(scanTiling(600, 16)).toEqual({ chunk: 4, block: 256, blocks: 3, group: 8 });
+    expect(scanTiling(4096, 256)).toEqual({ chunk: 4, block: 256, blocks: 16, group: 8 });
   });
 
   it('runs the forward as one pass of one workgroup per (b, d), the grid split past 65535 workgroups', () => {
@@ -36,10 +36,12 @@ describe('the chunked WGSL selective scan: its plan', () => {
     const [bnd, part, terms] = program.scratch!;
     expect(terms).toBe(12 * Ds * 16 * 1024 * 2 * 4);
     expect(terms).toBeLessThanOrEqual(SCRATCH_BUDGET);
-    expect(bnd).toBe(3072 * 2 * 16 * 4); // the state at the start of each of the 2 blocks
+    expect(bnd).toBe(3072 * 4 * 16 * 4); // the state at the start of each of the 4 blocks
     expect(part).toBe(3072 * (3 * 16 + 2) * 4); // per (b, d): dA, fixed dB, fixed dC (N each), dD, ddeltaBias
-    // d0 of each slice, in order
-    expect(program.passes.filter((p) => p.entryPoint === 'channel').map((p) => p.params![7][1])).toEqual(Array.from({ length: slices }, (_, i) => i * Ds));
+    // d0 of each slice, in order (the uniform struct's members are the params in order)
+    const fields = /struct Params \{([^}]*)\}/.exec(program.passes[0].code)![1].split(',').map((f) => f.split(':')[0].trim());
+    const d0 = fields.indexOf('d0');
+    expect(program.passes.filter((p) => p.entryPoint === 'channel').map((p) => p.params![d0][1])).toEqual(Array.from({ length: slices }, (_, i) => i * Ds));
   });
 
   it('keeps fixed B and C in the per-(b, d) sums: one channel pass, no slice sums', () => {

@@ -8,9 +8,13 @@
  *
  *   1. scans its chunk from a zero state: the chunk's local end state, and its decay (the
  *      product of its steps' exp(dt_t A[d,n]));
- *   2. NG invocations combine the chunks' (decay, local end state) pairs in workgroup memory,
- *      each one running through the T chunks of one n: every chunk's initial state;
+ *   2. the chunks' (decay, local end state) pairs are combined in workgroup memory in two
+ *      levels: NG x SEG invocations fold segments of T / SEG chunks, one invocation per n runs
+ *      through the SEG segments (from the state carried in), and each chunk folds the chunks
+ *      before it in its segment: its initial state;
  *   3. scans its chunk again from that initial state, adding h_t[n] C_t[n] into its y_t.
+ *
+ * LC (1 to 4) and NG (up to 8) are compiled in: the private arrays are indexed by unrolled loops.
  *
  * The backward program does the same for the reverse-time scan of dL/dh (its carries run from the
  * last chunk down, from the last state's gradient), in one pass per (b, d): it first walks the
@@ -30,9 +34,11 @@ export const MAX_WGSL_STATE = 256;
 /** invocations of a scan workgroup: the chunks of one block */
 const T = 64;
 /** the most steps one invocation owns per block (its private arrays hold that many) */
-const MAX_CHUNK = 8;
+const MAX_CHUNK = 4;
 /** the most state indices scanned between two barriers (workgroup memory holds NG x T values of each kind) */
 const MAX_GROUP = 8;
+/** segments of the scan across chunks (MAX_GROUP x SEG <= T invocations fold them) */
+const SEG = 8;
 /** invocations of the reduce passes */
 const WG = 64;
 /** the most bytes of per-(b, d, n, t) terms of input-dependent dB and dC in one slice of channels */
@@ -86,6 +92,55 @@ var<workgroup> sS: array<f32, ${group * T}>;
 // the state carried from one block to the next
 var<workgroup> carry: array<f32, ${N}>;
 
+// The scan across the T chunks of a state runs in two levels: invocation j = g SEG + s folds the
+// SEG_LEN chunks of segment s of state n0 + g, one invocation per state runs through its SEG
+// segments, then each chunk starts from its segment's initial state and folds the chunks before it
+// in the segment (chunkStart).
+const SEG: u32 = ${SEG}u;
+const SEG_LEN: u32 = ${T / SEG}u;
+// per state of the group and segment (at g SEG + s): its decay, its end state from zero, then its initial state
+var<workgroup> segP: array<f32, ${T}>;
+var<workgroup> segS: array<f32, ${T}>;
+
+// does invocation j fold a segment of a state of the group that starts at n0?
+fn segmentOf(j: u32, n0: u32) -> bool {
+  return j < NG * SEG && n0 + j / SEG < N;
+}
+
+fn firstChunk(j: u32) -> u32 {
+  return (j / SEG) * T + (j % SEG) * SEG_LEN;
+}
+
+fn foldForward(j: u32) {
+  let q0 = firstChunk(j);
+  var dec = 1.0;
+  var h = 0.0;
+  for (var q = q0; q < q0 + SEG_LEN; q++) {
+    h = sP[q] * h + sS[q];
+    dec *= sP[q];
+  }
+  segP[j] = dec;
+  segS[j] = h;
+}
+
+// the initial state of each segment of state n0 + g from h0; returns the end state
+fn scanSegments(g: u32, h0: f32) -> f32 {
+  var h = h0;
+  for (var s = g * SEG; s < g * SEG + SEG; s++) {
+    let v = segS[s];
+    segS[s] = h;
+    h = segP[s] * h + v;
+  }
+  return h;
+}
+
+// the initial state of chunk j of state n0 + g
+fn chunkStart(g: u32, j: u32) -> f32 {
+  var h = segS[g * SEG + j / SEG_LEN];
+  for (var q = (j / SEG_LEN) * SEG_LEN; q < j; q++) { h = sP[g * T + q] * h + sS[g * T + q]; }
+  return h;
+}
+
 fn softplus_(x: f32) -> f32 {
   if (x > 20.0) { return x; }
   return log(1.0 + exp(x));
@@ -126,7 +181,7 @@ export function forwardProgram(dims: ScanDims, attrs: ScanAttrs): WgslProgram {
   const k = names.length;
   const code = `${bindings(names)}
 @group(0) @binding(${k}) var<storage, read_write> out: array<f32>;
-struct Params { batch: u32, D: u32, L: u32, stateN: u32, groupN: u32, chunks: u32, chunkLen: u32 }
+struct Params { batch: u32, D: u32, L: u32, stateN: u32, groupN: u32, chunks: u32 }
 @group(0) @binding(${k + 1}) var<uniform> p: Params;
 ${prelude(dims, attrs)}
 @compute @workgroup_size(${T})
@@ -146,7 +201,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var y: array<f32, LC>;
   for (var L0 = 0u; L0 < p.L; L0 += BLOCK) {
     let t0 = L0 + j * LC;
-    for (var i = 0u; i < p.chunkLen; i++) {
+    for (var i = 0u; i < LC; i++) {
       let t = t0 + i;
       dt[i] = 0.0;
       dtu[i] = 0.0;
@@ -164,7 +219,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
           let a = A[d * N + n];
           var h = 0.0;
           var prod = 1.0;
-          for (var i = 0u; i < p.chunkLen; i++) {
+          for (var i = 0u; i < LC; i++) {
             let t = t0 + i;
             if (t < p.L) {
               let ei = exp(dt[i] * a);
@@ -177,25 +232,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
       }
       workgroupBarrier();
-      // 2. invocation g < NG runs through the chunks of state n0 + g: their initial states
-      if (j < NG && n0 + j < N) {
-        let n = n0 + j;
-        var h = carry[n];
-        for (var q = 0u; q < p.chunks; q++) {
-          let s = sS[j * T + q];
-          sS[j * T + q] = h;
-          h = sP[j * T + q] * h + s;
-        }
-        carry[n] = h;
-      }
+      // 2. the chunks' initial states, by segments (see foldForward)
+      if (segmentOf(j, n0)) { foldForward(j); }
+      workgroupBarrier();
+      if (j < NG && n0 + j < N) { carry[n0 + j] = scanSegments(j, carry[n0 + j]); }
       workgroupBarrier();
       // 3. each chunk again from its initial state
       for (var g = 0u; g < p.groupN; g++) {
         let n = n0 + g;
         if (n < N) {
           let a = A[d * N + n];
-          var h = sS[g * T + j];
-          for (var i = 0u; i < p.chunkLen; i++) {
+          var h = chunkStart(g, j);
+          for (var i = 0u; i < LC; i++) {
             let t = t0 + i;
             if (t < p.L) {
               h = exp(dt[i] * a) * h + dtu[i] * bAt(b, d, n, t);
@@ -204,8 +252,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
           }
         }
       }
+      // the next group's chunks overwrite what chunkStart reads
+      workgroupBarrier();
     }
-    for (var i = 0u; i < p.chunkLen; i++) {
+    for (var i = 0u; i < LC; i++) {
       let t = t0 + i;
       if (t < p.L) {
         var v = y[i] + Dv[d] * u[row + t];
@@ -222,7 +272,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 `;
   const { group } = scanTiling(dims.L, dims.N);
-  const params = [['u32', dims.batch], ['u32', dims.D], ['u32', dims.L], ['u32', dims.N], ['u32', group], ['u32', T], ['u32', scanTiling(dims.L, dims.N).chunk]] as const;
+  const params = [['u32', dims.batch], ['u32', dims.D], ['u32', dims.L], ['u32', dims.N], ['u32', group], ['u32', T]] as const;
   return { passes: [{ code, workgroups: grid(dims.batch * dims.D), params }] };
 }
 
@@ -268,7 +318,7 @@ export function backwardProgram(dims: ScanDims, attrs: ScanAttrs, budget = SCRAT
 @group(0) @binding(${k + 1}) var<storage, read_write> bnd: array<f32>;
 @group(0) @binding(${k + 2}) var<storage, read_write> part: array<f32>;
 @group(0) @binding(${k + 3}) var<storage, read_write> terms: array<f32>;
-struct Params { batch: u32, D: u32, L: u32, stateN: u32, groupN: u32, chunks: u32, chunkLen: u32, d0: u32, Ds: u32, blocks: u32, pB: u32, pC: u32, pD: u32, pBias: u32, pC2: u32, nVar: u32, nSum: u32 }
+struct Params { batch: u32, D: u32, L: u32, stateN: u32, groupN: u32, chunks: u32, d0: u32, Ds: u32, blocks: u32, pB: u32, pC: u32, pD: u32, pBias: u32, pC2: u32, nVar: u32, nSum: u32 }
 @group(0) @binding(${k + 4}) var<uniform> p: Params;
 ${prelude(dims, attrs)}
 // per chunk and state of the group: the reverse scan's local sum, then the carry into the chunk's last step
@@ -289,7 +339,35 @@ fn oD() -> u32 { return oC() + sizeC(); }
 fn oBias() -> u32 { return oD() + p.D; }
 fn oZ() -> u32 { return oBias() + p.D; }
 
-// the sum of T partials in workgroup memory
+// per state of the group and segment: the reverse scan's local sum, then the carry into its last chunk
+var<workgroup> segR: array<f32, ${T}>;
+
+fn foldReverse(j: u32) {
+  let q0 = firstChunk(j);
+  var r = 0.0;
+  for (var q = q0 + SEG_LEN; q > q0; q--) { r = sR[q - 1u] + sP[q - 1u] * r; }
+  segR[j] = r;
+}
+
+// the carry into the last chunk of each segment of state n0 + g from K0 (last segment down); returns the carry out of the first
+fn scanSegmentsReverse(g: u32, K0: f32) -> f32 {
+  var K = K0;
+  for (var s = g * SEG + SEG; s > g * SEG; s--) {
+    let v = segR[s - 1u];
+    segR[s - 1u] = K;
+    K = v + segP[s - 1u] * K;
+  }
+  return K;
+}
+
+// the carry of dL/dh into the last step of chunk j of state n0 + g
+fn chunkEndCarry(g: u32, j: u32) -> f32 {
+  var K = segR[g * SEG + j / SEG_LEN];
+  for (var q = (j / SEG_LEN) * SEG_LEN + SEG_LEN - 1u; q > j; q--) { K = sR[g * T + q] + sP[g * T + q] * K; }
+  return K;
+}
+
+// the sum of the T values of sRed from \`at\`
 fn sumChunks(at: u32) -> f32 {
   var s = 0.0;
   for (var q = 0u; q < p.chunks; q++) { s += sRed[at + q]; }
@@ -320,7 +398,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   // the first sweep: the state at the start of every block after the first, into bnd (c, block, n)
   for (var blk = 0u; blk + 1u < blocks; blk++) {
     let t0 = blk * BLOCK + j * LC;
-    for (var i = 0u; i < p.chunkLen; i++) {
+    for (var i = 0u; i < LC; i++) {
       let t = t0 + i;
       dt[i] = 0.0;
       dtu[i] = 0.0;
@@ -336,7 +414,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
           let a = A[d * N + n];
           var h = 0.0;
           var prod = 1.0;
-          for (var i = 0u; i < p.chunkLen; i++) {
+          for (var i = 0u; i < LC; i++) {
             let t = t0 + i;
             if (t < p.L) {
               let ei = exp(dt[i] * a);
@@ -349,10 +427,12 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         }
       }
       workgroupBarrier();
+      if (segmentOf(j, n0)) { foldForward(j); }
+      workgroupBarrier();
       if (j < NG && n0 + j < N) {
         let n = n0 + j;
         var h = carry[n];
-        for (var q = 0u; q < p.chunks; q++) { h = sP[j * T + q] * h + sS[j * T + q]; }
+        for (var s = j * SEG; s < j * SEG + SEG; s++) { h = segP[s] * h + segS[s]; }
         carry[n] = h;
         bnd[(c * blocks + blk + 1u) * N + n] = h;
       }
@@ -372,7 +452,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   for (var kb = 0u; kb < blocks; kb++) {
     let blk = blocks - 1u - kb;
     let t0 = blk * BLOCK + j * LC;
-    for (var i = 0u; i < p.chunkLen; i++) {
+    for (var i = 0u; i < LC; i++) {
       let t = t0 + i;
       dt[i] = 0.0;
       dtu[i] = 0.0;
@@ -402,7 +482,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
           var h = 0.0;
           var prod = 1.0;
           var r = 0.0;
-          for (var i = 0u; i < p.chunkLen; i++) {
+          for (var i = 0u; i < LC; i++) {
             let t = t0 + i;
             if (t < p.L) {
               let ei = exp(dt[i] * a);
@@ -417,27 +497,20 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         }
       }
       workgroupBarrier();
-      // 2. invocations 0 .. NG-1: initial states, first chunk up; NG .. 2 NG-1: the carry of
-      //    dL/dh into each chunk's last step, last chunk down
+      // 2. by segments: the chunks' initial states, first chunk up, and the carry of dL/dh into
+      //    each chunk's last step, last chunk down (invocations NG .. 2 NG-1 run the segments)
+      if (segmentOf(j, n0)) {
+        foldForward(j);
+        foldReverse(j);
+      }
+      workgroupBarrier();
       if (j < NG && n0 + j < N) {
-        let n = n0 + j;
         var h = 0.0;
-        if (blk > 0u) { h = bnd[(c * blocks + blk) * N + n]; }
-        for (var q = 0u; q < p.chunks; q++) {
-          let s = sS[j * T + q];
-          sS[j * T + q] = h;
-          h = sP[j * T + q] * h + s;
-        }
+        if (blk > 0u) { h = bnd[(c * blocks + blk) * N + n0 + j]; }
+        _ = scanSegments(j, h);
       } else if (j >= NG && j < 2u * NG && n0 + j - NG < N) {
-        let m = j - NG;
-        let n = n0 + m;
-        var K = rcarry[n];
-        for (var q = p.chunks; q > 0u; q--) {
-          let r = sR[m * T + q - 1u];
-          sR[m * T + q - 1u] = K;
-          K = sP[m * T + q - 1u] * K + r;
-        }
-        rcarry[n] = K;
+        let n = n0 + j - NG;
+        rcarry[n] = scanSegmentsReverse(j - NG, rcarry[n]);
       }
       workgroupBarrier();
       // 3. per chunk: its states again, then the reverse scan over them
@@ -448,9 +521,9 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         var dCn = 0.0;
         if (n < N) {
           let a = A[d * N + n];
-          let h0 = sS[gi * T + j];
+          let h0 = chunkStart(gi, j);
           var h = h0;
-          for (var i = 0u; i < p.chunkLen; i++) {
+          for (var i = 0u; i < LC; i++) {
             let t = t0 + i;
             e[i] = 1.0;
             hs[i] = h;
@@ -463,8 +536,8 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
               if (HAS_Z) { y[i] += h * cAt(b, d, n, t); }
             }
           }
-          var dh = sR[gi * T + j];
-          for (var ii = p.chunkLen; ii > 0u; ii--) {
+          var dh = chunkEndCarry(gi, j);
+          for (var ii = LC; ii > 0u; ii--) {
             let i = ii - 1u;
             let t = t0 + i;
             if (t < p.L) {
@@ -486,7 +559,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         sRed[(2u * NG + gi) * T + j] = dCn;
       }
       workgroupBarrier();
-      // invocation kind * NG + g adds up the chunks' partials of state n0 + g: one writer per (b, d, n)
+      // invocation kind NG + g adds up the chunks' partials of state n0 + g: one writer per (b, d, n)
       if (j < 3u * NG) {
         let kind = j / NG;
         let n = n0 + j % NG;
@@ -499,7 +572,7 @@ fn channel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
         }
       }
     }
-    for (var i = 0u; i < p.chunkLen; i++) {
+    for (var i = 0u; i < LC; i++) {
       let t = t0 + i;
       if (t < p.L) {
         var dRaw = ddt[i];
@@ -572,7 +645,7 @@ fn batchSum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
 }
 `;
   const passes: WgslPass[] = [];
-  const params = (d0: number) => [['u32', batch], ['u32', D], ['u32', L], ['u32', N], ['u32', group], ['u32', T], ['u32', scanTiling(L, N).chunk], ['u32', d0], ['u32', Ds], ['u32', blocks], ['u32', pB], ['u32', pC], ['u32', pD], ['u32', pBias], ['u32', pC2], ['u32', nVar], ['u32', nSum]] as const;
+  const params = (d0: number) => [['u32', batch], ['u32', D], ['u32', L], ['u32', N], ['u32', group], ['u32', T], ['u32', d0], ['u32', Ds], ['u32', blocks], ['u32', pB], ['u32', pC], ['u32', pD], ['u32', pBias], ['u32', pC2], ['u32', nVar], ['u32', nSum]] as const;
   for (let d0 = 0; d0 < D; d0 += Ds) {
     passes.push({ code, entryPoint: 'channel', workgroups: grid(batch * Ds), params: params(d0) });
     if (nVar > 0) passes.push({ code, entryPoint: 'sliceSum', workgroups: grid(Math.ceil(nVar / WG)), params: params(d0) });
