@@ -54,7 +54,7 @@ const generative = generativeSection(client, info);
 const language = languageSection(client, info);
 checkpointsSection(client, info, async (kind, description) => {
   if (kind === 'mnist') await mnist.loaded(description);
-  else if (kind === 'gpt' || kind === 'mamba') language.loaded(kind, description);
+  else if (kind === 'gpt' || kind === 'mamba' || kind === 'bert') language.loaded(kind, description);
   else await generative.reload(kind, description);
 });
 rlSection(rlClient);

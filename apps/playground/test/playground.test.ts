@@ -1,3 +1,5 @@
+import { BertForMaskedLM, BertTokenizer, trainWordPiece } from '@dl/bert';
+import { manualSeed } from '@dl/tensor';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
@@ -275,6 +277,21 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     await waitDone(page, 'ckpt-status', 2);
     expect(await page.getAttribute('#ckpt-status', 'data-kind')).toBe('gpt');
     expect(await page.textContent('#lm-gpt-status')).toMatch(/^GPT: loaded char GPT, [\d,]+ parameters, 89 characters/);
+
+    // a Hugging Face BERT folder (what dl train bert-mlm writes), made here small, chosen as 4 files
+    const dir = `${out}bert-hf/`;
+    manualSeed(0);
+    const tok = new BertTokenizer(trainWordPiece('call me ishmael. some years ago, never mind how long precisely, having little or no money in my purse', 120));
+    await new BertForMaskedLM({ vocabSize: tok.vocabSize, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 32 }).savePretrained(dir);
+    await tok.savePretrained(dir);
+    await page.setInputFiles('#ckpt-file', ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json'].map((f) => `${dir}${f}`));
+    await waitDone(page, 'ckpt-status', 3);
+    expect(await page.getAttribute('#ckpt-status', 'data-kind')).toBe('bert');
+    expect(await page.textContent('#bert-status')).toMatch(/^Loaded BERT \(1 layers, width 32, [\d,]+ parameters, [\d,]+ tokens\)/);
+    await page.fill('#bert-text', 'call me [MASK].');
+    await page.click('#bert-fill');
+    await page.waitForFunction(() => document.getElementById('bert-out')!.dataset.done === '2');
+    expect(await page.$$eval('#bert-out li code', (cs) => cs.length)).toBe(5);
     await page.locator('#checkpoints').screenshot({ path: `${shots}checkpoints.png` });
     expect(errors).toEqual([]);
   });

@@ -3,28 +3,39 @@ import type { WorkerClient } from '../ui/client.js';
 import { $, deviceOptions, reportError } from '../ui/dom.js';
 
 export type ModelKind = 'mnist' | 'gpt' | 'mamba' | 'ddpm' | 'vae' | 'gan';
+export type LoadedKind = ModelKind | 'bert';
 const FILE: Record<ModelKind, string> = { mnist: 'mnist-cnn', gpt: 'gpt-char', mamba: 'mamba-char', ddpm: 'ddpm-mnist', vae: 'vae-mnist', gan: 'gan-mnist' };
-const SECTION: Record<ModelKind, string> = { mnist: 'mnist', gpt: 'language', mamba: 'language', ddpm: 'generative', vae: 'generative', gan: 'generative' };
+const SECTION: Record<LoadedKind, string> = { bert: 'language', mnist: 'mnist', gpt: 'language', mamba: 'language', ddpm: 'generative', vae: 'generative', gan: 'generative' };
 
 /**
  * Checkpoints: a dropped (or chosen) safetensors file loads into its section; a model downloads
  * as the `dl train` checkpoint of its task. `onLoaded` tells the section a model arrived.
  */
-export function checkpointsSection(client: WorkerClient, info: DeviceInfo, onLoaded: (kind: ModelKind, description: string) => Promise<void>): void {
+export function checkpointsSection(client: WorkerClient, info: DeviceInfo, onLoaded: (kind: LoadedKind, description: string) => Promise<void>): void {
   const status = $('ckpt-status');
   const device = $<HTMLSelectElement>('ckpt-device');
   deviceOptions(device, info.webgpu);
   const zone = $('drop-zone');
 
-  async function loadFile(file: File): Promise<void> {
+  /** One checkpoint file, or the files of a Hugging Face BERT folder (config.json, vocab.txt, model.safetensors). */
+  async function loadFiles(files: File[]): Promise<void> {
     status.classList.remove('error');
-    status.textContent = `Loading ${file.name}…`;
+    const names = files.map((f) => f.name).join(', ');
+    status.textContent = `Loading ${names}…`;
     try {
-      const bytes = await file.arrayBuffer();
-      const r = await client.call<{ kind: ModelKind; description: string; step: number }>('ckpt.load', { bytes, device: device.value }, undefined, [bytes]);
+      let r: { kind: LoadedKind; description: string; step: number };
+      if (files.some((f) => f.name === 'vocab.txt') || files.some((f) => f.name === 'config.json')) {
+        const buffers = await Promise.all(files.map((f) => f.arrayBuffer()));
+        const loaded = await client.call<{ description: string }>('bert.loadFolder', { files: Object.fromEntries(files.map((f, i) => [f.name, buffers[i]])), device: device.value }, undefined, buffers);
+        r = { kind: 'bert', description: loaded.description, step: 0 };
+      } else {
+        if (files.length !== 1) throw new Error(`one checkpoint at a time (or a BERT folder's config.json, vocab.txt and model.safetensors); got ${names}`);
+        const bytes = await files[0].arrayBuffer();
+        r = await client.call<{ kind: ModelKind; description: string; step: number }>('ckpt.load', { bytes, device: device.value }, undefined, [bytes]);
+      }
       await onLoaded(r.kind, r.description);
       status.innerHTML = '';
-      status.append(`${file.name}: ${r.description} at step ${r.step}, loaded into `);
+      status.append(`${names}: ${r.description}${r.kind === 'bert' ? '' : ` at step ${r.step}`}, loaded into `);
       const a = document.createElement('a');
       a.href = `#${SECTION[r.kind]}`;
       a.textContent = `the ${SECTION[r.kind]} section`;
@@ -38,7 +49,7 @@ export function checkpointsSection(client: WorkerClient, info: DeviceInfo, onLoa
 
   $<HTMLInputElement>('ckpt-file').addEventListener('change', (e) => {
     const input = e.target as HTMLInputElement;
-    if (input.files?.[0]) void loadFile(input.files[0]).then(() => void (input.value = ''));
+    if (input.files?.length) void loadFiles([...input.files]).then(() => void (input.value = ''));
   });
   // the whole page takes a dropped file
   document.addEventListener('dragover', (e) => {
@@ -51,10 +62,10 @@ export function checkpointsSection(client: WorkerClient, info: DeviceInfo, onLoa
   });
   document.addEventListener('drop', (e) => {
     document.body.classList.remove('dragging');
-    const file = e.dataTransfer?.files[0];
-    if (!file) return;
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (!files.length) return;
     e.preventDefault();
-    void loadFile(file);
+    void loadFiles(files);
   });
 
   const download = $<HTMLButtonElement>('ckpt-download');

@@ -7,7 +7,7 @@ const NAMES = { gpt: 'GPT', mamba: 'Mamba' } as const;
 type Kind = keyof typeof NAMES;
 
 /** Language: the char GPT and the Mamba trained side by side on Moby-Dick; streamed generation. */
-export function languageSection(client: WorkerClient, info: DeviceInfo): { loaded(kind: Kind, description: string): void } {
+export function languageSection(client: WorkerClient, info: DeviceInfo): { loaded(kind: Kind | 'bert', description: string): void } {
   const device = $<HTMLSelectElement>('lm-device');
   deviceOptions(device, info.webgpu);
   const chart = new LineChart($<HTMLCanvasElement>('lm-chart'), [{ label: 'GPT', color: '#1864ab' }, { label: 'Mamba', color: '#e8590c' }], 'training loss (nats/char)');
@@ -83,9 +83,10 @@ export function languageSection(client: WorkerClient, info: DeviceInfo): { loade
       go.disabled = false;
     }
   });
-  bertPanel(client, device, num);
+  const bert = bertPanel(client, device, num);
   return {
-    loaded(kind: Kind, description: string) {
+    loaded(kind: Kind | 'bert', description: string) {
+      if (kind === 'bert') return bert.loaded(description);
       fresh[kind] = false;
       const status = $(`lm-${kind}-status`);
       status.classList.remove('error');
@@ -95,7 +96,7 @@ export function languageSection(client: WorkerClient, info: DeviceInfo): { loade
 }
 
 /** BERT: masked-LM pretraining on the section's device, then the top 5 tokens at each [MASK]. */
-function bertPanel(client: WorkerClient, device: HTMLSelectElement, num: (id: string) => number): void {
+function bertPanel(client: WorkerClient, device: HTMLSelectElement, num: (id: string) => number): { loaded(description: string): void } {
   const chart = new LineChart($<HTMLCanvasElement>('bert-chart'), [{ label: 'loss', color: '#087f5b' }], 'masked-LM loss');
   const status = $('bert-status');
   const [train, stop, fill] = [$<HTMLButtonElement>('bert-train'), $<HTMLButtonElement>('bert-stop'), $<HTMLButtonElement>('bert-fill')];
@@ -153,4 +154,12 @@ function bertPanel(client: WorkerClient, device: HTMLSelectElement, num: (id: st
       fill.disabled = false;
     }
   });
+  return {
+    loaded(description: string) {
+      fresh = false;
+      chart.clear();
+      status.classList.remove('error');
+      status.textContent = `Loaded ${description}. Fill in a [MASK], or train on from here.`;
+    },
+  };
 }
