@@ -298,10 +298,12 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
 
   it('fits a phone-width screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.evaluate(() => window.scrollTo(0, 0));
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: `${shots}phone.png` });
     await page.setViewportSize({ width: 1100, height: 900 });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: `${shots}page-top.png` });
     expect(errors).toEqual([]);
   });
