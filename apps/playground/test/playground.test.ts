@@ -262,6 +262,15 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     await page.waitForFunction(() => /^Loaded: MNIST CNN/.test(document.getElementById('mnist-status')!.textContent ?? ''));
     const after = await probs();
     after.forEach((p, i) => expect(p).toBeCloseTo(before[i], 5));
+    // loading again replaces the model: the live tensors stay as many
+    const live = async (): Promise<number> => {
+      await page.waitForTimeout(1200);
+      return Number(await page.getAttribute('#memory', 'data-tensors'));
+    };
+    const once = await live();
+    await page.setInputFiles('#ckpt-file', mnistFile);
+    await waitDone(page, 'ckpt-status', 2);
+    expect(await live()).toBe(once);
 
     // drag-and-drop: the GPT's checkpoint dropped on the page
     const gptFile = await save('gpt');
@@ -274,7 +283,7 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
       },
       [readFileSync(gptFile).toString('base64'), 'gpt-char.safetensors'] as const,
     );
-    await waitDone(page, 'ckpt-status', 2);
+    await waitDone(page, 'ckpt-status', 3);
     expect(await page.getAttribute('#ckpt-status', 'data-kind')).toBe('gpt');
     expect(await page.textContent('#lm-gpt-status')).toMatch(/^GPT: loaded char GPT, [\d,]+ parameters, 89 characters/);
 
@@ -285,7 +294,7 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     await new BertForMaskedLM({ vocabSize: tok.vocabSize, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 64, maxPositionEmbeddings: 32 }).savePretrained(dir);
     await tok.savePretrained(dir);
     await page.setInputFiles('#ckpt-file', ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json'].map((f) => `${dir}${f}`));
-    await waitDone(page, 'ckpt-status', 3);
+    await waitDone(page, 'ckpt-status', 4);
     expect(await page.getAttribute('#ckpt-status', 'data-kind')).toBe('bert');
     expect(await page.textContent('#bert-status')).toMatch(/^Loaded BERT \(1 layers, width 32, [\d,]+ parameters, [\d,]+ tokens\)/);
     await page.fill('#bert-text', 'call me [MASK].');

@@ -71,7 +71,7 @@ register({
       const tokenizer = await pageTokenizer();
       disposeTrainee(bert);
       manualSeed(3);
-      const model = new BertForMaskedLM({ vocabSize: tokenizer.vocabSize, hiddenSize: 128, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 512, maxPositionEmbeddings: SEQ, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 }).to(device);
+      const model = scope(() => new BertForMaskedLM({ vocabSize: tokenizer.vocabSize, hiddenSize: 128, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 512, maxPositionEmbeddings: SEQ, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 }).to(device)); // init's temporaries freed
       const optimizer = adamW(model, a.lr);
       bert = { model, optimizer, device, step: 0, tokenizer, draws: new Generator(7), loaded: false };
     } else if (bert.device !== device) {
@@ -108,7 +108,7 @@ register({
     if (!config || !vocab || !weights) throw new Error(`a BERT folder needs config.json, vocab.txt and model.safetensors; got ${Object.keys(a.files).join(', ')}`);
     const tokConfig = text('tokenizer_config.json');
     const tokenizer = BertTokenizer.fromVocabTxt(vocab, tokConfig ? tokenizerOptionsFromConfig(JSON.parse(tokConfig) as Record<string, unknown>) : {});
-    const model = new BertForMaskedLM(bertConfigFromJson(JSON.parse(config) as Record<string, unknown>));
+    const model = scope(() => new BertForMaskedLM(bertConfigFromJson(JSON.parse(config) as Record<string, unknown>)));
     const { tensors } = parseSafetensors(new Uint8Array(weights));
     loadBertWeights(model, tensors, { where: 'model.safetensors' });
     for (const t of Object.values(tensors)) if (!t.isDisposed) t.dispose();

@@ -6,9 +6,9 @@
  */
 import { DiffusionTrainer } from '@dl/diffusion';
 import { Discriminator, GANTrainer, Generator as GANGenerator } from '@dl/gan';
-import { Adam, ModuleDict, parseSafetensors, readSafetensorsHeader, restoreCheckpoint, serializeCheckpoint, type CheckpointContents } from '@dl/layers';
+import { Adam, ModuleDict, parseSafetensors, readSafetensorsHeader, serializeCheckpoint, type CheckpointContents, type Module } from '@dl/layers';
 import { MambaLM, type MambaConfig } from '@dl/mamba';
-import { Generator } from '@dl/tensor';
+import { Generator, scope, type Tensor } from '@dl/tensor';
 import { CharTokenizer, GPT, type GPTConfig } from '@dl/transformer';
 import { UNet, type UNetConfig } from '@dl/unet';
 import { VAE, type VAEConfig } from '@dl/vae';
@@ -39,6 +39,23 @@ function kindOf(names: Set<string>): ModelKind | null {
   return null;
 }
 
+/**
+ * Loads a checkpoint's `model.*` tensors into `model` and frees every parsed tensor (the
+ * optimizer state of a `dl train` checkpoint too: the page trains on with a fresh optimizer);
+ * returns the checkpoint's step.
+ */
+function restoreModel(bytes: Uint8Array, model: Module): number {
+  const { tensors, metadata } = parseSafetensors(bytes);
+  try {
+    const sd = new Map<string, Tensor>();
+    for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) sd.set(k.slice(6), t);
+    model.loadStateDict(sd);
+    return Number(metadata.step ?? 0);
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
+  }
+}
+
 function load(bytes: Uint8Array, device: Device): Loaded {
   const header = readSafetensorsHeader(bytes);
   const names = new Set(header.entries.keys());
@@ -54,7 +71,7 @@ function load(bytes: Uint8Array, device: Device): Loaded {
   const kind = kindOf(names);
   if (!kind) throw new Error(`not a checkpoint of a model of this page: its tensors are ${[...names].slice(0, 6).join(', ')}${names.size > 6 ? ', ...' : ''}`);
   const extra = JSON.parse(header.metadata.extra ?? '{}') as Record<string, unknown>;
-  const restore = (target: Parameters<typeof restoreCheckpoint>[1]): number => restoreCheckpoint(bytes, target).step;
+  const restore = ({ model }: { model: Module }): number => restoreModel(bytes, model);
   if (kind === 'mnist') {
     const model = new MnistCnn();
     const step = restore({ model });
@@ -135,7 +152,8 @@ function contents(kind: ModelKind): CheckpointContents {
 
 register({
   /** Loads a dropped file into its section; answers which model it was. */
-  'ckpt.load': async (a: { bytes: ArrayBuffer; device?: Device }) => load(new Uint8Array(a.bytes), pickDevice(a.device)),
+  // in a scope: what the new models' init made before their parameters wrapped it is freed now
+  'ckpt.load': async (a: { bytes: ArrayBuffer; device?: Device }) => scope(() => load(new Uint8Array(a.bytes), pickDevice(a.device))),
   /** The model of `kind` as safetensors bytes in the CLI's checkpoint format. */
   'ckpt.save': async (kind: ModelKind) => serializeCheckpoint(contents(kind)),
 });

@@ -62,6 +62,13 @@ export function ddpmOf(unet: UNet): GaussianDiffusion {
 function build(kind: GenKind, device: Device, lr: number): GenModel {
   dispose(models.get(kind));
   manualSeed(0);
+  // in a scope: the tensors the layers' init made and wrapped as parameters are freed now
+  const m = scope(() => make(kind, device, lr));
+  models.set(kind, m);
+  return m;
+}
+
+function make(kind: GenKind, device: Device, lr: number): GenModel {
   let m: GenModel;
   if (kind === 'ddpm') {
     const unet = new UNet(DDPM_UNET).to(device);
@@ -76,7 +83,6 @@ function build(kind: GenKind, device: Device, lr: number): GenModel {
     const netD = new Discriminator(GAN_NETS).to(device);
     m = { kind, netG, netD, trainer: new GANTrainer(netG, netD, { lr, betas: [0.5, 0.999], seed: 0 }), device, step: 0 };
   }
-  models.set(kind, m);
   return m;
 }
 

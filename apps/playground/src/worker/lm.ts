@@ -1,6 +1,6 @@
 import { AdamW } from '@dl/layers';
 import { MambaLM } from '@dl/mamba';
-import { Generator, manualSeed, randint, tensor, type Tensor } from '@dl/tensor';
+import { Generator, manualSeed, randint, scope, tensor, type Tensor } from '@dl/tensor';
 import { CharTokenizer, GPT } from '@dl/transformer';
 import type { Device } from '../protocol.js';
 import { loadMobyDick } from './data.js';
@@ -41,7 +41,7 @@ const lms = new Map<LMKind, LM>();
 function newLM(kind: LMKind, device: Device, lr: number, tokenizer: CharTokenizer): LM {
   disposeTrainee(lms.get(kind) ?? null);
   manualSeed(kind === 'gpt' ? 1 : 2);
-  const model = buildCharModel(kind, tokenizer.vocabSize).to(device);
+  const model = scope(() => buildCharModel(kind, tokenizer.vocabSize).to(device)); // init's temporaries freed
   const lm: LM = { kind, model, optimizer: new AdamW(model.paramGroups(0.1), { lr, betas: [0.9, 0.99] }), device, step: 0, batches: new Generator(kind === 'gpt' ? 11 : 12), tokenizer };
   lms.set(kind, lm);
   return lm;

@@ -37,7 +37,8 @@ let cursor = 0;
 function reset(device: Device, lr: number): Trainee<MnistCnn> {
   disposeTrainee(trainee);
   manualSeed(0);
-  const model = new MnistCnn().to(device);
+  // in a scope: the tensors the layers' init made and wrapped as parameters are freed now
+  const model = scope(() => new MnistCnn().to(device));
   trainee = { model, optimizer: new Adam(model.parameters(), { lr }), device, step: 0 };
   epoch = 0;
   order = null;
