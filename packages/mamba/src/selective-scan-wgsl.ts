@@ -82,11 +82,11 @@ const T: u32 = ${T}u;
 const LC: u32 = ${chunk}u;
 const NG: u32 = ${group}u;
 const BLOCK: u32 = ${T * chunk}u;
-// the loops over states and chunks run to p.stateN (N), p.groupN (NG) and p.chunks (T): bounds the
-// shader compiler cannot unroll (unrolled, the programs take minutes to compile on lavapipe)
+// the loops over states run to p.stateN (N) and p.groupN (NG), bounds the shader compiler cannot
+// unroll: unrolled around the chunk loops, the programs take minutes to compile on lavapipe
 
-// per state of the group and chunk: the chunk's decay (the product of its exp(dt_t A[d, n])), and
-// its local end state, then (after the scan across chunks) its initial state
+// per state of the group and chunk: the chunk's decay (the product of its exp(dt_t A[d, n])) and
+// its local end state (from a zero state)
 var<workgroup> sP: array<f32, ${group * T}>;
 var<workgroup> sS: array<f32, ${group * T}>;
 // the state carried from one block to the next
@@ -321,7 +321,7 @@ export function backwardProgram(dims: ScanDims, attrs: ScanAttrs, budget = SCRAT
 struct Params { batch: u32, D: u32, L: u32, stateN: u32, groupN: u32, chunks: u32, d0: u32, Ds: u32, blocks: u32, pB: u32, pC: u32, pD: u32, pBias: u32, pC2: u32, nVar: u32, nSum: u32 }
 @group(0) @binding(${k + 4}) var<uniform> p: Params;
 ${prelude(dims, attrs)}
-// per chunk and state of the group: the reverse scan's local sum, then the carry into the chunk's last step
+// per chunk and state of the group: the reverse scan's local sum (from a zero carry; see chunkEndCarry)
 var<workgroup> sR: array<f32, ${group * T}>;
 // the reverse scan's carry from one block into the one before
 var<workgroup> rcarry: array<f32, ${N}>;
