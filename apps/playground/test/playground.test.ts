@@ -148,7 +148,7 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
 
     for (const [i, kind] of (['gpt', 'mamba'] as const).entries()) {
       await page.selectOption('#gen-model', kind);
-      await page.fill('#gen-length', '40');
+      await page.fill('#gen-length', '30');
       // counts the updates of the output: streamed text arrives a character at a time
       await page.evaluate(() => {
         const w = window as unknown as { updates: number };
@@ -160,7 +160,7 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
       const text = (await page.textContent('#gen-output'))!;
       const prompt = await page.inputValue('#gen-prompt');
       expect(text.startsWith(prompt)).toBe(true);
-      expect([...text].length).toBe([...prompt].length + 40);
+      expect([...text].length).toBe([...prompt].length + 30);
       expect(await page.evaluate(() => (window as unknown as { updates: number }).updates)).toBeGreaterThan(20);
     }
     // BERT: two steps of masked-LM pretraining, then five candidates for the [MASK]
@@ -184,6 +184,10 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     expect(pushed).toMatchObject({ episodeReturn: 3, done: false });
     expect(Math.abs(pushed.theta)).toBeLessThan(0.21); // within CartPole's 12 degrees
     expect(await page.textContent('#rl-cart-status')).toMatch(/^Step 3: x -?\d\.\d{3} m, pole -?\d+\.\d degrees\.$/);
+    // the keyboard way: the focused cart takes the arrow keys
+    await page.focus('#rl-cart');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => JSON.parse(document.getElementById('rl-cart')!.dataset.frame!).t === 4);
     await page.fill('#rl-steps', '1024');
     await page.click('#rl-train');
     await waitDone(page, 'rl-status', 1, 60_000);
