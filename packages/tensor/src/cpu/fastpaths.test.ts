@@ -16,8 +16,10 @@ describe('cpu fast paths', () => {
     const gt = g.permute([2, 1, 0]).contiguous().permute([2, 1, 0]);
     expect(xt.isContiguous()).toBe(false);
     const before = kernelChoice();
+    setCpuKernels('wasm'); // the SIMD kernels, also where DL_CPU_KERNELS=js chose the JS ones
+    const wasm = kernelChoice();
     const calls: string[] = [];
-    const spy: CpuKernels = { ...before, elementwise: (op, ins, out) => (calls.push(op), before.elementwise!(op, ins, out)) };
+    const spy: CpuKernels = { ...wasm, elementwise: (op, ins, out) => (calls.push(op), wasm.elementwise!(op, ins, out)) };
     const cases: [string, (a: typeof x, b: typeof g) => typeof x][] = [
       ['exp', (a) => exp(a)],
       ['sigmoid', (a) => sigmoid(a)],
@@ -58,8 +60,10 @@ describe('cpu fast paths', () => {
 
   it.runIf(wasmAvailable())('float32 add/sub/mul/div take the SIMD kernel for same-shape, per-row, shared-row, scalar and strided operands, bit for bit the JS loops', () => {
     const before = kernelChoice();
+    setCpuKernels('wasm'); // the SIMD kernels, also where DL_CPU_KERNELS=js chose the JS ones
+    const wasm = kernelChoice();
     const calls: string[] = [];
-    const spy: CpuKernels = { ...before, binary: (op, a, b, out, rows, inner) => (calls.push(`${op} ${a.mode}${b.mode} ${rows}x${inner}`), before.binary!(op, a, b, out, rows, inner)) };
+    const spy: CpuKernels = { ...wasm, binary: (op, a, b, out, rows, inner) => (calls.push(`${op} ${a.mode}${b.mode} ${rows}x${inner}`), wasm.binary!(op, a, b, out, rows, inner)) };
     const x = randn([3, 5, 7, 9]);
     const [y, c, nc, bias, wide, col, row] = [[3, 5, 7, 9], [1, 5, 1, 1], [3, 5, 1, 1], [9], [3, 6, 7, 9], [70, 1], [1, 65]].map((s) => randn(s));
     const tr = randn([9, 7, 5, 3]).permute([3, 2, 1, 0]);
