@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backward } from '@dl/autograd';
-import { manualSeed, randn, type Tensor } from '@dl/tensor';
+import { manualSeed, memory, randn, type Tensor } from '@dl/tensor';
 import { build } from 'tsup';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, restoreCheckpoint, saveCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { loadSafetensors, removeStaleTempFiles, writeFileAtomic } from './safetensors.js';
 import { Sequential } from './container.js';
 import { Linear } from './linear.js';
@@ -100,6 +100,15 @@ describe('checkpoints', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+  it('loading the model alone frees the optimizer state it does not restore', async () => {
+    const a = setup();
+    trainStep(a.model, a.opt, randn([5, 3]), randn([5, 1])); // Adam now holds moments
+    const bytes = await serializeCheckpoint({ model: a.model, optimizer: a.opt, step: 1 });
+    const b = setup();
+    const before = memory().tensors;
+    restoreCheckpoint(bytes, { model: b.model });
+    expect(memory().tensors).toBe(before);
   });
 });
 

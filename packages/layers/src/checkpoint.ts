@@ -99,6 +99,9 @@ export function restoreCheckpoint(
       restoreOptimizer(opt, saved[name], optTensors.get(name) ?? new Map(), ` for '${name}'`);
     }
   }
+  // state of optimizers not asked for (e.g. loading a training checkpoint to evaluate) is freed, not left live
+  const restored = new Set([...(optimizer ? [''] : []), ...named.map(([n]) => n)]);
+  for (const [name, m] of optTensors) if (!restored.has(name)) for (const r of m.values()) for (const t of Object.values(r)) t.dispose();
   return { step: Number(metadata.step), extra: JSON.parse(metadata.extra ?? '{}') as Record<string, unknown> };
 }
 
