@@ -74,7 +74,7 @@ describe('dl train mnist-cnn --resume after kill -9', () => {
       clean: false,
       noExternal: [/^@dl\//],
       esbuildOptions(o) {
-        o.alias = { '@dl/tensor/internal': pkg('tensor/src/internal.ts') };
+        o.alias = { '@dl/tensor/internal': pkg('tensor/src/internal.ts'), '@dl/tensor/wasm': pkg('tensor/src/wasm.ts') };
         for (const name of readdirSync(pkg('.'))) if (name !== 'gpu') o.alias[`@dl/${name}`] = pkg(`${name}/src/index.ts`);
       },
     });
