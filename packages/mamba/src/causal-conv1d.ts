@@ -40,14 +40,18 @@ function dimsOf(op: string, shapes: readonly (readonly number[])[], dtypes: read
 
 const newArray = (like: TypedArray, n: number): Float32Array | Float64Array => (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
 
-/** The pre-activation of row r (= b D + d) at every t, into `pre` (L). */
+/**
+ * The pre-activation of row r (= b D + d) at every t, into `pre` (L): one pass over the row per
+ * tap k (x shifted by W - 1 - k), so the loops stay short and free of bounds tests.
+ */
 function preActivation(x: TypedArray, w: TypedArray, bias: TypedArray, { D, L, W }: ConvDims, r: number, pre: Float64Array): void {
   const d = r % D;
   const row = r * L;
-  for (let t = 0; t < L; t++) {
-    let s = bias[d];
-    for (let k = Math.max(0, W - 1 - t); k < W; k++) s += w[d * W + k] * x[row + t - (W - 1) + k];
-    pre[t] = s;
+  pre.fill(bias[d]);
+  for (let k = 0; k < W; k++) {
+    const wk = w[d * W + k];
+    const shift = W - 1 - k;
+    for (let t = shift; t < L; t++) pre[t] += wk * x[row + t - shift];
   }
 }
 
@@ -58,7 +62,9 @@ function forwardCpu(inputs: readonly HostInput[], { activation }: CausalConv1dAt
   const pre = new Float64Array(L);
   for (let r = 0; r < batch * D; r++) {
     preActivation(x, w, bias, dims, r, pre);
-    for (let t = 0; t < L; t++) out[r * L + t] = activation === 'silu' ? pre[t] * sigmoid(pre[t]) : pre[t];
+    const row = r * L;
+    if (activation === 'silu') for (let t = 0; t < L; t++) out[row + t] = pre[t] / (1 + Math.exp(-pre[t]));
+    else for (let t = 0; t < L; t++) out[row + t] = pre[t];
   }
   return out;
 }
@@ -71,6 +77,7 @@ function backwardCpu(inputs: readonly HostInput[], { activation }: CausalConv1dA
   const out = newArray(x, n + D * W + D);
   const pre = new Float64Array(L);
   const gp = new Float64Array(L); // dL/d(pre-activation)
+  const dx = new Float64Array(L);
   for (let r = 0; r < batch * D; r++) {
     const d = r % D;
     const row = r * L;
@@ -82,16 +89,21 @@ function backwardCpu(inputs: readonly HostInput[], { activation }: CausalConv1dA
       }
     } else for (let t = 0; t < L; t++) gp[t] = g[row + t];
     let db = 0;
-    for (let t = 0; t < L; t++) {
-      db += gp[t];
-      // x[t - (W - 1) + k] fed y[t] through weight k
-      for (let k = Math.max(0, W - 1 - t); k < W; k++) {
-        const i = row + t - (W - 1) + k;
-        out[i] += w[d * W + k] * gp[t];
-        out[n + d * W + k] += x[i] * gp[t];
-      }
-    }
+    for (let t = 0; t < L; t++) db += gp[t];
     out[n + D * W + d] += db;
+    // x[row + t - shift] fed y[t] through tap k (shift = W - 1 - k)
+    dx.fill(0);
+    for (let k = 0; k < W; k++) {
+      const wk = w[d * W + k];
+      const shift = W - 1 - k;
+      let dw = 0;
+      for (let t = shift; t < L; t++) {
+        dx[t - shift] += wk * gp[t];
+        dw += x[row + t - shift] * gp[t];
+      }
+      out[n + d * W + k] += dw;
+    }
+    for (let t = 0; t < L; t++) out[row + t] = dx[t];
   }
   return out;
 }
