@@ -10,7 +10,7 @@
  * backward; fused it is one pass forward and one backward (dx, dweight, dbias packed), on CPU and
  * WebGPU.
  */
-import { DTypeError, ShapeError, defineOp, fmt, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
+import { DTypeError, ShapeError, cpuResultArray, defineOp, fmt, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
 import { sigmoid } from './scan-layout.js';
 
 export interface CausalConv1dAttrs {
@@ -38,7 +38,8 @@ function dimsOf(op: string, shapes: readonly (readonly number[])[], dtypes: read
   return { batch, D, L, W: w[1] };
 }
 
-const newArray = (like: TypedArray, n: number): Float32Array | Float64Array => (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+/** A pooled result array of x's dtype (@dl/tensor recycles freed CPU storage); zeroed unless every element is written. */
+const newArray = (like: TypedArray, n: number, zeroed: boolean): TypedArray => cpuResultArray(like instanceof Float64Array ? 'float64' : 'float32', n, zeroed);
 
 /**
  * The pre-activation of row r (= b D + d) at every t, into `pre` (L): one pass over the row per
@@ -58,7 +59,7 @@ function preActivation(x: TypedArray, w: TypedArray, bias: TypedArray, { D, L, W
 function forwardCpu(inputs: readonly HostInput[], { activation }: CausalConv1dAttrs, dims: ConvDims): TypedArray {
   const [x, w, bias] = inputs.map((i) => i.data);
   const { batch, D, L } = dims;
-  const out = newArray(x, batch * D * L);
+  const out = newArray(x, batch * D * L, false);
   const pre = new Float64Array(L);
   for (let r = 0; r < batch * D; r++) {
     preActivation(x, w, bias, dims, r, pre);
@@ -74,7 +75,7 @@ function backwardCpu(inputs: readonly HostInput[], { activation }: CausalConv1dA
   const [x, w, bias, g] = inputs.map((i) => i.data);
   const { batch, D, L, W } = dims;
   const n = batch * D * L;
-  const out = newArray(x, n + D * W + D);
+  const out = newArray(x, n + D * W + D, true);
   const pre = new Float64Array(L);
   const gp = new Float64Array(L); // dL/d(pre-activation)
   const dx = new Float64Array(L);

@@ -11,7 +11,7 @@
  * values are contiguous; the state h (N), or in the backward every state hs (L + 1, N) with row 0
  * the zero initial state, the decays e (L, N) and dL/dh (N).
  */
-import { kernelChoice, type TypedArray } from '@dl/tensor';
+import { cpuResultArray, kernelChoice, type TypedArray } from '@dl/tensor';
 import { ModuleBuilder, i32, simdSupported, v128, vecLocals, vexp, type FuncBuilder } from '@dl/tensor/wasm';
 import { gradOffsets, rowLength, type ScanAttrs, type ScanDims } from './scan-layout.js';
 
@@ -326,9 +326,10 @@ export function scanForwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, d
   const rows = batch * D;
   const RL = rows * L;
   const arena = new Arena();
-  const ids = [RL, RL, RL, D * N, batch * L * N, batch * L * N, RL, rows * N, N, RL].map((n) => arena.alloc(n));
+  // the kernel's arrays (scanForward's order after raw), then u and silu(z)
+  const ids = [RL, RL, RL, D * N, batch * L * N, batch * L * N, RL, rows * N, N, RL, hasZ ? RL : 0].map((n) => arena.alloc(n));
   const { offsets, views } = arena.layout();
-  const [raw, dt, dtu, a, bt, ct, y, last, , uk] = ids.map((i) => views[i]);
+  const [raw, dt, dtu, a, bt, ct, y, last, , uk, gateView] = ids.map((i) => views[i]);
   const at = ids.map((i) => offsets[i]);
   const ex = instance()!.ex;
   rawSteps(delta, bias, dims, raw);
@@ -338,10 +339,10 @@ export function scanForwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, d
   toTimeMajor(B, bt, batch, N, L);
   toTimeMajor(C, ct, batch, N, L);
   ex.scanForward(rows, L, N, D, ...at.slice(1, 9));
-  const gate = hasZ ? new Float32Array(RL) : null;
+  const gate = hasZ ? gateView : null;
   if (gate) ewise('silu', z, gate);
   const outL = rowLength(dims, attrs);
-  const out = new Float32Array(outSize);
+  const out = cpuResultArray('float32', outSize, false) as Float32Array; // every element written below
   for (let r = 0; r < rows; r++) {
     const dd = Dv[r % D];
     for (let t = 0, i = r * L, o = r * outL; t < L; t++, i++, o++) {
@@ -364,11 +365,11 @@ export function scanBackwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, 
   const RL = rows * L;
   const BLN = batch * L * N;
   const arena = new Arena();
-  // the kernel's 17 arrays (scanBackward's order), then raw and sigmoid(raw)
-  const sizes = [RL, RL, RL, RL, D * N, BLN, BLN, RL, (L + 1) * N, L * N, N, attrs.returnLastState ? rows * N : 0, D * N, BLN, BLN, RL, RL, RL, RL];
+  // the kernel's 17 arrays (scanBackward's order), then raw, sigmoid(raw) and sigmoid(z)
+  const sizes = [RL, RL, RL, RL, D * N, BLN, BLN, RL, (L + 1) * N, L * N, N, attrs.returnLastState ? rows * N : 0, D * N, BLN, BLN, RL, RL, RL, RL, z ? RL : 0];
   const ids = sizes.map((n) => arena.alloc(n));
   const { offsets, views } = arena.layout();
-  const [, , uk, gy, a, bt, ct, y, , , , lastG, dA, dBt, dCt, ddt, du, raw, sg] = ids.map((i) => views[i]);
+  const [, , uk, gy, a, bt, ct, y, , , , lastG, dA, dBt, dCt, ddt, du, raw, sg, szView] = ids.map((i) => views[i]);
   const at = ids.map((i) => offsets[i]);
   const ex = instance()!.ex;
   rawSteps(delta, bias, dims, raw);
@@ -377,7 +378,7 @@ export function scanBackwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, 
   a.set(A);
   toTimeMajor(B, bt, batch, N, L);
   toTimeMajor(C, ct, batch, N, L);
-  const sz = z ? new Float32Array(RL) : null; // sigmoid(z)
+  const sz = z ? szView : null; // sigmoid(z)
   if (z && sz) ewise('sigmoid', z, sz);
   for (let r = 0; r < rows; r++) {
     for (let t = 0, i = r * L, o = r * outL; t < L; t++, i++, o++) gy[i] = z && sz ? g[o] * z[i] * sz[i] : g[o];
@@ -390,7 +391,7 @@ export function scanBackwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, 
   if (!attrs.returnLastState) args[11] = 0;
   ex.scanBackward(rows, L, N, D, ...args);
   const [oU, oDelta, oA, oB, oC, oD, oBias, oZ] = gradOffsets(dims);
-  const out = new Float32Array(outSize);
+  const out = cpuResultArray('float32', outSize) as Float32Array; // zeroed: dD and ddeltaBias add up
   for (let r = 0; r < rows; r++) {
     const d = r % D;
     const dd = Dv[d];

@@ -11,7 +11,7 @@
  *
  * as state-spaces/mamba's `selective_scan_ref`.
  */
-import { DTypeError, ShapeError, defineOp, fmt, kernelChoice, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray } from '@dl/tensor';
+import { DTypeError, ShapeError, cpuResultArray, defineOp, fmt, kernelChoice, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray } from '@dl/tensor';
 import { gradOffsets, gradSizes, rowLength, sigmoid, softplus, type ScanAttrs, type ScanDims as Dims } from './scan-layout.js';
 import { scanBackwardWasm, scanForwardWasm, wasmScanFits } from './selective-scan-wasm.js';
 import { backwardProgram, forwardProgram } from './selective-scan-wgsl.js';
@@ -140,7 +140,7 @@ function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number
   const { batch, D, L, N, varB, varC, hasZ } = dims;
   const outL = rowLength(dims, attrs);
   const f32 = !(u instanceof Float64Array);
-  const out = f32 ? new Float32Array(outSize) : new Float64Array(outSize);
+  const out = cpuResultArray(f32 ? 'float32' : 'float64', outSize, false); // every element written below
   const blk = new DecayBlock(f32, D, N, L);
   const { dt, dtu, decay } = blk;
   const y = new Float64Array(L);
@@ -195,7 +195,7 @@ function scanGradCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: nu
   const outL = rowLength(dims, attrs);
   const off = gradOffsets(dims);
   const f32 = !(u instanceof Float64Array);
-  const out = f32 ? new Float32Array(outSize) : new Float64Array(outSize);
+  const out = cpuResultArray(f32 ? 'float32' : 'float64', outSize); // zeroed: the gradients add up
   const [oU, oDelta, oA, oB, oC, oD, oBias, oZ] = off;
   const blk = new DecayBlock(f32, D, N, L);
   const { dt, dtu, decay } = blk;

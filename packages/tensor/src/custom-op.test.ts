@@ -7,6 +7,7 @@ import {
   addDispatchListener,
   arange,
   cpuBackend,
+  cpuResultArray,
   defineOp,
   fmt,
   geluGrad,
@@ -205,3 +206,26 @@ function erfRef(x: number): number {
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
+
+describe('cpuResultArray (pooled result arrays for custom CPU kernels)', () => {
+  it("hands a freed custom-op result's array to the next result of its size, zeroed unless asked not to", () => {
+    const n = 8192; // 32 KiB: pooled
+    let made: Float32Array | undefined;
+    const fill7 = defineOp<Record<string, never>, 1>({
+      name: 'test.fill7',
+      inputs: 1,
+      differentiable: false,
+      inferOutput: ([x]) => ({ shape: x.shape, dtype: 'float32' }),
+      cpu: ([x]) => (made = (cpuResultArray('float32', sizeOf(x.shape), false) as Float32Array).fill(7)),
+    });
+    fill7([ones([n])], {}).dispose();
+    const again = cpuResultArray('float32', n, false);
+    expect(again).toBe(made);
+    expect(again[0]).toBe(7); // old contents: for kernels that write every element
+    fill7([ones([n])], {}).dispose();
+    const zeroed = cpuResultArray('float32', n);
+    expect(zeroed).toBe(made);
+    expect(zeroed.every((v) => v === 0)).toBe(true);
+    expect(cpuResultArray('float64', 3)).toBeInstanceOf(Float64Array);
+  });
+});

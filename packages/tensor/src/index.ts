@@ -38,6 +38,7 @@ export {
   type WgslPass,
   type WgslProgram,
 } from './custom-op.js';
+export { takeArray as cpuResultArray } from './cpu/pool.js';
 // defined with defineOp at load, so kept out of ops/index.ts (which tensor.ts imports)
 export { geluGrad, siluGrad } from './ops/activation-grad.js';
 export * from './errors.js';

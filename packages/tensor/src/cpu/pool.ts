@@ -23,7 +23,8 @@ function ctorOf(dtype: DType): Ctor {
 
 /**
  * An array for a kernel's result. `zeroed: false` is for kernels that write every element, which
- * may then get a recycled array with old contents.
+ * may then get a recycled array with old contents. Public as `cpuResultArray(dtype, n, zeroed)`
+ * for the `cpu` kernels of `defineOp` ops: their results are recycled like the built-in ones.
  */
 export function takeArray(dtype: DType, n: number, zeroed = true): TypedArray {
   const C = ctorOf(dtype);
