@@ -98,7 +98,8 @@ export async function printGenerate(opts: { peers: boolean; lengths?: readonly n
     const torch = kinds.some((k) => 'key' in k.torch) ? torchGeneration(lengths) : {};
     for (const [i, n] of lengths.entries()) {
       for (const [j, k] of kinds.entries()) {
-        rows[i * kinds.length + j]['PyTorch CPU'] = 'none' in k.torch ? k.torch.none : typeof torch === 'string' ? torch : `${torch[`${k.torch.key} ${n}`].toFixed(1)} tok/s`;
+        const v = 'none' in k.torch ? k.torch.none : torch[`${k.torch.key} ${n}`];
+        rows[i * kinds.length + j]['PyTorch CPU'] = typeof v === 'number' ? `${v.toFixed(1)} tok/s` : v;
       }
     }
   }

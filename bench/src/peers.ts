@@ -52,8 +52,17 @@ export function torchStep(script: string, args: readonly string[] = []): number 
   return typeof r === 'string' ? r : r.ms;
 }
 
-/** PyTorch's greedy generation tokens/s of the gpt-char model (torch/gpt_char_generate.py), keyed `cache 64`, `no cache 64`, ... */
-export function torchGeneration(lengths: readonly number[]): Record<string, number> | string {
-  const r = runTorch<{ tokens_per_s: Record<string, number> }>('gpt_char_generate.py', lengths.map(String));
-  return typeof r === 'string' ? r : r.tokens_per_s;
+/**
+ * PyTorch's greedy generation tokens/s of the gpt-char model (torch/gpt_char_generate.py), keyed
+ * `cache 64`, `no cache 64`, ...: one process per length (the model's block the longest), so a
+ * length that runs past the time limit (no cache at 1,024 on a busy machine) costs only its own
+ * cells, which then say why.
+ */
+export function torchGeneration(lengths: readonly number[]): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const n of lengths) {
+    const r = runTorch<{ tokens_per_s: Record<string, number> }>('gpt_char_generate.py', ['--block', String(Math.max(...lengths)), String(n)]);
+    for (const c of ['cache', 'no cache']) out[`${c} ${n}`] = typeof r === 'string' ? r : r.tokens_per_s[`${c} ${n}`];
+  }
+  return out;
 }

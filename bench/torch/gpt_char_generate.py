@@ -1,6 +1,7 @@
 """Generation speed of the gpt-char model in PyTorch, as bench/src/generate.ts measures ours: batch 1,
 greedy, from one token to each length in argv (default 64 256), with and without the KV cache, on a
-model whose block is the longest length. Prints {"tokens_per_s": {"cache 64": ..., "no cache 64": ...}}."""
+model whose block is `--block B` (default: the longest length). Prints {"tokens_per_s": {"cache 64": ...,
+"no cache 64": ...}}."""
 import sys
 
 sys.dont_write_bytecode = True
@@ -11,9 +12,15 @@ import torch  # noqa: E402
 from gpt_char_model import generate, gpt_char  # noqa: E402
 
 torch.set_num_threads(2)
-lengths = [int(a) for a in sys.argv[1:]] or [64, 256]
+args = sys.argv[1:]
+block = None
+if "--block" in args:
+    i = args.index("--block")
+    block = int(args[i + 1])
+    del args[i : i + 2]
+lengths = [int(a) for a in args] or [64, 256]
 torch.manual_seed(0)
-model = gpt_char(block=max(lengths)).eval()
+model = gpt_char(block=block or max(lengths)).eval()
 ids = torch.zeros((1, 1), dtype=torch.long)
 out = {}
 for n in lengths:
