@@ -126,6 +126,30 @@ class DecayBlock {
     if (this.simd) kernelChoice().elementwise!('exp', [(decay as Float32Array).subarray(0, used)], (decay as Float32Array).subarray(0, used));
     else for (let i = 0; i < used; i++) decay[i] = Math.exp(decay[i]);
   }
+
+  /**
+   * The recurrence of block channel j (batch row b, channel d = d0 + j), per state index n: y (L)
+   * becomes sum_n h_t[n] C_t[n]; every state goes into `hs` (hs[n L + t]) when given, and the last
+   * one h_{L-1}[n] into `last` from `lastAt` when given. Shared by the forward and the backward,
+   * which runs it again to keep the states.
+   */
+  scanChannel(B: TypedArray, C: TypedArray, dims: Dims, b: number, d: number, j: number, y: Float64Array, hs: Float64Array | null, last: TypedArray | null, lastAt: number): void {
+    const { L, N, varB, varC } = dims;
+    const { dtu, decay } = this;
+    y.fill(0);
+    for (let n = 0; n < N; n++) {
+      const [bAt, bStep] = locate(varB, b, d, n, N, L);
+      const [cAt, cStep] = locate(varC, b, d, n, N, L);
+      const eAt = (j * N + n) * L;
+      let h = 0;
+      for (let t = 0; t < L; t++) {
+        h = decay[eAt + t] * h + dtu[j * L + t] * B[bAt + t * bStep];
+        if (hs) hs[n * L + t] = h;
+        y[t] += h * C[cAt + t * cStep];
+      }
+      if (last) last[lastAt + n] = h;
+    }
+  }
 }
 
 /**
@@ -137,12 +161,11 @@ function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number
   if (simdScan(dims, data)) return scanForwardWasm(data, attrs, dims, outSize);
   const [u, , , B, C, Dv, , z] = data;
   const { deltaSoftplus, returnLastState } = attrs;
-  const { batch, D, L, N, varB, varC, hasZ } = dims;
+  const { batch, D, L, N, hasZ } = dims;
   const outL = rowLength(dims, attrs);
   const f32 = !(u instanceof Float64Array);
   const out = cpuResultArray(f32 ? 'float32' : 'float64', outSize, false); // every element written below
   const blk = new DecayBlock(f32, D, N, L);
-  const { dt, dtu, decay } = blk;
   const y = new Float64Array(L);
   for (let b = 0; b < batch; b++) {
     for (let d0 = 0; d0 < D; d0 += blk.channels) {
@@ -152,18 +175,7 @@ function scanCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: number
         const d = d0 + j;
         const row = (b * D + d) * L;
         const o = (b * D + d) * outL;
-        y.fill(0);
-        for (let n = 0; n < N; n++) {
-          const [bAt, bStep] = locate(varB, b, d, n, N, L);
-          const [cAt, cStep] = locate(varC, b, d, n, N, L);
-          const eAt = (j * N + n) * L;
-          let h = 0;
-          for (let t = 0; t < L; t++) {
-            h = decay[eAt + t] * h + dtu[j * L + t] * B[bAt + t * bStep];
-            y[t] += h * C[cAt + t * cStep];
-          }
-          if (returnLastState) out[o + L + n] = h;
-        }
+        blk.scanChannel(B, C, dims, b, d, j, y, null, returnLastState ? out : null, o + L);
         const dd = Dv[d];
         for (let t = 0; t < L; t++) {
           let v = y[t] + dd * u[row + t];
@@ -213,19 +225,7 @@ function scanGradCpu(inputs: readonly HostInput[], attrs: ScanAttrs, outSize: nu
         const row = (b * D + d) * L;
         const gRow = (b * D + d) * outL;
         const tAt = j * L;
-        // forward again, keeping the states
-        y.fill(0);
-        for (let n = 0; n < N; n++) {
-          const [bAt, bStep] = locate(varB, b, d, n, N, L);
-          const [cAt, cStep] = locate(varC, b, d, n, N, L);
-          const eAt = (j * N + n) * L;
-          let h = 0;
-          for (let t = 0; t < L; t++) {
-            h = decay[eAt + t] * h + dtu[tAt + t] * B[bAt + t * bStep];
-            hs[n * L + t] = h;
-            y[t] += h * C[cAt + t * cStep];
-          }
-        }
+        blk.scanChannel(B, C, dims, b, d, j, y, hs, null, 0); // forward again, keeping the states
         const dd = Dv[d];
         let dDsum = 0;
         for (let t = 0; t < L; t++) {
