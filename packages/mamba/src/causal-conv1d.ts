@@ -12,6 +12,7 @@
  */
 import { DTypeError, ShapeError, cpuResultArray, defineOp, fmt, zeros, type CustomOp, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
 import { sigmoid } from './scan-layout.js';
+import { bindings, grid } from './selective-scan-wgsl.js';
 
 export interface CausalConv1dAttrs {
   /** 'silu' applies SiLU to the output (Mamba's case); null leaves it linear */
@@ -110,7 +111,6 @@ function backwardCpu(inputs: readonly HostInput[], { activation }: CausalConv1dA
 }
 
 const WG = 64;
-const bindingsOf = (names: readonly string[]): string => names.map((v, i) => `@group(0) @binding(${i}) var<storage, read> ${v}: array<f32>;`).join('\n');
 
 /** y[b, d, t] (the pre-activation) for the WGSL passes: reads x, w, bias; D, L, W from p. */
 const PRE_WGSL = `
@@ -131,7 +131,7 @@ const SILU = (attrs: CausalConv1dAttrs): string => `const SILU: bool = ${attrs.a
 function forwardWgsl(attrs: CausalConv1dAttrs, { batch, D, L, W }: ConvDims): WgslProgram {
   const n = batch * D * L;
   const code = `${SILU(attrs)}
-${bindingsOf(['x', 'w', 'bias'])}
+${bindings(['x', 'w', 'bias'])}
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 ${PRE_WGSL}
 @group(0) @binding(4) var<uniform> p: Params;
@@ -148,7 +148,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) n
 function backwardWgsl(attrs: CausalConv1dAttrs, { batch, D, L, W }: ConvDims): WgslProgram {
   const n = batch * D * L;
   const head = `${SILU(attrs)}
-${bindingsOf(['x', 'w', 'bias', 'g'])}
+${bindings(['x', 'w', 'bias', 'g'])}
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 ${PRE_WGSL}
 @group(0) @binding(5) var<uniform> p: Params;
@@ -199,13 +199,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
       { code: dw, workgroups: [Math.ceil((D * (W + 1)) / WG)], params },
     ],
   };
-}
-
-/** x and y workgroup counts for `count` workgroups (x is capped at 65535). */
-function grid(count: number): [number, number] {
-  const c = Math.max(1, count);
-  const gy = Math.ceil(c / 65535);
-  return [Math.ceil(c / gy), gy];
 }
 
 const convGrad: CustomOp<CausalConv1dAttrs> = defineOp<CausalConv1dAttrs>({

@@ -61,13 +61,14 @@ export function scanTiling(L: number, N: number): { chunk: number; block: number
 }
 
 /** x and y workgroup counts for `count` workgroups (x is capped at 65535). */
-function grid(count: number): [number, number] {
+export function grid(count: number): [number, number] {
   const n = Math.max(1, count);
   const gy = Math.ceil(n / 65535);
   return [Math.ceil(n / gy), gy];
 }
 
-const bindings = (names: readonly string[], from = 0): string => names.map((n, i) => `@group(0) @binding(${from + i}) var<storage, read> ${n}: array<f32>;`).join('\n');
+/** Read-only f32 storage bindings for `names`, from binding `from` on (shared with causal-conv1d.ts). */
+export const bindings = (names: readonly string[], from = 0): string => names.map((n, i) => `@group(0) @binding(${from + i}) var<storage, read> ${n}: array<f32>;`).join('\n');
 
 /** Constants, workgroup memory and helpers both programs share: layout flags and tiling are compiled in, sizes come as uniforms. */
 function prelude({ L, N, varB, varC, hasZ }: ScanDims, { deltaSoftplus, returnLastState }: ScanAttrs): string {
