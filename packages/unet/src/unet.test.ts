@@ -1,5 +1,5 @@
-import { backward } from '@dl/autograd';
-import { DLError, DTypeError, DeviceError, IndexError, ShapeError, manualSeed, randn, tensor, type Tensor } from '@dl/tensor';
+import { backward, noGrad } from '@dl/autograd';
+import { DLError, DTypeError, DeviceError, IndexError, ShapeError, addDispatchListener, full, manualSeed, memory, randn, scope, tensor, type Tensor } from '@dl/tensor';
 import { Module } from '@dl/layers';
 import { describe, expect, it } from 'vitest';
 import { AttentionBlock, Downsample2D, ResBlock, UNet, Upsample2D, timestepEmbedding, type UNetConfig } from './index.js';
@@ -126,6 +126,31 @@ function thrown(f: () => unknown): Error {
   }
   throw new Error('expected an error');
 }
+
+describe('UNet memory', () => {
+  it('a forward without gradients frees each block\'s intermediates as it goes and leaves only its output', () => {
+    // (sampling runs the U-Net under noGrad inside one scope per step; before the blocks freed
+    // their intermediates, a batch of 100 at 28x28 held 583 MB at once, past the CPU array pool)
+    manualSeed(0);
+    const m = new UNet({ inChannels: 1, baseChannels: 8, channelMults: [1, 2, 2], numResBlocks: 1, normGroups: 4, timeEmbedding: true, numClasses: 10 });
+    const [N, H] = [4, 16];
+    const act = N * 8 * H * H * 4; // bytes of one first-level activation
+    noGrad(() =>
+      scope(() => {
+        const x = randn([N, 1, H, H]);
+        const t = full([N], 10, { dtype: 'int32' });
+        const base = memory().bytes;
+        let peak = 0;
+        const off = addDispatchListener(() => void (peak = Math.max(peak, memory().bytes - base)));
+        const out = m.forward(x, t, full([N], 3, { dtype: 'int32' }));
+        off();
+        expect(memory().bytes - base).toBe(N * H * H * 4 + N * 4); // the output and the labels made after base
+        // measured: 41 activations with the block scopes, 116 when every intermediate lived to the end
+        expect(peak).toBeLessThan(60 * act);
+      }),
+    );
+  });
+});
 
 describe('UNet bad input', () => {
   const seg = new UNet(SEG);

@@ -12,7 +12,7 @@
  * (channels) onto the input of one ResBlock on the way up, as in DDPM.
  */
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Embedding, GroupNorm, Linear, MaxPool2d, Module, Upsample as Resize } from '@dl/layers';
-import { DLError, DTypeError, DeviceError, ShapeError, Tensor, arange, cat, fmt, full, isFloat, matmul, softmax } from '@dl/tensor';
+import { DLError, DTypeError, DeviceError, ShapeError, Tensor, arange, cat, fmt, full, isFloat, matmul, scope, softmax } from '@dl/tensor';
 
 export type NormKind = 'batch' | 'group';
 export type ActivationKind = 'silu' | 'relu';
@@ -162,18 +162,20 @@ export class ResBlock extends Module {
     ];
   }
 
+  /** The intermediates are freed on return (autograd keeps what backward needs). */
   forward(x: Tensor, emb: Tensor | null = null): Tensor {
     this.checkInput(x, [null, this.inChannels, null, null], ['N', 'C', 'H', 'W']);
-    let h = this.conv1.forward(act(this.norm1.forward(x), this.activation)); // (N, out, H, W)
-    if (this.timeEmbProj) {
-      if (!emb) throw new DLError(this.label(), `this block adds a conditioning vector [N,${this.timeEmbProj.inFeatures}]; forward got none (input ${fmt(x.shape)})`);
-      const [N, C] = h.shape;
-      h = h.add(this.timeEmbProj.forward(act(emb, this.activation)).reshape([N, C, 1, 1])); // (N, out, H, W)
-    } else if (emb) {
-      throw new DLError(this.label(), `got a conditioning vector ${fmt(emb.shape)}, but this block was built without embDim`);
-    }
-    h = this.conv2.forward(this.dropout.forward(act(this.norm2.forward(h), this.activation))); // (N, out, H, W)
-    return (this.convShortcut ? this.convShortcut.forward(x) : x).add(h);
+    if (this.timeEmbProj && !emb) throw new DLError(this.label(), `this block adds a conditioning vector [N,${this.timeEmbProj.inFeatures}]; forward got none (input ${fmt(x.shape)})`);
+    if (!this.timeEmbProj && emb) throw new DLError(this.label(), `got a conditioning vector ${fmt(emb.shape)}, but this block was built without embDim`);
+    return scope(() => {
+      let h = this.conv1.forward(act(this.norm1.forward(x), this.activation)); // (N, out, H, W)
+      if (this.timeEmbProj) {
+        const [N, C] = h.shape;
+        h = h.add(this.timeEmbProj.forward(act(emb!, this.activation)).reshape([N, C, 1, 1])); // (N, out, H, W)
+      }
+      h = this.conv2.forward(this.dropout.forward(act(this.norm2.forward(h), this.activation))); // (N, out, H, W)
+      return (this.convShortcut ? this.convShortcut.forward(x) : x).add(h);
+    });
   }
 }
 
@@ -325,7 +327,8 @@ export class UpBlock extends Module {
   /** Runs the level, popping one skip per ResBlock off `skips`. */
   forward(h: Tensor, emb: Tensor | null, skips: Tensor[]): Tensor {
     this.resnets.forEach((r, j) => {
-      h = r.forward(cat([h, skips.pop()!], 1), emb); // (N, C + C_skip, H, W) -> (N, C_out, H, W)
+      const skip = skips.pop()!;
+      h = scope(() => r.forward(cat([h, skip], 1), emb)); // (N, C + C_skip, H, W) -> (N, C_out, H, W)
       if (this.attentions.length) h = this.attentions[j].forward(h);
     });
     for (const u of this.upsamplers) h = u.forward(h);
@@ -513,13 +516,18 @@ export class UNet extends Module {
    */
   forward(x: Tensor, t?: Tensor | number, y?: Tensor): Tensor {
     this.#checkImage(x);
-    const emb = this.#conditioning(x, t, y); // (N, timeEmbedDim) or null
-    let h = this.convIn.forward(x); // (N, C0, H, W)
-    const skips = [h];
-    for (const block of this.downBlocks) h = block.forward(h, emb, skips); // (N, C_last, H / 2^(L-1), W / 2^(L-1))
-    h = this.midBlock.forward(h, emb);
-    for (const block of this.upBlocks) h = block.forward(h, emb, skips); // (N, C0, H, W)
-    return this.convOut.forward(act(this.convNormOut.forward(h), this.config.activation)); // (N, outChannels, H, W)
+    // each block frees its intermediates as it returns, and this scope the skips and the
+    // embedding: without grad (sampling) only a few activations are alive at a time, so the CPU
+    // backend's array pool hands back recently freed, cache-warm storage instead of fresh pages
+    return scope(() => {
+      const emb = this.#conditioning(x, t, y); // (N, timeEmbedDim) or null
+      let h = this.convIn.forward(x); // (N, C0, H, W)
+      const skips = [h];
+      for (const block of this.downBlocks) h = block.forward(h, emb, skips); // (N, C_last, H / 2^(L-1), W / 2^(L-1))
+      h = this.midBlock.forward(h, emb);
+      for (const block of this.upBlocks) h = block.forward(h, emb, skips); // (N, C0, H, W)
+      return this.convOut.forward(act(this.convNormOut.forward(h), this.config.activation)); // (N, outChannels, H, W)
+    });
   }
 
   #checkImage(x: Tensor): void {
