@@ -1,5 +1,5 @@
 import { backward } from '@dl/autograd';
-import { kernelChoice, manualSeed, rand, randn, setCpuKernels, type Tensor } from '@dl/tensor';
+import { getNumThreads, initThreads, kernelChoice, manualSeed, rand, randn, setCpuKernels, setNumThreads, type Tensor } from '@dl/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectiveScan } from './index.js';
 import { wasmScanFits } from './selective-scan-wasm.js';
@@ -22,12 +22,17 @@ describe('selectiveScan (WebAssembly SIMD kernel, float32)', () => {
   afterAll(() => setCpuKernels(before));
 
   for (const c of [
-    { batch: 2, D: 3, L: 13, N: 8, z: true, softplus: true, deltaScale: 0.5 },
-    { batch: 1, D: 2, L: 1, N: 4, z: false, softplus: false, deltaScale: 0.5 },
-    { batch: 3, D: 2, L: 37, N: 16, z: true, softplus: true, deltaScale: 12 }, // softplus' tails: dt from e^-30 to 30
-    { batch: 1, D: 5, L: 6, N: 12, z: false, softplus: true, deltaScale: 1 },
+    { batch: 2, D: 3, L: 13, N: 8, z: true, softplus: true, deltaScale: 0.5, threads: 1 },
+    { batch: 2, D: 3, L: 13, N: 8, z: true, softplus: true, deltaScale: 0.5, threads: 2 },
+    { batch: 1, D: 2, L: 1, N: 4, z: false, softplus: false, deltaScale: 0.5, threads: 1 },
+    { batch: 3, D: 2, L: 37, N: 16, z: true, softplus: true, deltaScale: 12, threads: 1 }, // softplus' tails: dt from e^-30 to 30
+    { batch: 3, D: 5, L: 37, N: 16, z: true, softplus: true, deltaScale: 12, threads: 2 }, // channels split 3 + 2 over the threads
+    { batch: 1, D: 5, L: 6, N: 12, z: false, softplus: true, deltaScale: 1, threads: 1 },
+    { batch: 1, D: 1, L: 6, N: 12, z: false, softplus: true, deltaScale: 1, threads: 2 }, // one channel: one task
   ]) {
-    it(`matches the float64 kernel, values and every gradient: batch ${c.batch}, D ${c.D}, L ${c.L}, N ${c.N}, z ${c.z}, softplus ${c.softplus}`, () => {
+    it(`matches the float64 kernel, values and every gradient: batch ${c.batch}, D ${c.D}, L ${c.L}, N ${c.N}, z ${c.z}, softplus ${c.softplus}, ${c.threads} thread(s)`, async () => {
+      const threadsBefore = getNumThreads();
+      await initThreads(c.threads);
       manualSeed(7);
       const f64 = { dtype: 'float64' as const };
       const x: Record<string, Tensor> = {
@@ -52,6 +57,7 @@ describe('selectiveScan (WebAssembly SIMD kernel, float32)', () => {
         expect(got[i].dtype, name).toBe('float32');
         expectClose(got[i].cast('float64'), want[i], 2e-4, 2e-4, name);
       });
+      setNumThreads(threadsBefore);
     });
   }
 

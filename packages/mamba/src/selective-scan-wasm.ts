@@ -11,13 +11,18 @@
  * values are contiguous; the state h (N), or in the backward every state hs (L + 1, N) with row 0
  * the zero initial state, the decays e (L, N) and dL/dh (N).
  */
-import { cpuResultArray, kernelChoice, type TypedArray } from '@dl/tensor';
-import { ModuleBuilder, i32, simdSupported, v128, vecLocals, vexp, type FuncBuilder } from '@dl/tensor/wasm';
+import { cpuResultArray, getNumThreads, kernelChoice, type TypedArray } from '@dl/tensor';
+import { compileKernel, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
 import { gradOffsets, rowLength, type ScanAttrs, type ScanDims } from './scan-layout.js';
 
-/** The forward's and the backward's parameters, in order (all i32: counts or byte offsets). */
-const FWD = ['rows', 'L', 'N', 'D', 'dt', 'dtu', 'A', 'Bt', 'Ct', 'y', 'last', 'h'] as const;
-const BWD = ['rows', 'L', 'N', 'D', 'dt', 'dtu', 'u', 'gy', 'A', 'Bt', 'Ct', 'y', 'hs', 'e', 'dh', 'lastG', 'dA', 'dBt', 'dCt', 'ddt', 'du'] as const;
+/**
+ * The forward's and the backward's parameters, in order (all i32: counts or byte offsets). Both
+ * are tasks of @dl/tensor's thread pool: task `task` runs the channels d in [task dPer, (task + 1)
+ * dPer) of every batch row, thread `tid` keeps its temporaries (h; hs, e, dh) in slot `tid`, and
+ * the backward sums dB and dC into slot `task` of dBt and dCt (the caller adds the slots in order).
+ */
+const FWD = ['task', 'tid', 'dPer', 'batch', 'L', 'N', 'D', 'dt', 'dtu', 'A', 'Bt', 'Ct', 'y', 'last', 'h'] as const;
+const BWD = ['task', 'tid', 'dPer', 'batch', 'L', 'N', 'D', 'dt', 'dtu', 'u', 'gy', 'A', 'Bt', 'Ct', 'y', 'hs', 'e', 'dh', 'lastG', 'dA', 'dBt', 'dCt', 'ddt', 'du'] as const;
 
 type Params<K extends readonly string[]> = { [P in K[number]]: number };
 const params = <K extends readonly string[]>(names: K): Params<K> => Object.fromEntries(names.map((n, i) => [n, i])) as Params<K>;
@@ -40,21 +45,43 @@ function forRange(f: FuncBuilder, i: number, n: number, body: () => void): void 
 }
 
 /**
- * scanForward(rows, L, N, D, dt, dtu, A, Bt, Ct, y, last, h): y[r, t] = sum_n h_t[n] Ct[b, t, n]
- * (before the D skip and the gate, which the caller adds) and last[r] = h_{L-1}.
+ * for each row r = b D + d of this task's channels: sets `r` and `d`, the byte offset `rowL` of the
+ * row in (rows, L) and `bRow` of batch b's (L, N) block, then runs `body`.
+ */
+function forTaskRows(f: FuncBuilder, p: { task: number; dPer: number; batch: number; L: number; D: number }, nb: number, v: { r: number; d: number; b: number; d1: number; rowL: number; bRow: number }, body: () => void): void {
+  f.get(p.task).get(p.dPer).i32Mul().get(p.dPer).i32Add().set(v.d1);
+  f.get(v.d1).get(p.D).i32GtS();
+  f.if(() => void f.get(p.D).set(v.d1));
+  forRange(f, v.b, p.batch, () => {
+    f.get(p.task).get(p.dPer).i32Mul().set(v.d);
+    f.block((done) =>
+      f.loop((top) => {
+        f.get(v.d).get(v.d1).i32GeU().brIf(done);
+        f.get(v.b).get(p.D).i32Mul().get(v.d).i32Add().set(v.r);
+        f.get(v.r).get(p.L).i32Mul().i32Const(4).i32Mul().set(v.rowL);
+        f.get(v.b).get(p.L).i32Mul().get(nb).i32Mul().set(v.bRow);
+        body();
+        f.get(v.d).i32Const(1).i32Add().set(v.d).br(top);
+      }),
+    );
+  });
+}
+
+/**
+ * scanForward(task, tid, dPer, batch, L, N, D, dt, dtu, A, Bt, Ct, y, last, h): y[r, t] = sum_n
+ * h_t[n] Ct[b, t, n] (before the D skip and the gate, which the caller adds) and last[r] = h_{L-1}.
  */
 function emitForward(m: ModuleBuilder): void {
   const f = m.func('scanForward', FWD.map(() => i32));
   const p = params(FWD);
-  const [r, t, j, rowL, aRow, bRow, nb, bT] = Array.from({ length: 8 }, () => f.local(i32));
+  const [r, t, j, rowL, aRow, bRow, nb, bT, d, b, d1, h] = Array.from({ length: 12 }, () => f.local(i32));
   const [acc, dtv, dtuv, hv] = Array.from({ length: 4 }, () => f.local(v128));
   const vl = vecLocals(f);
   f.get(p.N).i32Const(4).i32Mul().set(nb); // bytes of one state vector
-  forRange(f, r, p.rows, () => {
-    f.get(r).get(p.L).i32Mul().i32Const(4).i32Mul().set(rowL); // byte offset of row r in (rows, L)
-    f.get(p.A).get(r).get(p.D).i32RemU().get(nb).i32Mul().i32Add().set(aRow);
-    f.get(r).get(p.D).i32DivU().get(p.L).i32Mul().get(nb).i32Mul().set(bRow); // batch b's (L, N) block
-    forRange(f, j, p.N, () => f.get(p.h).get(j).i32Const(4).i32Mul().i32Add().f32Const(0).f32Store()); // h = 0
+  f.get(p.h).get(p.tid).get(nb).i32Mul().i32Add().set(h); // this thread's state
+  forTaskRows(f, p, nb, { r, d, b, d1, rowL, bRow }, () => {
+    f.get(p.A).get(d).get(nb).i32Mul().i32Add().set(aRow);
+    forRange(f, j, p.N, () => f.get(h).get(j).i32Const(4).i32Mul().i32Add().f32Const(0).f32Store()); // h = 0
     forRange(f, t, p.L, () => {
       f.get(p.dt).get(rowL).i32Add().get(t).i32Const(4).i32Mul().i32Add().f32Load().f32x4Splat().set(dtv);
       f.get(p.dtu).get(rowL).i32Add().get(t).i32Const(4).i32Mul().i32Add().f32Load().f32x4Splat().set(dtuv);
@@ -66,9 +93,9 @@ function emitForward(m: ModuleBuilder): void {
           f.get(j).get(nb).i32GeU().brIf(done);
           // h = exp(dt a) h + dt u B_t
           vexp(f, vl, () => f.get(dtv).get(aRow).get(j).i32Add().v128Load().f32x4Mul());
-          f.get(p.h).get(j).i32Add().v128Load().f32x4Mul();
+          f.get(h).get(j).i32Add().v128Load().f32x4Mul();
           f.get(dtuv).get(p.Bt).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(hv);
-          f.get(p.h).get(j).i32Add().get(hv).v128Store();
+          f.get(h).get(j).i32Add().get(hv).v128Store();
           f.get(acc).get(hv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(acc);
           f.get(j).i32Const(16).i32Add().set(j).br(top);
         }),
@@ -79,13 +106,13 @@ function emitForward(m: ModuleBuilder): void {
     });
     forRange(f, j, p.N, () => {
       f.get(p.last).get(r).get(nb).i32Mul().i32Add().get(j).i32Const(4).i32Mul().i32Add();
-      f.get(p.h).get(j).i32Const(4).i32Mul().i32Add().f32Load().f32Store();
+      f.get(h).get(j).i32Const(4).i32Mul().i32Add().f32Load().f32Store();
     });
   });
 }
 
 /**
- * scanBackward(...): per row, the forward again (every state into hs, every decay into e, y),
+ * scanBackward(task, tid, dPer, batch, ...): per row, the forward again (every state into hs, every decay into e, y),
  * then the reverse-time scan of dL/dh_t = gy_t C_t + e_{t+1} dL/dh_{t+1}, accumulating
  * dBt, dCt (batch, L, N) and dA (D, N) and writing ddt = sum_n (a dL/dh e h_{t-1} + dL/dh u B)
  * and du = dt sum_n dL/dh B per (r, t). lastG (0 = none) is dL/d(last state) (rows, N).
@@ -93,10 +120,16 @@ function emitForward(m: ModuleBuilder): void {
 function emitBackward(m: ModuleBuilder): void {
   const f = m.func('scanBackward', BWD.map(() => i32));
   const p = params(BWD);
-  const [r, t, j, rowL, aRow, bRow, dARow, nb, bT, hsT, eT] = Array.from({ length: 11 }, () => f.local(i32));
+  const [r, t, j, rowL, aRow, bRow, dARow, nb, bT, hsT, eT, d, b, d1, hs, e, dh, dBt, dCt] = Array.from({ length: 19 }, () => f.local(i32));
   const [acc, dtv, dtuv, hv, gyv, s1, s2, dhn, dhe, ev] = Array.from({ length: 10 }, () => f.local(v128));
   const vl = vecLocals(f);
   f.get(p.N).i32Const(4).i32Mul().set(nb);
+  // this thread's hs (L + 1, N), e (L, N) and dh (N); this task's dBt and dCt (batch, L, N)
+  f.get(p.hs).get(p.tid).get(p.L).i32Const(1).i32Add().i32Mul().get(nb).i32Mul().i32Add().set(hs);
+  f.get(p.e).get(p.tid).get(p.L).i32Mul().get(nb).i32Mul().i32Add().set(e);
+  f.get(p.dh).get(p.tid).get(nb).i32Mul().i32Add().set(dh);
+  f.get(p.dBt).get(p.task).get(p.batch).i32Mul().get(p.L).i32Mul().get(nb).i32Mul().i32Add().set(dBt);
+  f.get(p.dCt).get(p.task).get(p.batch).i32Mul().get(p.L).i32Mul().get(nb).i32Mul().i32Add().set(dCt);
   const loopN = (body: () => void): void => {
     f.i32Const(0).set(j);
     f.block((done) =>
@@ -108,19 +141,17 @@ function emitBackward(m: ModuleBuilder): void {
     );
   };
   const scalar = (base: number): FuncBuilder => f.get(base).get(rowL).i32Add().get(t).i32Const(4).i32Mul().i32Add();
-  forRange(f, r, p.rows, () => {
-    f.get(r).get(p.L).i32Mul().i32Const(4).i32Mul().set(rowL);
-    f.get(r).get(p.D).i32RemU().get(nb).i32Mul().set(dARow);
+  forTaskRows(f, p, nb, { r, d, b, d1, rowL, bRow }, () => {
+    f.get(d).get(nb).i32Mul().set(dARow);
     f.get(p.A).get(dARow).i32Add().set(aRow);
-    f.get(r).get(p.D).i32DivU().get(p.L).i32Mul().get(nb).i32Mul().set(bRow);
     // forward again: hs row 0 = 0, hs row t + 1 = h_t
-    loopN(() => f.get(p.hs).get(j).i32Add().v128Zero().v128Store());
+    loopN(() => f.get(hs).get(j).i32Add().v128Zero().v128Store());
     forRange(f, t, p.L, () => {
       scalar(p.dt).f32Load().f32x4Splat().set(dtv);
       scalar(p.dtu).f32Load().f32x4Splat().set(dtuv);
       f.get(bRow).get(t).get(nb).i32Mul().i32Add().set(bT);
-      f.get(p.hs).get(t).get(nb).i32Mul().i32Add().set(hsT); // h_{t-1}
-      f.get(p.e).get(t).get(nb).i32Mul().i32Add().set(eT);
+      f.get(hs).get(t).get(nb).i32Mul().i32Add().set(hsT); // h_{t-1}
+      f.get(e).get(t).get(nb).i32Mul().i32Add().set(eT);
       f.v128Zero().set(acc);
       loopN(() => {
         vexp(f, vl, () => f.get(dtv).get(aRow).get(j).i32Add().v128Load().f32x4Mul());
@@ -138,8 +169,8 @@ function emitBackward(m: ModuleBuilder): void {
     // dL/dh after the last step: from the last state's gradient, or 0
     f.get(p.lastG).i32Eqz();
     f.if(
-      () => loopN(() => f.get(p.dh).get(j).i32Add().v128Zero().v128Store()),
-      () => loopN(() => f.get(p.dh).get(j).i32Add().get(p.lastG).get(r).get(nb).i32Mul().i32Add().get(j).i32Add().v128Load().v128Store()),
+      () => loopN(() => f.get(dh).get(j).i32Add().v128Zero().v128Store()),
+      () => loopN(() => f.get(dh).get(j).i32Add().get(p.lastG).get(r).get(nb).i32Mul().i32Add().get(j).i32Add().v128Load().v128Store()),
     );
     // reverse time
     f.get(p.L).set(t);
@@ -151,18 +182,18 @@ function emitBackward(m: ModuleBuilder): void {
         scalar(p.dt).f32Load().f32x4Splat().set(dtv);
         scalar(p.dtu).f32Load().f32x4Splat().set(dtuv);
         f.get(bRow).get(t).get(nb).i32Mul().i32Add().set(bT);
-        f.get(p.hs).get(t).get(nb).i32Mul().i32Add().set(hsT);
-        f.get(p.e).get(t).get(nb).i32Mul().i32Add().set(eT);
+        f.get(hs).get(t).get(nb).i32Mul().i32Add().set(hsT);
+        f.get(e).get(t).get(nb).i32Mul().i32Add().set(eT);
         f.v128Zero().set(s1);
         f.v128Zero().set(s2);
         loopN(() => {
           // dhn = dh + gy C_t
-          f.get(p.dh).get(j).i32Add().v128Load().get(gyv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(dhn);
+          f.get(dh).get(j).i32Add().v128Load().get(gyv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(dhn);
           // dC_t += gy h_t ; dB_t += dhn dt u
-          f.get(p.dCt).get(bT).i32Add().get(j).i32Add();
-          f.get(p.dCt).get(bT).i32Add().get(j).i32Add().v128Load().get(gyv).get(hsT).get(nb).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
-          f.get(p.dBt).get(bT).i32Add().get(j).i32Add();
-          f.get(p.dBt).get(bT).i32Add().get(j).i32Add().v128Load().get(dhn).get(dtuv).f32x4Mul().f32x4Add().v128Store();
+          f.get(dCt).get(bT).i32Add().get(j).i32Add();
+          f.get(dCt).get(bT).i32Add().get(j).i32Add().v128Load().get(gyv).get(hsT).get(nb).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
+          f.get(dBt).get(bT).i32Add().get(j).i32Add();
+          f.get(dBt).get(bT).i32Add().get(j).i32Add().v128Load().get(dhn).get(dtuv).f32x4Mul().f32x4Add().v128Store();
           // dhe = dhn e h_{t-1}; s1 += a dhe; s2 += dhn B_t; dA += dhe dt; dh = dhn e
           f.get(eT).get(j).i32Add().v128Load().set(ev);
           f.get(dhn).get(ev).f32x4Mul().get(hsT).get(j).i32Add().v128Load().f32x4Mul().set(dhe);
@@ -170,7 +201,7 @@ function emitBackward(m: ModuleBuilder): void {
           f.get(s2).get(dhn).get(p.Bt).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(s2);
           f.get(p.dA).get(dARow).i32Add().get(j).i32Add();
           f.get(p.dA).get(dARow).i32Add().get(j).i32Add().v128Load().get(dhe).get(dtv).f32x4Mul().f32x4Add().v128Store();
-          f.get(p.dh).get(j).i32Add().get(dhn).get(ev).f32x4Mul().v128Store();
+          f.get(dh).get(j).i32Add().get(dhn).get(ev).f32x4Mul().v128Store();
         });
         // ddt = sum s1 + u sum s2 ; du = dt sum s2
         scalar(p.ddt);
@@ -198,8 +229,8 @@ const ATANH2 = [2, 2 / 3, 2 / 5, 2 / 7, 2 / 9, 2 / 11, 2 / 13];
  * log1p(e) with e = exp(-|x|) and log1p(e) = 2 atanh(e / (2 + e)): no 1 + e is rounded, so tiny
  * results keep their relative accuracy.
  */
-function emitStepSizes(m: ModuleBuilder): void {
-  const f = m.func('stepSizes', [i32, i32, i32, i32, i32, i32, i32]);
+function emitStepSizes(m: ModuleBuilder): number {
+  const f = m.func(null, [i32, i32, i32, i32, i32, i32, i32]);
   const [n, raw, u, dt, dtu, sg, soft] = [0, 1, 2, 3, 4, 5, 6];
   const [end] = [f.local(i32)];
   const [x, e, s, s2, v] = Array.from({ length: 5 }, () => f.local(v128));
@@ -234,32 +265,42 @@ function emitStepSizes(m: ModuleBuilder): void {
       f.br(top);
     }),
   );
+  return f.index;
 }
 
-interface ScanExports {
-  stepSizes(...args: number[]): void;
-  scanForward(...args: number[]): void;
-  scanBackward(...args: number[]): void;
+/**
+ * stepSizes(task, tid, per, n, raw, u, dt, dtu, sg, soft): the step sizes of values [task per,
+ * min(n, (task + 1) per)) (per a multiple of 4), as a task of the thread pool.
+ */
+function emitStepSizesTask(m: ModuleBuilder, inner: number): void {
+  const f = m.func('stepSizes', Array.from({ length: 10 }, () => i32));
+  const [task, , per, n, raw, u, dt, dtu, sg, soft] = Array.from({ length: 10 }, (_, i) => i);
+  const [i0, len] = [f.local(i32), f.local(i32)];
+  f.get(task).get(per).i32Mul().set(i0);
+  f.get(n).get(i0).i32Sub().set(len);
+  f.get(len).get(per).i32GtS();
+  f.if(() => void f.get(per).set(len));
+  const at = (ptr: number): void => void f.get(ptr).get(i0).i32Const(4).i32Mul().i32Add();
+  f.get(len);
+  for (const ptr of [raw, u, dt, dtu]) at(ptr);
+  // sg = 0 means "not wanted"
+  f.get(sg).get(sg).get(i0).i32Const(4).i32Mul().i32Add().get(sg).i32Eqz().select();
+  f.get(soft).call(inner);
 }
 
-interface Kernel {
-  memory: WebAssembly.Memory;
-  ex: ScanExports;
-}
+type ScanExports = Record<'stepSizes' | 'scanForward' | 'scanBackward', (...args: number[]) => void>;
 
-let kernel: Kernel | null | undefined;
+let kernel: WasmKernel<ScanExports> | null | undefined;
 
-/** The compiled kernels and their memory, made on first use (null where SIMD128 does not validate). */
-function instance(): Kernel | null {
+/** The compiled kernels on @dl/tensor's kernel memory, made on first use (null where SIMD128 does not validate). */
+function instance(): WasmKernel<ScanExports> | null {
   if (kernel !== undefined) return kernel;
   if (!simdSupported()) return (kernel = null);
-  const m = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', initial: 1, maximum: 65536, shared: false });
-  emitStepSizes(m);
-  emitForward(m);
-  emitBackward(m);
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
-  const module = new WebAssembly.Module(m.bytes() as BufferSource);
-  kernel = { memory, ex: new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ScanExports };
+  kernel = compileKernel<ScanExports>((m) => {
+    emitStepSizesTask(m, emitStepSizes(m));
+    emitForward(m);
+    emitBackward(m);
+  });
   return kernel;
 }
 
@@ -269,29 +310,23 @@ export function wasmScanFits(dims: ScanDims, data: readonly TypedArray[]): boole
 }
 
 /**
- * Float32 arrays in the kernel's memory, laid out one after another (16-byte aligned; byte 0 stays
- * unused so that offset 0 can mean "none"). `views()` grows the memory to fit, then maps each.
+ * Float32 arrays of the given lengths in the kernel memory for this call (each followed by room for
+ * a whole-vector write past its end): their byte offsets and views. Other @dl/tensor kernels reuse
+ * the memory, so nothing here may be held across a call to them.
  */
-class Arena {
-  private top = 16;
-  private readonly parts: [at: number, floats: number][] = [];
+function layout(sizes: readonly number[]): { at: number[]; views: Float32Array[] } {
+  kernelScratch.reset();
+  const at = sizes.map((n) => kernelScratch.alloc(4 * n + 16));
+  kernelScratch.reserve();
+  const heap = kernelHeapF32();
+  return { at, views: sizes.map((n, i) => heap.subarray(at[i] / 4, at[i] / 4 + n)) };
+}
 
-  alloc(floats: number): number {
-    this.parts.push([this.top, floats]);
-    return this.parts.length - 1;
-  }
-
-  layout(): { offsets: number[]; views: Float32Array[] } {
-    const offsets = this.parts.map(([, floats]) => {
-      const at = this.top;
-      this.top += Math.ceil((4 * floats) / 16) * 16 + 16;
-      return at;
-    });
-    const { memory } = instance()!;
-    const need = this.top - memory.buffer.byteLength;
-    if (need > 0) memory.grow(Math.ceil(need / 65536));
-    return { offsets, views: this.parts.map(([, floats], i) => new Float32Array(memory.buffer, offsets[i], floats)) };
-  }
+/** Reused float32 arrays outside the kernel memory, one per slot (sigmoid(z) and silu(z)). */
+const temps: Float32Array[] = [];
+function temp(slot: number, n: number): Float32Array {
+  if (!temps[slot] || temps[slot].length < n) temps[slot] = new Float32Array(n);
+  return temps[slot].subarray(0, n);
 }
 
 /** (batch, N, L) -> (batch, L, N) */
@@ -299,9 +334,17 @@ function toTimeMajor(src: TypedArray, dst: Float32Array, batch: number, N: numbe
   for (let b = 0; b < batch; b++) for (let n = 0; n < N; n++) for (let t = 0; t < L; t++) dst[(b * L + t) * N + n] = src[(b * N + n) * L + t];
 }
 
-/** (batch, L, N) -> (batch, N, L), into `dst` from `at` */
-function fromTimeMajor(src: Float32Array, dst: TypedArray, at: number, batch: number, N: number, L: number): void {
-  for (let b = 0; b < batch; b++) for (let n = 0; n < N; n++) for (let t = 0; t < L; t++) dst[at + (b * N + n) * L + t] = src[(b * L + t) * N + n];
+/** sum over the slots of (batch, L, N) -> (batch, N, L), into `dst` from `at` */
+function fromTimeMajor(src: Float32Array, slots: number, dst: TypedArray, at: number, batch: number, N: number, L: number): void {
+  const size = batch * L * N;
+  for (let b = 0; b < batch; b++)
+    for (let n = 0; n < N; n++)
+      for (let t = 0; t < L; t++) {
+        const i = (b * L + t) * N + n;
+        let v = src[i];
+        for (let k = 1; k < slots; k++) v += src[k * size + i];
+        dst[at + (b * N + n) * L + t] = v;
+      }
 }
 
 /** raw = delta + deltaBias of every (row, t), into `raw` (rows, L). */
@@ -313,10 +356,26 @@ function rawSteps(delta: TypedArray, bias: TypedArray, dims: ScanDims, raw: Floa
   }
 }
 
-/** out = op(x) (sigmoid, silu) through @dl/tensor's SIMD kernels */
+/** out = op(x) (sigmoid, silu) through @dl/tensor's SIMD kernels (before this call's layout: they use the kernel memory) */
 function ewise(op: 'sigmoid' | 'silu', x: TypedArray, out: Float32Array): void {
   const k = kernelChoice();
   k.elementwise!(op, [x as Float32Array], out);
+}
+
+/**
+ * How the channels split into tasks: one per thread (so the task count, and with it the order in
+ * which the backward adds its dB and dC slots, depends only on the thread count set).
+ */
+function plan(dims: ScanDims): { tasks: number; dPer: number } {
+  const tasks = Math.max(1, Math.min(getNumThreads(), dims.D));
+  return { tasks, dPer: Math.ceil(dims.D / tasks) };
+}
+
+/** stepSizes over `n` values, split into whole-vector pieces over the threads */
+function runStepSizes(k: WasmKernel<ScanExports>, n: number, args: readonly number[]): void {
+  const threads = getNumThreads();
+  const per = Math.ceil(n / threads / 4) * 4;
+  k.run('stepSizes', Math.ceil(n / per), [per, n, ...args]);
 }
 
 /** The forward op's output (batch, D, L [+ N]) from the SIMD kernel. */
@@ -325,22 +384,20 @@ export function scanForwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, d
   const { batch, D, L, N, hasZ } = dims;
   const rows = batch * D;
   const RL = rows * L;
-  const arena = new Arena();
-  // the kernel's arrays (scanForward's order after raw), then u and silu(z)
-  const ids = [RL, RL, RL, D * N, batch * L * N, batch * L * N, RL, rows * N, N, RL, hasZ ? RL : 0].map((n) => arena.alloc(n));
-  const { offsets, views } = arena.layout();
-  const [raw, dt, dtu, a, bt, ct, y, last, , uk, gateView] = ids.map((i) => views[i]);
-  const at = ids.map((i) => offsets[i]);
-  const ex = instance()!.ex;
+  const { tasks, dPer } = plan(dims);
+  const gate = hasZ ? temp(0, RL) : null;
+  if (gate) ewise('silu', z, gate);
+  const k = instance()!;
+  // raw, then the kernel's arrays in scanForward's order (h: one state per thread), then u
+  const { at, views } = layout([RL, RL, RL, D * N, batch * L * N, batch * L * N, RL, rows * N, tasks * N, RL]);
+  const [raw, , , a, bt, ct, y, last, , uk] = views;
   rawSteps(delta, bias, dims, raw);
   uk.set(u);
-  ex.stepSizes(RL, at[0], at[9], at[1], at[2], 0, attrs.deltaSoftplus ? 1 : 0);
+  runStepSizes(k, RL, [at[0], at[9], at[1], at[2], 0, attrs.deltaSoftplus ? 1 : 0]);
   a.set(A);
   toTimeMajor(B, bt, batch, N, L);
   toTimeMajor(C, ct, batch, N, L);
-  ex.scanForward(rows, L, N, D, ...at.slice(1, 9));
-  const gate = hasZ ? gateView : null;
-  if (gate) ewise('silu', z, gate);
+  k.run('scanForward', tasks, [dPer, batch, L, N, D, ...at.slice(1, 9)]);
   const outL = rowLength(dims, attrs);
   const out = cpuResultArray('float32', outSize, false) as Float32Array; // every element written below
   for (let r = 0; r < rows; r++) {
@@ -364,22 +421,22 @@ export function scanBackwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, 
   const outL = rowLength(dims, attrs);
   const RL = rows * L;
   const BLN = batch * L * N;
-  const arena = new Arena();
-  // the kernel's 17 arrays (scanBackward's order), then raw, sigmoid(raw) and sigmoid(z)
-  const sizes = [RL, RL, RL, RL, D * N, BLN, BLN, RL, (L + 1) * N, L * N, N, attrs.returnLastState ? rows * N : 0, D * N, BLN, BLN, RL, RL, RL, RL, z ? RL : 0];
-  const ids = sizes.map((n) => arena.alloc(n));
-  const { offsets, views } = arena.layout();
-  const [, , uk, gy, a, bt, ct, y, , , , lastG, dA, dBt, dCt, ddt, du, raw, sg, szView] = ids.map((i) => views[i]);
-  const at = ids.map((i) => offsets[i]);
-  const ex = instance()!.ex;
+  const { tasks, dPer } = plan(dims);
+  const threads = getNumThreads();
+  const sz = z ? temp(1, RL) : null; // sigmoid(z)
+  if (z && sz) ewise('sigmoid', z, sz);
+  const k = instance()!;
+  // the kernel's 17 arrays (scanBackward's order; hs, e, dh one per thread, dBt and dCt one per
+  // task), then raw and sigmoid(raw)
+  const sizes = [RL, RL, RL, RL, D * N, BLN, BLN, RL, threads * (L + 1) * N, threads * L * N, threads * N, attrs.returnLastState ? rows * N : 0, D * N, tasks * BLN, tasks * BLN, RL, RL, RL, RL];
+  const { at, views } = layout(sizes);
+  const [, , uk, gy, a, bt, ct, y, , , , lastG, dA, dBt, dCt, ddt, du, raw, sg] = views;
   rawSteps(delta, bias, dims, raw);
   uk.set(u);
-  ex.stepSizes(RL, at[17], at[2], at[0], at[1], attrs.deltaSoftplus ? at[18] : 0, attrs.deltaSoftplus ? 1 : 0);
+  runStepSizes(k, RL, [at[17], at[2], at[0], at[1], attrs.deltaSoftplus ? at[18] : 0, attrs.deltaSoftplus ? 1 : 0]);
   a.set(A);
   toTimeMajor(B, bt, batch, N, L);
   toTimeMajor(C, ct, batch, N, L);
-  const sz = z ? szView : null; // sigmoid(z)
-  if (z && sz) ewise('sigmoid', z, sz);
   for (let r = 0; r < rows; r++) {
     for (let t = 0, i = r * L, o = r * outL; t < L; t++, i++, o++) gy[i] = z && sz ? g[o] * z[i] * sz[i] : g[o];
     if (attrs.returnLastState) for (let n = 0; n < N; n++) lastG[r * N + n] = g[r * outL + L + n];
@@ -389,7 +446,7 @@ export function scanBackwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, 
   dCt.fill(0);
   const args = at.slice(0, 17);
   if (!attrs.returnLastState) args[11] = 0;
-  ex.scanBackward(rows, L, N, D, ...args);
+  k.run('scanBackward', tasks, [dPer, batch, L, N, D, ...args]);
   const [oU, oDelta, oA, oB, oC, oD, oBias, oZ] = gradOffsets(dims);
   const out = cpuResultArray('float32', outSize) as Float32Array; // zeroed: dD and ddeltaBias add up
   for (let r = 0; r < rows; r++) {
@@ -412,7 +469,7 @@ export function scanBackwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, 
     out[oBias + d] += dBiasSum;
   }
   out.set(dA, oA);
-  fromTimeMajor(dBt, out, oB, batch, N, L);
-  fromTimeMajor(dCt, out, oC, batch, N, L);
+  fromTimeMajor(dBt, tasks, out, oB, batch, N, L);
+  fromTimeMajor(dCt, tasks, out, oC, batch, N, L);
   return out;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ModuleBuilder, i32, simdSupported, v128, vecLocals, vexp } from './wasm.js';
+import { ModuleBuilder, compileKernel, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp } from './wasm.js';
+import { initWasmThreads, setNumThreads } from './cpu/wasm/pool.js';
 
 /** A module importing `memory` with one exported function made by `body`. */
 function instantiate<F>(name: string, params: number, body: (f: ReturnType<ModuleBuilder['func']>) => void): { fn: F; memory: WebAssembly.Memory } {
@@ -49,5 +50,53 @@ describe('@dl/tensor/wasm (the public emitter)', () => {
         expect(Math.abs(buf[k] - want) <= 3e-7 * want + 1e-45, `exp(${v}) = ${buf[k]}, want ${want}`).toBe(true);
       });
     }
+  });
+});
+
+describe('compileKernel (package modules on the kernel threads)', () => {
+  /** squares[i] = i * i for i in task's slice, and tids[task] = tid: a module with one task export */
+  const kernel = () =>
+    compileKernel<{ squares(task: number, tid: number, out: number, tids: number, per: number, n: number, spin: number): void }>((m) => {
+      const f = m.func('squares', [i32, i32, i32, i32, i32, i32, i32]);
+      const [task, tid, out, tids, per, n, spin] = [0, 1, 2, 3, 4, 5, 6];
+      const [i, end, k] = [f.local(i32), f.local(i32), f.local(i32)];
+      f.get(tids).get(task).i32Const(4).i32Mul().i32Add().get(tid).i32Store();
+      f.get(task).get(per).i32Mul().set(i);
+      f.get(i).get(per).i32Add().set(end);
+      f.block((done) =>
+        f.loop((top) => {
+          f.get(i).get(end).i32GeU().get(i).get(n).i32GeU().i32Or().brIf(done);
+          f.get(out).get(i).i32Const(4).i32Mul().i32Add().get(i).get(i).i32Mul().f32ConvertI32S().f32Store();
+          // busy work, so that a worker has time to claim tasks alongside the caller
+          f.i32Const(0).set(k);
+          f.block((d2) => f.loop((t2) => f.get(k).get(spin).i32GeU().brIf(d2).get(k).i32Const(1).i32Add().set(k).br(t2)));
+          f.get(i).i32Const(1).i32Add().set(i).br(top);
+        }),
+      );
+    });
+
+  it('runs every task once on 1 and 2 threads, with per-task outputs, and names a missing export', async () => {
+    const k = kernel();
+    await initWasmThreads(2);
+    const n = 1000, per = 10, nTasks = n / per;
+    let sawWorker = false;
+    for (const threads of [1, 2]) {
+      for (let attempt = 0; attempt < (threads === 1 ? 1 : 20) && !(threads === 2 && sawWorker); attempt++) {
+        kernelScratch.reset();
+        const out = kernelScratch.alloc(4 * n);
+        const tids = kernelScratch.alloc(4 * nTasks);
+        kernelScratch.reserve();
+        new Int32Array(kernelHeapF32().buffer, tids, nTasks).fill(-1);
+        k.run('squares', nTasks, [out, tids, per, n, 2000], threads);
+        const got = kernelHeapF32().subarray(out / 4, out / 4 + n);
+        for (let i = 0; i < n; i++) expect(got[i]).toBe(i * i);
+        const who = Array.from(new Int32Array(kernelHeapF32().buffer, tids, nTasks));
+        expect(who.every((t) => t >= 0 && t < threads)).toBe(true);
+        if (who.some((t) => t === 1)) sawWorker = true;
+      }
+    }
+    expect(sawWorker, 'a worker thread ran some of the tasks').toBe(true);
+    expect(() => k.run('nope' as 'squares', 1, [])).toThrow(/no export 'nope'.*squares/);
+    setNumThreads(1);
   });
 });

@@ -298,6 +298,10 @@ export class FuncBuilder {
   f64Sqrt(): this {
     return this.op(0x9f);
   }
+  /** f32.convert_i32_s */
+  f32ConvertI32S(): this {
+    return this.op(0xb2);
+  }
   /** f64.convert_i32_u */
   f64ConvertI32U(): this {
     return this.op(0xb8);

@@ -4,7 +4,7 @@
 // that has not started: whoever is running claims the work.
 import { DLError } from '../../errors.js';
 import { runtime } from './runtime.js';
-import { BSRC, CTRL, JOB, type Layout, P, runTask, workerLoop } from './tasks.js';
+import { BSRC, CTRL, type Externs, JOB, type Layout, P, runTask, workerLoop } from './tasks.js';
 
 const LAYOUT: Layout = { P, JOB, BSRC };
 const MAX_THREADS = CTRL.PARAMS - CTRL.READY; // READY flags must fit below PARAMS
@@ -164,13 +164,20 @@ export function threadsFor(nTasks: number): number {
 
 let gen = 0;
 
+let callerXs: Externs | undefined;
+/** The caller's extern state: package modules register their instance here (extern.ts). */
+export function callerExterns(): Externs {
+  callerXs ??= { memory: runtime().memory, mods: [] };
+  return callerXs;
+}
+
 /** Runs tasks 0..nTasks-1 of the job in `params()` on up to `threads` threads; returns when all are done. */
 export function dispatch(nTasks: number, threads: number): void {
   const rt = runtime();
   const p = params();
   const parts = Math.min(threads, threadsFor(nTasks));
   if (parts <= 1) {
-    for (let i = 0; i < nTasks; i++) runTask(rt.ex, p, LAYOUT, i, 0);
+    for (let i = 0; i < nTasks; i++) runTask(rt.ex, p, LAYOUT, i, 0, callerExterns());
     return;
   }
   if (nTasks >= CTRL.CLOSED) throw new DLError('wasm kernels', `${nTasks} tasks in one job (at most ${CTRL.CLOSED - 1})`);
@@ -192,7 +199,7 @@ export function dispatch(nTasks: number, threads: number): void {
     if (i >= nTasks) break;
     if (Atomics.compareExchange(ctrl, CTRL.WORK, w, w + 1) !== w) continue;
     try {
-      runTask(rt.ex, p, LAYOUT, i, 0);
+      runTask(rt.ex, p, LAYOUT, i, 0, callerExterns());
     } catch (e) {
       failure = e;
       // stop handing out tasks; wait only for the ones already claimed

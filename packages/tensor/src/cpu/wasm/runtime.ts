@@ -58,6 +58,8 @@ export interface Runtime {
   ctrl: Int32Array;
   /** scratch bytes one call may use before its caller splits the problem */
   maxScratch: number;
+  /** the memory's maximum, which a module importing it must declare */
+  maximumPages: number;
 }
 
 let rt: Runtime | undefined;
@@ -86,7 +88,7 @@ export function runtime(): Runtime {
   const bytes = kernelModuleBytes({ shared, fma, initialPages: 1, maximumPages });
   const module = new WebAssembly.Module(bytes as BufferSource);
   const ex = new WebAssembly.Instance(module, { env: { memory: memory! } }).exports as unknown as KernelExports;
-  rt = { fma, memory: memory!, module, ex, shared, ctrl: new Int32Array(memory!.buffer, 0, CTRL_BYTES / 4), maxScratch: 0.75 * maximumPages * PAGE };
+  rt = { fma, memory: memory!, module, ex, shared, ctrl: new Int32Array(memory!.buffer, 0, CTRL_BYTES / 4), maxScratch: 0.75 * maximumPages * PAGE, maximumPages };
   return rt;
 }
 

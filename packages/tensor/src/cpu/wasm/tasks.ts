@@ -26,7 +26,7 @@ export const CTRL = {
 } as const;
 
 /** Job kinds. */
-export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6, EWISE: 7 } as const;
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6, EWISE: 7, EXTERN: 8 } as const;
 
 /** B sources for GEMM jobs. */
 export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
@@ -91,6 +91,12 @@ export const P = {
   EW_OUT: 55,
   EW_N: 56,
   EW_TASK: 57,
+  X_ID: 58, // extern (a package's kernel module, see extern.ts): module id, its bytes (address, length),
+  X_CODE: 59, // the export's index, and the i32 arguments after (task, tid) (address, count)
+  X_LEN: 60,
+  X_FN: 61,
+  X_ARGS: 62,
+  X_NARGS: 63,
 } as const;
 
 /** Bytes before the first scratch allocation: control words, parameters, conv geometry. */
@@ -99,8 +105,14 @@ export const CTRL_BYTES = 1024;
 
 export type Layout = { P: typeof P; JOB: typeof JOB; BSRC: typeof BSRC };
 
+/** Per-thread state of extern jobs: the shared memory and each package module's instance by id. */
+export interface Externs {
+  memory: WebAssembly.Memory;
+  mods: Record<string, (...args: number[]) => void>[];
+}
+
 /** Runs task `i` of the job described by `p` on thread `tid` (0 = caller). */
-export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, tid: number): void {
+export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, tid: number, xs: Externs): void {
   const P = L.P, JOB = L.JOB, BSRC = L.BSRC;
   const kind = p[P.KIND], MR = p[P.MR], NR = p[P.NR];
   const M = p[P.M], N = p[P.N], K = p[P.K], KC = p[P.KC];
@@ -175,6 +187,17 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
   } else if (kind === JOB.EWISE) {
     const e0 = i * p[P.EW_TASK], len = Math.min(p[P.EW_TASK], p[P.EW_N] - e0);
     ex.ewise(p[P.EW_OP], p[P.EW_A] + e0 * 4, p[P.EW_X] + e0 * 4, p[P.EW_OUT] + e0 * 4, len);
+  } else if (kind === JOB.EXTERN) {
+    // a package's module: instantiated on this thread's first task of it, from the bytes the
+    // caller put in shared memory (a worker's loop never returns to its event loop for messages)
+    const id = p[P.X_ID];
+    let fx = xs.mods[id];
+    if (!fx) {
+      const code = new Uint8Array(xs.memory.buffer, p[P.X_CODE], p[P.X_LEN]).slice();
+      fx = xs.mods[id] = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory: xs.memory } }).exports as typeof fx;
+    }
+    const args = new Int32Array(xs.memory.buffer, p[P.X_ARGS], p[P.X_NARGS]);
+    fx[Object.keys(fx)[p[P.X_FN]]](i, tid, ...args);
   } else if (kind === JOB.COL2IM) {
     const q0 = i * p[P.PLANES_TASK];
     ex.col2im(p[P.GEO], p[P.C], p[P.LDD], p[P.GX], q0, Math.min(q0 + p[P.PLANES_TASK], p[P.PLANES]));
@@ -194,6 +217,7 @@ export function workerLoop(d: WorkerInit, run: typeof runTask, ready: () => void
   const C = d.C;
   const ex = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports as unknown as KernelExports;
   const ctrl = new Int32Array(d.memory.buffer, 0, C.PARAMS + C.NPARAMS);
+  const xs: Externs = { memory: d.memory, mods: [] };
   const p = ctrl.subarray(C.PARAMS);
   // (no inner named functions here: some bundlers wrap those in helpers the worker lacks)
   let last = (Atomics.load(ctrl, C.WORK) >>> C.GEN_SHIFT) & C.GEN_MASK;
@@ -216,7 +240,7 @@ export function workerLoop(d: WorkerInit, run: typeof runTask, ready: () => void
       if (((w >>> C.GEN_SHIFT) & C.GEN_MASK) !== gen || i >= n) break;
       if (Atomics.compareExchange(ctrl, C.WORK, w, w + 1) !== w) continue;
       try {
-        run(ex, p, d.L, i, d.tid);
+        run(ex, p, d.L, i, d.tid, xs);
       } catch {
         Atomics.store(ctrl, C.ERR, 1);
       }
