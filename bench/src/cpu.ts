@@ -4,6 +4,7 @@
  *   pnpm bench                          (from the repo root; builds the packages first)
  *   pnpm bench -- --only mnist-cnn      (only these training workloads, ids from workloads/index.ts)
  *   pnpm bench -- --quick               (small sizes, no peers)
+ *   pnpm bench -- --no-peers            (every size, @dl only: minutes instead of the peers' hour)
  */
 import * as dl from '@dl/tensor';
 import { torchOps, useTfjs } from './peers.js';
@@ -13,6 +14,7 @@ import { printTrain } from './train.js';
 import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
 const quick = process.argv.includes('--quick');
+const peers = !quick && !process.argv.includes('--no-peers');
 // `--only mnist-cnn,char-gpt`: just those training workloads (no op rows)
 const onlyArg = process.argv.find((a, i) => process.argv[i - 1] === '--only' || a.startsWith('--only='));
 const only = onlyArg?.replace(/^--only=/, '').split(',');
@@ -96,9 +98,9 @@ async function main(): Promise<void> {
     printTable('matmul (higher is better)', await matmulRows());
     printTable('conv2d forward (lower is better)', await convRows());
   }
-  await printTrain({ peers: !quick, only });
-  await printLengths({ peers: !quick, quick, only });
-  if (!only || only.includes('gpt-char') || only.includes('mamba-char')) await printGenerate({ peers: !quick, lengths: quick ? [16, 64] : [64, 256, 1024], only });
+  await printTrain({ peers, only });
+  await printLengths({ peers, quick, only });
+  if (!only || only.includes('gpt-char') || only.includes('mamba-char')) await printGenerate({ peers, lengths: quick ? [16, 64] : [64, 256, 1024], only });
 }
 
 await main();

@@ -29,6 +29,7 @@ describe('selectiveScan (WebAssembly SIMD kernel, float32)', () => {
     { batch: 3, D: 5, L: 37, N: 16, z: true, softplus: true, deltaScale: 12, threads: 2 }, // channels split 3 + 2 over the threads
     { batch: 1, D: 5, L: 6, N: 12, z: false, softplus: true, deltaScale: 1, threads: 1 },
     { batch: 1, D: 1, L: 6, N: 12, z: false, softplus: true, deltaScale: 1, threads: 2 }, // one channel: one task
+    { batch: 2, D: 3, L: 9, N: 20, z: true, softplus: true, deltaScale: 1, threads: 2 }, // past the register kernels: the general one
   ]) {
     it(`matches the float64 kernel, values and every gradient: batch ${c.batch}, D ${c.D}, L ${c.L}, N ${c.N}, z ${c.z}, softplus ${c.softplus}, ${c.threads} thread(s)`, async () => {
       const threadsBefore = getNumThreads();

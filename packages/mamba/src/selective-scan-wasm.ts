@@ -6,289 +6,23 @@
  * selective-scan.ts (float64 accumulation) stays the reference, and serves float64, fixed (D, N)
  * B or C, and N not a multiple of 4.
  *
+ * The kernels (selective-scan-wasm-kernels.ts) run on @dl/tensor's kernel memory and worker
+ * threads (`compileKernel`): the channels d are split into one task per thread, each thread keeps
+ * its temporaries in its own slot, and the backward's dB and dC are summed per task and added in
+ * task order, so results depend on the thread count set, not on which thread ran what. For N <= 16
+ * the state, A's row and their gradients stay in registers.
+ *
  * Layout in the kernel's memory (float32, byte offsets): dt, dtu, u, gy, y, ddt, du (rows, L) with
- * row r = b D + d; A and dA (D, N); B^T, C^T and their gradients (batch, L, N), so a time step's N
- * values are contiguous; the state h (N), or in the backward every state hs (L + 1, N) with row 0
- * the zero initial state, the decays e (L, N) and dL/dh (N).
+ * row r = b D + d; A and dA (D, N); B^T, C^T (batch, L, N) and their gradients (one copy per task),
+ * so a time step's N values are contiguous; per thread the state h (N), or in the backward every
+ * state hs (L + 1, N) with row 0 the zero initial state, the decays e (L, N) and dL/dh (N).
  */
 import { cpuResultArray, getNumThreads, kernelChoice, type TypedArray } from '@dl/tensor';
-import { compileKernel, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
+import { compileKernel, kernelHeapF32, kernelScratch, simdSupported, type WasmKernel } from '@dl/tensor/wasm';
+import { MAX_REG_VECTORS, emitScanKernels } from './selective-scan-wasm-kernels.js';
 import { gradOffsets, rowLength, type ScanAttrs, type ScanDims } from './scan-layout.js';
 
-/**
- * The forward's and the backward's parameters, in order (all i32: counts or byte offsets). Both
- * are tasks of @dl/tensor's thread pool: task `task` runs the channels d in [task dPer, (task + 1)
- * dPer) of every batch row, thread `tid` keeps its temporaries (h; hs, e, dh) in slot `tid`, and
- * the backward sums dB and dC into slot `task` of dBt and dCt (the caller adds the slots in order).
- */
-const FWD = ['task', 'tid', 'dPer', 'batch', 'L', 'N', 'D', 'dt', 'dtu', 'A', 'Bt', 'Ct', 'y', 'last', 'h'] as const;
-const BWD = ['task', 'tid', 'dPer', 'batch', 'L', 'N', 'D', 'dt', 'dtu', 'u', 'gy', 'A', 'Bt', 'Ct', 'y', 'hs', 'e', 'dh', 'lastG', 'dA', 'dBt', 'dCt', 'ddt', 'du'] as const;
-
-type Params<K extends readonly string[]> = { [P in K[number]]: number };
-const params = <K extends readonly string[]>(names: K): Params<K> => Object.fromEntries(names.map((n, i) => [n, i])) as Params<K>;
-
-/** Pushes the sum of the four lanes of the f32x4 in local `v`. */
-function hsum(f: FuncBuilder, v: number): void {
-  f.get(v).f32x4ExtractLane(0).get(v).f32x4ExtractLane(1).f32Add().get(v).f32x4ExtractLane(2).f32Add().get(v).f32x4ExtractLane(3).f32Add();
-}
-
-/** for (i = 0; i < n; i++) body(i), with `i` and `n` i32 locals */
-function forRange(f: FuncBuilder, i: number, n: number, body: () => void): void {
-  f.i32Const(0).set(i);
-  f.block((done) =>
-    f.loop((top) => {
-      f.get(i).get(n).i32GeU().brIf(done);
-      body();
-      f.get(i).i32Const(1).i32Add().set(i).br(top);
-    }),
-  );
-}
-
-/**
- * for each row r = b D + d of this task's channels: sets `r` and `d`, the byte offset `rowL` of the
- * row in (rows, L) and `bRow` of batch b's (L, N) block, then runs `body`.
- */
-function forTaskRows(f: FuncBuilder, p: { task: number; dPer: number; batch: number; L: number; D: number }, nb: number, v: { r: number; d: number; b: number; d1: number; rowL: number; bRow: number }, body: () => void): void {
-  f.get(p.task).get(p.dPer).i32Mul().get(p.dPer).i32Add().set(v.d1);
-  f.get(v.d1).get(p.D).i32GtS();
-  f.if(() => void f.get(p.D).set(v.d1));
-  forRange(f, v.b, p.batch, () => {
-    f.get(p.task).get(p.dPer).i32Mul().set(v.d);
-    f.block((done) =>
-      f.loop((top) => {
-        f.get(v.d).get(v.d1).i32GeU().brIf(done);
-        f.get(v.b).get(p.D).i32Mul().get(v.d).i32Add().set(v.r);
-        f.get(v.r).get(p.L).i32Mul().i32Const(4).i32Mul().set(v.rowL);
-        f.get(v.b).get(p.L).i32Mul().get(nb).i32Mul().set(v.bRow);
-        body();
-        f.get(v.d).i32Const(1).i32Add().set(v.d).br(top);
-      }),
-    );
-  });
-}
-
-/**
- * scanForward(task, tid, dPer, batch, L, N, D, dt, dtu, A, Bt, Ct, y, last, h): y[r, t] = sum_n
- * h_t[n] Ct[b, t, n] (before the D skip and the gate, which the caller adds) and last[r] = h_{L-1}.
- */
-function emitForward(m: ModuleBuilder): void {
-  const f = m.func('scanForward', FWD.map(() => i32));
-  const p = params(FWD);
-  const [r, t, j, rowL, aRow, bRow, nb, bT, d, b, d1, h] = Array.from({ length: 12 }, () => f.local(i32));
-  const [acc, dtv, dtuv, hv] = Array.from({ length: 4 }, () => f.local(v128));
-  const vl = vecLocals(f);
-  f.get(p.N).i32Const(4).i32Mul().set(nb); // bytes of one state vector
-  f.get(p.h).get(p.tid).get(nb).i32Mul().i32Add().set(h); // this thread's state
-  forTaskRows(f, p, nb, { r, d, b, d1, rowL, bRow }, () => {
-    f.get(p.A).get(d).get(nb).i32Mul().i32Add().set(aRow);
-    forRange(f, j, p.N, () => f.get(h).get(j).i32Const(4).i32Mul().i32Add().f32Const(0).f32Store()); // h = 0
-    forRange(f, t, p.L, () => {
-      f.get(p.dt).get(rowL).i32Add().get(t).i32Const(4).i32Mul().i32Add().f32Load().f32x4Splat().set(dtv);
-      f.get(p.dtu).get(rowL).i32Add().get(t).i32Const(4).i32Mul().i32Add().f32Load().f32x4Splat().set(dtuv);
-      f.get(bRow).get(t).get(nb).i32Mul().i32Add().set(bT);
-      f.v128Zero().set(acc);
-      f.i32Const(0).set(j);
-      f.block((done) =>
-        f.loop((top) => {
-          f.get(j).get(nb).i32GeU().brIf(done);
-          // h = exp(dt a) h + dt u B_t
-          vexp(f, vl, () => f.get(dtv).get(aRow).get(j).i32Add().v128Load().f32x4Mul());
-          f.get(h).get(j).i32Add().v128Load().f32x4Mul();
-          f.get(dtuv).get(p.Bt).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(hv);
-          f.get(h).get(j).i32Add().get(hv).v128Store();
-          f.get(acc).get(hv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(acc);
-          f.get(j).i32Const(16).i32Add().set(j).br(top);
-        }),
-      );
-      f.get(p.y).get(rowL).i32Add().get(t).i32Const(4).i32Mul().i32Add();
-      hsum(f, acc);
-      f.f32Store();
-    });
-    forRange(f, j, p.N, () => {
-      f.get(p.last).get(r).get(nb).i32Mul().i32Add().get(j).i32Const(4).i32Mul().i32Add();
-      f.get(h).get(j).i32Const(4).i32Mul().i32Add().f32Load().f32Store();
-    });
-  });
-}
-
-/**
- * scanBackward(task, tid, dPer, batch, ...): per row, the forward again (every state into hs, every decay into e, y),
- * then the reverse-time scan of dL/dh_t = gy_t C_t + e_{t+1} dL/dh_{t+1}, accumulating
- * dBt, dCt (batch, L, N) and dA (D, N) and writing ddt = sum_n (a dL/dh e h_{t-1} + dL/dh u B)
- * and du = dt sum_n dL/dh B per (r, t). lastG (0 = none) is dL/d(last state) (rows, N).
- */
-function emitBackward(m: ModuleBuilder): void {
-  const f = m.func('scanBackward', BWD.map(() => i32));
-  const p = params(BWD);
-  const [r, t, j, rowL, aRow, bRow, dARow, nb, bT, hsT, eT, d, b, d1, hs, e, dh, dBt, dCt] = Array.from({ length: 19 }, () => f.local(i32));
-  const [acc, dtv, dtuv, hv, gyv, s1, s2, dhn, dhe, ev] = Array.from({ length: 10 }, () => f.local(v128));
-  const vl = vecLocals(f);
-  f.get(p.N).i32Const(4).i32Mul().set(nb);
-  // this thread's hs (L + 1, N), e (L, N) and dh (N); this task's dBt and dCt (batch, L, N)
-  f.get(p.hs).get(p.tid).get(p.L).i32Const(1).i32Add().i32Mul().get(nb).i32Mul().i32Add().set(hs);
-  f.get(p.e).get(p.tid).get(p.L).i32Mul().get(nb).i32Mul().i32Add().set(e);
-  f.get(p.dh).get(p.tid).get(nb).i32Mul().i32Add().set(dh);
-  f.get(p.dBt).get(p.task).get(p.batch).i32Mul().get(p.L).i32Mul().get(nb).i32Mul().i32Add().set(dBt);
-  f.get(p.dCt).get(p.task).get(p.batch).i32Mul().get(p.L).i32Mul().get(nb).i32Mul().i32Add().set(dCt);
-  const loopN = (body: () => void): void => {
-    f.i32Const(0).set(j);
-    f.block((done) =>
-      f.loop((top) => {
-        f.get(j).get(nb).i32GeU().brIf(done);
-        body();
-        f.get(j).i32Const(16).i32Add().set(j).br(top);
-      }),
-    );
-  };
-  const scalar = (base: number): FuncBuilder => f.get(base).get(rowL).i32Add().get(t).i32Const(4).i32Mul().i32Add();
-  forTaskRows(f, p, nb, { r, d, b, d1, rowL, bRow }, () => {
-    f.get(d).get(nb).i32Mul().set(dARow);
-    f.get(p.A).get(dARow).i32Add().set(aRow);
-    // forward again: hs row 0 = 0, hs row t + 1 = h_t
-    loopN(() => f.get(hs).get(j).i32Add().v128Zero().v128Store());
-    forRange(f, t, p.L, () => {
-      scalar(p.dt).f32Load().f32x4Splat().set(dtv);
-      scalar(p.dtu).f32Load().f32x4Splat().set(dtuv);
-      f.get(bRow).get(t).get(nb).i32Mul().i32Add().set(bT);
-      f.get(hs).get(t).get(nb).i32Mul().i32Add().set(hsT); // h_{t-1}
-      f.get(e).get(t).get(nb).i32Mul().i32Add().set(eT);
-      f.v128Zero().set(acc);
-      loopN(() => {
-        vexp(f, vl, () => f.get(dtv).get(aRow).get(j).i32Add().v128Load().f32x4Mul());
-        f.set(ev);
-        f.get(eT).get(j).i32Add().get(ev).v128Store();
-        f.get(ev).get(hsT).get(j).i32Add().v128Load().f32x4Mul();
-        f.get(dtuv).get(p.Bt).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(hv);
-        f.get(hsT).get(nb).i32Add().get(j).i32Add().get(hv).v128Store();
-        f.get(acc).get(hv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(acc);
-      });
-      scalar(p.y);
-      hsum(f, acc);
-      f.f32Store();
-    });
-    // dL/dh after the last step: from the last state's gradient, or 0
-    f.get(p.lastG).i32Eqz();
-    f.if(
-      () => loopN(() => f.get(dh).get(j).i32Add().v128Zero().v128Store()),
-      () => loopN(() => f.get(dh).get(j).i32Add().get(p.lastG).get(r).get(nb).i32Mul().i32Add().get(j).i32Add().v128Load().v128Store()),
-    );
-    // reverse time
-    f.get(p.L).set(t);
-    f.block((done) =>
-      f.loop((top) => {
-        f.get(t).i32Eqz().brIf(done);
-        f.get(t).i32Const(1).i32Sub().set(t);
-        scalar(p.gy).f32Load().f32x4Splat().set(gyv);
-        scalar(p.dt).f32Load().f32x4Splat().set(dtv);
-        scalar(p.dtu).f32Load().f32x4Splat().set(dtuv);
-        f.get(bRow).get(t).get(nb).i32Mul().i32Add().set(bT);
-        f.get(hs).get(t).get(nb).i32Mul().i32Add().set(hsT);
-        f.get(e).get(t).get(nb).i32Mul().i32Add().set(eT);
-        f.v128Zero().set(s1);
-        f.v128Zero().set(s2);
-        loopN(() => {
-          // dhn = dh + gy C_t
-          f.get(dh).get(j).i32Add().v128Load().get(gyv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(dhn);
-          // dC_t += gy h_t ; dB_t += dhn dt u
-          f.get(dCt).get(bT).i32Add().get(j).i32Add();
-          f.get(dCt).get(bT).i32Add().get(j).i32Add().v128Load().get(gyv).get(hsT).get(nb).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
-          f.get(dBt).get(bT).i32Add().get(j).i32Add();
-          f.get(dBt).get(bT).i32Add().get(j).i32Add().v128Load().get(dhn).get(dtuv).f32x4Mul().f32x4Add().v128Store();
-          // dhe = dhn e h_{t-1}; s1 += a dhe; s2 += dhn B_t; dA += dhe dt; dh = dhn e
-          f.get(eT).get(j).i32Add().v128Load().set(ev);
-          f.get(dhn).get(ev).f32x4Mul().get(hsT).get(j).i32Add().v128Load().f32x4Mul().set(dhe);
-          f.get(s1).get(aRow).get(j).i32Add().v128Load().get(dhe).f32x4Mul().f32x4Add().set(s1);
-          f.get(s2).get(dhn).get(p.Bt).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(s2);
-          f.get(p.dA).get(dARow).i32Add().get(j).i32Add();
-          f.get(p.dA).get(dARow).i32Add().get(j).i32Add().v128Load().get(dhe).get(dtv).f32x4Mul().f32x4Add().v128Store();
-          f.get(dh).get(j).i32Add().get(dhn).get(ev).f32x4Mul().v128Store();
-        });
-        // ddt = sum s1 + u sum s2 ; du = dt sum s2
-        scalar(p.ddt);
-        hsum(f, s1);
-        scalar(p.u).f32Load();
-        hsum(f, s2);
-        f.f32Mul().f32Add().f32Store();
-        scalar(p.du);
-        scalar(p.dt).f32Load();
-        hsum(f, s2);
-        f.f32Mul().f32Store();
-        f.br(top);
-      }),
-    );
-  });
-}
-
-/** 2 atanh(s) / s = 2 (1 + s^2/3 + s^4/5 + ...), to s^12: relative error below 2e-8 for s <= 1/3 */
-const ATANH2 = [2, 2 / 3, 2 / 5, 2 / 7, 2 / 9, 2 / 11, 2 / 13];
-
-/**
- * stepSizes(n, raw, u, dt, dtu, sg): for the n values (rounded up to whole vectors) of raw = delta
- * + deltaBias, dt = softplus(raw) (or raw itself when `soft` is 0), dtu = dt u and, where sg is not
- * 0, sg = sigmoid(raw) (softplus' derivative, for the backward). softplus(x) = max(x, 0) +
- * log1p(e) with e = exp(-|x|) and log1p(e) = 2 atanh(e / (2 + e)): no 1 + e is rounded, so tiny
- * results keep their relative accuracy.
- */
-function emitStepSizes(m: ModuleBuilder): number {
-  const f = m.func(null, [i32, i32, i32, i32, i32, i32, i32]);
-  const [n, raw, u, dt, dtu, sg, soft] = [0, 1, 2, 3, 4, 5, 6];
-  const [end] = [f.local(i32)];
-  const [x, e, s, s2, v] = Array.from({ length: 5 }, () => f.local(v128));
-  const vl = vecLocals(f);
-  f.get(raw).get(n).i32Const(4).i32Mul().i32Add().set(end);
-  f.block((done) =>
-    f.loop((top) => {
-      f.get(raw).get(end).i32GeU().brIf(done);
-      f.get(raw).v128Load().set(x);
-      vexp(f, vl, () => f.get(x).f32x4Abs().f32x4Neg());
-      f.set(e);
-      f.get(soft);
-      f.if(
-        () => {
-          f.get(e).f32x4Const(2).get(e).f32x4Add().f32x4Div().set(s);
-          f.get(s).get(s).f32x4Mul().set(s2);
-          f.get(s2).f32x4Const(ATANH2[6]).f32x4Mul().f32x4Const(ATANH2[5]).f32x4Add();
-          for (let k = 4; k >= 0; k--) f.get(s2).f32x4Mul().f32x4Const(ATANH2[k]).f32x4Add();
-          f.get(s).f32x4Mul().get(x).f32x4Const(0).f32x4Pmax().f32x4Add().set(v);
-        },
-        () => void f.get(x).set(v),
-      );
-      f.get(dt).get(v).v128Store();
-      f.get(dtu).get(v).get(u).v128Load().f32x4Mul().v128Store();
-      f.get(sg);
-      f.if(() => {
-        // sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below
-        f.get(sg).f32x4Const(1).get(e).get(x).f32x4Const(0).f32x4Ge().v128Bitselect().f32x4Const(1).get(e).f32x4Add().f32x4Div().v128Store();
-        f.get(sg).i32Const(16).i32Add().set(sg);
-      });
-      for (const ptr of [raw, u, dt, dtu]) f.get(ptr).i32Const(16).i32Add().set(ptr);
-      f.br(top);
-    }),
-  );
-  return f.index;
-}
-
-/**
- * stepSizes(task, tid, per, n, raw, u, dt, dtu, sg, soft): the step sizes of values [task per,
- * min(n, (task + 1) per)) (per a multiple of 4), as a task of the thread pool.
- */
-function emitStepSizesTask(m: ModuleBuilder, inner: number): void {
-  const f = m.func('stepSizes', Array.from({ length: 10 }, () => i32));
-  const [task, , per, n, raw, u, dt, dtu, sg, soft] = Array.from({ length: 10 }, (_, i) => i);
-  const [i0, len] = [f.local(i32), f.local(i32)];
-  f.get(task).get(per).i32Mul().set(i0);
-  f.get(n).get(i0).i32Sub().set(len);
-  f.get(len).get(per).i32GtS();
-  f.if(() => void f.get(per).set(len));
-  const at = (ptr: number): void => void f.get(ptr).get(i0).i32Const(4).i32Mul().i32Add();
-  f.get(len);
-  for (const ptr of [raw, u, dt, dtu]) at(ptr);
-  // sg = 0 means "not wanted"
-  f.get(sg).get(sg).get(i0).i32Const(4).i32Mul().i32Add().get(sg).i32Eqz().select();
-  f.get(soft).call(inner);
-}
-
-type ScanExports = Record<'stepSizes' | 'scanForward' | 'scanBackward', (...args: number[]) => void>;
+type ScanExports = Record<string, (...args: number[]) => void>;
 
 let kernel: WasmKernel<ScanExports> | null | undefined;
 
@@ -296,11 +30,7 @@ let kernel: WasmKernel<ScanExports> | null | undefined;
 function instance(): WasmKernel<ScanExports> | null {
   if (kernel !== undefined) return kernel;
   if (!simdSupported()) return (kernel = null);
-  kernel = compileKernel<ScanExports>((m) => {
-    emitStepSizesTask(m, emitStepSizes(m));
-    emitForward(m);
-    emitBackward(m);
-  });
+  kernel = compileKernel<ScanExports>(emitScanKernels);
   return kernel;
 }
 
@@ -371,6 +101,9 @@ function plan(dims: ScanDims): { tasks: number; dPer: number } {
   return { tasks, dPer: Math.ceil(dims.D / tasks) };
 }
 
+/** The register kernel for this state size where there is one, else the general kernel. */
+const kernelName = (base: string, N: number): string => (N / 4 <= MAX_REG_VECTORS ? `${base}${N / 4}` : base);
+
 /** stepSizes over `n` values, split into whole-vector pieces over the threads */
 function runStepSizes(k: WasmKernel<ScanExports>, n: number, args: readonly number[]): void {
   const threads = getNumThreads();
@@ -397,7 +130,7 @@ export function scanForwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, d
   a.set(A);
   toTimeMajor(B, bt, batch, N, L);
   toTimeMajor(C, ct, batch, N, L);
-  k.run('scanForward', tasks, [dPer, batch, L, N, D, ...at.slice(1, 9)]);
+  k.run(kernelName('scanForward', N), tasks, [dPer, batch, L, N, D, ...at.slice(1, 9)]);
   const outL = rowLength(dims, attrs);
   const out = cpuResultArray('float32', outSize, false) as Float32Array; // every element written below
   for (let r = 0; r < rows; r++) {
@@ -446,7 +179,7 @@ export function scanBackwardWasm(data: readonly TypedArray[], attrs: ScanAttrs, 
   dCt.fill(0);
   const args = at.slice(0, 17);
   if (!attrs.returnLastState) args[11] = 0;
-  k.run('scanBackward', tasks, [dPer, batch, L, N, D, ...args]);
+  k.run(kernelName('scanBackward', N), tasks, [dPer, batch, L, N, D, ...args]);
   const [oU, oDelta, oA, oB, oC, oD, oBias, oZ] = gradOffsets(dims);
   const out = cpuResultArray('float32', outSize) as Float32Array; // zeroed: dD and ddeltaBias add up
   for (let r = 0; r < rows; r++) {

@@ -75,6 +75,34 @@ describe('compileKernel (package modules on the kernel threads)', () => {
       );
     });
 
+  it("runs the README's example: a scale kernel split over the threads", async () => {
+    await initWasmThreads(2);
+    const k = compileKernel((m) => {
+      const f = m.func('scale', [i32, i32, i32, i32, i32]);
+      const [task, , at, per, n] = [0, 1, 2, 3, 4];
+      const [i, end] = [f.local(i32), f.local(i32)];
+      f.get(task).get(per).i32Mul().set(i);
+      f.get(i).get(per).i32Add().set(end);
+      f.block((done) =>
+        f.loop((top) => {
+          f.get(i).get(end).i32GeU().get(i).get(n).i32GeU().i32Or().brIf(done);
+          f.get(at).get(i).i32Const(4).i32Mul().i32Add();
+          f.get(at).get(i).i32Const(4).i32Mul().i32Add().f32Load().f32Const(2).f32Mul().f32Store();
+          f.get(i).i32Const(1).i32Add().set(i).br(top);
+        }),
+      );
+    });
+    const n = 100_000;
+    const per = Math.ceil(n / 2);
+    kernelScratch.reset();
+    const at = kernelScratch.alloc(4 * n);
+    kernelScratch.reserve();
+    const x = kernelHeapF32().subarray(at / 4, at / 4 + n).fill(1.5);
+    k.run('scale', Math.ceil(n / per), [at, per, n]);
+    expect(x.every((v) => v === 3)).toBe(true);
+    setNumThreads(1);
+  });
+
   it('runs every task once on 1 and 2 threads, with per-task outputs, and names a missing export', async () => {
     const k = kernel();
     await initWasmThreads(2);
