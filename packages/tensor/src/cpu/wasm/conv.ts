@@ -297,6 +297,10 @@ export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: F
     gw.fill(0, 0, O * CKK);
     return;
   }
+  if (groups === 1) {
+    convWeightDirect(p, x, dy, gw);
+    return;
+  }
   const plan = planGemm(Og, CKK, NP);
   const colSlot = 4 * Math.min(KC, NP) * plan.npTask * NR + 64;
   const Mp = ceilDiv(Og, MR) * MR, CKKp = ceilDiv(CKK, NR) * NR;
@@ -335,6 +339,89 @@ export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: F
     for (let o = 0; o < Og; o++) {
       const s = cAt / 4 + o * CKKp;
       gw.set(heap.subarray(s, s + CKK), (g * Og + o) * CKK);
+    }
+  }
+}
+
+/**
+ * Backward-weight without im2col (groups 1, any stride and dilation): gw^T [C*kH*kW, O] summed
+ * over the pixels of each image, reading row k = (c, kh, kw) of the implicit im2col matrix
+ * straight from a zero-padded copy of x at a per-k offset, and dy packed per image into O-column
+ * panels (kept in cache for all of that image's row panels). Images are split into chunks, each
+ * summed into its own copy of gw^T; the copies are added in chunk order (chunks planned from the
+ * thread count set, so results do not depend on which thread ran which chunk).
+ */
+function convWeightDirect(p: Conv2dParams, x: Float32Array, dy: Float32Array, gw: Float32Array): void {
+  const { N, C, H, W, O, kH, kW, oH, oW } = p;
+  const CKK = C * kH * kW, S = oH * oW;
+  const Hp = H + 2 * p.pH, Wp = W + 2 * p.pW, img = C * Hp * Wp;
+  const CKKp = ceilDiv(CKK, MR) * MR, Op = ceilDiv(O, NR) * NR;
+  const threads = O * CKK * N * S >= 1 << 18 ? getNumThreads() : 1;
+  const chunks = Math.min(N, threads === 1 ? 1 : 2 * threads);
+  const per = ceilDiv(N, chunks), tasks = ceilDiv(N, per);
+  const need = 4 * (N * C * H * W + N * img + N * O * S + CKKp + threads * Op * S + tasks * CKKp * Op) + 1024;
+  const sliced = splitBatch(p, need, (n0, n) => {
+    const part = new Float32Array(O * CKK);
+    convWeightDirect(batchSlice(p, n), x.subarray(n0 * C * H * W), dy.subarray(n0 * O * S), part);
+    if (n0 === 0) gw.set(part);
+    else for (let i = 0; i < O * CKK; i++) gw[i] += part[i];
+  });
+  if (sliced) return;
+  scratch.reset();
+  const xAt = scratch.alloc(4 * N * C * H * W);
+  const xpAt = scratch.alloc(4 * N * img);
+  const dyAt = scratch.alloc(4 * N * O * S);
+  const tabAt = scratch.alloc(4 * CKKp);
+  const bpAt = scratch.alloc(4 * threads * Op * S);
+  const cAt = scratch.alloc(4 * tasks * CKKp * Op);
+  scratch.reserve();
+  const rt = runtime();
+  let heap = heapF32();
+  heap.set(x.subarray(0, N * C * H * W), xAt / 4);
+  heap.fill(0, xpAt / 4, xpAt / 4 + N * img);
+  copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
+  heap.set(dy.subarray(0, N * O * S), dyAt / 4);
+  // rows past CKK (the last panel's spare rows) read the image's first pixels; their sums are dropped
+  const tab = new Int32Array(rt.memory.buffer, tabAt, CKKp).fill(0);
+  for (let c = 0, k = 0; c < C; c++) {
+    for (let kh = 0; kh < kH; kh++) {
+      for (let kw = 0; kw < kW; kw++) tab[k++] = 4 * (c * Hp * Wp + kh * p.dH * Wp + kw * p.dW);
+    }
+  }
+  const q = params();
+  q[P.KIND] = JOB.DCONVW;
+  q[P.MR] = MR;
+  q[P.NR] = NR;
+  q[P.M] = CKK;
+  q[P.N] = Op;
+  q[P.K] = O;
+  q[P.A] = dyAt;
+  q[P.A_ITEM] = 4 * O * S;
+  q[P.B] = xpAt;
+  q[P.IMG] = img;
+  q[P.B_CS] = p.sW;
+  q[P.ROW_STEP] = p.sH * Wp;
+  q[P.TAB] = tabAt;
+  q[P.OH] = oH;
+  q[P.OWT] = oW;
+  q[P.ROWS] = N;
+  q[P.ROWS_TASK] = per;
+  q[P.BP] = bpAt;
+  q[P.BP_STRIDE] = 4 * Op * S;
+  q[P.C] = cAt;
+  q[P.C_SLOT] = 4 * CKKp * Op;
+  q[P.LDC] = Op;
+  dispatch(tasks, threads);
+  heap = heapF32();
+  // gw [O, CKK] = sum over the chunks, in order, of gw^T [CKK, Op]
+  const c0 = cAt / 4;
+  for (let k = 0; k < CKK; k++) {
+    for (let o = 0; o < O; o++) gw[o * CKK + k] = heap[c0 + k * Op + o];
+  }
+  for (let t = 1; t < tasks; t++) {
+    const ct = c0 + t * CKKp * Op;
+    for (let k = 0; k < CKK; k++) {
+      for (let o = 0; o < O; o++) gw[o * CKK + k] += heap[ct + k * Op + o];
     }
   }
 }

@@ -32,6 +32,8 @@ export interface KernelExports {
   im2col(geo: number, x: number, k0: number, kc: number, j0: number, ncols: number, dst: number, ldd: number): void;
   /** direct conv, one output row: mp channel panels x `tiles` NR-wide tiles (see emitDconv) */
   dconv(ap: number, xrow: number, tab: number, c: number, ldc: number, kc: number, mp: number, tiles: number, load: number): void;
+  /** conv weight gradient, one image: a MR x NR tile of gw^T (see emitDconvW) */
+  dconvW(ap: number, tab: number, bp: number, c: number, ldc: number, oh: number, ow: number, rowStep: number, colStep: number, load: number): void;
   /** copies `rows` rows of `len` floats between row strides ss and ds (floats) */
   copyRows(src: number, ss: number, dst: number, ds: number, rows: number, len: number): void;
   /** gx planes q = n*C + c in [p0, p1) += col2im of dcol (row stride ldd elements) for the conv at `geo` */
@@ -191,6 +193,66 @@ function emitDconv(m: ModuleBuilder, kernel: number): void {
       f.br(topI);
     });
   });
+}
+
+/**
+ * The conv weight gradient's microkernel, without im2col: C [MR rows k, NR columns o] (row stride
+ * ldc bytes) (+)= sum over the oh x ow output pixels of one image of x_k(pixel) dy_o(pixel). Row
+ * k = (c, kh, kw) of the implicit im2col matrix is read straight from the zero-padded image at
+ * ap + tab[k] (bytes), stepping colStep bytes per output pixel and rowStep per output row (any
+ * stride and dilation); dy comes as NR-float rows, one per pixel in order, at bp.
+ */
+function emitDconvW(m: ModuleBuilder, fma: boolean): void {
+  const f = m.func('dconvW', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [ap, tab, bp, c, ldc, oh, ow, rowStep, colStep, load] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const NV = NR / 4;
+  const acc: number[][] = [];
+  for (let r = 0; r < MR; r++) acc.push(Array.from({ length: NV }, () => f.local(V128)));
+  const b = Array.from({ length: NV }, () => f.local(V128));
+  const a = f.local(V128);
+  const row = Array.from({ length: MR }, () => f.local(I32)); // row r's first pixel of this output row
+  const q = Array.from({ length: MR }, () => f.local(I32)); // row r's current pixel
+  const [j, cp] = [f.local(I32), f.local(I32)];
+  for (let r = 0; r < MR; r++) f.get(ap).get(tab).i32Load(4 * r).i32Add().set(row[r]);
+  f.get(load).if(
+    () => {
+      f.get(c).set(cp);
+      for (let r = 0; r < MR; r++) {
+        for (let v = 0; v < NV; v++) f.get(cp).v128Load(16 * v).set(acc[r][v]);
+        if (r < MR - 1) f.get(cp).get(ldc).i32Add().set(cp);
+      }
+    },
+    () => {
+      for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.v128Zero().set(acc[r][v]);
+    },
+  );
+  f.get(oh).i32Const(0).i32GtS().get(ow).i32Const(0).i32GtS().i32And().if(() => {
+    f.loop((rows) => {
+      for (let r = 0; r < MR; r++) f.get(row[r]).set(q[r]);
+      f.get(ow).set(j);
+      f.loop((pixels) => {
+        for (let v = 0; v < NV; v++) f.get(bp).v128Load(16 * v).set(b[v]);
+        for (let r = 0; r < MR; r++) {
+          f.get(q[r]).v128Load32Splat().set(a);
+          for (let v = 0; v < NV; v++) {
+            if (fma) f.get(a).get(b[v]).get(acc[r][v]).f32x4RelaxedMadd();
+            else f.get(acc[r][v]).get(a).get(b[v]).f32x4Mul().f32x4Add();
+            f.set(acc[r][v]);
+          }
+          f.get(q[r]).get(colStep).i32Add().set(q[r]);
+        }
+        f.get(bp).i32Const(4 * NR).i32Add().set(bp);
+        f.get(j).i32Const(1).i32Sub().tee(j).brIf(pixels);
+      });
+      for (let r = 0; r < MR; r++) f.get(row[r]).get(rowStep).i32Add().set(row[r]);
+      f.get(oh).i32Const(1).i32Sub().tee(oh).brIf(rows);
+    });
+  });
+  f.get(c).set(cp);
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < NV; v++) f.get(cp).get(acc[r][v]).v128Store(16 * v);
+    if (r < MR - 1) f.get(cp).get(ldc).i32Add().set(cp);
+  }
 }
 
 /** Copies `rows` rows of `len` floats (row strides ss and ds floats), 4 floats a move. */
@@ -696,5 +758,6 @@ export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   emitEwise(m);
   emitBinary(m);
   emitLayerNorm(m);
+  emitDconvW(m, o.fma);
   return m.bytes();
 }

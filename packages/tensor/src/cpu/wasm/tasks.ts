@@ -26,7 +26,7 @@ export const CTRL = {
 } as const;
 
 /** Job kinds. */
-export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6, EWISE: 7, EXTERN: 8 } as const;
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6, EWISE: 7, EXTERN: 8, DCONVW: 9 } as const;
 
 /** B sources for GEMM jobs. */
 export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
@@ -198,6 +198,23 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
     }
     const args = new Int32Array(xs.memory.buffer, p[P.X_ARGS], p[P.X_NARGS]);
     fx[Object.keys(fx)[p[P.X_FN]]](i, tid, ...args);
+  } else if (kind === JOB.DCONVW) {
+    // conv weight gradient (conv.ts convWeightDirect), slots reused: images [n0, n1) of ROWS, ROWS_TASK
+    // a task, summed into copy i of gw^T [M = C*kH*kW rows, N = O padded to NR columns]; per image,
+    // dy [O, OH*OWT] at A (A_ITEM bytes apart) is packed into NR-column panels in this thread's BP
+    // slot, then each MR-row panel x NR-column tile reads x from the padded image at B
+    const n0 = i * p[P.ROWS_TASK], n1 = Math.min(p[P.ROWS], n0 + p[P.ROWS_TASK]);
+    const oH = p[P.OH], oW = p[P.OWT], S = oH * oW, tiles = N / NR, ldc = p[P.LDC];
+    const c = p[P.C] + i * p[P.C_SLOT], bp = p[P.BP] + tid * p[P.BP_STRIDE];
+    for (let n = n0; n < n1; n++) {
+      ex.packB(p[P.A] + n * p[P.A_ITEM], 1, S, K, S, bp, tiles);
+      const img = p[P.B] + n * p[P.IMG] * 4;
+      for (let kp = 0; kp < panelsM; kp++) {
+        for (let t = 0; t < tiles; t++) {
+          ex.dconvW(img, p[P.TAB] + kp * MR * 4, bp + t * S * NR * 4, c + (kp * MR * ldc + t * NR) * 4, ldc * 4, oH, oW, p[P.ROW_STEP] * 4, p[P.B_CS] * 4, n > n0 ? 1 : 0);
+        }
+      }
+    }
   } else if (kind === JOB.COL2IM) {
     const q0 = i * p[P.PLANES_TASK];
     ex.col2im(p[P.GEO], p[P.C], p[P.LDD], p[P.GX], q0, Math.min(q0 + p[P.PLANES_TASK], p[P.PLANES]));
