@@ -53,6 +53,8 @@ const cases: [string, Conv2dParams][] = [
   ['many output columns', params(3, 4, 33, 31, 9, 3, 3, { sH: 1, sW: 2, pH: 1, pW: 0 })],
   ['long batch (weight gradient split over N*oH*oW)', params(4, 3, 24, 24, 5, 3, 3, { pH: 1, pW: 1 })],
   ['many channels, wide rows (im2col forward at unit stride)', params(2, 3, 20, 22, 20, 3, 3, { pH: 1, pW: 1 })],
+  // direct forward and input gradient over 28-wide rows: three 8-wide tiles and a 4-wide one
+  ['28-wide rows (a 4-wide last tile)', params(3, 5, 6, 28, 12, 3, 3, { pH: 1, pW: 1 })],
   // the direct weight gradient: O = 10 spans two 8-column panels, C*kH*kW = 27 leaves a partial
   // 4-row panel, rows stride 2 and taps dilation 2, images in chunks (2 threads)
   ['weight gradient over image chunks, odd panels', params(8, 3, 15, 17, 10, 3, 3, { sH: 2, sW: 1, pH: 1, pW: 2, dW: 2 })],

@@ -134,14 +134,16 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
 /**
  * Forward conv at unit width stride without im2col: the input is copied once into a zero-padded
  * image, and the microkernel reads each B tile (NR consecutive outputs of one output row) straight
- * from it at a per-k offset. Rows are computed NR-wide, so up to NR-1 columns per output row are
- * computed and dropped; they read padding or the next row, never past the buffer's slack.
+ * from it at a per-k offset. Rows are computed in NR-wide tiles (the last 4 wide where that is
+ * enough), so up to NR-1 columns per output row are computed and dropped; they read padding or
+ * the next row, never past the buffer's slack.
  */
 function convDirect(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Float32Array): void {
   const { N, C, H, W, O, kH, kW, groups, oH, oW } = p;
   const Cg = C / groups, Og = O / groups, CKK = Cg * kH * kW;
   const Hp = H + 2 * p.pH, Wp = W + 2 * p.pW, img = C * Hp * Wp;
-  const owt = ceilDiv(oW, NR) * NR, rows = N * oH;
+  // whole NR-wide tiles, the last one 4 wide where that covers the row (28 = 3 x 8 + 4)
+  const owt = oW % NR > 0 && oW % NR <= 4 ? oW - (oW % NR) + 4 : ceilDiv(oW, NR) * NR, rows = N * oH;
   const Mp = ceilDiv(Og, MR) * MR;
   // C is out with rows padded to owt and Mp - Og spare planes per image: a group's last channel
   // panel spills into the next group's planes (written after it, in order) or the spare ones

@@ -31,7 +31,7 @@ export interface KernelExports {
   /** fills dst[kc x ncols] (row stride ldd elements) with im2col rows k0.. and columns j0.. of the conv at `geo` */
   im2col(geo: number, x: number, k0: number, kc: number, j0: number, ncols: number, dst: number, ldd: number): void;
   /** direct conv, one output row: mp channel panels x `tiles` NR-wide tiles (see emitDconv) */
-  dconv(ap: number, xrow: number, tab: number, c: number, ldc: number, kc: number, mp: number, tiles: number, load: number): void;
+  dconv(ap: number, xrow: number, tab: number, c: number, ldc: number, kc: number, mp: number, tiles: number, load: number, tail: number): void;
   /** conv weight gradient, one image: a MR x NR tile of gw^T (see emitDconvW) */
   dconvW(ap: number, tab: number, bp: number, c: number, ldc: number, oh: number, ow: number, rowStep: number, colStep: number, load: number): void;
   /** copies `rows` rows of `len` floats between row strides ss and ds (floats) */
@@ -75,12 +75,12 @@ export const GEO = {
  * width stride): row k of the B tile is the NR floats at bp + tab[k] (byte offsets), read straight
  * from a zero-padded image, so no im2col matrix is ever built.
  */
-function emitKernel(m: ModuleBuilder, fma: boolean, direct: boolean): number {
+function emitKernel(m: ModuleBuilder, fma: boolean, direct: boolean, nr: number = NR): number {
   const f = direct ? m.func(null, [I32, I32, I32, I32, I32, I32, I32]) : m.func('kernel', [I32, I32, I32, I32, I32, I32]);
   const [ap, bp, c, ldc, kc, load] = [0, 1, 2, 3, 4, 5];
   const tab = 6;
   const bq = direct ? f.local(I32) : bp;
-  const NV = NR / 4;
+  const NV = nr / 4;
   const acc: number[][] = [];
   for (let r = 0; r < MR; r++) acc.push(Array.from({ length: NV }, () => f.local(V128)));
   const b = Array.from({ length: NV }, () => f.local(V128));
@@ -164,11 +164,12 @@ function emitMacro(m: ModuleBuilder, kernel: number): void {
 
 /**
  * Direct conv over one output row: for each of mp row panels (output channels) and each of `tiles`
- * NR-wide tiles of the row, C tile (+)= A panel x B tile read at xrow + tile*NR floats + tab[k].
+ * NR-wide tiles of the row, C tile (+)= A panel x B tile read at xrow + tile*NR floats + tab[k];
+ * with `tail`, one more 4-wide tile after them (a 28-wide row is 3 x 8 + 4, not 4 x 8).
  */
-function emitDconv(m: ModuleBuilder, kernel: number): void {
-  const f = m.func('dconv', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [ap, xrow, tab, c, ldc, kc, mp, tiles, load] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+function emitDconv(m: ModuleBuilder, kernel: number, kernel4: number): void {
+  const f = m.func('dconv', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [ap, xrow, tab, c, ldc, kc, mp, tiles, load, tail] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [ip, t, xq, cq] = Array.from({ length: 4 }, () => f.local(I32));
   f.i32Const(0).set(ip);
   f.block((doneI) => {
@@ -187,6 +188,7 @@ function emitDconv(m: ModuleBuilder, kernel: number): void {
           f.br(topT);
         });
       });
+      f.get(tail).if(() => void f.get(ap).get(xq).get(cq).get(ldc).get(kc).get(load).get(tab).call(kernel4));
       f.get(ap).get(kc).i32Const(4 * MR).i32Mul().i32Add().set(ap);
       f.get(c).get(ldc).i32Const(MR).i32Mul().i32Add().set(c);
       f.get(ip).i32Const(1).i32Add().set(ip);
@@ -748,7 +750,7 @@ export function kernelModuleBytes(o: KernelOptions): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory({ module: 'env', name: 'memory', initial: o.initialPages, maximum: o.maximumPages, shared: o.shared });
   emitMacro(m, emitKernel(m, o.fma, false));
-  emitDconv(m, emitKernel(m, o.fma, true));
+  emitDconv(m, emitKernel(m, o.fma, true), emitKernel(m, o.fma, true, 4));
   emitCopyRows(m);
   const packT = emitPackT(m);
   emitPackEntry(m, 'packA', MR, true, emitPack(m, null, MR, true), packT);

@@ -74,7 +74,7 @@ export const P = {
   OH: 38,
   ROW_STEP: 39, // floats between the padded input rows of consecutive oh (sH * padded width)
   IMG: 40, // floats between padded input images
-  OWT: 41, // output row width rounded up to whole NR tiles
+  OWT: 41, // output row width rounded up to whole NR tiles, or to NR tiles and one 4-wide tile
   TAB: 42, // B-row byte offsets, one per k
   IMG_C: 43, // floats between output images in C
   SRC: 44, // copy: planes of ROWS_N rows x LEN floats, row strides SS / DS, plane strides SP / DP (floats)
@@ -176,7 +176,7 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
       const xrow = p[P.B] + (n * p[P.IMG] + oh * p[P.ROW_STEP]) * 4;
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
-        ex.dconv(p[P.AP] + pc * Mp * 4, xrow, p[P.TAB] + pc * 4, p[P.C] + (n * p[P.IMG_C] + oh * owt) * 4, ldc * 4, kc, panelsM, owt / NR, pc > 0 ? 1 : 0);
+        ex.dconv(p[P.AP] + pc * Mp * 4, xrow, p[P.TAB] + pc * 4, p[P.C] + (n * p[P.IMG_C] + oh * owt) * 4, ldc * 4, kc, panelsM, Math.floor(owt / NR), pc > 0 ? 1 : 0, owt % NR ? 1 : 0);
       }
     }
   } else if (kind === JOB.COPY) {
