@@ -52,7 +52,8 @@ const cases: [string, Conv2dParams][] = [
   ['larger (threads take part)', params(4, 16, 14, 14, 8, 3, 3, { pH: 1, pW: 1 })],
   ['many output columns', params(3, 4, 33, 31, 9, 3, 3, { sH: 1, sW: 2, pH: 1, pW: 0 })],
   ['long batch (weight gradient split over N*oH*oW)', params(4, 3, 24, 24, 5, 3, 3, { pH: 1, pW: 1 })],
-  ['many channels, wide rows (im2col forward at unit stride)', params(2, 3, 20, 22, 20, 3, 3, { pH: 1, pW: 1 })],
+  ['many channels, wide rows (im2col forward at unit stride)', params(2, 3, 20, 22, 52, 3, 3, { pH: 1, pW: 1 })],
+  ['1x1, many channels, wide rows (im2col forward at unit stride)', params(2, 5, 4, 22, 20, 1, 1)],
   // direct forward and input gradient over 28-wide rows: three 8-wide tiles and a 4-wide one
   ['28-wide rows (a 4-wide last tile)', params(3, 5, 6, 28, 12, 3, 3, { pH: 1, pW: 1 })],
   // the direct weight gradient: O = 10 spans two 8-column panels, C*kH*kW = 27 leaves a partial
@@ -82,7 +83,7 @@ describe('conv2d wasm kernels', () => {
     rt.maxScratch = 64 * 1024;
     try {
       checkConv(params(6, 3, 12, 12, 4, 3, 3, { pH: 1, pW: 1 }), 7); // direct forward
-      checkConv(params(6, 3, 12, 26, 20, 3, 3, { pH: 1, pW: 1 }), 8); // im2col forward
+      checkConv(params(6, 3, 12, 26, 52, 3, 3, { pH: 1, pW: 1 }), 8); // im2col forward
       checkConv(params(5, 3, 12, 12, 4, 3, 3, { sH: 2, sW: 2, pH: 1, pW: 1 }), 9); // col2im backward
     } finally {
       rt.maxScratch = limit;
