@@ -41,6 +41,7 @@ export {
 export { takeArray as cpuResultArray } from './cpu/pool.js';
 // defined with defineOp at load, so kept out of ops/index.ts (which tensor.ts imports)
 export { geluGrad, siluGrad } from './ops/activation-grad.js';
+export { foreachNorm } from './ops/foreach-norm.js';
 export * from './errors.js';
 export * from './dtype.js';
 export { broadcastShapes, contiguousStrides, isContiguousLayout, normDim, normDims, sizeOf, shapesEqual, type Shape } from './shape.js';

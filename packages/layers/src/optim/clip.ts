@@ -1,5 +1,5 @@
 import { noGrad } from '@dl/autograd';
-import { DLError, scope, stack, type Tensor } from '@dl/tensor';
+import { DLError, cat, foreachNorm, scope, type Tensor } from '@dl/tensor';
 import { checkNumber } from '../args.js';
 
 /**
@@ -16,9 +16,19 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType
   if (!grads.length) throw new DLError('clipGradNorm', 'no parameter has a gradient; call backward() first');
   return noGrad(() =>
     scope(() => {
-      let total: Tensor;
-      if (normType === Infinity) total = stack(grads.map((g) => g.abs().max())).max();
-      else total = stack(grads.map((g) => g.abs().pow(normType).sum())).sum().pow(1 / normType);
+      // each gradient's norm in one op per device and dtype (PyTorch's _foreach_norm), then the
+      // norm of those norms, on the first gradient's device
+      const groups = new Map<string, Tensor[]>();
+      for (const g of grads) {
+        const key = `${g.device}:${g.dtype}`;
+        groups.set(key, [...(groups.get(key) ?? []), g]);
+      }
+      const first = grads[0];
+      const norms = [...groups.values()].map((gs) => {
+        const n = foreachNorm(gs, normType);
+        return groups.size === 1 ? n : n.to(first.device).cast(first.dtype);
+      });
+      const total = foreachNorm(norms.length === 1 ? norms : [cat(norms)], normType).reshape([]);
       // the same clamped coefficient as PyTorch: grads are untouched when the norm is small
       const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(undefined, 1);
       for (const g of grads) g.mul_(coef);

@@ -134,6 +134,16 @@ describe('clipGradNorm', () => {
     assertClose(a.grad, c.ga_after, 'clipped grad a');
     assertClose(b.grad, c.gb_after, 'clipped grad b');
   });
+  it('takes norm types 1 and Infinity, and gradients of mixed dtypes (a norm per dtype, then their norm)', () => {
+    const a = param(zeros([2]));
+    const b = param(zeros([3], { dtype: 'float64' }));
+    for (const [ord, want] of [[1, 15], [Infinity, 5], [2, Math.sqrt(55)]] as const) {
+      a.grad = tensor([3, -4]);
+      b.grad = tensor([1, 2, -5], { dtype: 'float64' });
+      expect(clipGradNorm([a, b], 0.5, ord).item()).toBeCloseTo(want, 5);
+      expect(b.grad.toArray()[2]).toBeCloseTo((-5 * 0.5) / (want + 1e-6), 6);
+    }
+  });
   it('leaves small gradients alone', () => {
     const a = param(zeros([2]));
     a.grad = tensor([0.3, 0.4]);
