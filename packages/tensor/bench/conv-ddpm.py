@@ -1,6 +1,7 @@
 # PyTorch's time for the conv shapes of bench/conv-ddpm.ts (read as JSON on stdin): forward,
 # backward-input and backward-weight (aten.convolution_backward with one output each), ms, best
-# of `reps`, at the given thread count. Prints one JSON list of [fwd, bwdInput, bwdWeight].
+# of `reps`, at the given thread count: wall clock, or with "cpu" this process's CPU time (all its
+# threads; steadier on a shared machine). Prints one JSON list of [fwd, bwdInput, bwdWeight].
 import json, sys, time
 import torch
 
@@ -8,14 +9,15 @@ cfg = json.load(sys.stdin)
 torch.set_num_threads(cfg["threads"])
 torch.manual_seed(0)
 reps = cfg["reps"]
+clock = time.process_time if cfg.get("cpu") else time.perf_counter
 
 def best(fn):
     fn()
     t = float("inf")
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        t = min(t, time.perf_counter() - t0)
+        t = min(t, clock() - t0)
     return 1000 * t
 
 rows = []

@@ -1,14 +1,22 @@
 // The conv2d calls of `dl train ddpm-mnist`'s step (U-Net 16-32-32, batch 64; sampling runs the
 // forward at 100) through the wasm kernels, per shape and thread count, beside PyTorch's
 // conv2d / convolution_backward on the same shapes and threads in the same run (Debian's
-// /usr/bin/python3 with torch; left out when it is missing).
-//   node bench/build.mjs && node bench/dist/conv-ddpm.mjs [batch=64] [reps=7]
+// /usr/bin/python3 with torch; left out when it is missing). Wall-clock ms, or with `cpu` the
+// process's CPU ms (all threads), which a shared, loaded machine disturbs far less.
+//   node bench/build.mjs && node bench/dist/conv-ddpm.mjs [batch=64] [reps=7] [wall|cpu] [threads=1,2]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Conv2dParams, conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm, initWasmThreads, setNumThreads } from '../src/cpu/wasm/index.js';
 
 const batch = Number(process.argv[2] ?? 64);
 const reps = Number(process.argv[3] ?? 7);
+const cpu = process.argv[4] === 'cpu';
+const threadCounts = (process.argv[5] ?? '1,2').split(',').map(Number);
+const now = () => {
+  if (!cpu) return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 // [calls per step, C, H, O, k, stride, pad]: the step's 35 forward calls (captured with a dispatch listener)
 const SHAPES: [number, number, number, number, number, number, number][] = [
   [1, 1, 28, 16, 3, 1, 1],
@@ -44,9 +52,9 @@ function best(fn: () => void): number {
   fn();
   let t = Infinity;
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
+    const t0 = now();
     fn();
-    t = Math.min(t, performance.now() - t0);
+    t = Math.min(t, now() - t0);
   }
   return t;
 }
@@ -55,7 +63,7 @@ function torchTimes(threads: number): number[][] | null {
   const py = '/usr/bin/python3';
   const script = fileURLToPath(new URL('../conv-ddpm.py', import.meta.url));
   const shapes = SHAPES.map(([, C, H, O, k, s, p]) => [batch, C, H, H, O, k, s, p]);
-  const r = spawnSync(py, [script], { input: JSON.stringify({ threads, reps, shapes }), encoding: 'utf8' });
+  const r = spawnSync(py, [script], { input: JSON.stringify({ threads, reps, shapes, cpu }), encoding: 'utf8' });
   if (r.status !== 0) {
     console.log(`(no PyTorch: ${(r.stderr || String(r.error)).trim().split('\n').pop()})`);
     return null;
@@ -64,10 +72,10 @@ function torchTimes(threads: number): number[][] | null {
 }
 
 await initWasmThreads(2);
-for (const threads of [1, 2]) {
+for (const threads of threadCounts) {
   setNumThreads(threads);
   const torch = torchTimes(threads);
-  console.log(`\nbatch ${batch}, ${threads} thread(s), ms (best of ${reps}); torch = PyTorch ${threads} thread(s)`);
+  console.log(`\nbatch ${batch}, ${threads} thread(s), ${cpu ? 'CPU' : 'wall'} ms (best of ${reps}); torch = PyTorch ${threads} thread(s)`);
   console.log('calls  x [C,H,W] -> O  k/s | fwd  torch | bwd-input  torch | bwd-weight  torch');
   const tot = [0, 0, 0, 0, 0, 0];
   SHAPES.forEach(([calls, C, H, O, k, s, pad], i) => {
