@@ -156,8 +156,10 @@ function convDirect(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Floa
   const need = 4 * (N * C * H * W + N * img + slack + O * CKK + CKK + Mp * CKK + cLen + N * O * oH * oW) + 1024;
   if (splitBatch(p, need, (n0, n) => convDirect(batchSlice(p, n), x.subarray(n0 * C * H * W), w, out.subarray(n0 * O * oH * oW)))) return;
   scratch.reset();
-  const xAt = scratch.alloc(4 * N * C * H * W);
-  const xpAt = scratch.alloc(4 * (N * img + slack));
+  // without padding (1x1 convs) the copy of x is the padded image
+  const unpadded = p.pH === 0 && p.pW === 0;
+  const xAt = scratch.alloc(4 * (N * C * H * W + (unpadded ? slack : 0)));
+  const xpAt = unpadded ? xAt : scratch.alloc(4 * (N * img + slack));
   const wAt = scratch.alloc(4 * O * CKK);
   const tabAt = scratch.alloc(4 * CKK);
   const apAt = scratch.alloc(4 * Mp * CKK);
@@ -168,8 +170,12 @@ function convDirect(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Floa
   const rt = runtime();
   let heap = heapF32();
   heap.set(x.subarray(0, N * C * H * W), xAt / 4);
-  heap.fill(0, xpAt / 4, xpAt / 4 + N * img + slack);
-  copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
+  if (unpadded) {
+    heap.fill(0, xAt / 4 + N * img, xAt / 4 + N * img + slack);
+  } else {
+    heap.fill(0, xpAt / 4, xpAt / 4 + N * img + slack);
+    copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
+  }
   heap.set(w.subarray(0, O * CKK), wAt / 4);
   const tab = new Int32Array(rt.memory.buffer, tabAt, CKK);
   for (let c = 0, k = 0; c < Cg; c++) {
@@ -371,8 +377,9 @@ function convWeightDirect(p: Conv2dParams, x: Float32Array, dy: Float32Array, gw
   });
   if (sliced) return;
   scratch.reset();
+  const unpadded = p.pH === 0 && p.pW === 0;
   const xAt = scratch.alloc(4 * N * C * H * W);
-  const xpAt = scratch.alloc(4 * N * img);
+  const xpAt = unpadded ? xAt : scratch.alloc(4 * N * img);
   const dyAt = scratch.alloc(4 * N * O * S);
   const tabAt = scratch.alloc(4 * CKKp);
   const bpAt = scratch.alloc(4 * threads * Op * S);
@@ -381,8 +388,10 @@ function convWeightDirect(p: Conv2dParams, x: Float32Array, dy: Float32Array, gw
   const rt = runtime();
   let heap = heapF32();
   heap.set(x.subarray(0, N * C * H * W), xAt / 4);
-  heap.fill(0, xpAt / 4, xpAt / 4 + N * img);
-  copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
+  if (!unpadded) {
+    heap.fill(0, xpAt / 4, xpAt / 4 + N * img);
+    copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
+  }
   heap.set(dy.subarray(0, N * O * S), dyAt / 4);
   // rows past CKK (the last panel's spare rows) read the image's first pixels; their sums are dropped
   const tab = new Int32Array(rt.memory.buffer, tabAt, CKKp).fill(0);
