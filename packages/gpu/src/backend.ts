@@ -1,9 +1,9 @@
-import { arrayFor, checkDeviceDType, sizeOf, type Backend, type DType, type TypedArray } from '@dl/tensor';
+import { arrayFor, checkDeviceDType, isFloat, sizeOf, type Backend, type DType, type TypedArray } from '@dl/tensor';
 import { BINARY_OPS, UNARY_OPS, type KernelAttrs, type KernelPrimitive, type KernelTable, type OutInfo, type TensorInfo } from '@dl/tensor/internal';
 import { contiguousInfo, dataOf, layoutTag, newData } from './kernels/common.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, maxPool2dIndicesKernel } from './kernels/conv.js';
 import { CustomRunner } from './kernels/custom.js';
-import { arangeKernel, binaryKernel, binaryScalarKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel, whereScalarKernel } from './kernels/elementwise.js';
+import { arangeKernel, binaryInPlaceKernel, binaryKernel, binaryScalarKernel, castInto, castKernel, fullKernel, unaryKernel, whereKernel, whereScalarKernel } from './kernels/elementwise.js';
 import { argsortKernel, catKernel, gatherKernel, scatterAddKernel, sliceScatterKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { randomKernel } from './kernels/random.js';
@@ -205,6 +205,12 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
     runWgsl: (op, program, inputs, out, strided) => {
       ctx.check(op);
       return ctx.runOp(() => custom.run(op, program, inputs, out, strided));
+    },
+    binaryInPlace: (op, dst, other) => {
+      ctx.check(`${op}_`);
+      if (!isFloat(dst.dtype)) return false;
+      ctx.runOp(() => binaryInPlaceKernel(ctx, op, dst, other));
+      return true;
     },
     adamStep: (p, g, m, v, h) => {
       ctx.check('adamStep');

@@ -43,6 +43,12 @@ export interface Backend {
   readSync?(x: TensorInfo): TypedArray;
   /** writes src (same shape, same backend) into the strided view dst, in place */
   assign(dst: TensorInfo, src: TensorInfo): void;
+  /**
+   * Optional, in place: dst = dst op other in one kernel, for a float dst and `other` a number or a
+   * view of dst's dtype already broadcast to dst's shape, in other storage. Returns false, having
+   * written nothing, when it does not apply (the caller then computes out of place and assigns).
+   */
+  binaryInPlace?(op: 'add' | 'sub' | 'mul' | 'div', dst: TensorInfo, other: TensorInfo | number): boolean;
   /** releases storage data; called when the last reference goes */
   free(data: unknown): void;
   /** bytes held by storage data (for memory()) */

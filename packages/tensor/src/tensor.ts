@@ -245,18 +245,22 @@ export class Tensor {
   }
   add_(other: TensorLike, alpha = 1): this {
     checkInPlace('add_', this, other, alpha);
+    if (alpha === 1 && ops.binaryInPlace('add', this, other)) return this;
     return scope(() => ops.assign(this, ops.add(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   sub_(other: TensorLike, alpha = 1): this {
     checkInPlace('sub_', this, other, alpha);
+    if (alpha === 1 && ops.binaryInPlace('sub', this, other)) return this;
     return scope(() => ops.assign(this, ops.sub(this, alpha === 1 ? other : ops.mul(other, alpha))));
   }
   mul_(other: TensorLike): this {
     checkInPlace('mul_', this, other);
+    if (ops.binaryInPlace('mul', this, other)) return this;
     return scope(() => ops.assign(this, ops.mul(this, other)));
   }
   div_(other: TensorLike): this {
     checkInPlace('div_', this, other);
+    if (ops.binaryInPlace('div', this, other)) return this;
     return scope(() => ops.assign(this, ops.div(this, other)));
   }
   zero_(): this {

@@ -2,7 +2,7 @@ import { isFloat, type DType } from '@dl/tensor';
 import { type BinaryOp, type KernelAttrs, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { domainOf } from '../wgsl/builder.js';
-import { newData, outSize } from './common.js';
+import { dataOf, newData, outSize } from './common.js';
 import { INT_UNARY, binaryExpr, unaryF32, unaryI32 } from './math.js';
 import { runMap } from './map.js';
 
@@ -84,6 +84,28 @@ export function binaryScalarKernel(ctx: GpuContext, [x]: TensorInfo[], { op, val
     params: { value: scalarValue(value, x.dtype) },
   });
   return data;
+}
+
+/**
+ * dst = dst op other in place, one dispatch (`Backend.binaryInPlace`): dst is read through the
+ * output binding, other (a view broadcast to dst's shape, or a scalar in a uniform) as an input.
+ */
+export function binaryInPlaceKernel(ctx: GpuContext, op: 'add' | 'sub' | 'mul' | 'div', dst: TensorInfo, other: TensorInfo | number): void {
+  const domain = 'f32';
+  const out = { data: dataOf(dst), shape: dst.shape, strides: dst.strides, offset: dst.offset };
+  if (typeof other === 'number') {
+    runMap(ctx, op, {
+      key: `${op}:scalar`,
+      inputs: [],
+      readsOut: true,
+      out,
+      domain,
+      body: (b) => `  let s = ${b.param('value', domain)};\n${binaryExpr(op, domain, b, ['x0', 's'])}`,
+      params: { value: scalarValue(other, dst.dtype) },
+    });
+  } else {
+    runMap(ctx, op, { key: op, inputs: [{ info: other, domain }], readsOut: true, out, domain, body: (b) => binaryExpr(op, domain, b) });
+  }
 }
 
 /** value where cond equals fillWhen, else x: where with the scalar in a uniform. */

@@ -26,6 +26,11 @@ export interface MapSpec {
    */
   body: (b: ShaderBuilder) => string;
   params?: Record<string, number>;
+  /**
+   * In place: `x0` is the destination's own value (read through the output binding, since WebGPU
+   * forbids binding a buffer both writable and read-only in one dispatch) and `inputs` are x1, ...
+   */
+  readsOut?: boolean;
 }
 
 /**
@@ -43,7 +48,8 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
   const tags = inputs.map((x) => layoutTag(x.info));
   // 'n': a new contiguous output; 'c'/'s': a contiguous/strided view written in place
   const outTag = outStrided ? layoutTag({ ...(out as Required<typeof out>), data: null, dtype: out.data.dtype }) : 'n';
-  const key = `map:${spec.key}:${rank}:${inputs.map((x, i) => `${x.info.dtype}${tags[i]}${x.domain ?? ''}`).join(',')}:${out.data.dtype}${outTag}`;
+  const shift = spec.readsOut ? 1 : 0;
+  const key = `map:${spec.key}:${rank}:${inputs.map((x, i) => `${x.info.dtype}${tags[i]}${x.domain ?? ''}`).join(',')}:${out.data.dtype}${outTag}${spec.readsOut ? ':rw' : ''}`;
   const prog = ctx.program(key, () => {
     const b = new ShaderBuilder(WG);
     const outType = storageType(out.data.dtype);
@@ -52,9 +58,10 @@ export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
       const st = storageType(x.info.dtype);
       b.storage(`in${k}`, st);
       const idx = tags[k] === 'c' ? `${b.param(`off${k}_off`)} + g` : `${stridedOffsetFn(b, `off${k}`, rank, 's')}(g)`;
-      return `  let x${k} = ${toDomain(`in${k}[${idx}]`, st, x.domain ?? domainOf(x.info.dtype))};`;
+      return `  let x${k + shift} = ${toDomain(`in${k}[${idx}]`, st, x.domain ?? domainOf(x.info.dtype))};`;
     });
     const dst = outTag === 'n' ? 'i' : outTag === 'c' ? `${b.param('dst_off')} + g` : `${stridedOffsetFn(b, 'dst', rank, 's')}(g)`;
+    if (spec.readsOut) loads.unshift(`  let x0 = ${toDomain(`out[${dst}]`, outType, spec.domain)};`);
     const nP = b.param('n');
     const base = b.param('base');
     const body = spec.body(b);

@@ -215,6 +215,27 @@ function checkInPlace(op: string, target: Tensor, ts: readonly Tensor[]): void {
 }
 
 /**
+ * dst = dst op other in one kernel where dst's backend has one (`Backend.binaryInPlace`; WebGPU),
+ * for a float dst and a number or a tensor of its dtype in other storage; false otherwise, having
+ * written nothing. The in-place methods (`mul_`, ...) try it before computing out of place and
+ * assigning, which costs a second kernel. The caller has checked the operands (see Tensor).
+ */
+export function binaryInPlace(op: 'add' | 'sub' | 'mul' | 'div', dst: Tensor, other: TensorLike): boolean {
+  const backend = dst.storage.backend;
+  if (!backend.binaryInPlace || !isFloat(dst.dtype)) return false;
+  let arg: number | Tensor;
+  if (typeof other === 'number') arg = other;
+  else if (other instanceof Tensor && other.dtype === dst.dtype && other.device === dst.device && other.storage !== dst.storage) {
+    arg = shapesEqual(other.shape, dst.shape) ? other : expand(other, dst.shape);
+  } else return false;
+  checkInPlace('in-place op', dst, arg instanceof Tensor ? [dst, arg] : [dst]);
+  const done = backend.binaryInPlace(op, dst.info(), arg instanceof Tensor ? arg.info() : arg);
+  if (arg !== other && arg instanceof Tensor) arg.dispose();
+  if (done) dst.storage.version++;
+  return done;
+}
+
+/**
  * In place: writes `src` (broadcast to dst's shape, cast to dst's dtype) into dst's storage.
  * Refused while autograd records and either side requires grad — do it inside noGrad().
  */
