@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { binaryWasm, BIN, MODE, type BinArg, type BinOp } from './index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binaryWasm, BIN, getNumThreads, initWasmThreads, MODE, setNumThreads, type BinArg, type BinOp } from './index.js';
 import { seeded } from './test-util.js';
 
 const f32 = Math.fround;
@@ -60,5 +60,49 @@ describe('binaryWasm', () => {
         else expect(Object.is(out[k], want), `${op}(${a[k]}, ${b[k]}) = ${out[k]}, want ${want}`).toBe(true);
       }
     }
+  });
+
+  describe('on two threads', () => {
+    let before = 1;
+    beforeAll(async () => {
+      before = getNumThreads();
+      await initWasmThreads(2);
+    });
+    afterAll(() => setNumThreads(before));
+
+    it('gives the bits of one thread and of the JS loop for every operand layout past the parallel threshold', () => {
+      const rand = seeded(11);
+      // whole-row tasks with a partial last one; rows cut into tasks; one row longer than a threaded
+      // block; two threaded blocks of whole rows
+      const sizes: [number, number][] = [[300, 301], [3, 100003], [1, 300001], [2000, 257]];
+      let k = 0;
+      for (const am of MODES) {
+        for (const bm of MODES) {
+          for (const [rows, inner] of sizes) {
+            const op = OPS[k++ % OPS.length];
+            const a = operand(am, rows, inner, rand);
+            const b = operand(bm, rows, inner, rand);
+            const outs = [1, 2].map((threads) => {
+              setNumThreads(threads);
+              const out = new Float32Array(rows * inner).fill(NaN);
+              binaryWasm(op, a, b, out, rows, inner);
+              return out;
+            });
+            const what = `${op} ${NAMES[am]} ${NAMES[bm]} [${rows}, ${inner}]`;
+            let bad = -1;
+            for (let r = 0; r < rows && bad < 0; r++) {
+              for (let i = 0; i < inner; i++) {
+                const e = r * inner + i;
+                if (!Object.is(outs[1][e], outs[0][e]) || !Object.is(outs[1][e], f32(JS[op](at(a, inner, r, i), at(b, inner, r, i))))) {
+                  bad = e;
+                  break;
+                }
+              }
+            }
+            expect(bad, what).toBe(-1);
+          }
+        }
+      }
+    });
   });
 });

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CpuKernels, kernelChoice, layerNorm, setCpuKernels, tensor } from '../../index.js';
 import { runKernel } from '../../internal.js';
 import { layerNormGradInputKernel, layerNormKernel } from '../norm.js';
-import { layerNormRowsWasm } from './index.js';
+import { getNumThreads, initWasmThreads, layerNormRowsWasm, setNumThreads } from './index.js';
 import { seeded } from './test-util.js';
 
 /** The first index where a and b differ (Object.is), or -1. */
@@ -56,5 +56,37 @@ describe('layerNormRowsWasm', () => {
     expect(calls).toEqual(['forward', 'grad']);
     setCpuKernels('js');
     expect(simd).toEqual(run());
+  });
+
+  describe('on two threads', () => {
+    let before = 1;
+    beforeAll(async () => {
+      before = getNumThreads();
+      await initWasmThreads(2);
+    });
+    afterAll(() => setNumThreads(before));
+
+    it('gives the bits of one thread and of the JS kernels, forward and gradient, past the parallel threshold', () => {
+      const rand = seeded(5);
+      setCpuKernels('js');
+      // GroupNorm-like rows in one and in two threaded blocks, long rows one per task, short rows
+      for (const [rows, len] of [[128, 1568], [200, 1568], [5, 20001], [3000, 33]]) {
+        const n = rows * len;
+        const x = rand(n).map((v) => 40 * v + 7);
+        const g = rand(n);
+        const out = { shape: [rows, len], dtype: 'float32' as const };
+        const want = layerNormKernel([info(x, rows, len)], { axis: 1, eps: 1e-5 }, out);
+        const wantG = layerNormGradInputKernel([info(g, rows, len), info(x, rows, len)], { axis: 1, eps: 1e-5 }, out);
+        for (const threads of [1, 2]) {
+          setNumThreads(threads);
+          const got = new Float32Array(n).fill(NaN);
+          const gotG = new Float32Array(n).fill(NaN);
+          layerNormRowsWasm(x, null, got, rows, len, 1e-5);
+          layerNormRowsWasm(x, g, gotG, rows, len, 1e-5);
+          expect(firstDiff(got, want), `forward [${rows}, ${len}] ${threads} threads`).toBe(-1);
+          expect(firstDiff(gotG, wantG), `gradient [${rows}, ${len}] ${threads} threads`).toBe(-1);
+        }
+      }
+    });
   });
 });

@@ -26,7 +26,7 @@ export const CTRL = {
 } as const;
 
 /** Job kinds. */
-export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6, EWISE: 7, EXTERN: 8, DCONVW: 9 } as const;
+export const JOB = { PACK_A: 1, GEMM: 2, COL2IM: 3, BATCH: 4, DCONV: 5, COPY: 6, EWISE: 7, EXTERN: 8, DCONVW: 9, BINARY: 10, LNROWS: 11 } as const;
 
 /** B sources for GEMM jobs. */
 export const BSRC = { MATRIX: 0, IM2COL: 1, IM2COL_T: 2 } as const;
@@ -215,6 +215,28 @@ export function runTask(ex: KernelExports, p: Int32Array, L: Layout, i: number, 
         }
       }
     }
+  } else if (kind === JOB.BINARY) {
+    // add/sub/mul/div over a block of ROWS x LEN floats (binary.ts), slots reused: op EW_OP, a at
+    // EW_A with mode SS, b at EW_X with mode DS, out at EW_OUT; a task is ROWS_TASK whole rows or
+    // (ROWS_TASK 1) EW_TASK floats of one row, so a FULL operand's task stays row-major
+    const rT = p[P.ROWS_TASK], cT = p[P.EW_TASK], len = p[P.LEN];
+    const colTasks = Math.ceil(len / cT), it = Math.floor(i / colTasks);
+    const r0 = it * rT, c0 = (i - it * colTasks) * cT;
+    const nr = Math.min(rT, p[P.ROWS] - r0), nc = Math.min(cT, len - c0);
+    const full = (r0 * len + c0) * 4;
+    // mode 0 FULL: (r, c) at r len + c; 1 ROW: at r; 2 COL: at c (binary-kernel.ts MODE)
+    const am = p[P.SS], bm = p[P.DS];
+    const a = p[P.EW_A] + (am === 0 ? full : am === 1 ? r0 * 4 : c0 * 4);
+    const b = p[P.EW_X] + (bm === 0 ? full : bm === 1 ? r0 * 4 : c0 * 4);
+    ex.binary(p[P.EW_OP], a, am, b, bm, p[P.EW_OUT] + full, nr, nc);
+  } else if (kind === JOB.LNROWS) {
+    // layer norm rows (norm.ts), slots reused: x at EW_X, g at EW_A (0: forward), out at EW_OUT,
+    // ROWS rows of LEN floats, ROWS_TASK a task, eps as a float64 in SP, SP + 1 (8-byte aligned)
+    const r0 = i * p[P.ROWS_TASK], nr = Math.min(p[P.ROWS_TASK], p[P.ROWS] - r0), len = p[P.LEN];
+    const eps = new Float64Array(p.buffer, p.byteOffset + P.SP * 4, 1)[0];
+    const e0 = r0 * len * 4;
+    if (p[P.EW_A] !== 0) ex.lnGradRows(p[P.EW_A] + e0, p[P.EW_X] + e0, p[P.EW_OUT] + e0, nr, len, eps);
+    else ex.lnRows(p[P.EW_X] + e0, p[P.EW_OUT] + e0, nr, len, eps);
   } else if (kind === JOB.COL2IM) {
     const q0 = i * p[P.PLANES_TASK];
     ex.col2im(p[P.GEO], p[P.C], p[P.LDD], p[P.GX], q0, Math.min(q0 + p[P.PLANES_TASK], p[P.PLANES]));
