@@ -2,6 +2,7 @@
  * WebGPU work per training step, without the timing loops: dispatches and submits for every workload
  * of workloads/index.ts, counted on the third step (after optimizer state exists).
  *   pnpm --filter @dl/bench dispatches      (builds the packages it needs first)
+ *   pnpm --filter @dl/bench dispatches -- --only gpt-char,mnist-cnn
  */
 import { printTable, type Row } from './timing.js';
 import { countStep, onWebgpu, webgpu } from './webgpu.js';
@@ -11,7 +12,15 @@ async function main(): Promise<void> {
   const gpu = await webgpu();
   if (!gpu) process.exit(1);
   const rows: Row[] = [];
-  for (const { make } of WORKLOADS) {
+  const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
+  for (const { id, make } of WORKLOADS) {
+    if (only && !only.includes(id)) continue;
+    // the reinforcement-learning runs read results back every environment step: CPU only (as in the training table)
+    const cpuOnly = make().cpuOnly;
+    if (cpuOnly) {
+      rows.push({ work: make().name, 'dispatches/step': `not run: ${cpuOnly}`, 'submits/step': '' });
+      continue;
+    }
     const counts = await onWebgpu(async () => {
       const step = make();
       for (let i = 0; i < 2; i++) {
@@ -21,6 +30,7 @@ async function main(): Promise<void> {
       return { name: step.name, ...(await countStep(gpu, step)) };
     });
     rows.push({ work: counts.name, 'dispatches/step': String(counts.dispatches), 'submits/step': String(counts.submits) });
+    console.log(`${id}: ${counts.dispatches} dispatches, ${counts.submits} submits`);
   }
   printTable(`WebGPU work per training step (${gpu.adapter.description || gpu.adapter.vendor})`, rows);
   gpu.destroy();

@@ -250,5 +250,10 @@ describe.skipIf(!hasWebGPU)('a custom op from a package on webgpu (WGSL program)
     expect(() => bad('test.badGroups', { passes: [{ code: 'x', workgroups: [1.5] }] })([t])).toThrow(/test\.badGroups: pass 0 dispatches workgroups \[1\.5\]/);
     expect(() => bad('test.badParam', { passes: [{ code: 'x', workgroups: [1], params: [['u32', -1]] }] })([t])).toThrow(/test\.badParam: param 0 is \['u32', -1\]/);
     expect(() => bad('test.badScratch', { passes: [{ code: 'x', workgroups: [1] }], scratch: [6] })([t])).toThrow(/scratch buffer 0 has 6 bytes/);
+    // a pass declaring more storage bindings than a shader may have (the input, the output, 40 scratch buffers)
+    const many = Array.from({ length: 42 }, (_, b) => `@group(0) @binding(${b}) var<storage, read_write> s${b}: array<f32>;`).join('\n');
+    expect(() => bad('test.tooManyBindings', { passes: [{ code: many, workgroups: [1] }], scratch: Array(40).fill(4) })([t])).toThrow(
+      /test\.tooManyBindings: pass 0 declares 42 storage bindings \(of 1 inputs \+ 1 output \+ 40 scratch buffers\); this device allows \d+ per shader/,
+    );
   });
 });

@@ -23,6 +23,15 @@ describe.skipIf(!hasWebGPU)('foreachNorm on webgpu (a workgroup per tensor, six 
     }
   });
 
+  it('takes more tensors than a shader can bind (each pass binds six of them)', async () => {
+    manualSeed(13);
+    const xs = Array.from({ length: 40 }, (_, i) => randn([1 + ((i * 37) % 300)]));
+    const before = gpu.stats().dispatches;
+    const got = foreachNorm(xs.map((x) => x.to('webgpu')));
+    expect(gpu.stats().dispatches - before).toBe(7);
+    expectClose(await got.data(), foreachNorm(xs).dataSync(), 1e-4, 1e-5, '40 tensors');
+  });
+
   it('lets NaN win for ord Infinity and 2', async () => {
     const x = tensor([1, NaN, 5, -7]).to('webgpu');
     for (const ord of [Infinity, 2]) expect(Number.isNaN((await foreachNorm([x, zeros([3]).to('webgpu')], ord).data())[0])).toBe(true);

@@ -9,12 +9,24 @@ const COMPUTE = 4; // GPUShaderStage.COMPUTE
 
 const roundUp4 = (bytes: number): number => Math.max(4, Math.ceil(bytes / 4) * 4);
 
+/** The storage binding numbers (below `count`) that WGSL code declares, ascending. */
+function declaredBindings(code: string, count: number): number[] {
+  const used = new Set<number>();
+  for (const m of code.matchAll(/@binding\s*\(\s*(\d+)\s*\)/g)) {
+    const b = Number(m[1]);
+    if (b < count) used.add(b);
+  }
+  return [...used].sort((a, b) => a - b);
+}
+
 /**
  * Runs the WgslPrograms of custom ops (`defineOp` in @dl/tensor). Bindings, in @group(0): the
  * inputs from 0 (read-only storage), the output (storage), the scratch buffers (storage), then the
- * pass's uniform params. Each program gets a bind group layout of exactly that, so a shader may
- * leave out bindings it does not use. Pipelines come from the context's cache (by source, entry
- * point and layout), buffers from its pool, and every pass counts as one dispatch.
+ * pass's uniform params. Each pass gets a bind group layout of the storage bindings its code
+ * declares (and the uniform), so a shader may leave out bindings it does not use and an op may have
+ * more inputs than a shader can bind, each pass reading some of them. Pipelines come from the
+ * context's cache (by source, entry point and layout), buffers from its pool, and every pass counts
+ * as one dispatch.
  */
 export class CustomRunner {
   private readonly layouts = new Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
@@ -30,7 +42,7 @@ export class CustomRunner {
   run(op: string, program: WgslProgram, inputs: readonly TensorInfo[], out: OutInfo, strided: boolean): GpuData {
     const { ctx } = this;
     const scratch = program.scratch ?? [];
-    this.check(op, program, inputs.length);
+    const used = this.check(op, program, inputs.length);
     const n = sizeOf(out.shape);
     const data = newData(ctx, n, out.dtype);
     if (n === 0) return data;
@@ -43,16 +55,16 @@ export class CustomRunner {
         temps.push(buffer);
         binds.push({ buffer, offset: 0, size: bytes });
       }
-      for (const pass of program.passes) {
+      program.passes.forEach((pass, i) => {
         const uniform = pass.params?.length ? packParams(op, pass.params) : null;
-        const layout = this.layout(inputs.length, scratch.length, uniform !== null);
+        const layout = this.layout(used[i], inputs.length, binds.length, uniform !== null);
         const entryPoint = pass.entryPoint ?? 'main';
         const pipeline = ctx.pipelines.getExplicit(pass.code, entryPoint, layout.pipeline, layout.key, op);
         let id = this.ids.get(pipeline);
         if (id === undefined) this.ids.set(pipeline, (id = this.ids.size));
         const [x, y = 1, z = 1] = pass.workgroups;
-        ctx.dispatchExplicit(op, String(id), pipeline, layout.group, binds, uniform, [x, y, z]);
-      }
+        ctx.dispatchExplicit(op, String(id), pipeline, layout.group, used[i].map((b) => ({ ...binds[b], binding: b })), uniform, [x, y, z], binds.length);
+      });
       return data;
     } finally {
       // later kernels of this encoder may reuse them at once: commands run in order
@@ -74,38 +86,47 @@ export class CustomRunner {
     return { buffer: copy.buffer, offset: 0, size: roundUp4(m * eb) };
   }
 
-  private layout(nIn: number, nScratch: number, uniform: boolean): { key: string; group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
-    const key = `${nIn}:${nScratch}:${uniform ? 'u' : ''}`;
+  /** The layout of storage bindings `used` (inputs below nIn read-only), then the uniform at binding `count`. */
+  private layout(used: readonly number[], nIn: number, count: number, uniform: boolean): { key: string; group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
+    const key = `${used.join(',')}:${nIn}:${count}:${uniform ? 'u' : ''}`;
     let l = this.layouts.get(key);
     if (!l) {
       const { device } = this.ctx;
-      const types: GPUBufferBindingType[] = [...Array<GPUBufferBindingType>(nIn).fill('read-only-storage'), ...Array<GPUBufferBindingType>(1 + nScratch).fill('storage')];
-      if (uniform) types.push('uniform');
-      const group = device.createBindGroupLayout({ entries: types.map((type, binding) => ({ binding, visibility: COMPUTE, buffer: { type } })) });
+      const entries: GPUBindGroupLayoutEntry[] = used.map((binding) => ({ binding, visibility: COMPUTE, buffer: { type: binding < nIn ? 'read-only-storage' : 'storage' } }));
+      if (uniform) entries.push({ binding: count, visibility: COMPUTE, buffer: { type: 'uniform' } });
+      const group = device.createBindGroupLayout({ entries });
       l = { group, pipeline: device.createPipelineLayout({ bindGroupLayouts: [group] }) };
       this.layouts.set(key, l);
     }
     return { key, ...l };
   }
 
-  /** Refuses a malformed program before anything is recorded, naming the op and the pass. */
-  private check(op: string, program: WgslProgram, nIn: number): void {
+  /**
+   * Refuses a malformed program before anything is recorded, naming the op and the pass; returns
+   * the storage bindings each pass declares.
+   */
+  private check(op: string, program: WgslProgram, nIn: number): number[][] {
     const lim = this.ctx.device.limits;
     const scratch = program.scratch ?? [];
     if (!Array.isArray(program.passes) || program.passes.length === 0) throw new DLError(op, 'the WgslProgram has no passes');
     for (const [k, bytes] of scratch.entries()) {
       if (!Number.isInteger(bytes) || bytes <= 0 || bytes % 4 !== 0) throw new DLError(op, `scratch buffer ${k} has ${bytes} bytes; sizes are positive multiples of 4`);
     }
-    const storage = nIn + 1 + scratch.length;
-    if (storage > lim.maxStorageBuffersPerShaderStage) {
-      throw new DeviceError(op, `${nIn} inputs + 1 output + ${scratch.length} scratch buffers need ${storage} storage bindings; this device allows ${lim.maxStorageBuffersPerShaderStage} per shader`);
-    }
-    program.passes.forEach((pass: WgslPass, i) => {
+    const count = nIn + 1 + scratch.length;
+    return program.passes.map((pass: WgslPass, i) => {
       if (typeof pass.code !== 'string' || pass.code === '') throw new DLError(op, `pass ${i} has no WGSL code`);
+      const used = declaredBindings(pass.code, count);
+      if (used.length > lim.maxStorageBuffersPerShaderStage) {
+        throw new DeviceError(
+          op,
+          `pass ${i} declares ${used.length} storage bindings (of ${nIn} inputs + 1 output + ${scratch.length} scratch buffers); this device allows ${lim.maxStorageBuffersPerShaderStage} per shader: bind fewer in each pass`,
+        );
+      }
       const w = pass.workgroups;
       if (!Array.isArray(w) || w.length < 1 || w.length > 3 || w.some((c) => c !== undefined && (!Number.isInteger(c) || c < 0 || c > lim.maxComputeWorkgroupsPerDimension))) {
         throw new DLError(op, `pass ${i} dispatches workgroups [${String(w)}]; give 1 to 3 integers in [0, ${lim.maxComputeWorkgroupsPerDimension}]`);
       }
+      return used;
     });
   }
 }

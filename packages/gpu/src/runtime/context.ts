@@ -216,19 +216,20 @@ export class GpuContext {
     pipelineKey: string,
     pipeline: GPUComputePipeline,
     layout: GPUBindGroupLayout,
-    bindings: readonly BindRange[],
+    bindings: readonly (BindRange & { binding?: number })[],
     uniform: Uint8Array | null,
     groups: readonly [number, number, number],
+    uniformBinding = bindings.length,
   ): void {
     if (groups[0] * groups[1] * groups[2] === 0) return;
     const entries: GPUBindGroupEntry[] = [];
     let key = `x${pipelineKey}`;
-    bindings.forEach((b, i) => (key += this.storageEntry(op, String(i), b, i, entries)));
+    bindings.forEach((b, i) => (key += this.storageEntry(op, String(b.binding ?? i), b, b.binding ?? i, entries)));
     if (uniform) {
       const bytes = Math.ceil(uniform.byteLength / 16) * 16;
       const { chunk, offset } = this.uniformSlot(bytes);
       new Uint8Array(chunk.host, offset, uniform.byteLength).set(uniform);
-      entries.push({ binding: bindings.length, resource: { buffer: chunk.buffer, offset, size: bytes } });
+      entries.push({ binding: uniformBinding, resource: { buffer: chunk.buffer, offset, size: bytes } });
       key += `|u${this.chunkIndex}:${offset}`;
     }
     this.encode(key, layout, pipeline, entries, groups);
