@@ -102,6 +102,60 @@ function emitForward(m: ModuleBuilder): void {
   });
 }
 
+/** The locals the reverse sweep reads and sets. */
+interface SweepLocals {
+  t: number;
+  rowL: number;
+  bRow: number;
+  bT: number;
+  nb: number;
+  hs: number;
+  hsT: number;
+  e: number;
+  eT: number;
+  gyv: number;
+  dtv: number;
+  dtuv: number;
+  s1: number;
+  s2: number;
+}
+
+/**
+ * One row's reverse-time sweep, t = L - 1 .. 0: splats gy, dt and dt u of step t, points bT at B/C
+ * of step t and hsT / eT at h_{t-1} and the decay, zeroes s1 and s2, runs `step` (which updates
+ * dL/dh and the sums over n), then writes ddt = sum s1 + u sum s2 and du = dt sum s2.
+ */
+function reverseSweep(f: FuncBuilder, p: Params<typeof BWD>, v: SweepLocals, step: () => void): void {
+  const scalar = (base: number): FuncBuilder => f.get(base).get(v.rowL).i32Add().get(v.t).i32Const(4).i32Mul().i32Add();
+  f.get(p.L).set(v.t);
+  f.block((done) =>
+    f.loop((top) => {
+      f.get(v.t).i32Eqz().brIf(done);
+      f.get(v.t).i32Const(1).i32Sub().set(v.t);
+      scalar(p.gy).f32Load().f32x4Splat().set(v.gyv);
+      scalar(p.dt).f32Load().f32x4Splat().set(v.dtv);
+      scalar(p.dtu).f32Load().f32x4Splat().set(v.dtuv);
+      f.get(v.bRow).get(v.t).get(v.nb).i32Mul().i32Add().set(v.bT);
+      f.get(v.hs).get(v.t).get(v.nb).i32Mul().i32Add().set(v.hsT);
+      f.get(v.e).get(v.t).get(v.nb).i32Mul().i32Add().set(v.eT);
+      f.v128Zero().set(v.s1);
+      f.v128Zero().set(v.s2);
+      step();
+      // ddt = sum s1 + u sum s2 ; du = dt sum s2
+      scalar(p.ddt);
+      hsum(f, v.s1);
+      scalar(p.u).f32Load();
+      hsum(f, v.s2);
+      f.f32Mul().f32Add().f32Store();
+      scalar(p.du);
+      scalar(p.dt).f32Load();
+      hsum(f, v.s2);
+      f.f32Mul().f32Store();
+      f.br(top);
+    }),
+  );
+}
+
 /**
  * scanBackward(task, tid, dPer, batch, ...): per row, the forward again (every state into hs, every decay into e, y),
  * then the reverse-time scan of dL/dh_t = gy_t C_t + e_{t+1} dL/dh_{t+1}, accumulating
@@ -114,6 +168,7 @@ function emitBackward(m: ModuleBuilder): void {
   const [r, t, j, rowL, aRow, bRow, dARow, nb, bT, hsT, eT, d, b, d1, hs, e, dh, dBt, dCt] = Array.from({ length: 19 }, () => f.local(i32));
   const [acc, dtv, dtuv, hv, gyv, s1, s2, dhn, dhe, ev] = Array.from({ length: 10 }, () => f.local(v128));
   const vl = vecLocals(f);
+  const sweep = { t, rowL, bRow, bT, nb, hs, hsT, e, eT, gyv, dtv, dtuv, s1, s2 };
   f.get(p.N).i32Const(4).i32Mul().set(nb);
   // this thread's hs (L + 1, N), e (L, N) and dh (N); this task's dBt and dCt (batch, L, N)
   f.get(p.hs).get(p.tid).get(p.L).i32Const(1).i32Add().i32Mul().get(nb).i32Mul().i32Add().set(hs);
@@ -163,50 +218,25 @@ function emitBackward(m: ModuleBuilder): void {
       () => loopN(() => f.get(dh).get(j).i32Add().v128Zero().v128Store()),
       () => loopN(() => f.get(dh).get(j).i32Add().get(p.lastG).get(r).get(nb).i32Mul().i32Add().get(j).i32Add().v128Load().v128Store()),
     );
-    // reverse time
-    f.get(p.L).set(t);
-    f.block((done) =>
-      f.loop((top) => {
-        f.get(t).i32Eqz().brIf(done);
-        f.get(t).i32Const(1).i32Sub().set(t);
-        scalar(p.gy).f32Load().f32x4Splat().set(gyv);
-        scalar(p.dt).f32Load().f32x4Splat().set(dtv);
-        scalar(p.dtu).f32Load().f32x4Splat().set(dtuv);
-        f.get(bRow).get(t).get(nb).i32Mul().i32Add().set(bT);
-        f.get(hs).get(t).get(nb).i32Mul().i32Add().set(hsT);
-        f.get(e).get(t).get(nb).i32Mul().i32Add().set(eT);
-        f.v128Zero().set(s1);
-        f.v128Zero().set(s2);
-        loopN(() => {
-          // dhn = dh + gy C_t
-          f.get(dh).get(j).i32Add().v128Load().get(gyv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(dhn);
-          // dC_t += gy h_t ; dB_t += dhn dt u
-          f.get(dCt).get(bT).i32Add().get(j).i32Add();
-          f.get(dCt).get(bT).i32Add().get(j).i32Add().v128Load().get(gyv).get(hsT).get(nb).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
-          f.get(dBt).get(bT).i32Add().get(j).i32Add();
-          f.get(dBt).get(bT).i32Add().get(j).i32Add().v128Load().get(dhn).get(dtuv).f32x4Mul().f32x4Add().v128Store();
-          // dhe = dhn e h_{t-1}; s1 += a dhe; s2 += dhn B_t; dA += dhe dt; dh = dhn e
-          f.get(eT).get(j).i32Add().v128Load().set(ev);
-          f.get(dhn).get(ev).f32x4Mul().get(hsT).get(j).i32Add().v128Load().f32x4Mul().set(dhe);
-          f.get(s1).get(aRow).get(j).i32Add().v128Load().get(dhe).f32x4Mul().f32x4Add().set(s1);
-          f.get(s2).get(dhn).get(p.Bt).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(s2);
-          f.get(p.dA).get(dARow).i32Add().get(j).i32Add();
-          f.get(p.dA).get(dARow).i32Add().get(j).i32Add().v128Load().get(dhe).get(dtv).f32x4Mul().f32x4Add().v128Store();
-          f.get(dh).get(j).i32Add().get(dhn).get(ev).f32x4Mul().v128Store();
-        });
-        // ddt = sum s1 + u sum s2 ; du = dt sum s2
-        scalar(p.ddt);
-        hsum(f, s1);
-        scalar(p.u).f32Load();
-        hsum(f, s2);
-        f.f32Mul().f32Add().f32Store();
-        scalar(p.du);
-        scalar(p.dt).f32Load();
-        hsum(f, s2);
-        f.f32Mul().f32Store();
-        f.br(top);
-      }),
-    );
+    reverseSweep(f, p, sweep, () => {
+      loopN(() => {
+        // dhn = dh + gy C_t
+        f.get(dh).get(j).i32Add().v128Load().get(gyv).get(p.Ct).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(dhn);
+        // dC_t += gy h_t ; dB_t += dhn dt u
+        f.get(dCt).get(bT).i32Add().get(j).i32Add();
+        f.get(dCt).get(bT).i32Add().get(j).i32Add().v128Load().get(gyv).get(hsT).get(nb).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
+        f.get(dBt).get(bT).i32Add().get(j).i32Add();
+        f.get(dBt).get(bT).i32Add().get(j).i32Add().v128Load().get(dhn).get(dtuv).f32x4Mul().f32x4Add().v128Store();
+        // dhe = dhn e h_{t-1}; s1 += a dhe; s2 += dhn B_t; dA += dhe dt; dh = dhn e
+        f.get(eT).get(j).i32Add().v128Load().set(ev);
+        f.get(dhn).get(ev).f32x4Mul().get(hsT).get(j).i32Add().v128Load().f32x4Mul().set(dhe);
+        f.get(s1).get(aRow).get(j).i32Add().v128Load().get(dhe).f32x4Mul().f32x4Add().set(s1);
+        f.get(s2).get(dhn).get(p.Bt).get(bT).i32Add().get(j).i32Add().v128Load().f32x4Mul().f32x4Add().set(s2);
+        f.get(p.dA).get(dARow).i32Add().get(j).i32Add();
+        f.get(p.dA).get(dARow).i32Add().get(j).i32Add().v128Load().get(dhe).get(dtv).f32x4Mul().f32x4Add().v128Store();
+        f.get(dh).get(j).i32Add().get(dhn).get(ev).f32x4Mul().v128Store();
+      });
+    });
   });
 }
 
@@ -260,6 +290,7 @@ function emitBackwardRegs(m: ModuleBuilder, nv: number): void {
   const p = params(BWD);
   const [r, t, rowL, bRow, dARow, nb, bT, hsT, eT, d, b, d1, hs, e, dBt, dCt] = Array.from({ length: 16 }, () => f.local(i32));
   const [acc, dtv, dtuv, gyv, s1, s2, dhn, dhe, ev] = vlocals(f, 9);
+  const sweep = { t, rowL, bRow, bT, nb, hs, hsT, e, eT, gyv, dtv, dtuv, s1, s2 };
   const h = vlocals(f, nv); // the state in the forward sweep, dL/dh in the reverse one
   const a = vlocals(f, nv);
   const dA = vlocals(f, nv);
@@ -306,48 +337,24 @@ function emitBackwardRegs(m: ModuleBuilder, nv: number): void {
         () => void f.get(p.lastG).get(r).get(nb).i32Mul().i32Add().v128Load(16 * k).set(h[k]),
       );
     }
-    f.get(p.L).set(t);
-    f.block((done) =>
-      f.loop((top) => {
-        f.get(t).i32Eqz().brIf(done);
-        f.get(t).i32Const(1).i32Sub().set(t);
-        scalar(p.gy).f32Load().f32x4Splat().set(gyv);
-        scalar(p.dt).f32Load().f32x4Splat().set(dtv);
-        scalar(p.dtu).f32Load().f32x4Splat().set(dtuv);
-        f.get(bRow).get(t).get(nb).i32Mul().i32Add().set(bT);
-        f.get(hs).get(t).get(nb).i32Mul().i32Add().set(hsT);
-        f.get(e).get(t).get(nb).i32Mul().i32Add().set(eT);
-        f.v128Zero().set(s1);
-        f.v128Zero().set(s2);
-        for (let k = 0; k < nv; k++) {
-          const o = 16 * k;
-          // dhn = dh + gy C_t ; dC_t += gy h_t ; dB_t += dhn dt u
-          f.get(h[k]).get(gyv).get(p.Ct).get(bT).i32Add().v128Load(o).f32x4Mul().f32x4Add().set(dhn);
-          f.get(dCt).get(bT).i32Add();
-          f.get(dCt).get(bT).i32Add().v128Load(o).get(gyv).get(hsT).v128Load(nv * 16 + o).f32x4Mul().f32x4Add().v128Store(o);
-          f.get(dBt).get(bT).i32Add();
-          f.get(dBt).get(bT).i32Add().v128Load(o).get(dhn).get(dtuv).f32x4Mul().f32x4Add().v128Store(o);
-          // dhe = dhn e h_{t-1}; s1 += a dhe; s2 += dhn B_t; dA += dhe dt; dh = dhn e
-          f.get(eT).v128Load(o).set(ev);
-          f.get(dhn).get(ev).f32x4Mul().get(hsT).v128Load(o).f32x4Mul().set(dhe);
-          f.get(s1).get(a[k]).get(dhe).f32x4Mul().f32x4Add().set(s1);
-          f.get(s2).get(dhn).get(p.Bt).get(bT).i32Add().v128Load(o).f32x4Mul().f32x4Add().set(s2);
-          f.get(dA[k]).get(dhe).get(dtv).f32x4Mul().f32x4Add().set(dA[k]);
-          f.get(dhn).get(ev).f32x4Mul().set(h[k]);
-        }
-        // ddt = sum s1 + u sum s2 ; du = dt sum s2
-        scalar(p.ddt);
-        hsum(f, s1);
-        scalar(p.u).f32Load();
-        hsum(f, s2);
-        f.f32Mul().f32Add().f32Store();
-        scalar(p.du);
-        scalar(p.dt).f32Load();
-        hsum(f, s2);
-        f.f32Mul().f32Store();
-        f.br(top);
-      }),
-    );
+    reverseSweep(f, p, sweep, () => {
+      for (let k = 0; k < nv; k++) {
+        const o = 16 * k;
+        // dhn = dh + gy C_t ; dC_t += gy h_t ; dB_t += dhn dt u
+        f.get(h[k]).get(gyv).get(p.Ct).get(bT).i32Add().v128Load(o).f32x4Mul().f32x4Add().set(dhn);
+        f.get(dCt).get(bT).i32Add();
+        f.get(dCt).get(bT).i32Add().v128Load(o).get(gyv).get(hsT).v128Load(nv * 16 + o).f32x4Mul().f32x4Add().v128Store(o);
+        f.get(dBt).get(bT).i32Add();
+        f.get(dBt).get(bT).i32Add().v128Load(o).get(dhn).get(dtuv).f32x4Mul().f32x4Add().v128Store(o);
+        // dhe = dhn e h_{t-1}; s1 += a dhe; s2 += dhn B_t; dA += dhe dt; dh = dhn e
+        f.get(eT).v128Load(o).set(ev);
+        f.get(dhn).get(ev).f32x4Mul().get(hsT).v128Load(o).f32x4Mul().set(dhe);
+        f.get(s1).get(a[k]).get(dhe).f32x4Mul().f32x4Add().set(s1);
+        f.get(s2).get(dhn).get(p.Bt).get(bT).i32Add().v128Load(o).f32x4Mul().f32x4Add().set(s2);
+        f.get(dA[k]).get(dhe).get(dtv).f32x4Mul().f32x4Add().set(dA[k]);
+        f.get(dhn).get(ev).f32x4Mul().set(h[k]);
+      }
+    });
     for (let k = 0; k < nv; k++) {
       f.get(p.dA).get(dARow).i32Add();
       f.get(p.dA).get(dARow).i32Add().v128Load(16 * k).get(dA[k]).f32x4Add().v128Store(16 * k);

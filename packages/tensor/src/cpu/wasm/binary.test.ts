@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binaryWasm, BIN, getNumThreads, initWasmThreads, MODE, setNumThreads, type BinArg, type BinOp } from './index.js';
-import { seeded } from './test-util.js';
+import { describe, expect, it } from 'vitest';
+import { binaryWasm, BIN, MODE, setNumThreads, type BinArg, type BinOp } from './index.js';
+import { onThreads, seeded } from './test-util.js';
 
 const f32 = Math.fround;
 const OPS = Object.keys(BIN) as BinOp[];
@@ -63,12 +63,7 @@ describe('binaryWasm', () => {
   });
 
   describe('on two threads', () => {
-    let before = 1;
-    beforeAll(async () => {
-      before = getNumThreads();
-      await initWasmThreads(2);
-    });
-    afterAll(() => setNumThreads(before));
+    onThreads(2);
 
     it('gives the bits of one thread and of the JS loop for every operand layout past the parallel threshold', () => {
       const rand = seeded(11);

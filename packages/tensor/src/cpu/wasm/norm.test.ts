@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type CpuKernels, kernelChoice, layerNorm, setCpuKernels, tensor } from '../../index.js';
 import { runKernel } from '../../internal.js';
 import { layerNormGradInputKernel, layerNormKernel } from '../norm.js';
-import { getNumThreads, initWasmThreads, layerNormRowsWasm, setNumThreads } from './index.js';
-import { seeded } from './test-util.js';
+import { layerNormRowsWasm, setNumThreads } from './index.js';
+import { onThreads, seeded } from './test-util.js';
 
 /** The first index where a and b differ (Object.is), or -1. */
 function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -13,6 +13,15 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 const info = (a: Float32Array, rows: number, len: number) => ({ data: a, shape: [rows, len], strides: [len, 1], offset: 0, dtype: 'float32' as const });
+
+/** The JS kernels' layer norm of x's rows and its input gradient for g (the reference). */
+function reference(x: Float32Array, g: Float32Array, rows: number, len: number): ArrayLike<number>[] {
+  const out = { shape: [rows, len], dtype: 'float32' as const };
+  return [
+    layerNormKernel([info(x, rows, len)], { axis: 1, eps: 1e-5 }, out) as ArrayLike<number>,
+    layerNormGradInputKernel([info(g, rows, len), info(x, rows, len)], { axis: 1, eps: 1e-5 }, out) as ArrayLike<number>,
+  ];
+}
 
 describe('layerNormRowsWasm', () => {
   afterEach(() => setCpuKernels('wasm'));
@@ -25,9 +34,7 @@ describe('layerNormRowsWasm', () => {
       // an offset mean and a wide spread: the float64 sums must match, not only the float32 results
       const x = rand(n).map((v) => 40 * v + 7);
       const g = rand(n);
-      const out = { shape: [rows, len], dtype: 'float32' as const };
-      const want = layerNormKernel([info(x, rows, len)], { axis: 1, eps: 1e-5 }, out);
-      const wantG = layerNormGradInputKernel([info(g, rows, len), info(x, rows, len)], { axis: 1, eps: 1e-5 }, out);
+      const [want, wantG] = reference(x, g, rows, len);
       const got = new Float32Array(n).fill(NaN);
       const gotG = new Float32Array(n).fill(NaN);
       layerNormRowsWasm(x, null, got, rows, len, 1e-5);
@@ -59,12 +66,7 @@ describe('layerNormRowsWasm', () => {
   });
 
   describe('on two threads', () => {
-    let before = 1;
-    beforeAll(async () => {
-      before = getNumThreads();
-      await initWasmThreads(2);
-    });
-    afterAll(() => setNumThreads(before));
+    onThreads(2);
 
     it('gives the bits of one thread and of the JS kernels, forward and gradient, past the parallel threshold', () => {
       const rand = seeded(5);
@@ -74,9 +76,7 @@ describe('layerNormRowsWasm', () => {
         const n = rows * len;
         const x = rand(n).map((v) => 40 * v + 7);
         const g = rand(n);
-        const out = { shape: [rows, len], dtype: 'float32' as const };
-        const want = layerNormKernel([info(x, rows, len)], { axis: 1, eps: 1e-5 }, out);
-        const wantG = layerNormGradInputKernel([info(g, rows, len), info(x, rows, len)], { axis: 1, eps: 1e-5 }, out);
+        const [want, wantG] = reference(x, g, rows, len);
         for (const threads of [1, 2]) {
           setNumThreads(threads);
           const got = new Float32Array(n).fill(NaN);
