@@ -21,7 +21,9 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType
       const groups = new Map<string, Tensor[]>();
       for (const g of grads) {
         const key = `${g.device}:${g.dtype}`;
-        groups.set(key, [...(groups.get(key) ?? []), g]);
+        const group = groups.get(key);
+        if (group) group.push(g);
+        else groups.set(key, [g]);
       }
       const first = grads[0];
       const norms = [...groups.values()].map((gs) => {

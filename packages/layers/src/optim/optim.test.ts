@@ -141,7 +141,7 @@ describe('clipGradNorm', () => {
       a.grad = tensor([3, -4]);
       b.grad = tensor([1, 2, -5], { dtype: 'float64' });
       expect(clipGradNorm([a, b], 0.5, ord).item()).toBeCloseTo(want, 5);
-      expect(b.grad.toArray()[2]).toBeCloseTo((-5 * 0.5) / (want + 1e-6), 6);
+      expect((b.grad.toArray() as number[])[2]).toBeCloseTo((-5 * 0.5) / (want + 1e-6), 6);
     }
   });
   it('leaves small gradients alone', () => {
