@@ -23,7 +23,7 @@ describe('EMAModel', () => {
       load(model, k);
       ema.step();
       assertClose(ema.averaged.weight, fx(`ema.${name}${k}.weight`), `weight after step ${k}`, { rtol: 1e-6, atol: 1e-7 });
-      assertClose(ema.averaged.bias, fx(`ema.${name}${k}.bias`), `bias after step ${k}`, { rtol: 1e-6, atol: 1e-7 });
+      assertClose(ema.averaged.bias!, fx(`ema.${name}${k}.bias`), `bias after step ${k}`, { rtol: 1e-6, atol: 1e-7 });
     }
     expect(ema.optimizationStep).toBe(5);
   });

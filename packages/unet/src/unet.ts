@@ -41,7 +41,7 @@ export interface UNetConfig {
   /** self-attention after each ResBlock of the levels whose feature maps have this size (default []); needs sampleSize */
   attentionResolutions?: number[];
   /** side of the input images that attentionResolutions refers to (level i works at sampleSize / 2^i) */
-  sampleSize?: number;
+  sampleSize?: number | null;
   /** heads of every attention block (default 1, as DDPM) */
   attentionHeads?: number;
   /** self-attention between the two ResBlocks of the mid block (default false) */
