@@ -51,6 +51,7 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
   const rows: Row[] = [];
   const tokens: (number | undefined)[] = [];
   const envSteps: (number | undefined)[] = [];
+  const wasm2T: number[] = []; // ms/step of '@dl wasm 2T', for the ratio to PyTorch (also 2 threads)
   const gpu = await webgpu();
   for (const w of workloads) {
     const row: Row = { work: '' };
@@ -60,7 +61,9 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
       row.work = step.name;
       tokens[rows.length] = step.tokens;
       envSteps[rows.length] = step.envSteps;
-      row[impl.name] = perStep(await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 }), step.tokens, step.envSteps);
+      const ms = await time(() => step.run(), { minReps: 3, maxReps: 20, budgetMs: 4000 });
+      if (impl === IMPLS[0]) wasm2T[rows.length] = ms;
+      row[impl.name] = perStep(ms, step.tokens, step.envSteps);
     }
     const cpuOnly = w.make().cpuOnly;
     if (gpu) row[`@dl webgpu (${gpu.adapter.description.split(/[:(]/)[0].trim() || gpu.adapter.vendor})`] = cpuOnly ? `not run: ${cpuOnly}` : await webgpuStep(gpu, w.make);
@@ -84,6 +87,8 @@ export async function trainRows(opts: { peers: boolean; only?: readonly string[]
     for (const [i, w] of workloads.entries()) {
       const ms = torchStep(w.torch);
       rows[i]['PyTorch CPU'] = typeof ms === 'string' ? ms : perStep(ms, tokens[i], envSteps[i]);
+      // the issue's measure: @dl's step over PyTorch's, same model, batch and thread count
+      rows[i][`${IMPLS[0].name} / PyTorch`] = typeof ms === 'string' ? '-' : `${(wasm2T[i] / ms).toFixed(2)}x`;
     }
   }
   return rows;
