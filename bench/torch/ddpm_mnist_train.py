@@ -23,6 +23,7 @@ of an earlier run. Times are wall and CPU (process) seconds: on a shared machine
 closer to what the run takes on idle cores.
 """
 import argparse
+import math
 import os
 import sys
 import time
@@ -47,11 +48,24 @@ def unet_config(a):
                 numResBlocks=a.res_blocks, timeEmbedding=True, numClasses=10)
 
 
+def lr_factor(a, t):
+    """The learning rate's multiplier for the step after t steps: constant, or @dl/layers' CosineWithWarmup
+    (linear from 0 over --warmup steps, then half a cosine down to 0 at --steps)."""
+    if a.lr_schedule == "constant":
+        return 1.0
+    if t < a.warmup:
+        return t / a.warmup
+    progress = min(1.0, (t - a.warmup) / (a.steps - a.warmup))
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--steps", type=int, default=1600)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"])
+    p.add_argument("--warmup", type=int, default=0)
     p.add_argument("--base", type=int, default=16)
     p.add_argument("--mults", default="1,2,2")
     p.add_argument("--res-blocks", type=int, default=1)
@@ -84,7 +98,7 @@ def main():
     nparams = sum(q.numel() for q in model.parameters())
     print(f"PyTorch {torch.__version__}, {a.threads} thread(s); U-Net {cfg['baseChannels']} x {cfg['channelMults']}, "
           f"{cfg['numResBlocks']} res block(s) a level, {nparams:,} parameters; T={a.timesteps} {a.schedule}, {a.prediction}, "
-          f"p_uncond {a.p_uncond}, Adam {a.lr}, batch {a.batch_size}, EMA {a.ema}, {a.steps} steps", flush=True)
+          f"p_uncond {a.p_uncond}, Adam {a.lr} ({a.lr_schedule}, warmup {a.warmup}), batch {a.batch_size}, EMA {a.ema}, {a.steps} steps", flush=True)
 
     g = torch.Generator().manual_seed(a.seed)
     per_epoch = x.shape[0] // a.batch_size
@@ -106,6 +120,8 @@ def main():
         loss = diffusion_loss(sch, model, x0, t, noise, y)
         opt.zero_grad()
         loss.backward()
+        for group in opt.param_groups:
+            group["lr"] = a.lr * lr_factor(a, step)
         opt.step()
         step += 1
         ema_step(list(ema_model.parameters()), list(model.parameters()), ema_decay(step, a.ema))

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiffusionTrainer, GaussianDiffusion, type BetaSchedule, type PredictionType } from '@dl/diffusion';
-import { DataLoader, ModuleDict, TensorDataset, loadCheckpoint, readSafetensorsHeader, saveCheckpoint } from '@dl/layers';
+import { CosineWithWarmup, DataLoader, ModuleDict, TensorDataset, loadCheckpoint, readSafetensorsHeader, saveCheckpoint } from '@dl/layers';
 import { Generator as RNG, manualSeed, scope, tensor, type GeneratorState } from '@dl/tensor';
 import { UNet, type UNetConfig } from '@dl/unet';
 import { subset } from './classify.js';
@@ -16,8 +16,12 @@ export interface DdpmMnistOptions {
   /** optimizer steps */
   steps: number;
   batchSize: number;
-  /** Adam's learning rate (constant) */
+  /** Adam's peak learning rate */
   lr: number;
+  /** the learning rate over training: constant, or cosine (from lr down to 0 at the last step) */
+  lrSchedule: 'constant' | 'cosine';
+  /** steps of linear warmup from 0 before the cosine (cosine schedule only) */
+  warmup: number;
   /** channels of the U-Net's first level */
   base: number;
   /** one U-Net level per entry, base * mult channels; a 2x downsampling between levels */
@@ -56,9 +60,11 @@ export interface DdpmMnistOptions {
  * closing 1,000 samples (DDIM 50 steps, guidance 2); see apps/sample/README.md for the figures.
  */
 export const DDPM_MNIST_DEFAULTS: DdpmMnistOptions = {
-  steps: 1200,
+  steps: 1600,
   batchSize: 64,
   lr: 2e-3,
+  lrSchedule: 'constant',
+  warmup: 0,
   base: 16,
   mults: [1, 2, 2],
   resBlocks: 1,
@@ -183,6 +189,7 @@ export async function trainDdpmMnist(o: DdpmMnistOptions, log: (s: string) => vo
   const diffusion = diffusionOf(unet, settings);
   const trainer = new DiffusionTrainer(diffusion, { lr: o.lr, averaged, ema: { decay: o.ema }, seed: o.seed });
   const ema = trainer.ema!;
+  const schedule = o.lrSchedule === 'cosine' ? new CosineWithWarmup(trainer.optimizer, { warmupSteps: o.warmup, totalSteps: o.steps }) : null;
   // a dropped partial batch keeps every step at batchSize, as PyTorch's run
   const loader = new DataLoader(data, { batchSize: o.batchSize, shuffle: true, seed: o.seed, dropLast: true });
   const perEpoch = loader.length;
@@ -198,20 +205,21 @@ export async function trainDdpmMnist(o: DdpmMnistOptions, log: (s: string) => vo
     step = s;
     trainer.setNoiseState(extra.noise as GeneratorState);
     ema.loadStateDict({ optimizationStep: extra.emaStep as number });
+    schedule?.loadStateDict({ lastStep: step });
     losses = (extra.losses as number[]) ?? [];
     log(`resumed from ${ckpt} at step ${step}`);
   }
   const c = unet.config;
   log(
     `model: U-Net ${c.channelMults.map((m) => m * c.baseChannels).join('-')} channels, ${c.numResBlocks} res block(s) a level, time + class embedding, ${unet.numParameters().toLocaleString('en-US')} parameters; ` +
-      `DDPM T=${diffusion.config.numTrainTimesteps} ${o.schedule} betas, ${o.prediction}, label dropout ${o.pUncond}; Adam lr ${o.lr}, batch ${o.batchSize}, EMA ${o.ema}, ${o.steps} steps (${(o.steps / perEpoch).toFixed(1)} epochs), device ${o.device}`,
+      `DDPM T=${diffusion.config.numTrainTimesteps} ${o.schedule} betas, ${o.prediction}, label dropout ${o.pUncond}; Adam lr ${o.lr}${schedule ? ` (warmup ${o.warmup}, cosine to 0)` : ''}, batch ${o.batchSize}, EMA ${o.ema}, ${o.steps} steps (${(o.steps / perEpoch).toFixed(1)} epochs), device ${o.device}`,
   );
   const save = () =>
     saveCheckpoint(ckpt, {
       model: nets,
       optimizer: trainer.optimizer,
       step,
-      extra: { ...settings, noise: trainer.noiseState(), emaStep: ema.optimizationStep, losses, batchSize: o.batchSize, lr: o.lr, ema: o.ema, seed: o.seed },
+      extra: { ...settings, noise: trainer.noiseState(), emaStep: ema.optimizationStep, losses, batchSize: o.batchSize, lr: o.lr, lrSchedule: o.lrSchedule, warmup: o.warmup, ema: o.ema, seed: o.seed },
     });
 
   const bar = new ProgressBar();
@@ -232,7 +240,9 @@ export async function trainDdpmMnist(o: DdpmMnistOptions, log: (s: string) => vo
         continue;
       }
       const [x, y] = [x0.to(o.device), labels.to(o.device)];
+      const lr = trainer.optimizer.paramGroups[0].lr; // this step's
       const l = trainer.step(x, y);
+      schedule?.step();
       for (const t of new Set([x0, labels, x, y])) t.dispose();
       const loss = (await l.data())[0];
       l.dispose();
@@ -246,7 +256,7 @@ export async function trainDdpmMnist(o: DdpmMnistOptions, log: (s: string) => vo
         {
           epoch, epochs: Math.ceil(o.steps / perEpoch), step: ((step - 1) % perEpoch) + 1, stepsPerEpoch: perEpoch, globalStep: step - startStep,
           totalSteps: o.steps - startStep, loss, epochLoss: sum / count, samplesPerSec: (1000 * o.batchSize) / msPerStep, msPerStep, elapsedSec: elapsed,
-          etaSec: ((o.steps - step) * msPerStep) / 1000, lr: o.lr,
+          etaSec: ((o.steps - step) * msPerStep) / 1000, lr,
         },
         sum / count,
       );

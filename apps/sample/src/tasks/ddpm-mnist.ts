@@ -44,6 +44,8 @@ export const ddpmMnist: Task = {
   options: {
     ...pick(TRAIN_OPTIONS, 'batch-size', 'lr', 'out', 'resume', 'seed', 'limit', 'checkpoint'),
     steps: { type: 'string', help: 'train: optimizer steps; sample: DDIM steps', default: `${D.steps} / ${D.sampleSteps}` },
+    'lr-schedule': { type: 'string', help: 'learning rate over training: constant, or cosine (down to 0 at the last step)', default: D.lrSchedule },
+    warmup: { type: 'string', help: 'steps of linear warmup before the cosine (fewer than --steps)', default: String(D.warmup) },
     base: { type: 'string', help: "channels of the U-Net's first level", default: String(D.base) },
     mults: { type: 'string', help: 'channel multiplier of each U-Net level (a 2x downsampling between levels)', default: D.mults.join(',') },
     'res-blocks': { type: 'string', help: 'ResBlocks per level on the way down (one more up)', default: String(D.resBlocks) },
@@ -60,12 +62,15 @@ export const ddpmMnist: Task = {
   },
   commands: {
     async train(v, { device, log }) {
+      const steps = num(v, 'steps', D.steps, true);
       return trainDdpmMnist(
         {
           ...sampling(v, 'sample-steps'),
-          steps: num(v, 'steps', D.steps, true),
+          steps,
           batchSize: num(v, 'batch-size', D.batchSize, true),
           lr: num(v, 'lr', D.lr),
+          lrSchedule: choice(v, 'lr-schedule', D.lrSchedule, ['constant', 'cosine'] as const),
+          warmup: numIn(v, 'warmup', D.warmup, 0, steps - 1, true),
           base: num(v, 'base', D.base, true),
           mults: mults(v),
           resBlocks: num(v, 'res-blocks', D.resBlocks, true),
