@@ -5,6 +5,7 @@
  *   pnpm bench -- --only mnist-cnn      (only these training workloads, ids from workloads/index.ts)
  *   pnpm bench -- --quick               (small sizes, no peers)
  *   pnpm bench -- --no-peers            (every size, @dl only: minutes instead of the peers' hour)
+ *   pnpm bench -- --steps-only          (the op rows and training steps, without the length and generation tables)
  */
 import * as dl from '@dl/tensor';
 import { torchOps, useTfjs } from './peers.js';
@@ -15,6 +16,8 @@ import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
 const quick = process.argv.includes('--quick');
 const peers = !quick && !process.argv.includes('--no-peers');
+// PyTorch's sequential-scan Mamba takes minutes a step in the length table: this leaves it and generation out
+const stepsOnly = process.argv.includes('--steps-only');
 // `--only mnist-cnn,char-gpt`: just those training workloads (no op rows)
 const onlyArg = process.argv.find((a, i) => process.argv[i - 1] === '--only' || a.startsWith('--only='));
 const only = onlyArg?.replace(/^--only=/, '').split(',');
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
     printTable('conv2d forward (lower is better)', await convRows());
   }
   await printTrain({ peers, only });
+  if (stepsOnly) return;
   await printLengths({ peers, quick, only });
   if (!only || only.includes('gpt-char') || only.includes('mamba-char')) await printGenerate({ peers, lengths: quick ? [16, 64] : [64, 256, 1024], only });
 }
