@@ -14,7 +14,8 @@ samples.png the way the task does; score them with the same scorer as ours:
     /usr/bin/python3 bench/torch/ddpm_mnist_train.py --out runs/ddpm-mnist-torch
     node apps/sample/dist/cli.js eval-samples runs/ddpm-mnist-torch/samples.safetensors
 
-Options (defaults are the task's): --steps N, --batch-size B, --lr X, --base C, --mults 1,2,2,
+Options (defaults are the task's): --steps N, --batch-size B, --lr X, --lr-schedule constant|cosine,
+--warmup N, --base C, --mults 1,2,2,
 --res-blocks R, --schedule linear|cosine, --timesteps T, --prediction epsilon|v_prediction,
 --p-uncond P, --ema D, --samples N, --sample-steps S, --guidance W, --sample-batch B, --seed S,
 --threads T (1), --out DIR, --save-at 600,800 (also saves torch-checkpoint-<step>.pt there, to sample
