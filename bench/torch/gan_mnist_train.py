@@ -12,7 +12,7 @@ Score them with the same scorer as ours:
     /usr/bin/python3 bench/torch/gan_mnist_train.py --out runs/gan-mnist-torch
     node apps/sample/dist/cli.js eval-samples runs/gan-mnist-torch/samples.safetensors
 
-Options: --steps N (default 3000), --width W (32: the channels of G's last hidden layer and D's
+Options: --steps N (default 6000), --width W (32: the channels of G's last hidden layer and D's
 first, as the task's --width; 64 is the 0.53M + 0.14M DCGAN of ANCHORS.md), --seed S (0),
 --threads T (1, as ANCHORS.md), --samples N (2000), --sample-at 500,1000 (extra sample files
 samples-<step>.safetensors), --out DIR.
@@ -61,7 +61,7 @@ def write_samples(netG, n, seed, out_dir, name, meta):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--width", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
