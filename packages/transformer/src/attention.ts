@@ -60,7 +60,7 @@ export function attend(query: Tensor, key: Tensor, value: Tensor, opts: AttendOp
   const Ev = value.shape[value.ndim - 1];
   const scale = opts.scale ?? 1 / Math.sqrt(E);
   const causal = opts.causalOffset ?? (isCausal ? 0 : null);
-  if (fused && dropoutP === 0 && canFuse(query) && !isEmptyAttention(query, key, value)) {
+  if (fused && dropoutP === 0 && canFuse(query, L, S, batch) && !isEmptyAttention(query, key, value)) {
     // 4-D views (B, H, T, E) of the broadcast inputs; leading dims past two fold into B
     const lead = batch.length <= 2 ? [...Array(2 - batch.length).fill(1), ...batch] : [batch.slice(0, -1).reduce((a, b) => a * b, 1), batch[batch.length - 1]];
     const as4d = (t: Tensor, rows: number, cols: number) => t.expand([...batch, rows, cols]).reshape([...lead, rows, cols]);
@@ -77,10 +77,21 @@ export function attend(query: Tensor, key: Tensor, value: Tensor, opts: AttendOp
   return matmul(p, value); // (..., L, Ev)
 }
 
-/** True where the fused kernel runs: a device with custom kernels, and a dtype they take. */
-function canFuse(q: Tensor): boolean {
+/**
+ * On the CPU the composed path's two GEMMs (WebAssembly SIMD on both threads) beat the fused
+ * kernel's scalar loop once a head has more than a few query rows; the fused kernel keeps the
+ * decoding steps (a few rows over a KV cache, read in place) and score tensors too large to
+ * materialise. (`pnpm bench`, 2 threads: BERT's step, B=16, 4 heads, T=128, 880 -> 514 ms; char GPT's, T=64, 209 -> 154 ms.)
+ */
+const CPU_FUSED_MAX_ROWS = 8;
+const CPU_COMPOSED_MAX_SCORES = 1 << 24;
+
+/** True where the fused kernel runs: a device with custom kernels, a dtype they take, and (CPU) a shape it is faster on. */
+function canFuse(q: Tensor, L: number, S: number, batch: readonly number[]): boolean {
   const kind = getBackend(q.device, OP).customKernels;
-  return (kind === 'cpu' && (q.dtype === 'float32' || q.dtype === 'float64')) || (kind === 'wgsl' && q.dtype === 'float32');
+  if (kind === 'wgsl') return q.dtype === 'float32';
+  if (kind !== 'cpu' || (q.dtype !== 'float32' && q.dtype !== 'float64')) return false;
+  return L <= CPU_FUSED_MAX_ROWS || batch.reduce((a, b) => a * b, 1) * L * S > CPU_COMPOSED_MAX_SCORES;
 }
 
 /** A bool mask (true = attend) as 0 / -Infinity in q's dtype; a float mask as it is. */
