@@ -1,5 +1,5 @@
-import { backward } from '@dl/autograd';
-import { BatchNorm1d, Upsample, crossEntropy, nllLoss } from '@dl/layers';
+import { backward, noGrad } from '@dl/autograd';
+import { BatchNorm1d, BatchNorm2d, Upsample, crossEntropy, nllLoss } from '@dl/layers';
 import { arange, manualSeed, ones, randn, registerBackend, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
@@ -95,5 +95,21 @@ describe.skipIf(!hasWebGPU)('edges on webgpu', () => {
     expectClose(await gpu.runningMean!.data(), await cpu.runningMean!.data(), 1e-5, 1e-6, 'running_mean');
     expectClose(await gpu.runningVar!.data(), await cpu.runningVar!.data(), 1e-5, 1e-6, 'running_var');
     expect(Array.from(await gpu.numBatchesTracked!.data())).toEqual([3]);
+  });
+
+  it('BatchNorm2d (fused kernels) on a permuted input with more values per channel than a workgroup: output, gradients and statistics as on CPU', async () => {
+    manualSeed(43);
+    const x = randn([3, 17, 5, 11]).permute([0, 2, 1, 3]); // (3, 5, 17, 11), 561 values per channel
+    const r = randn([3, 5, 17, 11]);
+    const run = async (device: string) => {
+      const bn = new BatchNorm2d(5, { device });
+      noGrad(() => bn.weight!.copy_(arange(1, 6, 1, { device })));
+      const xd = x.to(device).detach().requiresGrad_();
+      const y = bn.forward(xd);
+      backward(y.mul(r.to(device)).sum());
+      return Promise.all([y, xd.grad!, bn.weight!.grad!, bn.bias!.grad!, bn.runningMean!, bn.runningVar!].map((t) => t.data()));
+    };
+    const [gpu, cpu] = [await run('webgpu'), await run('cpu')];
+    ['y', 'dx', 'dweight', 'dbias', 'running_mean', 'running_var'].forEach((what, i) => expectClose(gpu[i], cpu[i], 1e-4, 1e-4, what));
   });
 });

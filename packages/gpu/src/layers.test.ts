@@ -42,8 +42,10 @@ class TinyGpt extends Module {
   }
 }
 
+// no conv bias before the batch norm (as in a ResNet): its gradient is zero up to rounding, so it
+// would not move, and trainBoth checks that every parameter does
 const cnn = (): Sequential =>
-  new Sequential(new Conv2d(2, 6, 3, { padding: 1 }), new BatchNorm2d(6), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(6 * 4 * 4, 5));
+  new Sequential(new Conv2d(2, 6, 3, { padding: 1, bias: false }), new BatchNorm2d(6), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(6 * 4 * 4, 5));
 
 /**
  * Trains a model and its copy moved with `model.to('webgpu')` on the same batches: losses, final

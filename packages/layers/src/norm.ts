@@ -1,6 +1,7 @@
 import { noGrad } from '@dl/autograd';
 import { DLError, ShapeError, fmt, full, layerNorm, ones, scope, zeros, type Tensor } from '@dl/tensor';
 import { checkNumber, checkSize, show } from './args.js';
+import { batchNorm, canFuseBatchNorm } from './batch-norm.js';
 import { Module, param } from './module.js';
 
 /** eps of every normalisation layer: a finite number >= 0 (a negative one can make the variance negative). */
@@ -83,6 +84,12 @@ abstract class BatchNorm extends Module {
     if (useBatch) {
       const n = x.size / C;
       if (this.training && n <= 1) throw new ShapeError(this.label(), `expected more than 1 value per channel when training, got input ${fmt(x.shape)}`);
+      if (canFuseBatchNorm(x)) {
+        const { y, mean, variance } = batchNorm(x, this.weight, this.bias, this.eps);
+        if (this.training && this.trackRunningStats) this.#updateStats(mean, variance, n);
+        return y;
+      }
+      // the composed form, for dtypes the fused kernels do not take (float16)
       const mean = x.mean(dims, true);
       const centered = x.sub(mean);
       const variance = centered.mul(centered).mean(dims, true); // biased, as PyTorch normalises

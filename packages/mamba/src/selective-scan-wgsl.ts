@@ -26,7 +26,7 @@
  * scratch buffer of per-(b, d, n, t) terms that a reduce pass adds over d, a slice of channels at
  * a time so the buffer stays under SCRATCH_BUDGET.
  */
-import { ShapeError, fmt, type WgslPass, type WgslProgram } from '@dl/tensor';
+import { ShapeError, fmt, wgslGrid, type WgslPass, type WgslProgram } from '@dl/tensor';
 import { type ScanAttrs, type ScanDims } from './scan-layout.js';
 
 /** The largest d_state the WGSL kernels take: the carries between blocks live in workgroup memory. */
@@ -61,11 +61,7 @@ export function scanTiling(L: number, N: number): { chunk: number; block: number
 }
 
 /** x and y workgroup counts for `count` workgroups (x is capped at 65535). */
-export function grid(count: number): [number, number] {
-  const n = Math.max(1, count);
-  const gy = Math.ceil(n / 65535);
-  return [Math.ceil(n / gy), gy];
-}
+export const grid = wgslGrid;
 
 /** Read-only f32 storage bindings for `names`, from binding `from` on (shared with causal-conv1d.ts). */
 export const bindings = (names: readonly string[], from = 0): string => names.map((n, i) => `@group(0) @binding(${from + i}) var<storage, read> ${n}: array<f32>;`).join('\n');

@@ -297,3 +297,15 @@ export function wgslStorageType(dtype: DType): 'f32' | 'f16' | 'i32' | 'u32' {
       throw new DTypeError('wgslStorageType', 'float64 has no WGSL storage type (WebGPU holds float32, float16, int32 and bool)');
   }
 }
+
+/**
+ * Workgroups for a WgslPass that needs `groups` of them in all, split over x and y (each is limited
+ * to 65535); the shader recovers its flat index as `wid.x + wid.y * num_workgroups.x`.
+ *
+ *   workgroups: wgslGrid(Math.ceil(n / 256)) // [groups, 1] up to 65535, then [ceil(groups / y), y]
+ */
+export function wgslGrid(groups: number): [number, number] {
+  const n = Math.max(1, groups);
+  const y = Math.ceil(n / 65535);
+  return [Math.ceil(n / y), y];
+}

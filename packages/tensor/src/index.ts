@@ -23,6 +23,7 @@ export {
 export {
   defineOp,
   wgslStorageType,
+  wgslGrid,
   type CustomOp,
   type CustomOpDef,
   type CustomOpInfo,
