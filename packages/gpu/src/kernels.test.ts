@@ -1,4 +1,4 @@
-import { arange, argsort, cat, conv2d, convTranspose2d, cumsum, full, gather, geluGrad, manualSeed, maxPool2d, randint, randn, scatterAdd, siluGrad, sliceScatter, tensor, where, type Tensor } from '@dl/tensor';
+import { arange, argsort, cat, conv2d, convTranspose2d, cumsum, full, gather, geluGrad, manualSeed, maxPool2d, randint, randn, reluGrad, scatterAdd, siluGrad, sliceScatter, tensor, where, type Tensor } from '@dl/tensor';
 import { BINARY_OPS, UNARY_OPS, runKernel, type ConvAttrs } from '@dl/tensor/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasWebGPU, sameAsCpu, useWebGPU } from './test-utils.js';
@@ -38,6 +38,9 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     }
     await sameAsCpu((d) => siluGrad([g.to(d).transpose(0, 1), a.to(d)]), 2e-4, 2e-5, 'siluGrad');
     await sameAsCpu((d) => siluGrad([full([1, 1], 0.5, { device: d }).expand([6, 9]), a.to(d).flip(1)]), 2e-4, 2e-5, 'siluGrad broadcast');
+    await sameAsCpu((d) => reluGrad([g.to(d).transpose(0, 1), a.to(d)]), 0, 0, 'reluGrad');
+    const special = tensor([NaN, Infinity, 3, NaN]);
+    await sameAsCpu((d) => reluGrad([special.to(d), tensor([0, -1, 2, 1]).to(d)]), 0, 0, 'reluGrad of NaN and inf gradients');
   });
 
   it('special values of unary ops', async () => {

@@ -13,6 +13,7 @@ import {
   geluGrad,
   ones,
   siluGrad,
+  reluGrad,
   registerBackend,
   shapesEqual,
   sizeOf,
@@ -188,6 +189,17 @@ describe('defineOp', () => {
     // PyTorch's silu backward is NaN at ±inf (inf * 0 in s (1 + x (1 - s))) and NaN
     expect((siluGrad([ones([3]), tensor([Infinity, -Infinity, NaN])]).toArray() as number[]).every(Number.isNaN)).toBe(true);
     expect(() => siluGrad([ones([2]), ones([3])])).toThrow(new ShapeError('siluGrad', 'g [2] and x [3] must have one shape'));
+  });
+
+  it("reluGrad is a custom op: g where y > 0, else 0, as PyTorch's threshold_backward (a NaN or infinite g at y <= 0 gives 0)", () => {
+    const y = tensor([0, -0, 1e-30, 2, 0, 0, 3, NaN, Infinity]);
+    const g = tensor([5, 5, 5, 5, NaN, Infinity, NaN, 1, -2]);
+    const want = [0, 0, 5, 5, 0, 0, NaN, 0, -2];
+    for (const dt of ['float32', 'float64'] as const) expect(reluGrad([g.cast(dt), y.cast(dt)]).toArray(), dt).toEqual(want);
+    // strided g: ones with stride 2
+    const gs = tensor([[1, 2], [1, 0], [1, 0]]).transpose(0, 1).select(0, 0);
+    expect(reluGrad([gs, tensor([1, -1, 0.5])]).toArray()).toEqual([1, 0, 1]);
+    expect(() => reluGrad([ones([2]), ones([3])])).toThrow(new ShapeError('reluGrad', 'g [2] and x [3] must have one shape'));
   });
 
   it('wgslStorageType maps dtypes to WGSL storage types', () => {

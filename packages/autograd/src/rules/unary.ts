@@ -1,4 +1,4 @@
-import { exp, geluGrad, gt, sigmoid, siluGrad, where, zerosLike, type Tensor } from '@dl/tensor';
+import { exp, geluGrad, reluGrad, sigmoid, siluGrad, zerosLike, type Tensor } from '@dl/tensor';
 import { type UnaryOp } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule } from './types.js';
 
@@ -36,8 +36,9 @@ export const unaryRules: { [P in UnaryOp]: GradRule<P> } = {
   cos: fromX((g, x) => g.mul(x.sin()).neg()),
   tanh: fromOut((g, y) => g.mul(y.mul(y).neg().add(1))),
   sigmoid: fromOut((g, y) => g.mul(y.mul(y.neg().add(1)))),
-  // the mask comes from the output: relu(x) > 0 exactly where x > 0
-  relu: fromOut((g, y) => where(gt(y, 0), g, 0)),
+  // the mask comes from the output: relu(x) > 0 exactly where x > 0; one fused kernel (g where
+  // y > 0, else 0), a custom op with its own rule like siluGrad
+  relu: fromOut((g, y) => reluGrad([g, y])),
   // x Φ(x) -> g (Φ(x) + x φ(x)), and its tanh form: one fused kernel, a custom op (defineOp) with
   // a rule of its own, so createGraph differentiates through it too
   gelu: fromX((g, x) => geluGrad([g, x], { approximate: 'none' })),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CpuKernels, cat, exp, gather, gelu, geluGrad, kernelChoice, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
+import { type CpuKernels, cat, exp, gather, gelu, geluGrad, kernelChoice, reluGrad, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
 import { wasmAvailable } from './wasm/index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
@@ -30,6 +30,7 @@ describe('cpu fast paths', () => {
       ['geluGrad', (a, b) => geluGrad([b, a], { approximate: 'none' })],
       ['geluTanh', (a) => gelu(a, 'tanh')],
       ['geluTanhGrad', (a, b) => geluGrad([b, a], { approximate: 'tanh' })],
+      ['reluGrad', (a, b) => reluGrad([b, a])],
     ];
     try {
       setCpuKernels(spy);

@@ -3,10 +3,11 @@ import { kernelElementwise } from '../cpu/elementwise.js';
 import { map } from '../cpu/map.js';
 import { GELU_GRAD, SILU_GRAD } from '../cpu/math.js';
 import { takeArray } from '../cpu/pool.js';
-import { defineOp, wgslStorageType, type CustomOp, type KernelInput, type WgslProgram } from '../custom-op.js';
+import { defineOp, wgslGrid, wgslStorageType, type CustomOp, type KernelInput, type WgslProgram } from '../custom-op.js';
 import { DTypeError, ShapeError, fmt } from '../errors.js';
 import { contiguousStrides, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { zerosLike } from './creation.js';
 import { exp, sigmoid, tanh } from './elementwise.js';
 import { WGSL_ERF } from './wgsl-math.js';
 
@@ -28,19 +29,19 @@ interface ActivationGrad<Attrs> {
   scalar: (attrs: Attrs, dtype: string) => (g: number, x: number) => number;
   /** the CPU kernels' elementwise op computing it (float32 SIMD), or null for none */
   kernelOp: (attrs: Attrs) => string | null;
-  /** WGSL helper functions, statements before the store, and the f32 expression of f'(x) in `x` */
-  wgsl: (attrs: Attrs) => { helpers: string; prelude?: string; derivative: string };
+  /**
+   * WGSL helper functions, statements before the store, and the f32 expression of f'(x) in `x`
+   * (the result is g * f'(x)), or `value`, the whole f32 result in `g` and `x` where it is not a product
+   */
+  wgsl: (attrs: Attrs) => { helpers: string; prelude?: string; derivative?: string; value?: string };
   /** f''(x), composed from differentiable ops (the second-order part of the rule) */
   second: (x: Tensor, attrs: Attrs) => Tensor;
 }
 
 /** One thread per element: out = g * f'(x), computed in f32 (stored as f16 for float16). */
-function wgslProgram({ helpers, prelude = '', derivative }: ReturnType<ActivationGrad<never>['wgsl']>, [g]: readonly KernelInput[], out: OutInfo): WgslProgram {
+function wgslProgram({ helpers, prelude = '', derivative, value }: ReturnType<ActivationGrad<never>['wgsl']>, [g]: readonly KernelInput[], out: OutInfo): WgslProgram {
   const T = wgslStorageType(g.dtype);
   const n = sizeOf(out.shape);
-  const groups = Math.ceil(n / WG);
-  // x is capped at 65535 workgroups; the rest go along y
-  const gy = Math.ceil(groups / 65535);
   const code = `${T === 'f16' ? 'enable f16;\n' : ''}
 @group(0) @binding(0) var<storage, read> gin: array<${T}>;
 @group(0) @binding(1) var<storage, read> xin: array<${T}>;
@@ -56,10 +57,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   if (i >= params.n) { return; }
   let g = f32(gin[i]);
   let x = f32(xin[i]);
-${prelude}  out[i] = ${T}(g * (${derivative}));
+${prelude}  out[i] = ${T}(${value ?? `g * (${derivative})`});
 }
 `;
-  return { passes: [{ code, workgroups: [Math.ceil(groups / gy), gy], params: [['u32', n]] }] };
+  return { passes: [{ code, workgroups: wgslGrid(Math.ceil(n / WG)), params: [['u32', n]] }] };
 }
 
 /** The custom op `name([g, x], attrs)` = g * f'(x), differentiable through its own rule. */
@@ -154,4 +155,19 @@ export const siluGrad: CustomOp<Record<string, never>, 2> = activationGrad<Recor
     const s = sigmoid(x);
     return s.mul(s.neg().add(1)).mul(x.mul(s.mul(-2).add(1)).add(2));
   },
+});
+
+/**
+ * g where y > 0, else 0, in one kernel: the backward of `relu` from its output y (PyTorch's
+ * `threshold_backward(g, y, 0)`; a NaN or infinite g where y <= 0 still gives 0). Differentiable
+ * (its own rule: relu'' = 0), where the composed rule ran a comparison and a `where`.
+ *
+ *   reluGrad([ones([3]), tensor([0, 0.5, 2])]).toArray(); // [0, 1, 1]
+ */
+export const reluGrad: CustomOp<Record<string, never>, 2> = activationGrad<Record<string, never>>({
+  name: 'reluGrad',
+  scalar: () => (g, y) => (y > 0 ? g : 0),
+  kernelOp: () => 'reluGrad',
+  wgsl: () => ({ helpers: '', value: 'select(0.0, g, x > 0.0)' }),
+  second: (y) => zerosLike(y),
 });

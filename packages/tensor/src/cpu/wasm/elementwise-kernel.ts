@@ -4,10 +4,10 @@
 import { type FuncBuilder, i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 
 /** Elementwise ops of the `ewise` export, by code. Binary ops take (g, x); unary ones x alone. */
-export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6, geluTanh: 7, geluTanhGrad: 8 } as const;
+export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6, geluTanh: 7, geluTanhGrad: 8, reluGrad: 9 } as const;
 export type EwOp = keyof typeof EW;
 /** ops whose first input is an incoming gradient g */
-export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad', 'geluGrad', 'geluTanhGrad']);
+export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad', 'geluGrad', 'geluTanhGrad', 'reluGrad']);
 
 /**
  * exp constants. Inputs are clamped to [LO, HI]: exp(89) overflows float32 (ln FLT_MAX ~ 88.72) and
@@ -203,6 +203,10 @@ const BODIES: Record<EwOp, (f: FuncBuilder, t: VecLocals, x: number, g: number, 
   geluTanhGrad: (f, t, x, g) => {
     vgeluTanhParts(f, t, x);
     f.get(g).get(t.phi).get(x).f32x4Const(1).get(t.phi).f32x4Sub().f32x4Mul().get(t.p).f32x4Mul().f32x4Const(1).f32x4Add().f32x4Mul().f32x4Mul();
+  },
+  // g where x > 0, else 0 (a NaN or infinite g included, as PyTorch's threshold_backward): a mask, no multiply
+  reluGrad: (f, _t, x, g) => {
+    f.get(g).get(x).f32x4Const(0).f32x4Gt().v128And();
   },
   // g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
   geluGrad: (f, t, x, g) => {

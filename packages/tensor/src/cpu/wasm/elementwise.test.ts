@@ -50,6 +50,13 @@ describe('elementwiseWasm', () => {
     expect(Array.from(e)).toEqual([0, Infinity, NaN, Infinity, Infinity, 0, 0, 1, 1]);
   });
 
+  it('reluGrad passes g exactly where x > 0 and gives +0 elsewhere (x = ±0 or NaN, g NaN or infinite included)', () => {
+    const x = Float32Array.from([...EDGES, ...EDGES.map((v) => -v)]);
+    const g = Float32Array.from(x, (_, i) => [NaN, Infinity, -Infinity, -2.5, 0, 7][i % 6]);
+    const got = run('reluGrad', [g, x]);
+    got.forEach((v, i) => expect(Object.is(v, x[i] > 0 ? g[i] : 0), `x ${x[i]} g ${g[i]}: ${v}`).toBe(true));
+  });
+
   it('exp is within 2 ulp near 0 and across the subnormal range, where the result scale changes', () => {
     for (const [lo, hi] of [[-1, 1], [-0.35, 0.35], [-103.98, -87], [87, 88.73]]) {
       const x = sweep(lo, hi, 100_001);

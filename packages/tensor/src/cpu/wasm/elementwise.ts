@@ -1,5 +1,5 @@
 // elementwiseWasm: float32 transcendental elementwise ops (exp, sigmoid, silu, tanh, gelu in both
-// forms and the fused siluGrad, geluGrad, geluTanhGrad) in SIMD128.
+// forms and the fused siluGrad, geluGrad, geluTanhGrad, reluGrad) in SIMD128.
 // Inputs are copied into kernel memory block by block, so each block stays in cache between the
 // copy in, the kernel and the copy out; large arrays are split across the worker threads.
 import { EW, EW_BINARY, type EwOp } from './elementwise-kernel.js';
@@ -25,7 +25,7 @@ export function ewiseSupports(op: string): op is EwOp {
 
 /**
  * out[i] = op(x[i]) (exp, sigmoid, silu, tanh, gelu, geluTanh) or op(g[i], x[i]) (siluGrad,
- * geluGrad, geluTanhGrad: g * f'(x)) for every i,
+ * geluGrad, geluTanhGrad: g * f'(x); reluGrad: g where x > 0, else 0) for every i,
  * in float32 SIMD on `getNumThreads()` threads. `ins` is [x] or [g, x], each as long as out.
  * @example elementwiseWasm('silu', [x], out)
  */
