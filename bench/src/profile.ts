@@ -7,6 +7,7 @@
  * loss back) is `(between steps)`.
  *   pnpm --filter @dl/bench profile
  *   pnpm --filter @dl/bench profile -- --only ddpm-mnist,gpt-char --top 12 --threads 1
+ *   pnpm --filter @dl/bench profile -- --only ddpm-mnist --shapes   (each op split by its input shapes)
  */
 import * as dl from '@dl/tensor';
 import { printTable, type Row } from './timing.js';
@@ -17,6 +18,7 @@ const only = arg('only')?.split(',');
 const top = Number(arg('top') ?? 8);
 const threads = Number(arg('threads') ?? 2);
 const steps = Number(arg('steps') ?? 3);
+const byShapes = process.argv.includes('--shapes');
 
 /** ms per step charged to each op over `steps` profiled steps, after two unprofiled ones. */
 function profileStep(run: () => void): { total: number; byOp: Map<string, number> } {
@@ -28,7 +30,8 @@ function profileStep(run: () => void): { total: number; byOp: Map<string, number
     byOp.set(name, (byOp.get(name) ?? 0) + now - last);
     last = now;
   };
-  const remove = dl.addDispatchListener((op, _inputs, _attrs, _out, custom) => charge(custom ? custom.name : op), { name: 'bench profile' });
+  const key = (op: string, inputs: readonly dl.Tensor[]) => (byShapes ? `${op} ${inputs.map((t) => dl.fmt(t.shape)).join(' ')}` : op);
+  const remove = dl.addDispatchListener((op, inputs, _attrs, _out, custom) => charge(key(custom ? custom.name : op, inputs)), { name: 'bench profile' });
   let total = 0;
   try {
     for (let i = 0; i < steps; i++) {
