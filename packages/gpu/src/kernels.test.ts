@@ -1,4 +1,4 @@
-import { arange, argsort, cat, conv2d, convTranspose2d, cumsum, full, gather, geluGrad, manualSeed, maxPool2d, randint, randn, reluGrad, scatterAdd, siluGrad, sliceScatter, tensor, where, type Tensor } from '@dl/tensor';
+import { arange, argsort, cat, conv2d, convTranspose2d, cumsum, full, gather, geluGrad, leakyRelu, leakyReluGrad, manualSeed, maxPool2d, randint, randn, reluGrad, scatterAdd, siluGrad, sliceScatter, tensor, where, type Tensor } from '@dl/tensor';
 import { BINARY_OPS, UNARY_OPS, runKernel, type ConvAttrs } from '@dl/tensor/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasWebGPU, sameAsCpu, useWebGPU } from './test-utils.js';
@@ -41,6 +41,10 @@ describe.skipIf(!hasWebGPU)('webgpu kernels match the cpu backend', () => {
     await sameAsCpu((d) => reluGrad([g.to(d).transpose(0, 1), a.to(d)]), 0, 0, 'reluGrad');
     const special = tensor([NaN, Infinity, 3, NaN]);
     await sameAsCpu((d) => reluGrad([special.to(d), tensor([0, -1, 2, 1]).to(d)]), 0, 0, 'reluGrad of NaN and inf gradients');
+    for (const s of [0.2, -1.5, 3]) {
+      await sameAsCpu((d) => leakyRelu(a.to(d).transpose(0, 1), s), 0, 0, `leakyRelu ${s}`);
+      await sameAsCpu((d) => leakyReluGrad([g.to(d).transpose(0, 1), a.to(d)], { negativeSlope: s }), 0, 0, `leakyReluGrad ${s}`);
+    }
   });
 
   it('special values of unary ops', async () => {

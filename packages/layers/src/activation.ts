@@ -1,4 +1,4 @@
-import { IndexError, logSoftmax, rand, softmax, where, type Generator, type Tensor } from '@dl/tensor';
+import { IndexError, isFloat, leakyRelu, logSoftmax, rand, softmax, where, type Generator, type Tensor } from '@dl/tensor';
 import { checkChoice, checkNumber } from './args.js';
 import { Module } from './module.js';
 
@@ -61,7 +61,8 @@ export class LeakyReLU extends Module {
     checkNumber('LeakyReLU', 'negativeSlope', negativeSlope, -Infinity);
   }
   forward(x: Tensor): Tensor {
-    return where(x.gt(0), x, x.mul(this.negativeSlope));
+    // one fused kernel each way for floats (the same values as the composed form below)
+    return isFloat(x.dtype) ? leakyRelu(x, this.negativeSlope) : where(x.gt(0), x, x.mul(this.negativeSlope));
   }
   protected override extraRepr(): string {
     return `negativeSlope=${this.negativeSlope}`;

@@ -14,6 +14,9 @@ import {
   ones,
   siluGrad,
   reluGrad,
+  leakyRelu,
+  leakyReluGrad,
+  where,
   registerBackend,
   shapesEqual,
   sizeOf,
@@ -200,6 +203,21 @@ describe('defineOp', () => {
     const gs = tensor([[1, 2], [1, 0], [1, 0]]).transpose(0, 1).select(0, 0);
     expect(reluGrad([gs, tensor([1, -1, 0.5])]).toArray()).toEqual([1, 0, 1]);
     expect(() => reluGrad([ones([2]), ones([3])])).toThrow(new ShapeError('reluGrad', 'g [2] and x [3] must have one shape'));
+  });
+
+  it('leakyRelu and leakyReluGrad give the composed where(x > 0, ...) values bit for bit, strided, float32 and float64, special values', () => {
+    const x = tensor([-3, -0.7, -0, 0, 1e-30, 2.5, NaN, Infinity, -Infinity, -1e-38]);
+    const g = tensor([[1.7, 9], [-2.3, 9], [0.3, 9], [5, 9], [NaN, 9], [Infinity, 9], [-1, 9], [2, 9], [3, 9], [4, 9]]).select(1, 0); // stride 2
+    for (const dt of ['float32', 'float64'] as const) {
+      for (const s of [0.2, 0.01, -1.5, 3]) {
+        const [xd, gd] = [x.cast(dt), g.cast(dt)];
+        expect(leakyRelu(xd, s).toArray(), `${dt} ${s}`).toEqual(where(xd.gt(0), xd, xd.mul(s)).toArray());
+        expect(leakyReluGrad([gd, xd], { negativeSlope: s }).toArray(), `grad ${dt} ${s}`).toEqual(where(xd.gt(0), gd, gd.mul(s)).toArray());
+      }
+    }
+    expect(leakyRelu(tensor([-2, 0, 3]), 0.5).toArray()).toEqual([-1, 0, 3]);
+    expect(() => leakyRelu(tensor([1], { dtype: 'int32' }))).toThrow(new DTypeError('leakyRelu', 'x must be a float tensor, got int32 [1]'));
+    expect(() => leakyRelu(x, NaN)).toThrow('leakyRelu: negativeSlope must be a finite number, got NaN');
   });
 
   it('wgslStorageType maps dtypes to WGSL storage types', () => {
