@@ -19,28 +19,21 @@ export interface BatchNormAttrs {
   eps: number;
 }
 
-/** (N, C, S) of x after checking that the per-channel inputs are (C) (or (2, C) for the statistics). */
-function dimsOf(op: string, shapes: readonly (readonly number[])[], dtypes: readonly DType[], names: readonly string[]): BNDims {
-  const all = shapes.map((s, i) => `${names[i]}=${fmt(s)}`).join(' ');
-  const x = shapes[0];
+/** (N, C, S) of inputs[0] = x after checking the others: (C), or (2, C) for the statistics, or x's shape for g. */
+function dimsOf(op: string, inputs: readonly { shape: readonly number[]; dtype: DType }[], names: readonly string[]): BNDims {
+  const all = inputs.map((t, i) => `${names[i]}=${fmt(t.shape)}`).join(' ');
+  const x = inputs[0].shape;
   if (x.length < 2) throw new ShapeError(op, `x must be (N, C, *), got ${fmt(x)}; ${all}`);
   const C = x[1];
-  shapes.slice(1).forEach((s, i) => {
+  inputs.slice(1).forEach(({ shape: s }, i) => {
     const want = names[i + 1] === 'stats' ? [2, C] : names[i + 1] === 'g' ? x : [C];
     if (s.length !== want.length || s.some((d, k) => d !== want[k])) throw new ShapeError(op, `${names[i + 1]} must be ${fmt(want)} for x ${fmt(x)}, got ${fmt(s)}; ${all}`);
   });
+  const dtypes = inputs.map((t) => t.dtype);
   const dt = dtypes[0];
   if ((dt !== 'float32' && dt !== 'float64') || dtypes.some((d) => d !== dt)) throw new DTypeError(op, `every input must be float32 (or float64 on CPU) of one dtype, got ${dtypes.join(', ')} for ${all}`);
   return { N: x[0], C, S: x.slice(2).reduce((a, b) => a * b, 1) };
 }
-
-const dimsOfInputs = (op: string, inputs: readonly { shape: readonly number[]; dtype: DType }[], names: readonly string[]): BNDims =>
-  dimsOf(
-    op,
-    inputs.map((t) => t.shape),
-    inputs.map((t) => t.dtype),
-    names,
-  );
 
 const newArray = (like: TypedArray, n: number, zeroed: boolean): TypedArray => cpuResultArray(like instanceof Float64Array ? 'float64' : 'float32', n, zeroed);
 
@@ -238,11 +231,11 @@ const statsOp: CustomOp<Record<string, never>, 1> = defineOp<Record<string, neve
   inputs: 1,
   differentiable: false,
   inferOutput: ([x]) => {
-    const { C } = dimsOfInputs('layers.batchNormStats', [x], STATS);
+    const { C } = dimsOf('layers.batchNormStats', [x], STATS);
     return { shape: [2, C], dtype: x.dtype };
   },
-  cpu: (inputs) => statsCpu(inputs, dimsOfInputs('layers.batchNormStats', inputs, STATS)),
-  wgsl: (inputs) => statsWgsl(dimsOfInputs('layers.batchNormStats', inputs, STATS)),
+  cpu: (inputs) => statsCpu(inputs, dimsOf('layers.batchNormStats', inputs, STATS)),
+  wgsl: (inputs) => statsWgsl(dimsOf('layers.batchNormStats', inputs, STATS)),
 });
 
 const gradOp: CustomOp<BatchNormAttrs, 4> = defineOp<BatchNormAttrs, 4>({
@@ -250,11 +243,11 @@ const gradOp: CustomOp<BatchNormAttrs, 4> = defineOp<BatchNormAttrs, 4>({
   inputs: 4,
   differentiable: false,
   inferOutput: (inputs) => {
-    const { N, C, S } = dimsOfInputs('layers.batchNormBackward', inputs, GRAD);
+    const { N, C, S } = dimsOf('layers.batchNormBackward', inputs, GRAD);
     return { shape: [N * C * S + 2 * C], dtype: inputs[0].dtype };
   },
-  cpu: (inputs, { eps }) => backwardCpu(inputs, eps, dimsOfInputs('layers.batchNormBackward', inputs, GRAD)),
-  wgsl: (inputs, { eps }) => backwardWgsl(dimsOfInputs('layers.batchNormBackward', inputs, GRAD), eps),
+  cpu: (inputs, { eps }) => backwardCpu(inputs, eps, dimsOf('layers.batchNormBackward', inputs, GRAD)),
+  wgsl: (inputs, { eps }) => backwardWgsl(dimsOf('layers.batchNormBackward', inputs, GRAD), eps),
 });
 
 /**
@@ -265,11 +258,11 @@ const applyOp: CustomOp<BatchNormAttrs, 4> = defineOp<BatchNormAttrs, 4>({
   name: 'layers.batchNorm',
   inputs: 4,
   inferOutput: (inputs) => {
-    dimsOfInputs('layers.batchNorm', inputs, APPLY);
+    dimsOf('layers.batchNorm', inputs, APPLY);
     return { shape: inputs[0].shape, dtype: inputs[0].dtype };
   },
-  cpu: (inputs, { eps }) => forwardCpu(inputs, eps, dimsOfInputs('layers.batchNorm', inputs, APPLY)),
-  wgsl: (inputs, { eps }) => forwardWgsl(dimsOfInputs('layers.batchNorm', inputs, APPLY), eps),
+  cpu: (inputs, { eps }) => forwardCpu(inputs, eps, dimsOf('layers.batchNorm', inputs, APPLY)),
+  wgsl: (inputs, { eps }) => forwardWgsl(dimsOf('layers.batchNorm', inputs, APPLY), eps),
   save: ([x, stats, w]) => [x, stats, w],
   backward: (g, { saved: [x, stats, w], attrs, needs }) => {
     const n = x.size;

@@ -38,16 +38,18 @@ interface ActivationGrad<Attrs> {
   second: (x: Tensor, attrs: Attrs) => Tensor;
 }
 
-/** One thread per element: out = g * f'(x), computed in f32 (stored as f16 for float16). */
-function wgslProgram({ helpers, prelude = '', derivative, value }: ReturnType<ActivationGrad<never>['wgsl']>, [g]: readonly KernelInput[], out: OutInfo): WgslProgram {
-  const T = wgslStorageType(g.dtype);
-  const n = sizeOf(out.shape);
+/**
+ * One thread per element over n elements: each input `name` (bound as `<name>in`) is read into an
+ * f32 local `name`, then `value`, an f32 expression of them, is stored as the dtype (f16 for
+ * float16). The activation grads and leakyRelu's forward are all this shape of kernel.
+ */
+export function elementwiseWgsl(dtype: KernelInput['dtype'], names: readonly string[], n: number, value: string, helpers = '', prelude = ''): WgslProgram {
+  const T = wgslStorageType(dtype);
   const code = `${T === 'f16' ? 'enable f16;\n' : ''}
-@group(0) @binding(0) var<storage, read> gin: array<${T}>;
-@group(0) @binding(1) var<storage, read> xin: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
+${names.map((nm, i) => `@group(0) @binding(${i}) var<storage, read> ${nm}in: array<${T}>;`).join('\n')}
+@group(0) @binding(${names.length}) var<storage, read_write> out: array<${T}>;
 struct Params { n: u32 }
-@group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(${names.length + 1}) var<uniform> params: Params;
 
 ${helpers}
 
@@ -55,12 +57,16 @@ ${helpers}
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
   if (i >= params.n) { return; }
-  let g = f32(gin[i]);
-  let x = f32(xin[i]);
-${prelude}  out[i] = ${T}(${value ?? `g * (${derivative})`});
+${names.map((nm) => `  let ${nm} = f32(${nm}in[i]);`).join('\n')}
+${prelude}  out[i] = ${T}(${value});
 }
 `;
   return { passes: [{ code, workgroups: wgslGrid(Math.ceil(n / WG)), params: [['u32', n]] }] };
+}
+
+/** out = g * f'(x) (or the spec's own `value`), computed in f32. */
+function wgslProgram({ helpers, prelude = '', derivative, value }: ReturnType<ActivationGrad<never>['wgsl']>, [g]: readonly KernelInput[], out: OutInfo): WgslProgram {
+  return elementwiseWgsl(g.dtype, ['g', 'x'], sizeOf(out.shape), value ?? `g * (${derivative})`, helpers, prelude);
 }
 
 /** The custom op `name([g, x], attrs)` = g * f'(x), differentiable through its own rule. */

@@ -1,15 +1,14 @@
 import { map } from '../cpu/map.js';
 import { takeArray } from '../cpu/pool.js';
-import { defineOp, wgslGrid, wgslStorageType, type CustomOp } from '../custom-op.js';
+import { defineOp, type CustomOp } from '../custom-op.js';
 import { DLError, DTypeError, fmt } from '../errors.js';
 import { contiguousStrides, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { leakyReluGrad, perSlope, wgslF32 } from './activation-grad.js';
+import { elementwiseWgsl, leakyReluGrad, perSlope, wgslF32 } from './activation-grad.js';
 
 // LeakyReLU as one op forward and one backward (leakyReluGrad), where the composed form
 // where(x > 0, x, x * slope) ran a comparison, a multiply and a select forward and five ops back.
 
-const WG = 256;
 const forwardFns = new Map<string, (x: number) => number>();
 
 interface LeakyAttrs {
@@ -31,23 +30,7 @@ const leakyReluOp: CustomOp<LeakyAttrs, 1> = defineOp<LeakyAttrs, 1>({
     map(f, out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, [x]);
     return r;
   },
-  wgsl: ([x], { negativeSlope }, out) => {
-    const T = wgslStorageType(x.dtype);
-    const n = sizeOf(out.shape);
-    const code = `${T === 'f16' ? 'enable f16;\n' : ''}
-@group(0) @binding(0) var<storage, read> xin: array<${T}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${T}>;
-struct Params { n: u32 }
-@group(0) @binding(2) var<uniform> params: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
-  if (i >= params.n) { return; }
-  let x = f32(xin[i]);
-  out[i] = ${T}(select(x * ${wgslF32(negativeSlope)}, x, x > 0.0));
-}`;
-    return { passes: [{ code, workgroups: wgslGrid(Math.ceil(n / WG)), params: [['u32', n]] }] };
-  },
+  wgsl: ([x], { negativeSlope }, out) => elementwiseWgsl(x.dtype, ['x'], sizeOf(out.shape), `select(x * ${wgslF32(negativeSlope)}, x, x > 0.0)`),
   save: ([x]) => [x],
   backward: (g, { saved: [x], attrs }) => [leakyReluGrad([g, x], attrs)],
 });
