@@ -1,5 +1,5 @@
 import { backward, noGrad } from '@dl/autograd';
-import { BatchNorm1d, BatchNorm2d, Upsample, crossEntropy, nllLoss } from '@dl/layers';
+import { BatchNorm1d, BatchNorm2d, GroupNorm, Upsample, crossEntropy, nllLoss } from '@dl/layers';
 import { arange, manualSeed, ones, randn, registerBackend, tensor, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from './device.js';
@@ -111,5 +111,25 @@ describe.skipIf(!hasWebGPU)('edges on webgpu', () => {
     };
     const [gpu, cpu] = [await run('webgpu'), await run('cpu')];
     ['y', 'dx', 'dweight', 'dbias', 'running_mean', 'running_var'].forEach((what, i) => expectClose(gpu[i], cpu[i], 1e-4, 1e-4, what));
+  });
+  it('GroupNorm (fused kernels, with and without SiLU) on a permuted input with rows longer than a workgroup: output and gradients as on CPU', async () => {
+    manualSeed(44);
+    const x = randn([3, 13, 8, 11]).permute([0, 2, 1, 3]); // (3, 8, 13, 11): groups of 2 channels, 286 values a row
+    const r = randn([3, 8, 13, 11]);
+    for (const silu of [false, true]) {
+      const run = async (device: string) => {
+        const gn = new GroupNorm(4, 8, { device });
+        noGrad(() => {
+          gn.weight!.copy_(arange(1, 9, 1, { device }).mul(0.5));
+          gn.bias!.copy_(arange(-4, 4, 1, { device }).mul(0.25));
+        });
+        const xd = x.to(device).detach().requiresGrad_();
+        const y = silu ? gn.forwardSilu(xd) : gn.forward(xd);
+        backward(y.mul(r.to(device)).sum());
+        return Promise.all([y, xd.grad!, gn.weight!.grad!, gn.bias!.grad!].map((t) => t.data()));
+      };
+      const [gpu, cpu] = [await run('webgpu'), await run('cpu')];
+      ['y', 'dx', 'dweight', 'dbias'].forEach((what, i) => expectClose(gpu[i], cpu[i], 1e-4, 1e-4, `${what}${silu ? ' (SiLU)' : ''}`));
+    }
   });
 });

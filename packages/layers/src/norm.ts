@@ -2,6 +2,7 @@ import { noGrad } from '@dl/autograd';
 import { DLError, ShapeError, fmt, full, layerNorm, ones, scope, zeros, type Tensor } from '@dl/tensor';
 import { checkNumber, checkSize, show } from './args.js';
 import { batchNorm, canFuseBatchNorm } from './batch-norm.js';
+import { canFuseGroupNorm, groupNorm } from './group-norm.js';
 import { Module, param } from './module.js';
 
 /** eps of every normalisation layer: a finite number >= 0 (a negative one can make the variance negative). */
@@ -279,10 +280,24 @@ export class GroupNorm extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /**
+   * silu(forward(x)): where the fused op runs (an affine layer on the CPU or WebGPU), the SiLU is
+   * applied inside it, saving a pass each way (diffusers' ResNet blocks call the norm and the
+   * nonlinearity back to back).
+   */
+  forwardSilu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+
+  private normalize(x: Tensor, silu: boolean): Tensor {
     if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
       throw new ShapeError(this.label(), `expected input [N,${this.numChannels},*], got ${fmt(x.shape)}`);
     }
     this.checkFloat(x);
+    if (this.weight && this.bias && canFuseGroupNorm(x)) return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps, { silu });
     const N = x.shape[0];
     const g = x.reshape([N, this.numGroups, -1]); // [N, G, C/G * spatial]
     // a group is a row of the fused layer norm; the affine map is per channel, so it comes after
@@ -290,7 +305,7 @@ export class GroupNorm extends Module {
     const view = [1, this.numChannels, ...Array(x.ndim - 2).fill(1)];
     if (this.weight) y = y.mul(this.weight.reshape(view));
     if (this.bias) y = y.add(this.bias.reshape(view));
-    return y;
+    return silu ? y.silu() : y;
   }
 
   protected override extraRepr(): string {

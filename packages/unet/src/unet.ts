@@ -80,6 +80,11 @@ function act(x: Tensor, kind: ActivationKind): Tensor {
   return kind === 'silu' ? x.silu() : x.relu();
 }
 
+/** act(norm(x)); GroupNorm then SiLU runs as one fused op where it can. */
+function normAct(norm: BatchNorm2d | GroupNorm, x: Tensor, kind: ActivationKind): Tensor {
+  return norm instanceof GroupNorm && kind === 'silu' ? norm.forwardSilu(x) : act(norm.forward(x), kind);
+}
+
 function makeNorm(kind: NormKind, groups: number, channels: number, device?: string): BatchNorm2d | GroupNorm {
   return kind === 'batch' ? new BatchNorm2d(channels, { device }) : new GroupNorm(groups, channels, { device });
 }
@@ -168,12 +173,12 @@ export class ResBlock extends Module {
     if (this.timeEmbProj && !emb) throw new DLError(this.label(), `this block adds a conditioning vector [N,${this.timeEmbProj.inFeatures}]; forward got none (input ${fmt(x.shape)})`);
     if (!this.timeEmbProj && emb) throw new DLError(this.label(), `got a conditioning vector ${fmt(emb.shape)}, but this block was built without embDim`);
     return scope(() => {
-      let h = this.conv1.forward(act(this.norm1.forward(x), this.activation)); // (N, out, H, W)
+      let h = this.conv1.forward(normAct(this.norm1, x, this.activation)); // (N, out, H, W)
       if (this.timeEmbProj) {
         const [N, C] = h.shape;
         h = h.add(this.timeEmbProj.forward(act(emb!, this.activation)).reshape([N, C, 1, 1])); // (N, out, H, W)
       }
-      h = this.conv2.forward(this.dropout.forward(act(this.norm2.forward(h), this.activation))); // (N, out, H, W)
+      h = this.conv2.forward(this.dropout.forward(normAct(this.norm2, h, this.activation))); // (N, out, H, W)
       return (this.convShortcut ? this.convShortcut.forward(x) : x).add(h);
     });
   }
@@ -526,7 +531,7 @@ export class UNet extends Module {
       for (const block of this.downBlocks) h = block.forward(h, emb, skips); // (N, C_last, H / 2^(L-1), W / 2^(L-1))
       h = this.midBlock.forward(h, emb);
       for (const block of this.upBlocks) h = block.forward(h, emb, skips); // (N, C0, H, W)
-      return this.convOut.forward(act(this.convNormOut.forward(h), this.config.activation)); // (N, outChannels, H, W)
+      return this.convOut.forward(normAct(this.convNormOut, h, this.config.activation)); // (N, outChannels, H, W)
     });
   }
 
