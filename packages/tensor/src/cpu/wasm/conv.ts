@@ -6,6 +6,8 @@
 import { allFinite, type Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, packA, planGemm, runGemm } from './gemm.js';
+import { copyPlanes } from './copy-planes.js';
+import { conv2dWinogradWasm, winogradFits } from './winograd.js';
 import { dispatch, getNumThreads, params } from './pool.js';
 import { heapF32, runtime, scratch } from './runtime.js';
 import { BSRC, GEO_AT, JOB, P } from './tasks.js';
@@ -33,28 +35,6 @@ function writeGeo(p: Conv2dParams): number {
   g[GEO.oW / 4] = p.oW;
   g[GEO.imgStride / 4] = p.C * p.H * p.W;
   return GEO_AT;
-}
-
-/**
- * Copies `planes` planes of rows x len floats (row strides ss/ds, plane strides sp/dp, in floats;
- * addresses in bytes) across the threads.
- */
-function copyPlanes(planes: number, src: number, sp: number, ss: number, dst: number, dp: number, ds: number, rows: number, len: number): void {
-  const threads = planes * rows * len >= 1 << 16 ? getNumThreads() : 1;
-  const per = Math.max(1, ceilDiv(planes, 4 * threads));
-  const q = params();
-  q[P.KIND] = JOB.COPY;
-  q[P.SRC] = src;
-  q[P.SP] = sp;
-  q[P.SS] = ss;
-  q[P.DST] = dst;
-  q[P.DP] = dp;
-  q[P.DS] = ds;
-  q[P.ROWS_N] = rows;
-  q[P.LEN] = len;
-  q[P.PLANES] = planes;
-  q[P.PLANES_TASK] = per;
-  dispatch(ceilDiv(planes, per), threads);
 }
 
 /** The same convolution over images [n0, n0 + n) only. */
@@ -88,6 +68,7 @@ export function conv2dForwardWasm(p: Conv2dParams, x: Float32Array, w: Float32Ar
     out.fill(0, 0, N * O * S);
     return;
   }
+  if (winogradFits(p) && conv2dWinogradWasm(p, x, w, out)) return;
   // direct reads B tiles from the image once per channel panel, im2col packs them once per block:
   // direct wins with few output channels, short rows (im2col's per-row overhead) or, for kernels
   // past 1x1, up to 48 channels (28-wide rows, 32 and 48 channels: 10-30% less CPU time), measured

@@ -75,7 +75,7 @@ export const GEO = {
  * width stride): row k of the B tile is the NR floats at bp + tab[k] (byte offsets), read straight
  * from a zero-padded image, so no im2col matrix is ever built.
  */
-function emitKernel(m: ModuleBuilder, fma: boolean, direct: boolean, nr: number = NR): number {
+export function emitKernel(m: ModuleBuilder, fma: boolean, direct: boolean, nr: number = NR): number {
   const f = direct ? m.func(null, [I32, I32, I32, I32, I32, I32, I32]) : m.func('kernel', [I32, I32, I32, I32, I32, I32]);
   const [ap, bp, c, ldc, kc, load] = [0, 1, 2, 3, 4, 5];
   const tab = 6;
@@ -129,8 +129,9 @@ function emitKernel(m: ModuleBuilder, fma: boolean, direct: boolean, nr: number 
   return f.index;
 }
 
-function emitMacro(m: ModuleBuilder, kernel: number): void {
-  const f = m.func('macro', [I32, I32, I32, I32, I32, I32, I32, I32]);
+/** The macro kernel over `kernel` (emitKernel's packed form), exported as `name` (null: callable in the module only). */
+export function emitMacro(m: ModuleBuilder, kernel: number, name: string | null = 'macro'): number {
+  const f = m.func(name, [I32, I32, I32, I32, I32, I32, I32, I32]);
   const [ap, bp, c, ldc, kc, mp, np, load] = [0, 1, 2, 3, 4, 5, 6, 7];
   const ip = f.local(I32);
   const jp = f.local(I32);
@@ -160,6 +161,7 @@ function emitMacro(m: ModuleBuilder, kernel: number): void {
       f.br(topI);
     });
   });
+  return f.index;
 }
 
 /**
