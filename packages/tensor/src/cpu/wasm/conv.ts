@@ -7,6 +7,7 @@ import { allFinite, type Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, packA, planGemm, runGemm } from './gemm.js';
 import { copyPlanes } from './copy-planes.js';
+import { padPlanes } from './pad.js';
 import { conv2dWinogradWasm, winogradFits } from './winograd.js';
 import { dispatch, getNumThreads, params } from './pool.js';
 import { heapF32, runtime, scratch } from './runtime.js';
@@ -154,8 +155,9 @@ function convDirect(p: Conv2dParams, x: Float32Array, w: Float32Array, out: Floa
   if (unpadded) {
     heap.fill(0, xAt / 4 + N * img, xAt / 4 + N * img + slack);
   } else {
-    heap.fill(0, xpAt / 4, xpAt / 4 + N * img + slack);
-    copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
+    padPlanes(N * C, xAt, H, W, xpAt, Hp, Wp, p.pH, p.pW);
+    heap = heapF32(); // the pad module's call may have grown the memory
+    heap.fill(0, xpAt / 4 + N * img, xpAt / 4 + N * img + slack);
   }
   heap.set(w.subarray(0, O * CKK), wAt / 4);
   const tab = new Int32Array(rt.memory.buffer, tabAt, CKK);
@@ -370,8 +372,8 @@ function convWeightDirect(p: Conv2dParams, x: Float32Array, dy: Float32Array, gw
   let heap = heapF32();
   heap.set(x.subarray(0, N * C * H * W), xAt / 4);
   if (!unpadded) {
-    heap.fill(0, xpAt / 4, xpAt / 4 + N * img);
-    copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (p.pH * Wp + p.pW), Hp * Wp, Wp, H, W);
+    padPlanes(N * C, xAt, H, W, xpAt, Hp, Wp, p.pH, p.pW);
+    heap = heapF32();
   }
   heap.set(dy.subarray(0, N * O * S), dyAt / 4);
   // rows past CKK (the last panel's spare rows) read the image's first pixels; their sums are dropped

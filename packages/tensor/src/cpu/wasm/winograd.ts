@@ -5,6 +5,7 @@
 // not finite the caller computes the convolution directly instead.
 import type { Conv2dParams } from '../conv.js';
 import { copyPlanes } from './copy-planes.js';
+import { padPlanes } from './pad.js';
 import { compileKernel, type WasmKernel } from './extern.js';
 import { MR, NR } from './gemm-kernel.js';
 import { getNumThreads } from './pool.js';
@@ -96,9 +97,10 @@ export function conv2dWinogradWasm(p: Conv2dParams, x: Float32Array, w: Float32A
   scratch.reserve();
   let heap = heapF32();
   heap.set(x.subarray(0, N * C * H * W), xAt / 4);
-  heap.fill(0, xpAt / 4, xpAt / 4 + N * C * Hp * Wp + 16);
-  // rows and columns past the last tile's reach are never read
-  copyPlanes(N * C, xAt, H * W, W, xpAt + 4 * (pH * Wp + pW), Hp * Wp, Wp, Math.min(H, Hp - pH), Math.min(W, Wp - pW));
+  // rows and columns past the last tile's reach are never read, so padPlanes drops them
+  padPlanes(N * C, xAt, H, W, xpAt, Hp, Wp, pH, pW);
+  heap = heapF32();
+  heap.fill(0, xpAt / 4 + N * C * Hp * Wp, xpAt / 4 + N * C * Hp * Wp + 16);
   packWeights(w, O, C, Mp, heapF32(), upAt / 4);
   k.run('wino', tasks, [xpAt, upAt, slotsAt, slotBytes, yAt, flagsAt, C, O, Mp, Hp, Wp, tH, tW4, rowsTotal, R, NT8], threads);
   heap = heapF32();
