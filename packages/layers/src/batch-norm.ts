@@ -7,41 +7,22 @@
  *
  * x is viewed as (N, C, S): channels on dim 1, S the product of the dims after it (1 for [N, C]).
  */
-import { DTypeError, ShapeError, cpuResultArray, defineOp, fmt, getBackend, ones, wgslGrid, zeros, type CustomOp, type DType, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
-
-interface BNDims {
-  N: number;
-  C: number;
-  S: number;
-}
+import { defineOp, ones, wgslGrid, zeros, type CustomOp, type DType, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
+import { WG, WGSL_WORKGROUP_SUM, canFuseChannelOp, channelDims, resultLike, type ChannelDims } from './channel-ops.js';
 
 export interface BatchNormAttrs {
   eps: number;
 }
 
 /** (N, C, S) of inputs[0] = x after checking the others: (C), or (2, C) for the statistics, or x's shape for g. */
-function dimsOf(op: string, inputs: readonly { shape: readonly number[]; dtype: DType }[], names: readonly string[]): BNDims {
-  const all = inputs.map((t, i) => `${names[i]}=${fmt(t.shape)}`).join(' ');
-  const x = inputs[0].shape;
-  if (x.length < 2) throw new ShapeError(op, `x must be (N, C, *), got ${fmt(x)}; ${all}`);
-  const C = x[1];
-  inputs.slice(1).forEach(({ shape: s }, i) => {
-    const want = names[i + 1] === 'stats' ? [2, C] : names[i + 1] === 'g' ? x : [C];
-    if (s.length !== want.length || s.some((d, k) => d !== want[k])) throw new ShapeError(op, `${names[i + 1]} must be ${fmt(want)} for x ${fmt(x)}, got ${fmt(s)}; ${all}`);
-  });
-  const dtypes = inputs.map((t) => t.dtype);
-  const dt = dtypes[0];
-  if ((dt !== 'float32' && dt !== 'float64') || dtypes.some((d) => d !== dt)) throw new DTypeError(op, `every input must be float32 (or float64 on CPU) of one dtype, got ${dtypes.join(', ')} for ${all}`);
-  return { N: x[0], C, S: x.slice(2).reduce((a, b) => a * b, 1) };
-}
-
-const newArray = (like: TypedArray, n: number, zeroed: boolean): TypedArray => cpuResultArray(like instanceof Float64Array ? 'float64' : 'float32', n, zeroed);
+const dimsOf = (op: string, inputs: readonly { shape: readonly number[]; dtype: DType }[], names: readonly string[]): ChannelDims =>
+  channelDims(op, inputs, names, (name, x, C) => (name === 'stats' ? [2, C] : name === 'g' ? x : [C]));
 
 // ---- CPU kernels: channel c of sample n is the contiguous run x[(n C + c) S .. + S) ----
 
 /** (2, C): each channel's mean, then its biased variance (sums in float64, two passes for accuracy). */
-function statsCpu([x]: readonly HostInput[], { N, C, S }: BNDims): TypedArray {
-  const out = newArray(x.data, 2 * C, false);
+function statsCpu([x]: readonly HostInput[], { N, C, S }: ChannelDims): TypedArray {
+  const out = resultLike(x.data, 2 * C, false);
   const xs = x.data;
   const M = N * S;
   for (let c = 0; c < C; c++) {
@@ -62,9 +43,9 @@ function statsCpu([x]: readonly HostInput[], { N, C, S }: BNDims): TypedArray {
 }
 
 /** y = (x - mean) / sqrt(var + eps) * weight + bias, as one multiply-add per element. */
-function forwardCpu([x, stats, w, b]: readonly HostInput[], eps: number, { N, C, S }: BNDims): TypedArray {
+function forwardCpu([x, stats, w, b]: readonly HostInput[], eps: number, { N, C, S }: ChannelDims): TypedArray {
   const xs = x.data;
-  const out = newArray(xs, N * C * S, false);
+  const out = resultLike(xs, N * C * S, false);
   for (let c = 0; c < C; c++) {
     const a = w.data[c] / Math.sqrt(stats.data[C + c] + eps);
     const shift = b.data[c] - stats.data[c] * a;
@@ -78,12 +59,12 @@ function forwardCpu([x, stats, w, b]: readonly HostInput[], eps: number, { N, C,
  * x and M = N S, dbias = sum g, dweight = sum g xhat and
  * dx = weight / sqrt(var + eps) (g - dbias / M - xhat dweight / M).
  */
-function backwardCpu([x, stats, w, g]: readonly HostInput[], eps: number, { N, C, S }: BNDims): TypedArray {
+function backwardCpu([x, stats, w, g]: readonly HostInput[], eps: number, { N, C, S }: ChannelDims): TypedArray {
   const xs = x.data;
   const gs = g.data;
   const n = N * C * S;
   const M = N * S;
-  const out = newArray(xs, n + 2 * C, false);
+  const out = resultLike(xs, n + 2 * C, false);
   for (let c = 0; c < C; c++) {
     const mean = stats.data[c];
     const invstd = 1 / Math.sqrt(stats.data[C + c] + eps);
@@ -109,10 +90,9 @@ function backwardCpu([x, stats, w, g]: readonly HostInput[], eps: number, { N, C
 
 // ---- WGSL: a workgroup per channel for the sums, a thread per element for the rest ----
 
-const WG = 256;
 const f32Bindings = (names: readonly string[]): string => names.map((nm, i) => `@group(0) @binding(${i}) var<storage, read> ${nm}: array<f32>;`).join('\n');
 const PARAMS = `struct Params { N: u32, C: u32, S: u32, eps: f32 }`;
-const params = ({ N, C, S }: BNDims, eps: number) =>
+const params = ({ N, C, S }: ChannelDims, eps: number) =>
   [
     ['u32', N],
     ['u32', C],
@@ -120,24 +100,12 @@ const params = ({ N, C, S }: BNDims, eps: number) =>
     ['f32', eps],
   ] as const;
 
-/** Sums a value over the workgroup's threads into red[0] (every thread must call it). */
-const REDUCE = `
-var<workgroup> red: array<f32, ${WG}>;
-fn reduce(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+/** The workgroup sum and channel c's elements. */
+const REDUCE = `${WGSL_WORKGROUP_SUM}
 // the flat index of channel c's j-th element (j < N S)
 fn at(c: u32, j: u32) -> u32 { return ((j / p.S) * p.C + c) * p.S + j % p.S; }`;
 
-function statsWgsl(dims: BNDims): WgslProgram {
+function statsWgsl(dims: ChannelDims): WgslProgram {
   const code = `${f32Bindings(['x'])}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${PARAMS}
@@ -159,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
   return { passes: [{ code, workgroups: wgslGrid(dims.C), params: params(dims, 0) }] };
 }
 
-function forwardWgsl(dims: BNDims, eps: number): WgslProgram {
+function forwardWgsl(dims: ChannelDims, eps: number): WgslProgram {
   const n = dims.N * dims.C * dims.S;
   const code = `${f32Bindings(['x', 'stats', 'w', 'b'])}
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
@@ -176,7 +144,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) n
   return { passes: [{ code, workgroups: wgslGrid(Math.ceil(n / WG)), params: params(dims, eps) }] };
 }
 
-function backwardWgsl(dims: BNDims, eps: number): WgslProgram {
+function backwardWgsl(dims: ChannelDims, eps: number): WgslProgram {
   const n = dims.N * dims.C * dims.S;
   const head = `${f32Bindings(['x', 'stats', 'w', 'g'])}
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
@@ -273,10 +241,7 @@ const applyOp: CustomOp<BatchNormAttrs, 4> = defineOp<BatchNormAttrs, 4>({
 });
 
 /** True where the fused ops run: a backend with custom kernels and a dtype they take. */
-export function canFuseBatchNorm(x: Tensor): boolean {
-  const kind = getBackend(x.device, 'batchNorm').customKernels;
-  return (kind === 'cpu' && (x.dtype === 'float32' || x.dtype === 'float64')) || (kind === 'wgsl' && x.dtype === 'float32');
-}
+export const canFuseBatchNorm = (x: Tensor): boolean => canFuseChannelOp(x, 'batchNorm');
 
 /**
  * Batch normalisation of x (N, C, *) with its own batch statistics (PyTorch's `F.batch_norm` with

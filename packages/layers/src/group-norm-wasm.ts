@@ -12,12 +12,10 @@
  */
 import { getNumThreads, kernelChoice, type TypedArray } from '@dl/tensor';
 import { compileKernel, f64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type VecLocals, type WasmKernel } from '@dl/tensor/wasm';
+import type { ChannelDims } from './channel-ops.js';
 
 /** The shape of a GroupNorm call: x is (N, C, S), C = G Cg. */
-export interface GNDims {
-  N: number;
-  C: number;
-  S: number;
+export interface GNDims extends ChannelDims {
   G: number;
 }
 

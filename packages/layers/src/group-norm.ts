@@ -9,7 +9,8 @@
  *
  * x is viewed as (N, C, S) with C = G Cg: a row is one (sample, group), Cg channels of S values.
  */
-import { DTypeError, ShapeError, cpuResultArray, defineOp, fmt, getBackend, wgslGrid, type CustomOp, type DType, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
+import { ShapeError, defineOp, wgslGrid, type CustomOp, type DType, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
+import { WG, WGSL_WORKGROUP_SUM, canFuseChannelOp, channelDims, resultLike } from './channel-ops.js';
 import { groupNormBackwardWasm, groupNormForwardWasm, wasmGroupNormFits, type GNDims } from './group-norm-wasm.js';
 
 export interface GroupNormAttrs {
@@ -21,22 +22,11 @@ export interface GroupNormAttrs {
 
 /** (N, C, S, G) of inputs[0] = x after checking the others: weight and bias (C), g x's shape. */
 function dimsOf(op: string, inputs: readonly { shape: readonly number[]; dtype: DType }[], names: readonly string[], G: number): GNDims {
-  const all = inputs.map((t, i) => `${names[i]}=${fmt(t.shape)}`).join(' ');
-  const x = inputs[0].shape;
-  if (x.length < 2) throw new ShapeError(op, `x must be (N, C, *), got ${fmt(x)}; ${all}`);
-  const C = x[1];
-  if (!Number.isInteger(G) || G < 1 || C % G !== 0) throw new ShapeError(op, `numGroups must be a positive divisor of C=${C}, got ${G}; ${all}`);
-  inputs.slice(1).forEach(({ shape: s }, i) => {
-    const want = names[i + 1] === 'g' ? x : [C];
-    if (s.length !== want.length || s.some((d, k) => d !== want[k])) throw new ShapeError(op, `${names[i + 1]} must be ${fmt(want)} for x ${fmt(x)}, got ${fmt(s)}; ${all}`);
-  });
-  const dtypes = inputs.map((t) => t.dtype);
-  const dt = dtypes[0];
-  if ((dt !== 'float32' && dt !== 'float64') || dtypes.some((d) => d !== dt)) throw new DTypeError(op, `every input must be float32 (or float64 on CPU) of one dtype, got ${dtypes.join(', ')} for ${all}`);
-  return { N: x[0], C, S: x.slice(2).reduce((a, b) => a * b, 1), G };
+  const groups = (C: number, all: string) => {
+    if (!Number.isInteger(G) || G < 1 || C % G !== 0) throw new ShapeError(op, `numGroups must be a positive divisor of C=${C}, got ${G}; ${all}`);
+  };
+  return { ...channelDims(op, inputs, names, (name, x, C) => (name === 'g' ? x : [C]), groups), G };
 }
-
-const newArray = (like: TypedArray, n: number): TypedArray => cpuResultArray(like instanceof Float64Array ? 'float64' : 'float32', n, false);
 
 // ---- JS kernels (float64 and the 'js' kernel set): float64 arithmetic, row r = x[r L .. + L) ----
 
@@ -54,7 +44,7 @@ const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
 function forwardJs([x, w, b]: readonly HostInput[], { eps, silu }: GroupNormAttrs, { N, C, S, G }: GNDims): TypedArray {
   const xs = x.data;
-  const out = newArray(xs, N * C * S);
+  const out = resultLike(xs, N * C * S);
   const Cg = C / G, L = Cg * S;
   for (let r = 0; r < N * G; r++) {
     const [mean, rstd] = rowStats(xs, r * L, L, eps);
@@ -79,7 +69,7 @@ function forwardJs([x, w, b]: readonly HostInput[], { eps, silu }: GroupNormAttr
 function backwardJs([x, w, b, g]: readonly HostInput[], { eps, silu }: GroupNormAttrs, { N, C, S, G }: GNDims): TypedArray {
   const xs = x.data, gs = g.data;
   const n = N * C * S;
-  const out = newArray(xs, n + 2 * C);
+  const out = resultLike(xs, n + 2 * C);
   const Cg = C / G, L = Cg * S;
   const dw = new Float64Array(C), db = new Float64Array(C);
   const gy = new Float64Array(L);
@@ -124,7 +114,7 @@ function backwardJs([x, w, b, g]: readonly HostInput[], { eps, silu }: GroupNorm
 function forwardCpu(inputs: readonly HostInput[], attrs: GroupNormAttrs, dims: GNDims): TypedArray {
   const [x, w, b] = inputs;
   if (!wasmGroupNormFits(x.data)) return forwardJs(inputs, attrs, dims);
-  const out = newArray(x.data, dims.N * dims.C * dims.S) as Float32Array;
+  const out = resultLike(x.data, dims.N * dims.C * dims.S) as Float32Array;
   groupNormForwardWasm(x.data as Float32Array, w.data as Float32Array, b.data as Float32Array, out, dims, attrs.eps, attrs.silu);
   return out;
 }
@@ -132,14 +122,13 @@ function forwardCpu(inputs: readonly HostInput[], attrs: GroupNormAttrs, dims: G
 function backwardCpu(inputs: readonly HostInput[], attrs: GroupNormAttrs, dims: GNDims): TypedArray {
   const [x, w, b, g] = inputs;
   if (!wasmGroupNormFits(x.data)) return backwardJs(inputs, attrs, dims);
-  const out = newArray(x.data, dims.N * dims.C * dims.S + 2 * dims.C) as Float32Array;
+  const out = resultLike(x.data, dims.N * dims.C * dims.S + 2 * dims.C) as Float32Array;
   groupNormBackwardWasm(x.data as Float32Array, w.data as Float32Array, b.data as Float32Array, g.data as Float32Array, out, dims, attrs.eps, attrs.silu);
   return out;
 }
 
 // ---- WGSL: a workgroup per row for the statistics and everything that needs them ----
 
-const WG = 256;
 const PARAMS = `struct Params { N: u32, C: u32, S: u32, G: u32, eps: f32 }`;
 const params = ({ N, C, S, G }: GNDims, eps: number) =>
   [
@@ -150,20 +139,8 @@ const params = ({ N, C, S, G }: GNDims, eps: number) =>
     ['f32', eps],
   ] as const;
 
-/** Workgroup sums (every thread must call reduce), the row's statistics, and the SiLU pieces. */
-const COMMON = `
-var<workgroup> red: array<f32, ${WG}>;
-fn reduce(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+/** Workgroup sums, the row's statistics, and the SiLU pieces. */
+const COMMON = `${WGSL_WORKGROUP_SUM}
 // (mean, rstd) of row r (every thread must call it)
 fn rowStats(r: u32, lid: u32) -> vec2<f32> {
   let L = (p.C / p.G) * p.S;
@@ -314,10 +291,7 @@ const applyOp: CustomOp<GroupNormAttrs, 3> = defineOp<GroupNormAttrs, 3>({
 });
 
 /** True where the fused op runs: a backend with custom kernels and a dtype they take. */
-export function canFuseGroupNorm(x: Tensor): boolean {
-  const kind = getBackend(x.device, 'groupNorm').customKernels;
-  return (kind === 'cpu' && (x.dtype === 'float32' || x.dtype === 'float64')) || (kind === 'wgsl' && x.dtype === 'float32');
-}
+export const canFuseGroupNorm = (x: Tensor): boolean => canFuseChannelOp(x, 'groupNorm');
 
 /**
  * Group normalisation of x (N, C, *) over numGroups groups of channels with the per-channel affine
