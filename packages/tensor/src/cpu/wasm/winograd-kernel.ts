@@ -7,7 +7,7 @@
 // One task is R rows of tiles (a tile row is one image's output rows 2th, 2th + 1), transformed,
 // multiplied and transformed back while its V and M sit in the thread's cache. Four neighbouring
 // tiles are one vector: their input columns 2tw + j are deinterleaved from three loads of the row.
-import { i32 as I32, type FuncBuilder, type ModuleBuilder, v128 as V128 } from './emitter.js';
+import { i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 import { emitKernel, emitMacro, MR, NR } from './gemm-kernel.js';
 
 /** Argument order of the `wino` export after (task, tid); byte addresses unless noted. */
@@ -145,7 +145,9 @@ export function emitWinograd(m: ModuleBuilder, fma: boolean): void {
   });
 
   // 2. M[xi] (Mp x NT8) = U[xi] @ V[xi]
-  forStep(xi, I32Const16(f), 1, () => {
+  const positions = f.local(I32); // the 16 transformed positions xi, the GEMM loop's bound
+  f.i32Const(16).set(positions);
+  forStep(xi, positions, 1, () => {
     f.get(a.up).get(xi).get(a.Mp).i32Mul().get(a.C).i32Mul().i32Const(2).i32Shl().i32Add(); // ap
     f.get(V).get(xi).get(a.C).i32Mul().get(a.NT8).i32Mul().i32Const(2).i32Shl().i32Add(); // bp
     f.get(M).get(xi).get(a.Mp).i32Mul().get(a.NT8).i32Mul().i32Const(2).i32Shl().i32Add(); // c
@@ -194,11 +196,4 @@ export function emitWinograd(m: ModuleBuilder, fma: boolean): void {
     });
   });
   f.get(a.flags).get(task).i32Const(4).i32Shl().i32Add().get(flag).v128Store();
-}
-
-/** A local holding 16 (the number of transformed positions), for the GEMM loop's bound. */
-function I32Const16(f: FuncBuilder): number {
-  const l = f.local(I32);
-  f.i32Const(16).set(l);
-  return l;
 }
