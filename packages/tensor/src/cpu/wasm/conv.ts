@@ -2,13 +2,15 @@
 // implicit im2col matrix (each task builds only the block it packs, so the matrix never exists
 // whole) or, at unit width stride, a direct variant reading B tiles from a zero-padded copy of the
 // image. Backward-input is a forward conv of dy with the flipped kernel at unit stride; other
-// strides compute dcol = W^T @ dy and fold it back with col2im. Backward-weight is dy @ im2col^T.
+// strides compute dcol = W^T @ dy and fold it back with col2im. Backward-weight is dy @ im2col^T,
+// or by Winograd (winograd-weight.ts) for the 3x3 unit-stride convs it fits.
 import { allFinite, type Conv2dParams } from '../conv.js';
 import { GEO, MR, NR } from './gemm-kernel.js';
 import { gemmBytes, KC, packA, planGemm, runGemm } from './gemm.js';
 import { copyPlanes } from './copy-planes.js';
 import { padPlanes } from './pad.js';
 import { conv2dWinogradWasm, winogradFits } from './winograd.js';
+import { conv2dWeightWinogradWasm, winogradWeightFits } from './winograd-weight.js';
 import { dispatch, getNumThreads, params } from './pool.js';
 import { heapF32, runtime, scratch } from './runtime.js';
 import { BSRC, GEO_AT, JOB, P } from './tasks.js';
@@ -290,7 +292,7 @@ export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: F
     return;
   }
   if (groups === 1) {
-    convWeightDirect(p, x, dy, gw);
+    if (!(winogradWeightFits(p) && conv2dWeightWinogradWasm(p, x, dy, gw))) convWeightDirect(p, x, dy, gw);
     return;
   }
   const plan = planGemm(Og, CKK, NP);

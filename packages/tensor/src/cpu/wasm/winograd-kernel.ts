@@ -8,7 +8,7 @@
 // multiplied and transformed back while its V and M sit in the thread's cache. Four neighbouring
 // tiles are one vector: their input columns 2tw + j are deinterleaved from three loads of the row.
 import { i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
-import { emitKernel, emitMacro, MR, NR } from './gemm-kernel.js';
+import { MR, NR } from './gemm-kernel.js';
 
 /** Argument order of the `wino` export after (task, tid); byte addresses unless noted. */
 export const WINO_ARGS = [
@@ -30,9 +30,8 @@ export const WINO_ARGS = [
   'NT8', // tiles per task (R tW4) rounded up to NR
 ] as const;
 
-/** Emits `wino(task, tid, ...WINO_ARGS)`. */
-export function emitWinograd(m: ModuleBuilder, fma: boolean): void {
-  const macro = emitMacro(m, emitKernel(m, fma, false), null);
+/** Emits `wino(task, tid, ...WINO_ARGS)` into the module holding `macro` (emitMacro's GEMM over packed panels). */
+export function emitWinograd(m: ModuleBuilder, macro: number): void {
   const f = m.func('wino', Array(2 + WINO_ARGS.length).fill(I32));
   const a = Object.fromEntries(WINO_ARGS.map((n, i) => [n, i + 2])) as Record<(typeof WINO_ARGS)[number], number>;
   const task = 0, tid = 1;

@@ -7,18 +7,26 @@ import type { Conv2dParams } from '../conv.js';
 import { copyPlanes } from './copy-planes.js';
 import { padPlanes } from './pad.js';
 import { compileKernel, type WasmKernel } from './extern.js';
-import { MR, NR } from './gemm-kernel.js';
+import { emitKernel, emitMacro, MR, NR } from './gemm-kernel.js';
 import { getNumThreads } from './pool.js';
 import { heapF32, runtime, scratch } from './runtime.js';
 import { emitWinograd } from './winograd-kernel.js';
+import { emitNhwc, emitWinogradWeight } from './winograd-weight-kernel.js';
 
 let kernel: WasmKernel | undefined;
-const instance = (): WasmKernel => (kernel ??= compileKernel((m) => emitWinograd(m, runtime().fma)));
+/** The module of the forward (`wino`) and weight-gradient (`wgrad`) kernels, on one GEMM. */
+export const winogradKernel = (): WasmKernel =>
+  (kernel ??= compileKernel((m) => {
+    const macro = emitMacro(m, emitKernel(m, runtime().fma, false), null);
+    emitWinograd(m, macro);
+    emitWinogradWeight(m, macro);
+    emitNhwc(m);
+  }));
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 /** floats of one task's V and M together: about half of a core's L2 */
-const TASK_FLOATS = 1 << 17;
+export const TASK_FLOATS = 1 << 17;
 
 /**
  * True for the convolutions this path takes: 3x3, unit stride and dilation, one group, and 16 to 512
@@ -85,7 +93,7 @@ export function conv2dWinogradWasm(p: Conv2dParams, x: Float32Array, w: Float32A
   const yLen = N * O * 2 * tH * 2 * tW4;
   const need = 4 * (N * C * H * W + N * C * Hp * Wp + 16 * Mp * C + yLen + N * O * oH * oW) + threads * slotBytes + 16 * tasks + 4096;
   if (need > runtime().maxScratch) return false;
-  const k = instance();
+  const k = winogradKernel();
   scratch.reset();
   const xAt = scratch.alloc(4 * N * C * H * W);
   const xpAt = scratch.alloc(4 * N * C * Hp * Wp + 64);

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import type { Conv2dParams } from '../conv.js';
+import { conv2dBackwardWeightWasm } from './conv.js';
+import { heapF32, scratch } from './runtime.js';
+import { maxRelErr, onThreads, seeded } from './test-util.js';
+import { channelsLast, conv2dWeightWinogradWasm, winogradWeightFits } from './winograd-weight.js';
+
+function params(N: number, C: number, H: number, W: number, O: number, pad: number): Conv2dParams {
+  const oH = H + 2 * pad - 2, oW = W + 2 * pad - 2;
+  return { N, C, H, W, O, kH: 3, kW: 3, groups: 1, sH: 1, sW: 1, pH: pad, pW: pad, dH: 1, dW: 1, oH, oW };
+}
+
+/** gw [O, C, 3, 3] = sum over images and outputs of dy * the input under the kernel, in float64. */
+function reference(p: Conv2dParams, x: Float32Array, dy: Float32Array): Float64Array {
+  const gw = new Float64Array(p.O * p.C * 9);
+  for (let n = 0; n < p.N; n++)
+    for (let o = 0; o < p.O; o++)
+      for (let c = 0; c < p.C; c++)
+        for (let kh = 0; kh < 3; kh++)
+          for (let kw = 0; kw < 3; kw++) {
+            let s = 0;
+            for (let oh = 0; oh < p.oH; oh++)
+              for (let ow = 0; ow < p.oW; ow++) {
+                const ih = oh - p.pH + kh, iw = ow - p.pW + kw;
+                if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) s += dy[((n * p.O + o) * p.oH + oh) * p.oW + ow] * x[((n * p.C + c) * p.H + ih) * p.W + iw];
+              }
+            gw[((o * p.C + c) * 3 + kh) * 3 + kw] += s;
+          }
+  return gw;
+}
+
+const CASES: [string, Conv2dParams][] = [
+  ['8x8, pad 1, 16 -> 16 channels', params(2, 16, 8, 8, 16, 1)],
+  ['odd output 7x9, 20 -> 21 channels (channels padded to whole panels)', params(3, 20, 7, 9, 21, 1)],
+  ['no padding, 9x13 input, 16 -> 24 channels', params(2, 16, 9, 13, 24, 0)],
+  ['padding 2, 5x6 input, 17 -> 18 channels', params(1, 17, 5, 6, 18, 2)],
+  ['eight chunks of several blocks: 32 images of 16x16, 16 -> 20 channels', params(32, 16, 16, 16, 20, 1)],
+  ['wide: 7x7, 48 -> 32 channels', params(24, 48, 7, 7, 32, 1)],
+];
+
+for (const threads of [1, 2]) {
+  describe(`conv2d weight gradient by Winograd F(2x2, 3x3), ${threads} thread(s)`, () => {
+    onThreads(threads);
+    for (const [what, p] of CASES) {
+      it(`matches the float64 sum: ${what}`, () => {
+        const r = seeded(13);
+        const x = r(p.N * p.C * p.H * p.W), dy = r(p.N * p.O * p.oH * p.oW);
+        const gw = new Float32Array(p.O * p.C * 9).fill(Number.NaN);
+        expect(conv2dWeightWinogradWasm(p, x, dy, gw)).toBe(true);
+        // inputs in [-1, 1): sums of N oH oW products, so a bound in their count
+        expect(maxRelErr(gw, reference(p, x, dy))).toBeLessThan(1e-7 * p.N * p.oH * p.oW);
+      });
+    }
+
+    it('is what conv2d weight gradients take where winogradWeightFits says so', () => {
+      const p = params(16, 16, 16, 16, 16, 1);
+      expect(winogradWeightFits(p)).toBe(true);
+      const r = seeded(4);
+      const x = r(p.N * p.C * p.H * p.W), dy = r(p.N * p.O * p.oH * p.oW);
+      const viaConv = new Float32Array(p.O * p.C * 9), direct = new Float32Array(p.O * p.C * 9);
+      conv2dBackwardWeightWasm(p, x, dy, viaConv);
+      expect(conv2dWeightWinogradWasm(p, x, dy, direct)).toBe(true);
+      expect(viaConv).toEqual(direct);
+    });
+
+    it('declines where an input is not finite, and the weight gradient then gives the direct results', () => {
+      const p = params(2, 16, 8, 8, 16, 1);
+      const r = seeded(6);
+      const x = r(p.N * p.C * p.H * p.W), dy = r(p.N * p.O * p.oH * p.oW);
+      x[5 * 64 + 9] = Number.POSITIVE_INFINITY; // image 0, channel 5
+      expect(conv2dWeightWinogradWasm(p, x, dy, new Float32Array(p.O * p.C * 9))).toBe(false);
+      const gw = new Float32Array(p.O * p.C * 9);
+      conv2dBackwardWeightWasm(p, x, dy, gw);
+      for (let o = 0; o < p.O; o++) {
+        for (let c = 0; c < p.C; c++) {
+          for (let k = 0; k < 9; k++) expect(Number.isFinite(gw[(o * p.C + c) * 9 + k]), `o ${o}, c ${c}, tap ${k}`).toBe(c !== 5);
+        }
+      }
+    });
+  });
+}
+
+describe('the Winograd weight gradient across thread counts', () => {
+  it('gives the same bits on 1 and 2 threads (chunks fixed by the shape, summed in order)', async () => {
+    const p = params(32, 16, 16, 16, 24, 1);
+    const r = seeded(9);
+    const x = r(p.N * p.C * p.H * p.W), dy = r(p.N * p.O * p.oH * p.oW);
+    const { initWasmThreads, getNumThreads, setNumThreads } = await import('./pool.js');
+    const before = getNumThreads();
+    const out: Float32Array[] = [];
+    for (const n of [1, 2]) {
+      await initWasmThreads(n);
+      const gw = new Float32Array(p.O * p.C * 9);
+      expect(conv2dWeightWinogradWasm(p, x, dy, gw)).toBe(true);
+      out.push(gw);
+    }
+    setNumThreads(before);
+    expect(out[1]).toEqual(out[0]);
+  });
+});
+
+describe('channelsLast', () => {
+  onThreads(2);
+  it('copies [N][C][H][W] into zero-padded [N][Hp][Wp][Cp], with whole 4x4 blocks and the tails', () => {
+    const [N, C, Cp, H, W, Hp, Wp, pH, pW] = [2, 7, 12, 5, 9, 8, 12, 1, 2];
+    const src = seeded(2)(N * C * H * W);
+    scratch.reset();
+    const srcAt = scratch.alloc(4 * src.length), dstAt = scratch.alloc(4 * N * Hp * Wp * Cp);
+    scratch.reserve();
+    heapF32().set(src, srcAt / 4);
+    heapF32().fill(Number.NaN, dstAt / 4, dstAt / 4 + N * Hp * Wp * Cp);
+    channelsLast(srcAt, dstAt, N, C, Cp, H, W, Hp, Wp, pH, pW);
+    const got = heapF32().slice(dstAt / 4, dstAt / 4 + N * Hp * Wp * Cp);
+    const want = new Float32Array(N * Hp * Wp * Cp);
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++)
+        for (let y = 0; y < H; y++)
+          for (let x = 0; x < W; x++) want[((n * Hp + y + pH) * Wp + x + pW) * Cp + c] = src[((n * C + c) * H + y) * W + x];
+    expect(got).toEqual(want);
+  });
+});
+
+describe('winogradWeightFits', () => {
+  it('takes 3x3, unit stride and dilation, one group, 16 to 512 channels a side and at least 1024 tiles', () => {
+    expect(winogradWeightFits(params(16, 16, 16, 16, 16, 1))).toBe(true); // 16 x 8 x 8 tiles
+    expect(winogradWeightFits(params(15, 16, 16, 16, 16, 1))).toBe(false);
+    expect(winogradWeightFits(params(16, 8, 16, 16, 16, 1))).toBe(false);
+    expect(winogradWeightFits(params(16, 16, 16, 16, 600, 1))).toBe(false);
+    expect(winogradWeightFits({ ...params(16, 16, 16, 16, 16, 1), sW: 2 })).toBe(false);
+    expect(winogradWeightFits({ ...params(16, 16, 16, 16, 16, 1), groups: 2 })).toBe(false);
+    expect(winogradWeightFits({ ...params(16, 16, 16, 16, 16, 1), dH: 2 })).toBe(false);
+  });
+});
