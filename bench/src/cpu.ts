@@ -11,6 +11,7 @@ import * as dl from '@dl/tensor';
 import { torchOps, useTfjs } from './peers.js';
 import { printGenerate } from './generate.js';
 import { printLengths } from './lengths.js';
+import { simdPeak } from './simd-peak.js';
 import { printTrain } from './train.js';
 import { gflops, msStr, printTable, time, type Row } from './timing.js';
 
@@ -46,6 +47,8 @@ async function matmulRows(): Promise<Row[]> {
       rows[i][impl.name] = gflops(2 * n ** 3, await time(() => dl.matmul(a, b).dispose(), { budgetMs: 3000 }));
     }
   }
+  // what the wasm rows can reach at most on this machine, measured now
+  rows.push({ work: 'wasm SIMD128 peak: f32x4 mul + add in 12 register chains, no memory', '@dl wasm 1T': await simdPeak(1), '@dl wasm 2T': await simdPeak(2) });
   for (const backend of ['wasm', 'cpu'] as const) {
     const tf = await useTfjs(backend);
     for (const [i, n] of sizes.entries()) {
