@@ -61,6 +61,9 @@ const cases: [string, Conv2dParams][] = [
   ['weight gradient over image chunks, odd panels', params(8, 3, 15, 17, 10, 3, 3, { sH: 2, sW: 1, pH: 1, pW: 2, dW: 2 })],
   // a 1x1 output: the input gradient (a GAN's first transposed conv) takes col2im, not the flipped conv
   ['kernel as large as the input', params(3, 5, 7, 7, 4, 7, 7)],
+  // outputs of at most 25 pixels: the weight gradient is one GEMM over N*oH*oW (a ResNet's last stage)
+  ['4x4 outputs, many channels', params(16, 24, 4, 4, 20, 3, 3, { pH: 1, pW: 1 })],
+  ['stride 2 from 7x7 to 4x4', params(16, 12, 7, 7, 20, 3, 3, { sH: 2, sW: 2, pH: 1, pW: 1 })],
 ];
 
 describe('conv2d wasm kernels', () => {

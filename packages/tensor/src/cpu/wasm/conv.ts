@@ -19,6 +19,9 @@ export type { Conv2dParams };
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
+/** Output pixels per image at most for which the weight gradient runs as one GEMM over the batch. */
+const SMALL_OUTPUT = 25;
+
 /** Writes one group's geometry block (x and gx addresses point at the group's first channel). */
 function writeGeo(p: Conv2dParams): number {
   const g = new Int32Array(runtime().memory.buffer, GEO_AT, GEO.bytes / 4);
@@ -291,7 +294,10 @@ export function conv2dBackwardWeightWasm(p: Conv2dParams, x: Float32Array, dy: F
     gw.fill(0, 0, O * CKK);
     return;
   }
-  if (groups === 1) {
+  // the direct kernel's per-image setup outweighs its work on small outputs, where dy @ im2col^T
+  // over all N*oH*oW pixels is faster (2x2-5x5 outputs: 0.2-0.9x the time, 6x6 even, 7x7 1.2-1.6x
+  // slower; batch 64, 2 threads)
+  if (groups === 1 && p.oH * p.oW > SMALL_OUTPUT) {
     if (!(winogradWeightFits(p) && conv2dWeightWinogradWasm(p, x, dy, gw))) convWeightDirect(p, x, dy, gw);
     return;
   }
