@@ -1,45 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Conv2dParams, conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm, initWasmThreads, setNumThreads } from './index.js';
 import { runtime } from './runtime.js';
-import { maxRelErr, seeded } from './test-util.js';
+import { conv2dReference as reference, convParams as params, maxRelErr, seeded } from './test-util.js';
 
-function params(N: number, C: number, H: number, W: number, O: number, kH: number, kW: number, o: Partial<Conv2dParams> = {}): Conv2dParams {
-  const p = { N, C, H, W, O, kH, kW, groups: 1, sH: 1, sW: 1, pH: 0, pW: 0, dH: 1, dW: 1, oH: 0, oW: 0, ...o };
-  p.oH = Math.floor((H + 2 * p.pH - p.dH * (kH - 1) - 1) / p.sH) + 1;
-  p.oW = Math.floor((W + 2 * p.pW - p.dW * (kW - 1) - 1) / p.sW) + 1;
-  return p;
-}
-
-/** Direct loops over every (output, window) pair: forward and both gradients in float64. */
-function reference(p: Conv2dParams, x: Float32Array, w: Float32Array, dy: Float32Array) {
-  const out = new Float64Array(p.N * p.O * p.oH * p.oW);
-  const gx = new Float64Array(x.length), gw = new Float64Array(w.length);
-  const Cg = p.C / p.groups, Og = p.O / p.groups;
-  for (let n = 0; n < p.N; n++) {
-    for (let o = 0; o < p.O; o++) {
-      const g = Math.floor(o / Og);
-      for (let oh = 0; oh < p.oH; oh++) {
-        for (let ow = 0; ow < p.oW; ow++) {
-          const yi = ((n * p.O + o) * p.oH + oh) * p.oW + ow;
-          for (let c = 0; c < Cg; c++) {
-            for (let kh = 0; kh < p.kH; kh++) {
-              for (let kw = 0; kw < p.kW; kw++) {
-                const ih = oh * p.sH - p.pH + kh * p.dH, iw = ow * p.sW - p.pW + kw * p.dW;
-                if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) continue;
-                const xi = ((n * p.C + g * Cg + c) * p.H + ih) * p.W + iw;
-                const wi = ((o * Cg + c) * p.kH + kh) * p.kW + kw;
-                out[yi] += x[xi] * w[wi];
-                gx[xi] += dy[yi] * w[wi];
-                gw[wi] += dy[yi] * x[xi];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return { out, gx, gw };
-}
 
 const cases: [string, Conv2dParams][] = [
   ['3x3 pad 1', params(2, 3, 7, 9, 4, 3, 3, { pH: 1, pW: 1 })],

@@ -7,7 +7,7 @@
 // One task is R rows of tiles (a tile row is one image's output rows 2th, 2th + 1), transformed,
 // multiplied and transformed back while its V and M sit in the thread's cache. Four neighbouring
 // tiles are one vector: their input columns 2tw + j are deinterleaved from three loads of the row.
-import { i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
+import { type FuncBuilder, i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 import { MR, NR } from './gemm-kernel.js';
 
 /** Argument order of the `wino` export after (task, tid); byte addresses unless noted. */
@@ -104,11 +104,7 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
           f.get(v1).get(v2).f32x4Shuffle([1, 3, 5, 7]).set(uu); // 5, 7, 9, 11
           f.get(e0).get(tt).f32x4Shuffle([1, 2, 3, 6]).set(e2); // 2, 4, 6, 8
           f.get(e1).get(uu).f32x4Shuffle([1, 2, 3, 6]).set(e3); // 3, 5, 7, 9
-          // B^T along the row: d0 - d2, d1 + d2, d2 - d1, d1 - d3
-          f.get(e0).get(e2).f32x4Sub().set(d[i][0]);
-          f.get(e1).get(e2).f32x4Add().set(d[i][1]);
-          f.get(e2).get(e1).f32x4Sub().set(d[i][2]);
-          f.get(e1).get(e3).f32x4Sub().set(d[i][3]);
+          emitBtRow(f, [e0, e1, e2, e3], d[i]);
           if (i < 3) f.get(addr).get(rowX).i32Add().set(addr);
         }
         // B^T down each column, into the 16 planes V[xi]
@@ -116,10 +112,7 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
         for (let i = 0; i < 4; i++) {
           for (let j = 0; j < 4; j++) {
             f.get(addr);
-            if (i === 0) f.get(d[0][j]).get(d[2][j]).f32x4Sub();
-            else if (i === 1) f.get(d[1][j]).get(d[2][j]).f32x4Add();
-            else if (i === 2) f.get(d[2][j]).get(d[1][j]).f32x4Sub();
-            else f.get(d[1][j]).get(d[3][j]).f32x4Sub();
+            pushBtColumn(f, d, i, j);
             f.v128Store();
             f.get(addr).get(planeV).i32Add().set(addr);
           }
@@ -195,4 +188,20 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
     });
   });
   f.get(a.flags).get(task).i32Const(4).i32Shl().i32Add().get(flag).v128Store();
+}
+
+/** B^T along a row of four vectors e: d0 - d2, d1 + d2, d2 - d1, d1 - d3, into `out`. */
+export function emitBtRow(f: FuncBuilder, e: readonly number[], out: readonly number[]): void {
+  f.get(e[0]).get(e[2]).f32x4Sub().set(out[0]);
+  f.get(e[1]).get(e[2]).f32x4Add().set(out[1]);
+  f.get(e[2]).get(e[1]).f32x4Sub().set(out[2]);
+  f.get(e[1]).get(e[3]).f32x4Sub().set(out[3]);
+}
+
+/** Pushes (B^T d B)[4 i + j]: B^T down column j of the row-transformed d (d[row][column]). */
+export function pushBtColumn(f: FuncBuilder, d: readonly (readonly number[])[], i: number, j: number): void {
+  if (i === 0) f.get(d[0][j]).get(d[2][j]).f32x4Sub();
+  else if (i === 1) f.get(d[1][j]).get(d[2][j]).f32x4Add();
+  else if (i === 2) f.get(d[2][j]).get(d[1][j]).f32x4Sub();
+  else f.get(d[1][j]).get(d[3][j]).f32x4Sub();
 }

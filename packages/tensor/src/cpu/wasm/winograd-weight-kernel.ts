@@ -10,6 +10,7 @@
 // thread's cache; each block's 16 GEMMs add into the chunk's own dU.
 import { i32 as I32, type FuncBuilder, type ModuleBuilder, v128 as V128 } from './emitter.js';
 import { MR, NR } from './gemm-kernel.js';
+import { emitBtRow, pushBtColumn } from './winograd-kernel.js';
 
 /** Argument order of the `nhwc` export after (task, tid); byte addresses unless noted. */
 export const NHWC_ARGS = [
@@ -197,11 +198,7 @@ export function emitWinogradWeight(m: ModuleBuilder, macro: number): void {
               f.get(addr).v128Load().set([e0, e1, e2, e3][j]);
               if (j < 3) f.get(addr).get(colQ).i32Add().set(addr);
             }
-            // B^T along the row: d0 - d2, d1 + d2, d2 - d1, d1 - d3
-            f.get(e0).get(e2).f32x4Sub().set(d[i][0]);
-            f.get(e1).get(e2).f32x4Add().set(d[i][1]);
-            f.get(e2).get(e1).f32x4Sub().set(d[i][2]);
-            f.get(e1).get(e3).f32x4Sub().set(d[i][3]);
+            emitBtRow(f, [e0, e1, e2, e3], d[i]);
             if (i < 3) f.get(addr).get(rowQ).i32Add().get(colQ).i32Const(3).i32Mul().i32Sub().set(addr);
           }
           // dst = V + (((c4 / NR) K + t) NR + c4 % NR) * 4, then one plane on per xi
@@ -210,10 +207,7 @@ export function emitWinogradWeight(m: ModuleBuilder, macro: number): void {
           for (let i = 0; i < 4; i++) {
             for (let j = 0; j < 4; j++) {
               f.get(dst);
-              if (i === 0) f.get(d[0][j]).get(d[2][j]).f32x4Sub();
-              else if (i === 1) f.get(d[1][j]).get(d[2][j]).f32x4Add();
-              else if (i === 2) f.get(d[2][j]).get(d[1][j]).f32x4Sub();
-              else f.get(d[1][j]).get(d[3][j]).f32x4Sub();
+              pushBtColumn(f, d, i, j);
               f.v128Store();
               if (i * 4 + j < 15) f.get(dst).get(planeV).i32Add().set(dst);
             }

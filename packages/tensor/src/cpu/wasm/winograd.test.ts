@@ -1,32 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Conv2dParams } from '../conv.js';
 import { conv2dBackwardInputWasm, conv2dForwardWasm } from './conv.js';
-import { maxRelErr, onThreads, seeded } from './test-util.js';
+import { conv2dReference as reference, convParams, maxRelErr, onThreads, seeded } from './test-util.js';
 import { conv2dWinogradWasm, winogradFits } from './winograd.js';
 
-function params(N: number, C: number, H: number, W: number, O: number, pad: number): Conv2dParams {
-  const oH = H + 2 * pad - 2, oW = W + 2 * pad - 2;
-  return { N, C, H, W, O, kH: 3, kW: 3, groups: 1, sH: 1, sW: 1, pH: pad, pW: pad, dH: 1, dW: 1, oH, oW };
-}
-
-/** The 3x3 correlation summed in float64, zero padding. */
-function reference(p: Conv2dParams, x: Float32Array, w: Float32Array): Float64Array {
-  const out = new Float64Array(p.N * p.O * p.oH * p.oW);
-  for (let n = 0; n < p.N; n++)
-    for (let o = 0; o < p.O; o++)
-      for (let oh = 0; oh < p.oH; oh++)
-        for (let ow = 0; ow < p.oW; ow++) {
-          let s = 0;
-          for (let c = 0; c < p.C; c++)
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                const ih = oh - p.pH + kh, iw = ow - p.pW + kw;
-                if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) s += x[((n * p.C + c) * p.H + ih) * p.W + iw] * w[((o * p.C + c) * 3 + kh) * 3 + kw];
-              }
-          out[((n * p.O + o) * p.oH + oh) * p.oW + ow] = s;
-        }
-  return out;
-}
+const params = (N: number, C: number, H: number, W: number, O: number, pad: number): Conv2dParams =>
+  convParams(N, C, H, W, O, 3, 3, { pH: pad, pW: pad });
 
 const CASES: [string, Conv2dParams][] = [
   ['28x28, pad 1, 16 -> 24 channels', params(2, 16, 28, 28, 24, 1)],
@@ -48,7 +27,7 @@ for (const threads of [1, 2]) {
         const out = new Float32Array(p.N * p.O * p.oH * p.oW).fill(Number.NaN);
         expect(conv2dWinogradWasm(p, x, w, out)).toBe(true);
         // inputs in [-1, 1): sums of up to 9 C products, so an absolute bound scaled by C
-        expect(maxRelErr(out, reference(p, x, w))).toBeLessThan(2e-6 * p.C);
+        expect(maxRelErr(out, reference(p, x, w, new Float32Array(p.N * p.O * p.oH * p.oW)).out)).toBeLessThan(2e-6 * p.C);
       });
     }
 
@@ -78,7 +57,7 @@ for (const threads of [1, 2]) {
       const q = params(p.N, p.O, p.oH, p.oW, p.C, 1);
       const wt = new Float32Array(w.length);
       for (let o = 0; o < p.O; o++) for (let c = 0; c < p.C; c++) for (let t = 0; t < 9; t++) wt[(c * p.O + o) * 9 + t] = w[(o * p.C + c) * 9 + 8 - t];
-      expect(maxRelErr(gx, reference(q, dy, wt))).toBeLessThan(2e-6 * p.O);
+      expect(maxRelErr(gx, reference(q, dy, wt, new Float32Array(p.N * p.C * p.H * p.W)).out)).toBeLessThan(2e-6 * p.O);
     });
   });
 }
