@@ -71,3 +71,7 @@ export function conv2dReference(p: Conv2dParams, x: Float32Array, w: Float32Arra
   }
   return { out, gx, gw };
 }
+
+/** A 3x3 conv at unit stride with the same padding each side (the Winograd kernels' case). */
+export const conv3x3Params = (N: number, C: number, H: number, W: number, O: number, pad: number): Conv2dParams =>
+  convParams(N, C, H, W, O, 3, 3, { pH: pad, pW: pad });

@@ -2,11 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Conv2dParams } from '../conv.js';
 import { conv2dBackwardWeightWasm } from './conv.js';
 import { heapF32, scratch } from './runtime.js';
-import { conv2dReference as reference, convParams, maxRelErr, onThreads, seeded } from './test-util.js';
+import { conv2dReference as reference, conv3x3Params as params, maxRelErr, onThreads, seeded } from './test-util.js';
 import { channelsLast, conv2dWeightWinogradWasm, winogradWeightFits } from './winograd-weight.js';
-
-const params = (N: number, C: number, H: number, W: number, O: number, pad: number): Conv2dParams =>
-  convParams(N, C, H, W, O, 3, 3, { pH: pad, pW: pad });
 
 const CASES: [string, Conv2dParams][] = [
   ['8x8, pad 1, 16 -> 16 channels', params(2, 16, 8, 8, 16, 1)],

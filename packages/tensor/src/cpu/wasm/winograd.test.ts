@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Conv2dParams } from '../conv.js';
 import { conv2dBackwardInputWasm, conv2dForwardWasm } from './conv.js';
-import { conv2dReference as reference, convParams, maxRelErr, onThreads, seeded } from './test-util.js';
+import { conv2dReference as reference, conv3x3Params as params, maxRelErr, onThreads, seeded } from './test-util.js';
 import { conv2dWinogradWasm, winogradFits } from './winograd.js';
-
-const params = (N: number, C: number, H: number, W: number, O: number, pad: number): Conv2dParams =>
-  convParams(N, C, H, W, O, 3, 3, { pH: pad, pW: pad });
 
 const CASES: [string, Conv2dParams][] = [
   ['28x28, pad 1, 16 -> 24 channels', params(2, 16, 28, 28, 24, 1)],
