@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Conv2dParams } from '../conv.js';
 import { conv2dBackwardWeightWasm } from './conv.js';
-import { heapF32, scratch } from './runtime.js';
+import { heapF32, runtime, scratch } from './runtime.js';
 import { conv2dReference as reference, conv3x3Params as params, maxRelErr, onThreads, seeded } from './test-util.js';
 import { channelsLast, conv2dWeightWinogradWasm, winogradWeightFits } from './winograd-weight.js';
 
@@ -55,6 +55,25 @@ for (const threads of [1, 2]) {
     });
   });
 }
+
+describe('the Winograd weight gradient past the kernel memory', () => {
+  onThreads(2);
+  it('sums the halves of the batch', () => {
+    const p = params(6, 16, 10, 10, 16, 1);
+    const r = seeded(12);
+    const x = r(p.N * p.C * p.H * p.W), dy = r(p.N * p.O * p.oH * p.oW);
+    const rt = runtime();
+    const limit = rt.maxScratch;
+    rt.maxScratch = 256 * 1024; // about two images' worth
+    const gw = new Float32Array(p.O * p.C * 9);
+    try {
+      expect(conv2dWeightWinogradWasm(p, x, dy, gw)).toBe(true);
+    } finally {
+      rt.maxScratch = limit;
+    }
+    expect(maxRelErr(gw, reference(p, x, new Float32Array(p.O * p.C * 9), dy).gw)).toBeLessThan(1e-7 * p.N * p.oH * p.oW);
+  });
+});
 
 describe('the Winograd weight gradient across thread counts', () => {
   it('gives the same bits on 1 and 2 threads (chunks fixed by the shape, summed in order)', async () => {

@@ -41,9 +41,9 @@ export function winogradWeightFits(p: Conv2dParams): boolean {
 
 /**
  * gw [O, C, 3, 3] = the gradient of conv2d with respect to its weight, from x [N, C, H, W] and
- * dy [N, O, oH, oW], by Winograd F(2x2, 3x3) for a convolution `winogradWeightFits` takes. Returns
- * false, leaving gw unspecified, where a weight is not finite or the batch does not fit the kernel
- * memory: the caller then computes it directly.
+ * dy [N, O, oH, oW], by Winograd F(2x2, 3x3) for a convolution `winogradWeightFits` takes (a batch
+ * past the kernel memory in halves). Returns false, leaving gw unspecified, where a weight is not
+ * finite or one image does not fit: the caller then computes it directly.
  * @example if (!conv2dWeightWinogradWasm(p, x, dy, gw)) convWeightDirect(p, x, dy, gw)
  */
 export function conv2dWeightWinogradWasm(p: Conv2dParams, x: Float32Array, dy: Float32Array, gw: Float32Array): boolean {
@@ -59,7 +59,7 @@ export function conv2dWeightWinogradWasm(p: Conv2dParams, x: Float32Array, dy: F
   const duFloats = 16 * Mp * Cp;
   const xqLen = N * Hp * Wp * Cp, dqLen = N * 4 * tH * tW * Mp;
   const need = 4 * (N * C * H * W + xqLen + N * O * oH * oW + dqLen + chunks * duFloats) + threads * slotBytes + 4096;
-  if (need > runtime().maxScratch) return false;
+  if (need > runtime().maxScratch) return splitBatch(p, x, dy, gw);
   const k = winogradKernel();
   scratch.reset();
   const xAt = scratch.alloc(4 * N * C * H * W);
@@ -87,6 +87,18 @@ export function channelsLast(src: number, dst: number, N: number, C: number, Cp:
   const perTask = Math.max(1, ceilDiv(rows, 4 * threads));
   const cols = Math.max(0, Math.min(W, Wp - pW));
   winogradKernel().run('nhwc', ceilDiv(rows, perTask), [src, dst, C, Cp, H, W, Hp, Wp, pH, pW, cols, rows, perTask], threads);
+}
+
+/** The gradient over each half of the batch (halves fixed by N), added: for batches past the kernel memory. */
+function splitBatch(p: Conv2dParams, x: Float32Array, dy: Float32Array, gw: Float32Array): boolean {
+  if (p.N <= 1) return false;
+  const h = ceilDiv(p.N, 2);
+  const part = new Float32Array(gw.length);
+  const rest = { ...p, N: p.N - h };
+  if (!conv2dWeightWinogradWasm({ ...p, N: h }, x, dy, gw)) return false;
+  if (!conv2dWeightWinogradWasm(rest, x.subarray(h * p.C * p.H * p.W), dy.subarray(h * p.O * p.oH * p.oW), part)) return false;
+  for (let i = 0; i < gw.length; i++) gw[i] += part[i];
+  return true;
 }
 
 /**
