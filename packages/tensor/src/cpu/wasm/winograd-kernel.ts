@@ -33,7 +33,7 @@ export const WINO_ARGS = [
 /** Emits `wino(task, tid, ...WINO_ARGS)` into the module holding `macro` (emitMacro's GEMM over packed panels). */
 export function emitWinograd(m: ModuleBuilder, macro: number): void {
   const f = m.func('wino', Array(2 + WINO_ARGS.length).fill(I32));
-  const a = Object.fromEntries(WINO_ARGS.map((n, i) => [n, i + 2])) as Record<(typeof WINO_ARGS)[number], number>;
+  const a = argIndex(WINO_ARGS);
   const task = 0, tid = 1;
   const i32 = () => f.local(I32);
   const [r0, r1, r, rho, n, th, tw, c, o, xi, V, M, base, addr, t, vq, mq, yRow, planeV, planeM, planeX, rowX] = Array.from({ length: 22 }, i32);
@@ -47,8 +47,7 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
   f.get(a.slots).get(tid).get(a.slotBytes).i32Mul().i32Add().set(V);
   f.get(a.C).get(a.NT8).i32Mul().i32Const(16 * 4).i32Mul().get(V).i32Add().set(M);
   // tile rows [r0, r1)
-  f.get(task).get(a.R).i32Mul().set(r0);
-  f.get(r0).get(a.R).i32Add().tee(r1).get(a.rowsTotal).get(r1).get(a.rowsTotal).i32LtS().select().set(r1);
+  taskRange(f, task, a.R, a.rowsTotal, r0, r1);
   f.v128Zero().set(flag);
   f.get(a.C).get(a.NT8).i32Mul().i32Const(2).i32Shl().set(planeV); // bytes between V[xi] planes
   f.get(a.Mp).get(a.NT8).i32Mul().i32Const(2).i32Shl().set(planeM); // ... M[xi] planes
@@ -69,30 +68,21 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
       });
     });
   };
-  const forStep = (x: number, end: number, by: number, body: () => void) => {
-    f.i32Const(0).set(x);
-    f.block((done) => {
-      f.loop((top) => {
-        f.get(x).get(end).i32GeU().brIf(done);
-        body();
-        f.get(x).i32Const(by).i32Add().set(x);
-        f.br(top);
-      });
-    });
-  };
+  /** for (x = 0; x < end; x += by) body */
+  const forUpTo = (x: number, end: number, by: number, body: () => void) => forStep(f, x, () => f.i32Const(0), () => f.get(end), by, body);
   /** t = the first of the 4 tiles (rho, tw) in the task's tile order */
   const tileIndex = () => f.get(rho).get(a.tW4).i32Mul().get(tw).i32Add().set(t);
 
   // 1. V[xi][t / NR][c][t % NR] = (B^T d B)[xi] for 4 tiles at a time
   forTileRows(() => {
-    forStep(tw, a.tW4, 4, () => {
+    forUpTo(tw, a.tW4, 4, () => {
       tileIndex();
       // vq = V + ((t / NR) * C * NR + t % NR) * 4
       f.get(t).i32Const(NR).i32DivU().get(a.C).i32Mul().i32Const(NR).i32Mul().get(t).i32Const(NR).i32RemU().i32Add().i32Const(2).i32Shl().get(V).i32Add().set(vq);
       // base = xp + ((n C Hp + 2 th) Wp + 2 tw) * 4, then one channel on per c
       f.get(n).get(a.C).i32Mul().get(a.Hp).i32Mul().get(th).i32Const(1).i32Shl().i32Add().get(a.Wp).i32Mul();
       f.get(tw).i32Const(1).i32Shl().i32Add().i32Const(2).i32Shl().get(a.xp).i32Add().set(base);
-      forStep(c, a.C, 1, () => {
+      forUpTo(c, a.C, 1, () => {
         f.get(base).set(addr);
         for (let i = 0; i < 4; i++) {
           f.get(addr).v128Load(0).set(v0);
@@ -126,7 +116,7 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
   f.get(r1).get(r0).i32Sub().get(a.tW4).i32Mul().set(t);
   f.get(t).i32Const(NR - 1).i32And().if(() => {
     f.get(t).i32Const(NR).i32DivU().get(a.C).i32Mul().i32Const(NR).i32Mul().i32Const(4).i32Add().i32Const(2).i32Shl().get(V).i32Add().set(vq);
-    forStep(c, a.C, 1, () => {
+    forUpTo(c, a.C, 1, () => {
       f.get(vq).set(addr);
       for (let k = 0; k < 16; k++) {
         f.get(addr).v128Zero().v128Store();
@@ -137,9 +127,7 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
   });
 
   // 2. M[xi] (Mp x NT8) = U[xi] @ V[xi]
-  const positions = f.local(I32); // the 16 transformed positions xi, the GEMM loop's bound
-  f.i32Const(16).set(positions);
-  forStep(xi, positions, 1, () => {
+  forStep(f, xi, () => f.i32Const(0), () => f.i32Const(16), 1, () => {
     f.get(a.up).get(xi).get(a.Mp).i32Mul().get(a.C).i32Mul().i32Const(2).i32Shl().i32Add(); // ap
     f.get(V).get(xi).get(a.C).i32Mul().get(a.NT8).i32Mul().i32Const(2).i32Shl().i32Add(); // bp
     f.get(M).get(xi).get(a.Mp).i32Mul().get(a.NT8).i32Mul().i32Const(2).i32Shl().i32Add(); // c
@@ -153,9 +141,9 @@ export function emitWinograd(m: ModuleBuilder, macro: number): void {
 
   // 3. y tiles = A^T M A, written as two rows of 8 floats per 4 tiles
   forTileRows(() => {
-    forStep(tw, a.tW4, 4, () => {
+    forUpTo(tw, a.tW4, 4, () => {
       tileIndex();
-      forStep(o, a.O, 1, () => {
+      forUpTo(o, a.O, 1, () => {
         f.get(o).get(a.NT8).i32Mul().get(t).i32Add().i32Const(2).i32Shl().get(M).i32Add().set(mq);
         // A^T down each column j: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (rows i of the 4x4 tile)
         // m[i][j] = plane i * 4 + j, in plane order
@@ -204,4 +192,32 @@ export function pushBtColumn(f: FuncBuilder, d: readonly (readonly number[])[], 
   else if (i === 1) f.get(d[1][j]).get(d[2][j]).f32x4Add();
   else if (i === 2) f.get(d[2][j]).get(d[1][j]).f32x4Sub();
   else f.get(d[1][j]).get(d[3][j]).f32x4Sub();
+}
+
+type Args<T extends readonly string[]> = Record<T[number], number>;
+
+/** Local indices of an export's arguments after (task, tid), by name. */
+export const argIndex = <T extends readonly string[]>(names: T): Args<T> =>
+  Object.fromEntries(names.map((n, i) => [n, i + 2])) as Args<T>;
+
+/** A counted loop over a local: for (x = from; x < end; x += by) body (with by 0 the body moves x). */
+export function forStep(f: FuncBuilder, x: number, from: () => void, end: () => void, by: number, body: () => void): void {
+  from();
+  f.set(x);
+  f.block((done) => {
+    f.loop((top) => {
+      f.get(x);
+      end();
+      f.i32GeU().brIf(done);
+      body();
+      if (by !== 0) f.get(x).i32Const(by).i32Add().set(x);
+      f.br(top);
+    });
+  });
+}
+
+/** [lo, hi) = task's share of `per` items each, cut at `total` (all locals). */
+export function taskRange(f: FuncBuilder, task: number, per: number, total: number, lo: number, hi: number): void {
+  f.get(task).get(per).i32Mul().set(lo);
+  f.get(lo).get(per).i32Add().tee(hi).get(total).get(hi).get(total).i32LtS().select().set(hi);
 }

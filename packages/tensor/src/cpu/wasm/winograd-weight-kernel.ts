@@ -8,9 +8,9 @@
 // channels of one tile per vector, reading x and dy from channels-last copies (`nhwc`) with no
 // shuffles. A task is a chunk of tile rows, taken in blocks of R rows whose Z and V sit in the
 // thread's cache; each block's 16 GEMMs add into the chunk's own dU.
-import { i32 as I32, type FuncBuilder, type ModuleBuilder, v128 as V128 } from './emitter.js';
+import { i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 import { MR, NR } from './gemm-kernel.js';
-import { emitBtRow, pushBtColumn } from './winograd-kernel.js';
+import { argIndex, emitBtRow, forStep, pushBtColumn, taskRange } from './winograd-kernel.js';
 
 /** Argument order of the `nhwc` export after (task, tid); byte addresses unless noted. */
 export const NHWC_ARGS = [
@@ -47,26 +47,6 @@ export const WGRAD_ARGS = [
   'rowsPerChunk', // tile rows per task
 ] as const;
 
-type Args<T extends readonly string[]> = Record<T[number], number>;
-const argIndex = <T extends readonly string[]>(names: T): Args<T> =>
-  Object.fromEntries(names.map((n, i) => [n, i + 2])) as Args<T>;
-
-/** A counted loop over a local: for (x = from; x < end; x += by) body (with by 0 the body moves x). */
-function forStep(f: FuncBuilder, x: number, from: () => void, end: () => void, by: number, body: () => void): void {
-  from();
-  f.set(x);
-  f.block((done) => {
-    f.loop((top) => {
-      f.get(x);
-      end();
-      f.i32GeU().brIf(done);
-      body();
-      if (by !== 0) f.get(x).i32Const(by).i32Add().set(x);
-      f.br(top);
-    });
-  });
-}
-
 /** Emits `nhwc(task, tid, ...NHWC_ARGS)`: a zero-padded channels-last copy, 4x4 blocks transposed in registers. */
 export function emitNhwc(m: ModuleBuilder): void {
   const f = m.func('nhwc', Array(2 + NHWC_ARGS.length).fill(I32));
@@ -80,8 +60,7 @@ export function emitNhwc(m: ModuleBuilder): void {
   const whole = (l: number) => () => f.get(l).i32Const(-4).i32And(); // l rounded down to whole blocks of 4
 
   f.get(a.H).get(a.W).i32Mul().i32Const(2).i32Shl().set(plane);
-  f.get(task).get(a.perTask).i32Mul().set(q);
-  f.get(q).get(a.perTask).i32Add().tee(q1).get(a.rowsTotal).get(q1).get(a.rowsTotal).i32LtS().select().set(q1);
+  taskRange(f, task, a.perTask, a.rowsTotal, q, q1);
   forStep(f, q, () => f.get(q), get(q1), 1, () => {
     // row = dst + q Wp Cp * 4: zeros where no source float lands, then the source row where there is one
     f.get(q).get(a.Wp).i32Mul().get(a.Cp).i32Mul().i32Const(2).i32Shl().get(a.dst).i32Add().set(row);
@@ -155,7 +134,7 @@ export function emitWinogradWeight(m: ModuleBuilder, macro: number): void {
   const a = argIndex(WGRAD_ARGS);
   const task = 0, tid = 1;
   const i32 = () => f.local(I32);
-  const [c0, c1, b0, b1, K, r, rho, n, th, tw, t, c4, xi, V, Z, du, sixteen] = Array.from({ length: 17 }, i32);
+  const [c0, c1, b0, b1, K, r, rho, n, th, tw, t, c4, xi, V, Z, du] = Array.from({ length: 16 }, i32);
   const [base, addr, dst, planeV, planeZ, colQ, rowQ, colY, rowY] = Array.from({ length: 9 }, i32);
   const v = () => f.local(V128);
   const d = Array.from({ length: 4 }, () => Array.from({ length: 4 }, v));
@@ -163,14 +142,12 @@ export function emitWinogradWeight(m: ModuleBuilder, macro: number): void {
   const get = (l: number) => () => f.get(l);
   const int = (k: number) => () => f.i32Const(k);
 
-  f.i32Const(16).set(sixteen);
   // per-thread V and Z; the chunk's dU
   f.get(a.slots).get(tid).get(a.slotBytes).i32Mul().i32Add().set(V);
   f.get(a.Cp).get(a.R).i32Mul().get(a.tW).i32Mul().i32Const(6).i32Shl().get(V).i32Add().set(Z);
   f.get(a.Mp).get(a.Cp).i32Mul().i32Const(6).i32Shl().get(task).i32Mul().get(a.du).i32Add().set(du);
   // the chunk's tile rows [c0, c1)
-  f.get(task).get(a.rowsPerChunk).i32Mul().set(c0);
-  f.get(c0).get(a.rowsPerChunk).i32Add().tee(c1).get(a.rowsTotal).get(c1).get(a.rowsTotal).i32LtS().select().set(c1);
+  taskRange(f, task, a.rowsPerChunk, a.rowsTotal, c0, c1);
   f.get(a.Cp).i32Const(2).i32Shl().set(colQ); // bytes between input columns
   f.get(a.Wp).get(colQ).i32Mul().set(rowQ); // ... rows
   f.get(a.Mp).i32Const(2).i32Shl().set(colY);
@@ -251,7 +228,7 @@ export function emitWinogradWeight(m: ModuleBuilder, macro: number): void {
       });
     });
     // dU[xi] (+)= Z[xi] @ V[xi]^T: the chunk's first block overwrites
-    forStep(f, xi, int(0), get(sixteen), 1, () => {
+    forStep(f, xi, int(0), int(16), 1, () => {
       f.get(Z).get(xi).get(planeZ).i32Mul().i32Add(); // ap
       f.get(V).get(xi).get(planeV).i32Mul().i32Add(); // bp
       f.get(du).get(xi).get(a.Mp).i32Mul().get(a.Cp).i32Mul().i32Const(2).i32Shl().i32Add(); // c
