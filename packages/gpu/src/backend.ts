@@ -10,6 +10,7 @@ import { randomKernel } from './kernels/random.js';
 import { needsSplit, runSplit } from './kernels/split.js';
 import { adamStepKernel } from './kernels/optim.js';
 import { layerNormGradInputKernel, layerNormKernel } from './kernels/norm.js';
+import { MapFusion } from './kernels/fuse.js';
 import { argReduceKernel, cumsumKernel, reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { GpuContext, type ContextOptions, type GpuData } from './runtime/context.js';
 import { storageBytes } from './wgsl/builder.js';
@@ -26,6 +27,8 @@ export interface WebGPUStats {
   bindGroups: number;
   /** dispatches of reduction shaders whose first level uses subgroup operations */
   subgroupDispatches: number;
+  /** elementwise kernels recorded inside another elementwise kernel's dispatch (fusion) */
+  fusedKernels: number;
   /** buffers held by tensors, and their bytes (size classes) */
   liveBuffers: number;
   liveBytes: number;
@@ -105,6 +108,7 @@ const IMPLS: { [P in KernelPrimitive]: Impl<P> } = {
 /** Wraps a device in the Backend interface. */
 export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: string, opts: ContextOptions): WebGPUBackend {
   const ctx = new GpuContext(device, opts);
+  if (opts.fuseElementwise !== false) ctx.fusion = new MapFusion(ctx, device.limits.maxStorageBuffersPerShaderStage);
   const custom = new CustomRunner(ctx);
   const f16 = device.features.has('shader-f16');
   const dtypes: DType[] = f16 ? ['float32', 'float16', 'int32', 'bool'] : ['float32', 'int32', 'bool'];
@@ -226,15 +230,20 @@ export function makeBackend(device: GPUDevice, adapter: AdapterSummary, name: st
       ctx.pool.trim();
       device.destroy();
     },
-    stats: () => ({
-      ...ctx.stats,
-      liveBuffers: ctx.pool.live,
-      liveBytes: ctx.pool.liveBytes,
-      pooledBuffers: ctx.pool.pooled,
-      pooledBytes: ctx.pool.pooledBytes,
-      shaders: ctx.shaderCount,
-      pipelines: ctx.pipelines.size,
-    }),
+    stats: () => {
+      // counts include the pending elementwise group
+      ctx.drainFusion();
+      return {
+        ...ctx.stats,
+        fusedKernels: ctx.fusion?.fused ?? 0,
+        liveBuffers: ctx.pool.live,
+        liveBytes: ctx.pool.liveBytes,
+        pooledBuffers: ctx.pool.pooled,
+        pooledBytes: ctx.pool.pooledBytes,
+        shaders: ctx.shaderCount,
+        pipelines: ctx.pipelines.size,
+      };
+    },
   };
 }
 

@@ -23,6 +23,11 @@ export interface WebGPUBackendOptions {
   maxPooledBytes?: number;
   /** use subgroup operations in reductions when the adapter has 'subgroups' (default true) */
   subgroups?: boolean;
+  /**
+   * record each chain of elementwise ops over the same number of elements as one dispatch
+   * (default true; false records one dispatch an op, as a reference to compare against)
+   */
+  fuseElementwise?: boolean;
 }
 
 // Dawn's GPU object must stay referenced while its devices live
@@ -83,7 +88,7 @@ function summary(info: GPUAdapterInfo | undefined): AdapterSummary {
  */
 export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   const name = options.name ?? 'webgpu';
-  const ctxOpts = { maxBindingBytes: options.maxBindingBytes, maxDispatchesPerSubmit: options.maxDispatchesPerSubmit, maxPooledBytes: options.maxPooledBytes };
+  const ctxOpts = { maxBindingBytes: options.maxBindingBytes, maxDispatchesPerSubmit: options.maxDispatchesPerSubmit, maxPooledBytes: options.maxPooledBytes, fuseElementwise: options.fuseElementwise };
   // subgroup reductions need the device feature and WGSL's subgroup_id builtin (which subgroup an invocation is in)
   const subgroupsOn = (device: GPUDevice, gpu: GPU | null): boolean =>
     options.subgroups !== false && device.features.has('subgroups') && !!gpu?.wgslLanguageFeatures?.has('subgroup_id');

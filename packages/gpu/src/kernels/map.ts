@@ -34,11 +34,21 @@ export interface MapSpec {
 }
 
 /**
- * Runs an elementwise kernel: one thread per output element, inputs read through generated
+ * Runs an elementwise kernel. Where the context fuses (see fuse.ts), a kernel that writes a new
+ * contiguous tensor joins the pending group of elementwise kernels and is recorded with it later,
+ * as one dispatch; otherwise it is recorded now.
+ */
+export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
+  if (ctx.fusion?.append(op, spec)) return;
+  encodeMap(ctx, op, spec);
+}
+
+/**
+ * Records one elementwise kernel: one thread per output element, inputs read through generated
  * strided index math (or directly when contiguous). Outputs over the storage binding limit are
  * processed in chunks, binding the window of each input that the chunk reads.
  */
-export function runMap(ctx: GpuContext, op: string, spec: MapSpec): void {
+export function encodeMap(ctx: GpuContext, op: string, spec: MapSpec): void {
   const { inputs, out } = spec;
   const rank = out.shape.length;
   let n = 1;

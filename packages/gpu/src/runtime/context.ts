@@ -1,4 +1,5 @@
 import { DeviceError, DLError, IndexError, type DType } from '@dl/tensor';
+import type { MapFusion } from '../kernels/fuse.js';
 import type { ShaderSpec } from '../wgsl/builder.js';
 import { PipelineCache } from './pipelines.js';
 import { BufferPool } from './pool.js';
@@ -35,6 +36,8 @@ export interface ContextOptions {
   maxPooledBytes?: number;
   /** reductions may use subgroup operations (the device has 'subgroups' and WGSL `subgroup_id`) */
   subgroups?: boolean;
+  /** record chains of elementwise kernels as one dispatch (kernels/fuse.ts; default true) */
+  fuseElementwise?: boolean;
 }
 
 const STORAGE = 0x80; // GPUBufferUsage.STORAGE
@@ -84,6 +87,8 @@ export class GpuContext {
   private readonly errors: string[] = [];
   /** reductions use subgroup operations for their first level */
   readonly subgroups: boolean;
+  /** the pending group of elementwise kernels (null: each is recorded as it comes) */
+  fusion: MapFusion | null = null;
   /** subgroupDispatches: dispatches of reduction shaders that use subgroup operations */
   stats = { dispatches: 0, submits: 0, reads: 0, bindGroups: 0, subgroupDispatches: 0 };
 
@@ -184,8 +189,17 @@ export class GpuContext {
     return { chunk, offset };
   }
 
+  /**
+   * Records the pending elementwise group, if any. Everything else that records work calls this
+   * first, so the group runs before any later kernel, copy or submit, in program order.
+   */
+  drainFusion(): void {
+    this.fusion?.drain();
+  }
+
   /** Records one dispatch of `prog` with its storage bindings and uniform values. */
   dispatch(op: string, prog: Program, bindings: readonly BindRange[], params: Readonly<Record<string, number>>, groups: readonly [number, number, number]): void {
+    this.drainFusion();
     if (groups[0] * groups[1] * groups[2] === 0) return;
     const { spec } = prog;
     const bytes = spec.uniformVec4s * 16;
@@ -221,6 +235,7 @@ export class GpuContext {
     groups: readonly [number, number, number],
     uniformBinding = bindings.length,
   ): void {
+    this.drainFusion();
     if (groups[0] * groups[1] * groups[2] === 0) return;
     const entries: GPUBindGroupEntry[] = [];
     let key = `x${pipelineKey}`;
@@ -268,6 +283,7 @@ export class GpuContext {
 
   /** Records a buffer-to-buffer copy. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.drainFusion();
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder();
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
@@ -282,6 +298,7 @@ export class GpuContext {
 
   /** Submits everything recorded so far. */
   flush(): void {
+    this.drainFusion();
     this.endPass();
     if (this.encoder) {
       for (let i = 0; i <= this.chunkIndex && i < this.chunks.length; i++) {

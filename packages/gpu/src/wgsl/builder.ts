@@ -152,6 +152,16 @@ export class ShaderBuilder {
     return p.kind === 'i32' ? raw : `bitcast<${p.kind}>(${raw})`;
   }
 
+  /**
+   * A view of this builder whose parameter names carry `prefix` (bindings, functions and helpers
+   * are shared): several kernels' bodies in one shader, each with its own uniforms.
+   */
+  scoped(prefix: string): ShaderBuilder {
+    const view = Object.create(this) as ShaderBuilder;
+    view.param = (name: string, kind: ParamKind = 'i32') => this.param(prefix + name, kind);
+    return view;
+  }
+
   /** `param` for each name in order. */
   paramList(prefix: string, n: number, kind: ParamKind = 'i32'): string[] {
     return Array.from({ length: n }, (_, i) => this.param(`${prefix}${i}`, kind));

@@ -1,0 +1,150 @@
+import { BINARY_OPS, UNARY_OPS } from '@dl/tensor/internal';
+import { arange, binary, manualSeed, matmul, randn, tensor, unary, where, type Tensor } from '@dl/tensor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WebGPUBackend } from './backend.js';
+import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
+
+// Elementwise fusion (kernels/fuse.ts): each case runs on a fusing backend ('webgpu') and on one
+// that records every op alone ('webgpu-single'), from the same inputs, and wants the same bits.
+describe.skipIf(!hasWebGPU)('elementwise fusion on webgpu', () => {
+  let gpu: WebGPUBackend;
+  let single: WebGPUBackend;
+  beforeAll(async () => {
+    gpu = await useWebGPU();
+    single = await useWebGPU({ name: 'webgpu-single', fuseElementwise: false });
+  });
+
+  /** dispatches and fused kernels that `fn` adds on the fusing backend */
+  const cost = (fn: () => unknown): { dispatches: number; fused: number } => {
+    const s0 = gpu.stats();
+    fn();
+    const s1 = gpu.stats();
+    return { dispatches: s1.dispatches - s0.dispatches, fused: s1.fusedKernels - s0.fusedKernels };
+  };
+
+  /** f on both backends (inputs made on the CPU and moved), results equal to the bit (NaN to NaN). */
+  async function sameBits(f: (device: string) => Tensor | Tensor[], what: string): Promise<void> {
+    const a = [f('webgpu')].flat();
+    const b = [f('webgpu-single')].flat();
+    for (let i = 0; i < b.length; i++) {
+      expect(a[i].dtype, what).toBe(b[i].dtype);
+      expect(Array.from(await a[i].data()), `${what} output ${i}`).toEqual(Array.from(await b[i].data()));
+    }
+  }
+
+  it('records a chain of elementwise ops as one dispatch', () => {
+    const x = randn([64, 33], { device: 'webgpu' });
+    const y = randn([64, 33], { device: 'webgpu' });
+    gpu.stats();
+    expect(cost(() => x.mul(0.5).add(y).exp().sub(1).sigmoid())).toEqual({ dispatches: 1, fused: 4 });
+    // a single op is recorded as without fusion
+    expect(cost(() => x.neg())).toEqual({ dispatches: 1, fused: 0 });
+  });
+
+  it('gives the unfused bits for every unary op, each fed by a fused producer', async () => {
+    manualSeed(3);
+    const x0 = randn([7, 37]).mul(2);
+    for (const op of UNARY_OPS) {
+      await sameBits((d) => {
+        const x = x0.to(d).mul(0.75).add(0.1);
+        return unary(op, x).mul(1.5);
+      }, op);
+    }
+  });
+
+  it('gives the unfused bits for every binary op, with broadcast, strided and scalar operands', async () => {
+    manualSeed(4);
+    const x0 = randn([6, 40]).mul(3);
+    const y0 = randn([40]).mul(2);
+    const z0 = randn([40, 6]);
+    for (const op of BINARY_OPS) {
+      await sameBits((d) => {
+        const fn = (a: Tensor, b: Tensor) => binary(op, a, b);
+        const a = x0.to(d).add(0.25);
+        // a fused value, a broadcast row, and a transposed view, all in one group
+        return [fn(a, y0.to(d)), fn(z0.to(d).transpose(0, 1), a), fn(a, a.mul(2))];
+      }, op);
+    }
+  });
+
+  it('keeps the store-and-load rounding of float16, int32 and bool intermediates', async () => {
+    manualSeed(5);
+    const x0 = randn([9, 31]).mul(100);
+    await sameBits((d) => {
+      const x = x0.to(d);
+      const h = x.mul(1.001).cast('float16');
+      return h.mul(3).add(1).cast('float32').mul(0.5);
+    }, 'float16');
+    await sameBits((d) => {
+      const x = x0.to(d);
+      const m = x.gt(0);
+      const i = x.mul(0.37).cast('int32');
+      return [where(m, x, 0).mul(2), i.mul(3).add(i), m.logicalAnd(x.lt(50)).cast('float32').add(1)];
+    }, 'int32 and bool');
+  });
+
+  it('reads a pending value through a transposed or broadcast view from memory, in a later dispatch', async () => {
+    manualSeed(6);
+    const x0 = randn([16, 16]);
+    const c0 = randn([16, 1]);
+    await sameBits((d) => {
+      const a = x0.to(d).exp();
+      // a transposed read of a: each thread wants another thread's element, so it cannot share a's dispatch
+      const t = a.transpose(0, 1).add(a);
+      const e = c0.to(d).mul(2);
+      // e broadcast along a row is another shape: a new group
+      return [t, a.mul(e.expand([16, 16]))];
+    }, 'views');
+    const a = randn([16, 16], { device: 'webgpu' });
+    expect(cost(() => a.exp().transpose(0, 1).add(1)).dispatches).toBe(2);
+  });
+
+  it('orders fused work before other kernels, in-place writes and reads', async () => {
+    manualSeed(7);
+    const x0 = randn([32, 32]);
+    const w0 = randn([32, 8]);
+    await sameBits((d) => {
+      const x = x0.to(d);
+      const h = x.mul(2).add(1).relu();
+      const y = matmul(h, w0.to(d)).tanh();
+      // y2 reads x before the in-place add changes it
+      const y2 = x.mul(3);
+      x.add_(1);
+      return [y, y2, x.mul(1)];
+    }, 'ordering');
+  });
+
+  it('does not write a buffer the pending group still reads (a freed input reused from the pool)', async () => {
+    manualSeed(8);
+    const a0 = randn([4096]);
+    const t0 = randn([4096]);
+    await sameBits((d) => {
+      const a = a0.to(d);
+      const t = t0.to(d);
+      // the group reads t reversed: thread g reads element 4095 - g
+      const flipped = t.flip(0);
+      const y = a.mul(2).add(flipped);
+      flipped.dispose();
+      t.dispose();
+      // the pool hands t's buffer to w: sharing y's dispatch, thread g would overwrite t[g] before thread 4095 - g reads it
+      const w = y.mul(3);
+      return [y, w];
+    }, 'freed input');
+  });
+
+  it('splits a group at the storage bindings per shader', async () => {
+    manualSeed(9);
+    const xs0 = Array.from({ length: 24 }, () => randn([5, 11]));
+    await sameBits((d) => xs0.map((x) => x.to(d)).reduce((acc, x) => acc.add(x).mul(0.9)), 'many inputs');
+    const xs = xs0.map((x) => x.to('webgpu'));
+    const { dispatches } = cost(() => xs.reduce((acc, x) => acc.add(x)));
+    expect(dispatches).toBeGreaterThan(1);
+    expect(dispatches).toBeLessThan(23);
+  });
+
+  it('matches the CPU on a fused chain with integer arange, where and scalars', async () => {
+    const cpu = arange(0, 100).mul(0.1).sin().add(where(arange(0, 100).gt(50), tensor(1), tensor(-1)));
+    const g = arange(0, 100, 1, { device: 'webgpu' }).mul(0.1).sin().add(where(arange(0, 100, 1, { device: 'webgpu' }).gt(50), tensor(1).to('webgpu'), tensor(-1).to('webgpu')));
+    expectClose(await g.data(), await cpu.data(), 1e-5, 1e-6);
+  });
+});

@@ -1,0 +1,173 @@
+import { isContiguousLayout, sizeOf, type DType } from '@dl/tensor';
+import type { BindRange, GpuContext } from '../runtime/context.js';
+import { ShaderBuilder, domainOf, fromDomain, grid, storageType, toDomain, type Domain, type StorageType } from '../wgsl/builder.js';
+import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
+import { WG, dataOf, layoutTag } from './common.js';
+import { encodeMap, type MapSpec } from './map.js';
+
+/** Where one input of a pending kernel comes from. */
+type Source =
+  /** a storage binding of the group (`in<binding>`), read through the view */
+  | { binding: number }
+  /** the value an earlier kernel of the group computes for the same element */
+  | { from: number };
+
+interface PendingMap {
+  op: string;
+  spec: MapSpec;
+  sources: Source[];
+}
+
+/** Kernels a group holds at most (longer chains start a new group). */
+const MAX_OPS = 16;
+
+/**
+ * Elementwise fusion: consecutive elementwise kernels over the same number of elements, each
+ * writing a new contiguous tensor, are recorded as one dispatch. Each thread computes element g of
+ * every kernel in order; a kernel whose input is an earlier kernel's output read at the same
+ * element (a contiguous view of it from offset 0) takes the value from that kernel instead of
+ * memory, converted as the store and the load would have (int32 and bool round trips are kept; a
+ * float16 output is read in the next dispatch, since drivers may drop an f32 -> f16 -> f32 round
+ * trip). Every output is still stored: its tensor may be read later.
+ *
+ * The group is recorded (`drain`) before anything else is: GpuContext drains it ahead of every
+ * other dispatch, copy and submit, so work keeps its program order. A kernel that cannot join
+ * drains the group and starts the next one. It cannot join when its element count differs, when
+ * it reads a group output through any other view (a broadcast or strided read of a value another
+ * thread writes in the same dispatch), when its output buffer is one the group reads or writes (a
+ * buffer released and reused from the pool), or when the group would pass the device's storage
+ * bindings per shader or MAX_OPS. A group of one kernel is recorded exactly as without fusion.
+ */
+export class MapFusion {
+  private ops: PendingMap[] = [];
+  private n = 0;
+  /** output buffer -> index of the kernel writing it */
+  private readonly outs = new Map<GPUBuffer, number>();
+  /** buffers bound for reading -> binding index */
+  private readonly ins = new Map<GPUBuffer, number>();
+  /** kernels recorded inside another kernel's dispatch (WebGPUStats.fusedKernels) */
+  fused = 0;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly maxBindings: number,
+  ) {}
+
+  /** Takes the kernel into the pending group (true), or leaves it to be recorded now (false). */
+  append(op: string, spec: MapSpec): boolean {
+    const { out, inputs } = spec;
+    if (spec.readsOut || out.strides !== undefined) return false;
+    const n = sizeOf(out.shape);
+    const { maxBinding } = this.ctx;
+    if (n === 0 || out.data.buffer.size > maxBinding || inputs.some((x) => dataOf(x.info).buffer.size > maxBinding)) return false;
+    let sources = this.ops.length ? this.join(n, spec) : null;
+    if (!sources) {
+      this.drain();
+      sources = this.join(n, spec);
+      if (!sources) return false;
+    }
+    this.n = n;
+    this.outs.set(out.data.buffer, this.ops.length);
+    for (const [k, s] of sources.entries()) if ('binding' in s && !this.ins.has(dataOf(inputs[k].info).buffer)) this.ins.set(dataOf(inputs[k].info).buffer, s.binding);
+    this.ops.push({ op, spec, sources });
+    return true;
+  }
+
+  /** Where each input of a kernel joining the group comes from, or null when it cannot join. */
+  private join(n: number, spec: MapSpec): Source[] | null {
+    const buf = spec.out.data.buffer;
+    if (this.ops.length >= MAX_OPS || (this.ops.length && n !== this.n) || this.outs.has(buf) || this.ins.has(buf)) return null;
+    const sources: Source[] = [];
+    const fresh = new Map<GPUBuffer, number>();
+    for (const { info } of spec.inputs) {
+      const b = dataOf(info).buffer;
+      const from = this.outs.get(b);
+      if (from !== undefined) {
+        // float16 is read from memory: drivers may drop an f32 -> f16 -> f32 round trip in registers
+        const dtype = this.ops[from].spec.out.data.dtype;
+        const same = dtype !== 'float16' && info.offset === 0 && info.dtype === dtype && sizeOf(info.shape) === n && isContiguousLayout(info.shape, info.strides);
+        if (!same) return null;
+        sources.push({ from });
+        continue;
+      }
+      let binding = this.ins.get(b) ?? fresh.get(b);
+      if (binding === undefined) fresh.set(b, (binding = this.ins.size + fresh.size));
+      sources.push({ binding });
+    }
+    // one binding per output and per distinct input buffer
+    if (this.outs.size + 1 + this.ins.size + fresh.size > this.maxBindings) return null;
+    return sources;
+  }
+
+  /** Records the pending group (one dispatch) and empties it. */
+  drain(): void {
+    const ops = this.ops;
+    if (!ops.length) return;
+    const ins = [...this.ins.keys()];
+    this.ops = [];
+    this.outs.clear();
+    this.ins.clear();
+    if (ops.length === 1) encodeMap(this.ctx, ops[0].op, ops[0].spec);
+    else {
+      this.fused += ops.length - 1;
+      encodeGroup(this.ctx, ops, ins, this.n);
+    }
+  }
+}
+
+/** The stored type of kernel j's output, and its value as a later kernel loads it in `domain`. */
+function reload(ops: readonly PendingMap[], j: number, domain: Domain): string {
+  const { spec } = ops[j];
+  const st: StorageType = storageType(spec.out.data.dtype);
+  return toDomain(fromDomain(`v${j}`, spec.domain, st), st, domain);
+}
+
+function encodeGroup(ctx: GpuContext, ops: readonly PendingMap[], ins: readonly GPUBuffer[], n: number): void {
+  const inDtype = new Map<number, DType>();
+  for (const { spec, sources } of ops) sources.forEach((s, k) => 'binding' in s && inDtype.set(s.binding, spec.inputs[k].info.dtype));
+  const key = `fuse:${ops
+    .map(({ spec, sources }) => {
+      const srcs = sources.map((s, k) => {
+        const x = spec.inputs[k];
+        const dom = x.domain ?? domainOf(x.info.dtype);
+        return 'from' in s ? `r${s.from}${dom}` : `b${s.binding}${x.info.dtype}${layoutTag(x.info)}${dom}`;
+      });
+      return `${spec.key}:${spec.out.shape.length}:${srcs.join(',')}:${spec.out.data.dtype}`;
+    })
+    .join(';')}`;
+  const prog = ctx.program(key, () => {
+    const b = new ShaderBuilder(WG);
+    ops.forEach(({ spec }, j) => b.storage(`out${j}`, storageType(spec.out.data.dtype), 'read_write'));
+    ins.forEach((_, m) => b.storage(`in${m}`, storageType(inDtype.get(m)!)));
+    const lines = [`  let i = wg * ${WG} + lid;`, `  if (i >= ${b.param('n')}) { return; }`, '  let g = i;'];
+    ops.forEach(({ spec, sources }, j) => {
+      const rank = spec.out.shape.length;
+      const args = sources.map((s, k) => {
+        const x = spec.inputs[k];
+        const dom = x.domain ?? domainOf(x.info.dtype);
+        if ('from' in s) return reload(ops, s.from, dom);
+        const name = `o${j}_in${k}`;
+        const idx = layoutTag(x.info) === 'c' ? `${b.param(`${name}_off`)} + g` : `${stridedOffsetFn(b, name, rank, `o${j}_s`)}(g)`;
+        return toDomain(`in${s.binding}[${idx}]`, storageType(x.info.dtype), dom);
+      });
+      // the kernel's own body, unchanged, as a function of its inputs x0, x1, ... and g
+      const params = spec.inputs.map((x, k) => `x${k}: ${x.domain ?? domainOf(x.info.dtype)}`);
+      b.fn(`fn k${j}(${[...params, 'g: i32'].join(', ')}) -> ${spec.domain} {\n${spec.body(b.scoped(`o${j}_`))}\n  return v;\n}`);
+      lines.push(`  let v${j} = k${j}(${[...args, 'g'].join(', ')});`, `  out${j}[g] = ${fromDomain(`v${j}`, spec.domain, storageType(spec.out.data.dtype))};`);
+    });
+    return b.build(lines.join('\n'));
+  });
+
+  const params: Record<string, number> = { n };
+  const binds: BindRange[] = ops.map(({ spec }) => ({ buffer: spec.out.data.buffer }));
+  for (const buf of ins) binds.push({ buffer: buf });
+  ops.forEach(({ spec, sources }, j) => {
+    for (const [name, v] of Object.entries(spec.params ?? {})) params[`o${j}_${name}`] = v;
+    sources.forEach((s, k) => {
+      if ('from' in s) return;
+      const x = spec.inputs[k].info;
+      stridedParams(`o${j}_in${k}`, `o${j}_s`, x.shape, x.strides, x.offset, params);
+    });
+  });
+  ctx.dispatch(ops.map((o) => o.op).join('+'), prog, binds, params, grid(Math.ceil(n / WG)));
+}
