@@ -1,5 +1,5 @@
 import { BINARY_OPS, UNARY_OPS } from '@dl/tensor/internal';
-import { arange, binary, manualSeed, matmul, randn, tensor, unary, where, type Tensor } from '@dl/tensor';
+import { arange, binary, conv2d, convTranspose2d, manualSeed, matmul, randn, tensor, unary, where, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WebGPUBackend } from './backend.js';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
@@ -146,5 +146,55 @@ describe.skipIf(!hasWebGPU)('elementwise fusion on webgpu', () => {
     const cpu = arange(0, 100).mul(0.1).sin().add(where(arange(0, 100).gt(50), tensor(1), tensor(-1)));
     const g = arange(0, 100, 1, { device: 'webgpu' }).mul(0.1).sin().add(where(arange(0, 100, 1, { device: 'webgpu' }).gt(50), tensor(1).to('webgpu'), tensor(-1).to('webgpu')));
     expectClose(await g.data(), await cpu.data(), 1e-5, 1e-6);
+  });
+
+  it('runs the bias and activation after matmul and conv in their stores (the epilogue)', async () => {
+    manualSeed(10);
+    const x0 = randn([6, 20, 36]);
+    const w0 = randn([36, 12]);
+    const bias0 = randn([12]);
+    const res0 = randn([6, 20, 12]);
+    await sameBits((d) => {
+      const y = matmul(x0.to(d), w0.to(d));
+      const h = y.add(bias0.to(d)).gelu();
+      // y, h and the residual sum are all read afterwards: every output is stored
+      return [y, h, h.add(res0.to(d)), matmul(x0.to(d), w0.to(d)).mul(2).transpose(1, 2).exp()];
+    }, 'matmul epilogue');
+    const x = x0.to('webgpu');
+    const w = w0.to('webgpu');
+    const bias = bias0.to('webgpu');
+    expect(cost(() => matmul(x, w).add(bias).gelu())).toEqual({ dispatches: 1, fused: 2 });
+    // a transposed read of the product is another thread's element: a dispatch of its own
+    expect(cost(() => matmul(x, w).transpose(1, 2).exp()).dispatches).toBe(2);
+
+    const img0 = randn([2, 3, 9, 9]);
+    const k0 = randn([5, 3, 3, 3]);
+    const cb0 = randn([5]);
+    await sameBits((d) => {
+      const y = conv2d(img0.to(d), k0.to(d), { padding: 1 });
+      const a = y.add(cb0.to(d).reshape([1, 5, 1, 1])).relu();
+      // the transposed conv is the conv2dGradInput kernel
+      const t = convTranspose2d(a, k0.to(d), { padding: 1 });
+      return [y, a, t, t.sigmoid().mul(img0.to(d))];
+    }, 'conv epilogues');
+    const img = img0.to('webgpu');
+    const k = k0.to('webgpu');
+    const cb = cb0.to('webgpu').reshape([1, 5, 1, 1]);
+    expect(cost(() => conv2d(img, k, { padding: 1 }).add(cb).relu())).toEqual({ dispatches: 1, fused: 2 });
+  });
+
+  it('keeps the operands of a GEMM intact: a freed operand is not reused for its epilogue', async () => {
+    manualSeed(11);
+    const a0 = randn([64, 64]);
+    const b0 = randn([64, 64]);
+    await sameBits((d) => {
+      const a = a0.to(d).mul(1);
+      const b = b0.to(d);
+      const y = matmul(a, b);
+      a.dispose();
+      // z's output may be a's buffer, which the matmul still reads: it must not share its dispatch
+      const z = y.add(1);
+      return [y, z];
+    }, 'freed operand');
   });
 });

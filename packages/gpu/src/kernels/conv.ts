@@ -47,7 +47,8 @@ export function conv2dKernel(ctx: GpuContext, [x, w]: TensorInfo[], attrs: ConvA
     'conv2d',
     {
       key: `conv2d:${x.dtype}:${w.dtype}:${out.dtype}:${wc ? 'wc' : 'ws'}`,
-      declare(s) {
+      fusable: ot === 'f32' ? data : undefined,
+      declare(s, after) {
         const p: P = (n) => s.param(n);
         s.storage('out', ot, 'read_write');
         s.storage('x', xt);
@@ -90,7 +91,10 @@ export function conv2dKernel(ctx: GpuContext, [x, w]: TensorInfo[], attrs: ConvA
   let ohw = ${p('oH')} * ${p('oW')};
   var nb = n / ohw; var q = n % ohw;
   for (var j = 0; j < 4; j++) {
-    if (n + j < ${p('N')}) { out[(nb * ${p('O')} + grp * ${p('Og')} + m) * ohw + q] = ${fromDomain('v[j]', 'f32', ot)}; }
+    if (n + j < ${p('N')}) {
+      let g = (nb * ${p('O')} + grp * ${p('Og')} + m) * ohw + q;
+      out[g] = ${fromDomain('v[j]', 'f32', ot)};${after('g', 'v[j]')}
+    }
     q += 1;
     if (q == ohw) { q = 0; nb += 1; }
   }
@@ -128,7 +132,8 @@ export function conv2dGradInputKernel(ctx: GpuContext, [gy, w]: TensorInfo[], at
     'conv2dGradInput',
     {
       key: `conv2dGradInput:${gy.dtype}:${w.dtype}:${out.dtype}`,
-      declare(s) {
+      fusable: ot === 'f32' ? data : undefined,
+      declare(s, after) {
         const p: P = (n) => s.param(n);
         s.storage('out', ot, 'read_write');
         s.storage('gy', yt);
@@ -156,7 +161,8 @@ export function conv2dGradInputKernel(ctx: GpuContext, [gy, w]: TensorInfo[], at
         s.fn(`fn storeC(m: i32, n: i32, v: f32) {
   let hw = ${p('H')} * ${p('W')};
   let nb = n / hw; let q = n % hw;
-  out[(nb * ${p('C')} + grp * ${p('Cg')} + m) * hw + q] = ${fromDomain('v', 'f32', ot)};
+  let g = (nb * ${p('C')} + grp * ${p('Cg')} + m) * hw + q;
+  out[g] = ${fromDomain('v', 'f32', ot)};${after('g', 'v')}
 }`);
         return { prologue: '  grp = z;' };
       },

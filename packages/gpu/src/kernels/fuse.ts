@@ -1,5 +1,5 @@
 import { isContiguousLayout, sizeOf, type DType } from '@dl/tensor';
-import type { BindRange, GpuContext } from '../runtime/context.js';
+import type { BindRange, GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, fromDomain, grid, storageType, toDomain, type Domain, type StorageType } from '../wgsl/builder.js';
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
 import { WG, dataOf, layoutTag } from './common.js';
@@ -7,9 +7,9 @@ import { encodeMap, type MapSpec } from './map.js';
 
 /** Where one input of a pending kernel comes from. */
 type Source =
-  /** a storage binding of the group (`in<binding>`), read through the view */
+  /** a storage binding of the group (`ei<binding>`), read through the view */
   | { binding: number }
-  /** the value an earlier kernel of the group computes for the same element */
+  /** the value an earlier kernel of the group (-1: the head) computes for the same element */
   | { from: number };
 
 interface PendingMap {
@@ -18,17 +18,46 @@ interface PendingMap {
   sources: Source[];
 }
 
+/**
+ * A GEMM-shaped kernel (matmul, convolution) that writes every element of a new contiguous float32
+ * tensor once, offered as the head of a group: the elementwise kernels that follow run in its
+ * store, as an epilogue, instead of in a dispatch of their own.
+ */
+export interface FusionHead {
+  op: string;
+  out: GpuData;
+  /** buffers the kernel reads (anywhere: no later kernel of the group may write them) */
+  reads: readonly GPUBuffer[];
+  /** storage bindings it declares itself */
+  bindings: number;
+  /** records the kernel; with an epilogue, its stores also call `epi(g, v)` (see Epilogue) */
+  record(epilogue: Epilogue | null): void;
+}
+
+/**
+ * The elementwise kernels after a head, for its shader: `declare` adds their bindings (after the
+ * head's own), functions and `fn epi(g: i32, hv: f32)`, which computes and stores element g of each
+ * from the head's value hv there.
+ */
+export interface Epilogue {
+  key: string;
+  declare(b: ShaderBuilder): void;
+  bindings: BindRange[];
+  params: Record<string, number>;
+}
+
 /** Kernels a group holds at most (longer chains start a new group). */
 const MAX_OPS = 16;
 
 /**
  * Elementwise fusion: consecutive elementwise kernels over the same number of elements, each
- * writing a new contiguous tensor, are recorded as one dispatch. Each thread computes element g of
- * every kernel in order; a kernel whose input is an earlier kernel's output read at the same
- * element (a contiguous view of it from offset 0) takes the value from that kernel instead of
- * memory, converted as the store and the load would have (int32 and bool round trips are kept; a
- * float16 output is read in the next dispatch, since drivers may drop an f32 -> f16 -> f32 round
- * trip). Every output is still stored: its tensor may be read later.
+ * writing a new contiguous tensor, are recorded as one dispatch, or in the store of the GEMM-shaped
+ * kernel before them (the group's head: the bias and activation epilogue of matmul and conv). Each
+ * thread computes element g of every kernel in order; a kernel whose input is an earlier kernel's
+ * output read at the same element (a contiguous view of it from offset 0) takes the value from that
+ * kernel instead of memory, converted as the store and the load would have (int32 and bool round
+ * trips are kept; a float16 output is read in the next dispatch, since drivers may drop an
+ * f32 -> f16 -> f32 round trip). Every output is still stored: its tensor may be read later.
  *
  * The group is recorded (`drain`) before anything else is: GpuContext drains it ahead of every
  * other dispatch, copy and submit, so work keeps its program order. A kernel that cannot join
@@ -39,12 +68,15 @@ const MAX_OPS = 16;
  * bindings per shader or MAX_OPS. A group of one kernel is recorded exactly as without fusion.
  */
 export class MapFusion {
+  private head: FusionHead | null = null;
   private ops: PendingMap[] = [];
   private n = 0;
-  /** output buffer -> index of the kernel writing it */
+  /** output buffer -> index of the kernel writing it (-1: the head) */
   private readonly outs = new Map<GPUBuffer, number>();
   /** buffers bound for reading -> binding index */
   private readonly ins = new Map<GPUBuffer, number>();
+  /** buffers the head reads */
+  private readonly headReads = new Set<GPUBuffer>();
   /** kernels recorded inside another kernel's dispatch (WebGPUStats.fusedKernels) */
   fused = 0;
 
@@ -53,6 +85,15 @@ export class MapFusion {
     private readonly maxBindings: number,
   ) {}
 
+  /** Starts a group with a GEMM-shaped kernel, recorded with whatever elementwise kernels follow it. */
+  startHead(head: FusionHead): void {
+    this.drain();
+    this.head = head;
+    this.n = head.out.n;
+    this.outs.set(head.out.buffer, -1);
+    for (const b of head.reads) this.headReads.add(b);
+  }
+
   /** Takes the kernel into the pending group (true), or leaves it to be recorded now (false). */
   append(op: string, spec: MapSpec): boolean {
     const { out, inputs } = spec;
@@ -60,7 +101,7 @@ export class MapFusion {
     const n = sizeOf(out.shape);
     const { maxBinding } = this.ctx;
     if (n === 0 || out.data.buffer.size > maxBinding || inputs.some((x) => dataOf(x.info).buffer.size > maxBinding)) return false;
-    let sources = this.ops.length ? this.join(n, spec) : null;
+    let sources = this.head || this.ops.length ? this.join(n, spec) : null;
     if (!sources) {
       this.drain();
       sources = this.join(n, spec);
@@ -76,7 +117,8 @@ export class MapFusion {
   /** Where each input of a kernel joining the group comes from, or null when it cannot join. */
   private join(n: number, spec: MapSpec): Source[] | null {
     const buf = spec.out.data.buffer;
-    if (this.ops.length >= MAX_OPS || (this.ops.length && n !== this.n) || this.outs.has(buf) || this.ins.has(buf)) return null;
+    const open = this.head !== null || this.ops.length > 0;
+    if (this.ops.length >= MAX_OPS || (open && n !== this.n) || this.outs.has(buf) || this.ins.has(buf) || this.headReads.has(buf)) return null;
     const sources: Source[] = [];
     const fresh = new Map<GPUBuffer, number>();
     for (const { info } of spec.inputs) {
@@ -84,7 +126,7 @@ export class MapFusion {
       const from = this.outs.get(b);
       if (from !== undefined) {
         // float16 is read from memory: drivers may drop an f32 -> f16 -> f32 round trip in registers
-        const dtype = this.ops[from].spec.out.data.dtype;
+        const dtype = from < 0 ? 'float32' : this.ops[from].spec.out.data.dtype;
         const same = dtype !== 'float16' && info.offset === 0 && info.dtype === dtype && sizeOf(info.shape) === n && isContiguousLayout(info.shape, info.strides);
         if (!same) return null;
         sources.push({ from });
@@ -94,38 +136,42 @@ export class MapFusion {
       if (binding === undefined) fresh.set(b, (binding = this.ins.size + fresh.size));
       sources.push({ binding });
     }
-    // one binding per output and per distinct input buffer
-    if (this.outs.size + 1 + this.ins.size + fresh.size > this.maxBindings) return null;
+    // one binding per output and per distinct input buffer, after the head's own
+    const outputs = this.ops.length + 1;
+    if ((this.head?.bindings ?? 0) + outputs + this.ins.size + fresh.size > this.maxBindings) return null;
     return sources;
   }
 
   /** Records the pending group (one dispatch) and empties it. */
   drain(): void {
-    const ops = this.ops;
-    if (!ops.length) return;
+    const { ops, head, n } = this;
+    if (!ops.length && !head) return;
     const ins = [...this.ins.keys()];
     this.ops = [];
+    this.head = null;
     this.outs.clear();
     this.ins.clear();
-    if (ops.length === 1) encodeMap(this.ctx, ops[0].op, ops[0].spec);
-    else {
-      this.fused += ops.length - 1;
-      encodeGroup(this.ctx, ops, ins, this.n);
-    }
+    this.headReads.clear();
+    this.fused += ops.length - (head ? 0 : 1);
+    if (head) head.record(ops.length ? epilogue(ops, ins) : null);
+    else if (ops.length === 1) encodeMap(this.ctx, ops[0].op, ops[0].spec);
+    else encodeGroup(this.ctx, ops, ins, n);
   }
 }
 
-/** The stored type of kernel j's output, and its value as a later kernel loads it in `domain`. */
+/** Kernel j's value (-1: the head's `hv`) as a later kernel loads it in `domain`: through j's stored type. */
 function reload(ops: readonly PendingMap[], j: number, domain: Domain): string {
+  if (j < 0) return toDomain('hv', 'f32', domain);
   const { spec } = ops[j];
   const st: StorageType = storageType(spec.out.data.dtype);
-  return toDomain(fromDomain(`v${j}`, spec.domain, st), st, domain);
+  return toDomain(fromDomain(`ev${j}`, spec.domain, st), st, domain);
 }
 
-function encodeGroup(ctx: GpuContext, ops: readonly PendingMap[], ins: readonly GPUBuffer[], n: number): void {
+/** Shader key, bindings and uniforms of a chain of kernels reading `ins`, and the WGSL that computes and stores element g of each. */
+function chain(ops: readonly PendingMap[], ins: readonly GPUBuffer[]): Epilogue & { code(b: ShaderBuilder): string[] } {
   const inDtype = new Map<number, DType>();
   for (const { spec, sources } of ops) sources.forEach((s, k) => 'binding' in s && inDtype.set(s.binding, spec.inputs[k].info.dtype));
-  const key = `fuse:${ops
+  const key = ops
     .map(({ spec, sources }) => {
       const srcs = sources.map((s, k) => {
         const x = spec.inputs[k];
@@ -134,12 +180,13 @@ function encodeGroup(ctx: GpuContext, ops: readonly PendingMap[], ins: readonly 
       });
       return `${spec.key}:${spec.out.shape.length}:${srcs.join(',')}:${spec.out.data.dtype}`;
     })
-    .join(';')}`;
-  const prog = ctx.program(key, () => {
-    const b = new ShaderBuilder(WG);
-    ops.forEach(({ spec }, j) => b.storage(`out${j}`, storageType(spec.out.data.dtype), 'read_write'));
-    ins.forEach((_, m) => b.storage(`in${m}`, storageType(inDtype.get(m)!)));
-    const lines = [`  let i = wg * ${WG} + lid;`, `  if (i >= ${b.param('n')}) { return; }`, '  let g = i;'];
+    .join(';');
+  const declare = (b: ShaderBuilder): void => {
+    ops.forEach(({ spec }, j) => b.storage(`eo${j}`, storageType(spec.out.data.dtype), 'read_write'));
+    ins.forEach((_, m) => b.storage(`ei${m}`, storageType(inDtype.get(m)!)));
+  };
+  const code = (b: ShaderBuilder): string[] => {
+    const lines: string[] = [];
     ops.forEach(({ spec, sources }, j) => {
       const rank = spec.out.shape.length;
       const args = sources.map((s, k) => {
@@ -148,19 +195,18 @@ function encodeGroup(ctx: GpuContext, ops: readonly PendingMap[], ins: readonly 
         if ('from' in s) return reload(ops, s.from, dom);
         const name = `o${j}_in${k}`;
         const idx = layoutTag(x.info) === 'c' ? `${b.param(`${name}_off`)} + g` : `${stridedOffsetFn(b, name, rank, `o${j}_s`)}(g)`;
-        return toDomain(`in${s.binding}[${idx}]`, storageType(x.info.dtype), dom);
+        return toDomain(`ei${s.binding}[${idx}]`, storageType(x.info.dtype), dom);
       });
       // the kernel's own body, unchanged, as a function of its inputs x0, x1, ... and g
       const params = spec.inputs.map((x, k) => `x${k}: ${x.domain ?? domainOf(x.info.dtype)}`);
-      b.fn(`fn k${j}(${[...params, 'g: i32'].join(', ')}) -> ${spec.domain} {\n${spec.body(b.scoped(`o${j}_`))}\n  return v;\n}`);
-      lines.push(`  let v${j} = k${j}(${[...args, 'g'].join(', ')});`, `  out${j}[g] = ${fromDomain(`v${j}`, spec.domain, storageType(spec.out.data.dtype))};`);
+      b.fn(`fn ew${j}(${[...params, 'g: i32'].join(', ')}) -> ${spec.domain} {\n${spec.body(b.scoped(`o${j}_`))}\n  return v;\n}`);
+      lines.push(`  let ev${j} = ew${j}(${[...args, 'g'].join(', ')});`, `  eo${j}[g] = ${fromDomain(`ev${j}`, spec.domain, storageType(spec.out.data.dtype))};`);
     });
-    return b.build(lines.join('\n'));
-  });
-
-  const params: Record<string, number> = { n };
-  const binds: BindRange[] = ops.map(({ spec }) => ({ buffer: spec.out.data.buffer }));
-  for (const buf of ins) binds.push({ buffer: buf });
+    return lines;
+  };
+  const params: Record<string, number> = {};
+  const bindings: BindRange[] = ops.map(({ spec }) => ({ buffer: spec.out.data.buffer }));
+  for (const buf of ins) bindings.push({ buffer: buf });
   ops.forEach(({ spec, sources }, j) => {
     for (const [name, v] of Object.entries(spec.params ?? {})) params[`o${j}_${name}`] = v;
     sources.forEach((s, k) => {
@@ -169,5 +215,28 @@ function encodeGroup(ctx: GpuContext, ops: readonly PendingMap[], ins: readonly 
       stridedParams(`o${j}_in${k}`, `o${j}_s`, x.shape, x.strides, x.offset, params);
     });
   });
-  ctx.dispatch(ops.map((o) => o.op).join('+'), prog, binds, params, grid(Math.ceil(n / WG)));
+  return { key, declare, code, bindings, params };
+}
+
+/** The chain as a head's epilogue: `fn epi(g: i32, hv: f32)`. */
+function epilogue(ops: readonly PendingMap[], ins: readonly GPUBuffer[]): Epilogue {
+  const c = chain(ops, ins);
+  return {
+    ...c,
+    declare(b) {
+      c.declare(b);
+      b.fn(`fn epi(g: i32, hv: f32) {\n${c.code(b).join('\n')}\n}`);
+    },
+  };
+}
+
+/** The chain as a kernel of its own: a thread per element. */
+function encodeGroup(ctx: GpuContext, ops: readonly PendingMap[], ins: readonly GPUBuffer[], n: number): void {
+  const c = chain(ops, ins);
+  const prog = ctx.program(`fuse:${c.key}`, () => {
+    const b = new ShaderBuilder(WG);
+    c.declare(b);
+    return b.build([`  let i = wg * ${WG} + lid;`, `  if (i >= ${b.param('n')}) { return; }`, '  let g = i;', ...c.code(b)].join('\n'));
+  });
+  ctx.dispatch(ops.map((o) => o.op).join('+'), prog, c.bindings, { ...c.params, n }, grid(Math.ceil(n / WG)));
 }

@@ -1,4 +1,5 @@
-import type { BindRange, GpuContext } from '../runtime/context.js';
+import type { BindRange, GpuContext, GpuData } from '../runtime/context.js';
+import type { Epilogue } from './fuse.js';
 import { ShaderBuilder, fromDomain, grid, type StorageType } from '../wgsl/builder.js';
 import { WG } from './common.js';
 
@@ -36,7 +37,14 @@ export interface GemmHooks {
    * binding 0 (`out`) and the stores (vec4 when it can), and may split K over workgroups.
    */
   plainC?: StorageType;
-  declare(b: ShaderBuilder): { prologue: string; vec4?: Vec4Hooks };
+  /**
+   * C is this new contiguous float32 tensor, and the kernel stores each of its elements once,
+   * following each store with `after(index, value)`'s statements: the elementwise kernels after
+   * it may then run in its stores (kernels/fuse.ts). With plainC the template's stores do this
+   * (not when it splits K).
+   */
+  fusable?: GpuData;
+  declare(b: ShaderBuilder, after: (index: string, value: string) => string): { prologue: string; vec4?: Vec4Hooks };
 }
 
 /**
@@ -110,8 +118,9 @@ export function runGemm(
   const TN4 = t.TN / 4;
   const split = splits > 1;
   const key = `gemm:${hooks.key}:${t.BM}x${t.BN}x${t.BK}:${t.TM}x${t.TN}:${split ? 'split' : vecOut ? 'v' : 's'}`;
-  const prog = ctx.program(key, () => {
+  const program = (epi: Epilogue | null) => ctx.program(epi ? `${key}|${epi.key}` : key, () => {
     const b = new ShaderBuilder(threads);
+    const after = (index: string, value: string): string => (epi ? ` epi(${index}, ${value});` : '');
     const m = b.param('M');
     const n = b.param('N');
     const k = b.param('K');
@@ -122,11 +131,11 @@ export function runGemm(
       b.fn('var<private> cBase: i32;');
       b.fn(
         vecOut
-          ? `fn storeC4(m: i32, n: i32, v: vec4<f32>) {\n  if (m < ${m} && n < ${n}) { out[(cBase + m * ${n} + n) >> 2u] = v; }\n}`
-          : `fn storeC(m: i32, n: i32, v: f32) { out[cBase + m * ${n} + n] = ${fromDomain('v', 'f32', ot)}; }`,
+          ? `fn storeC4(m: i32, n: i32, v: vec4<f32>) {\n  if (m < ${m} && n < ${n}) {\n    let g = cBase + m * ${n} + n;\n    out[g >> 2u] = v;${[0, 1, 2, 3].map((c) => after(`g + ${c}`, `v[${c}]`)).join('')}\n  }\n}`
+          : `fn storeC(m: i32, n: i32, v: f32) { out[cBase + m * ${n} + n] = ${fromDomain('v', 'f32', ot)};${after(`cBase + m * ${n} + n`, 'v')} }`,
       );
     }
-    const { prologue, vec4 = {} } = hooks.declare(b);
+    const { prologue, vec4 = {} } = hooks.declare(b, after);
     scalarVec4(b, { ...vec4, C: vec4.C || vecOut }, m, n, k);
     b.workgroupArray('As', 'vec4<f32>', t.BM * BK4);
     b.workgroupArray('Bs', 'vec4<f32>', t.BK * BN4);
@@ -189,9 +198,25 @@ export function runGemm(
     for (let i = 0; i < t.TM; i++) {
       for (let j = 0; j < TN4; j++) L.push(`  storeC4(m0 + ty * ${t.TM} + ${i}, n0 + (tx + ${j * TX}) * 4, c${i}_${j});`);
     }
+    epi?.declare(b);
     return b.build(L.join('\n'));
   });
   const binds = [...bindings];
+  // (a binding over the limit is left to fail now, in the op that made it)
+  const fits = bindings.every((x) => (x.size ?? x.buffer.size - (x.offset ?? 0)) <= ctx.maxBinding);
+  if (ctx.fusion && hooks.fusable && fits && !split && batch <= 65535) {
+    // recorded later, with the elementwise kernels that follow in its stores
+    const p = { ...params, M, N, K, zbase: 0, batch, kChunk };
+    ctx.fusion.startHead({
+      op,
+      out: hooks.fusable,
+      reads: bindings.slice(1).map((x) => x.buffer),
+      bindings: bindings.length,
+      record: (epi) => ctx.dispatch(op, program(epi), epi ? [...binds, ...epi.bindings] : binds, epi ? { ...p, ...epi.params } : p, grid(tiles, batch)),
+    });
+    return;
+  }
+  const prog = program(null);
   let part: GPUBuffer | null = null;
   if (split) {
     part = ctx.alloc(splits * batch * M * N * 4);

@@ -40,6 +40,7 @@ export function matmulKernel(ctx: GpuContext, [a, b]: TensorInfo[], out: OutInfo
     {
       key: `matmul:${a.dtype}:${b.dtype}:${out.dtype}:${br}:${flags}`,
       plainC: ot,
+      fusable: ot === 'f32' ? data : undefined,
       declare(s) {
         const M_ = s.param('M');
         const N_ = s.param('N');
