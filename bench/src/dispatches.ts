@@ -3,6 +3,7 @@
  * of workloads/index.ts, counted on the third step (after optimizer state exists).
  *   pnpm --filter @dl/bench dispatches      (builds the packages it needs first)
  *   pnpm --filter @dl/bench dispatches -- --only gpt-char,mnist-cnn
+ *   pnpm --filter @dl/bench dispatches -- --no-fusion   (every elementwise op a dispatch of its own)
  */
 import { printTable, type Row } from './timing.js';
 import { countStep, onWebgpu, webgpu } from './webgpu.js';

@@ -12,7 +12,9 @@ export function webgpu(): Promise<WebGPUBackend | null> {
 
 async function createOnce(): Promise<WebGPUBackend | null> {
   try {
-    const gpu = await createWebGPUBackend({ powerPreference: 'high-performance' });
+    // --no-fusion: one dispatch an elementwise op, as before @dl/gpu fused them (for before/after counts)
+    const fuseElementwise = !process.argv.includes('--no-fusion');
+    const gpu = await createWebGPUBackend({ powerPreference: 'high-performance', fuseElementwise });
     dl.registerBackend(gpu);
     return gpu;
   } catch (e) {
