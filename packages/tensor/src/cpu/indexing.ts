@@ -77,6 +77,17 @@ export function gatherKernel([x, index]: TensorInfo[], { dim }: { dim: number },
       }
       return r;
     }
+    if (inner === 1) {
+      // one value a position (max pooling's winners along a flattened plane): the check inline
+      for (let o = 0, i = 0; o < outer; o++) {
+        const from = x.offset + o * X;
+        for (let j = 0; j < J; j++, i++) {
+          const k = idx[index.offset + i];
+          r[i] = a[from + (k >= 0 && k < X ? k : checked('gather', k, x, index, dim, i))];
+        }
+      }
+      return r;
+    }
     for (let o = 0, i = 0; o < outer; o++) {
       for (let j = 0; j < J; j++) {
         for (let q = 0; q < inner; q++, i++) {
@@ -124,6 +135,16 @@ export function scatterAddKernel([x, index, src]: TensorInfo[], { dim }: { dim: 
         for (let j = 0; j < J; j++) {
           const to = (o * X + checked('scatterAdd', idx[index.offset + o * J + j], x, index, dim, (o * J + j) * inner)) * inner;
           for (let q = 0; q < inner; q++, i++) r[to + q] += s[i];
+        }
+      }
+      return r;
+    }
+    if (inner === 1) {
+      for (let o = 0, i = 0; o < outer; o++) {
+        const to = o * X;
+        for (let j = 0; j < J; j++, i++) {
+          const k = idx[index.offset + i];
+          r[to + (k >= 0 && k < X ? k : checked('scatterAdd', k, x, index, dim, i))] += s[src.offset + i];
         }
       }
       return r;
