@@ -1,5 +1,5 @@
 import { BINARY_OPS, UNARY_OPS } from '@dl/tensor/internal';
-import { arange, binary, conv2d, convTranspose2d, manualSeed, matmul, randn, tensor, unary, where, type Tensor } from '@dl/tensor';
+import { adamStep_, arange, binary, conv2d, convTranspose2d, manualSeed, matmul, randn, tensor, unary, where, zerosLike, type Tensor } from '@dl/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WebGPUBackend } from './backend.js';
 import { expectClose, hasWebGPU, useWebGPU } from './test-utils.js';
@@ -196,5 +196,38 @@ describe.skipIf(!hasWebGPU)('elementwise fusion on webgpu', () => {
       const z = y.add(1);
       return [y, z];
     }, 'freed operand');
+  });
+
+  it('records consecutive Adam steps with the same hyperparameters as one dispatch per binding budget', async () => {
+    manualSeed(12);
+    const shapes = [[33, 7], [7], [300], [5, 5, 3], [1], [64, 64], [9]];
+    const ps0 = shapes.map((sh) => randn(sh));
+    const gs0 = shapes.map((sh) => randn(sh));
+    const hyper = { beta1: 0.9, beta2: 0.999, stepSize: 1e-2, sqrtBc2: 0.03, eps: 1e-8, decay: 0.999 };
+    const run = (d: string, count?: (f: () => void) => void): Tensor[] => {
+      const ps = ps0.map((p) => p.to(d));
+      const gs = gs0.map((g) => g.to(d));
+      const ms = ps.map((p) => zerosLike(p));
+      const vs = ps.map((p) => zerosLike(p));
+      const step = () => ps.forEach((p, i) => expect(adamStep_(p, gs[i], ms[i], vs[i], hyper)).toBe(true));
+      step();
+      if (count) count(step);
+      else step();
+      // read after the in-place steps: the pending group is recorded first
+      return [...ps.map((p) => p.mul(1)), ...ms, ...vs];
+    };
+    const per = Math.floor(gpu.device.limits.maxStorageBuffersPerShaderStage / 4);
+    await sameBits(
+      (d) =>
+        d === 'webgpu'
+          ? run(d, (step) => expect(cost(step)).toEqual({ dispatches: Math.ceil(shapes.length / per), fused: shapes.length - Math.ceil(shapes.length / per) }))
+          : run(d),
+      'adam',
+    );
+    // another learning rate (a second parameter group) starts a new dispatch
+    const p = randn([10], { device: 'webgpu' });
+    const q = randn([10], { device: 'webgpu' });
+    const [gp, mp, vp, gq, mq, vq] = [p, p, p, q, q, q].map((t) => zerosLike(t));
+    expect(cost(() => (adamStep_(p, gp, mp, vp, hyper), adamStep_(q, gq, mq, vq, { ...hyper, stepSize: 2e-2 }))).dispatches).toBe(2);
   });
 });

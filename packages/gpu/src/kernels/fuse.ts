@@ -4,6 +4,8 @@ import { ShaderBuilder, domainOf, fromDomain, grid, storageType, toDomain, type 
 import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
 import { WG, dataOf, layoutTag } from './common.js';
 import { encodeMap, type MapSpec } from './map.js';
+import { ADAM_BINDINGS, recordAdam, type AdamParam } from './optim.js';
+import type { AdamHyper } from '@dl/tensor/internal';
 
 /** Where one input of a pending kernel comes from. */
 type Source =
@@ -66,6 +68,9 @@ const MAX_OPS = 16;
  * thread writes in the same dispatch), when its output buffer is one the group reads or writes (a
  * buffer released and reused from the pool), or when the group would pass the device's storage
  * bindings per shader or MAX_OPS. A group of one kernel is recorded exactly as without fusion.
+ *
+ * Adam steps group the same way, among themselves: consecutive steps with the same hyperparameters
+ * on parameters with buffers of their own are one dispatch, as many as the bindings allow.
  */
 export class MapFusion {
   private head: FusionHead | null = null;
@@ -77,6 +82,8 @@ export class MapFusion {
   private readonly ins = new Map<GPUBuffer, number>();
   /** buffers the head reads */
   private readonly headReads = new Set<GPUBuffer>();
+  /** pending Adam steps (one set of hyperparameters), and every buffer they bind */
+  private adam: { hyper: AdamHyper; params: AdamParam[]; buffers: Set<GPUBuffer> } | null = null;
   /** kernels recorded inside another kernel's dispatch (WebGPUStats.fusedKernels) */
   fused = 0;
 
@@ -142,8 +149,30 @@ export class MapFusion {
     return sources;
   }
 
+  /** Takes an Adam step into the pending Adam group (true), or leaves it to be recorded now (false). */
+  appendAdam(param: AdamParam, hyper: AdamHyper): boolean {
+    const bufs = [param.p, param.m, param.v, param.g].map((t) => dataOf(t).buffer);
+    const a = this.adam;
+    const same = a !== null && (Object.keys(hyper) as (keyof AdamHyper)[]).every((k) => Object.is(a.hyper[k], hyper[k]));
+    if (!same || (a.params.length + 1) * ADAM_BINDINGS > this.maxBindings || bufs.some((b) => a.buffers.has(b))) {
+      this.drain();
+      if (ADAM_BINDINGS > this.maxBindings) return false;
+      this.adam = { hyper, params: [], buffers: new Set() };
+    }
+    this.adam!.params.push(param);
+    for (const b of bufs) this.adam!.buffers.add(b);
+    return true;
+  }
+
   /** Records the pending group (one dispatch) and empties it. */
   drain(): void {
+    if (this.adam) {
+      const { params, hyper } = this.adam;
+      this.adam = null;
+      this.fused += params.length - 1;
+      recordAdam(this.ctx, params, hyper);
+      return;
+    }
     const { ops, head, n } = this;
     if (!ops.length && !head) return;
     const ins = [...this.ins.keys()];

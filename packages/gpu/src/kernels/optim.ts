@@ -4,10 +4,21 @@ import type { GpuContext } from '../runtime/context.js';
 import { ShaderBuilder, grid } from '../wgsl/builder.js';
 import { WG, dataOf } from './common.js';
 
+/** One parameter's operands of an Adam step: contiguous float32 views of n elements each. */
+export interface AdamParam {
+  p: TensorInfo;
+  g: TensorInfo;
+  m: TensorInfo;
+  v: TensorInfo;
+  n: number;
+}
+
 /**
  * One Adam step (AdamW's decoupled decay included) in place over contiguous float32 p, g, m, v:
- * one dispatch instead of the dozen elementwise ops of the generic path. Returns false when a buffer is over the binding limit (the
- * generic path splits those) or the parameter aliases another operand.
+ * one kernel instead of the dozen elementwise ops of the generic path. Steps with the same
+ * hyperparameters that follow each other (an optimizer's loop over its parameters) are recorded
+ * together, several parameters a dispatch (kernels/fuse.ts). Returns false when a buffer is over
+ * the binding limit (the generic path splits those) or the parameter aliases another operand.
  */
 export function adamStepKernel(ctx: GpuContext, p: TensorInfo, g: TensorInfo, m: TensorInfo, v: TensorInfo, h: AdamHyper): boolean {
   const ts = [p, g, m, v];
@@ -17,25 +28,54 @@ export function adamStepKernel(ctx: GpuContext, p: TensorInfo, g: TensorInfo, m:
   if (new Set(written).size < 3 || written.includes(dataOf(g).buffer)) return false;
   const n = sizeOf(p.shape);
   if (n === 0) return true;
-  const prog = ctx.program('adamStep', () => {
-    const b = new ShaderBuilder(WG);
-    b.storage('p', 'f32', 'read_write');
-    b.storage('m', 'f32', 'read_write');
-    b.storage('v', 'f32', 'read_write');
-    b.storage('g', 'f32');
-    const [b1, b2, stepSize, sqrtBc2, eps, decay] = ['b1', 'b2', 'stepSize', 'sqrtBc2', 'eps', 'decay'].map((k) => b.param(k, 'f32'));
-    const [po, mo, vo, go] = ['po', 'mo', 'vo', 'go'].map((k) => b.param(k));
-    return b.build(`
-  let i = wg * ${WG} + lid;
-  if (i >= ${b.param('n')}) { return; }
-  let gi = g[${go} + i];
-  let mi = ${b1} * m[${mo} + i] + (1.0 - ${b1}) * gi;
-  let vi = ${b2} * v[${vo} + i] + (1.0 - ${b2}) * gi * gi;
-  m[${mo} + i] = mi;
-  v[${vo} + i] = vi;
-  p[${po} + i] = ${decay} * p[${po} + i] - ${stepSize} * mi / (sqrt(vi) / ${sqrtBc2} + ${eps});`);
-  });
-  const params = { n, b1: h.beta1, b2: h.beta2, stepSize: h.stepSize, sqrtBc2: h.sqrtBc2, eps: h.eps, decay: h.decay, po: p.offset, mo: m.offset, vo: v.offset, go: g.offset };
-  ctx.dispatch('adamStep', prog, [p, m, v, g].map((t) => ({ buffer: dataOf(t).buffer })), params, grid(Math.ceil(n / WG)));
+  const param = { p, g, m, v, n };
+  if (!ctx.fusion?.appendAdam(param, h)) recordAdam(ctx, [param], h);
   return true;
+}
+
+/** Storage bindings an Adam step takes a parameter. */
+export const ADAM_BINDINGS = 4;
+
+/** Records Adam steps of several parameters as one dispatch: each workgroup belongs to one parameter's range. */
+export function recordAdam(ctx: GpuContext, params: readonly AdamParam[], h: AdamHyper): void {
+  const k = params.length;
+  const prog = ctx.program(`adamStep:${k}`, () => {
+    const b = new ShaderBuilder(WG);
+    for (let j = 0; j < k; j++) {
+      b.storage(`p${j}`, 'f32', 'read_write');
+      b.storage(`m${j}`, 'f32', 'read_write');
+      b.storage(`v${j}`, 'f32', 'read_write');
+      b.storage(`g${j}`, 'f32');
+    }
+    const [b1, b2, stepSize, sqrtBc2, eps, decay] = ['b1', 'b2', 'stepSize', 'sqrtBc2', 'eps', 'decay'].map((x) => b.param(x, 'f32'));
+    const fn = `fn adam(p: f32, g: f32, m: f32, v: f32) -> vec3<f32> {
+  let mi = ${b1} * m + (1.0 - ${b1}) * g;
+  let vi = ${b2} * v + (1.0 - ${b2}) * g * g;
+  return vec3<f32>(${decay} * p - ${stepSize} * mi / (sqrt(vi) / ${sqrtBc2} + ${eps}), mi, vi);
+}`;
+    b.fn(fn);
+    const body = Array.from({ length: k }, (_, j) => {
+      const [po, mo, vo, go] = ['po', 'mo', 'vo', 'go'].map((x) => b.param(`${x}${j}`));
+      // parameter j's workgroups are [first_j, first_j + ceil(n_j / WG))
+      return `  if (wg < ${b.param(`end${j}`)}) {
+    let i = (wg - ${b.param(`first${j}`)}) * ${WG} + lid;
+    if (i >= ${b.param(`n${j}`)}) { return; }
+    let r = adam(p${j}[${po} + i], g${j}[${go} + i], m${j}[${mo} + i], v${j}[${vo} + i]);
+    m${j}[${mo} + i] = r.y;
+    v${j}[${vo} + i] = r.z;
+    p${j}[${po} + i] = r.x;
+    return;
+  }`;
+    });
+    return b.build(body.join('\n'));
+  });
+  const values: Record<string, number> = { b1: h.beta1, b2: h.beta2, stepSize: h.stepSize, sqrtBc2: h.sqrtBc2, eps: h.eps, decay: h.decay };
+  let groups = 0;
+  params.forEach(({ p, g, m, v, n }, j) => {
+    Object.assign(values, { [`po${j}`]: p.offset, [`mo${j}`]: m.offset, [`vo${j}`]: v.offset, [`go${j}`]: g.offset, [`n${j}`]: n, [`first${j}`]: groups });
+    groups += Math.ceil(n / WG);
+    values[`end${j}`] = groups;
+  });
+  const binds = params.flatMap(({ p, m, v, g }) => [p, m, v, g].map((t) => ({ buffer: dataOf(t).buffer })));
+  ctx.dispatch('adamStep', prog, binds, values, grid(groups));
 }
