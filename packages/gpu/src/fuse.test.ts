@@ -230,4 +230,37 @@ describe.skipIf(!hasWebGPU)('elementwise fusion on webgpu', () => {
     const [gp, mp, vp, gq, mq, vq] = [p, p, p, q, q, q].map((t) => zerosLike(t));
     expect(cost(() => (adamStep_(p, gp, mp, vp, hyper), adamStep_(q, gq, mq, vq, { ...hyper, stepSize: 2e-2 }))).dispatches).toBe(2);
   });
+
+  it('groups in-place ops that apply one value to whole float32 tensors (gradient clipping)', async () => {
+    manualSeed(13);
+    const shapes = [[40, 3], [3], [1000], [7, 7]];
+    const xs0 = shapes.map((sh) => randn(sh));
+    const c0 = tensor([0.37]);
+    const run = (d: string, count?: (f: () => void) => void): Tensor[] => {
+      const xs = xs0.map((x) => x.to(d).mul(1));
+      const c = c0.to(d).mul(1);
+      const scale = () => {
+        for (const x of xs) x.add_(0.5);
+        for (const x of xs) x.mul_(c.expand(x.shape));
+      };
+      if (count) count(scale);
+      else scale();
+      // c is the first group's operand: scaling it starts a new group, after the reads
+      c.mul_(2);
+      for (const x of xs) x.mul_(c.expand(x.shape));
+      return [...xs, c];
+    };
+    const per = gpu.device.limits.maxStorageBuffersPerShaderStage - 1;
+    await sameBits(
+      (d) => (d === 'webgpu' ? run(d, (scale) => expect(cost(scale).dispatches).toBe(2 * Math.ceil(shapes.length / per))) : run(d)),
+      'in place',
+    );
+    // a destination that is another member's operand is written in a dispatch of its own (other
+    // workgroups read it: lavapipe runs them in order, GPUs do not, so the count is what is checked)
+    const a = randn([8], { device: 'webgpu' });
+    const c = tensor([3]).to('webgpu');
+    expect(cost(() => (a.mul_(c.expand([8])), c.mul_(2))).dispatches).toBe(2);
+    expect(cost(() => (c.mul_(2), a.mul_(c.expand([8])))).dispatches).toBe(2);
+    expect(cost(() => (a.mul_(2), c.mul_(2))).dispatches).toBe(1);
+  });
 });

@@ -1,8 +1,8 @@
-import { isFloat, type DType } from '@dl/tensor';
+import { isContiguousLayout, isFloat, sizeOf, type DType } from '@dl/tensor';
 import { type BinaryOp, type KernelAttrs, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
-import { domainOf } from '../wgsl/builder.js';
-import { dataOf, newData, outSize } from './common.js';
+import { ShaderBuilder, domainOf, grid } from '../wgsl/builder.js';
+import { WG, dataOf, newData, outSize } from './common.js';
 import { INT_UNARY, binaryExpr, unaryF32, unaryI32 } from './math.js';
 import { runMap } from './map.js';
 
@@ -91,6 +91,10 @@ export function binaryScalarKernel(ctx: GpuContext, [x]: TensorInfo[], { op, val
  * output binding, other (a view broadcast to dst's shape, or a scalar in a uniform) as an input.
  */
 export function binaryInPlaceKernel(ctx: GpuContext, op: 'add' | 'sub' | 'mul' | 'div', dst: TensorInfo, other: TensorInfo | number): void {
+  // one value for every element of a contiguous float32 destination (clipGradNorm's `g.mul_(coef)`
+  // over all gradients): grouped with the next such ops into one dispatch (fuse.ts)
+  const single = typeof other === 'number' || (other.dtype === 'float32' && other.strides.every((st, d) => st === 0 || other.shape[d] === 1));
+  if (single && dst.dtype === 'float32' && isContiguousLayout(dst.shape, dst.strides) && ctx.fusion?.appendInPlace({ op, dst, other, n: sizeOf(dst.shape) })) return;
   const domain = 'f32';
   const out = { data: dataOf(dst), shape: dst.shape, strides: dst.strides, offset: dst.offset };
   if (typeof other === 'number') {
@@ -178,3 +182,53 @@ export function arangeKernel(ctx: GpuContext, start: number, step: number, out: 
   return data;
 }
 
+
+/** dst = dst op other for a contiguous float32 dst of n elements and one value `other` (a number, or the element a broadcast view reads). */
+export interface InPlaceScalar {
+  op: 'add' | 'sub' | 'mul' | 'div';
+  dst: TensorInfo;
+  other: TensorInfo | number;
+  n: number;
+}
+
+/**
+ * Records in-place ops of one kind over several destinations as one dispatch: destination j's
+ * workgroups are a range of their own, its operand a uniform or one element of an input binding.
+ */
+export function recordInPlace(ctx: GpuContext, items: readonly InPlaceScalar[], others: readonly GPUBuffer[]): void {
+  const op = items[0].op;
+  const slot = (o: TensorInfo | number): string => (typeof o === 'number' ? 's' : `b${others.indexOf(dataOf(o).buffer)}`);
+  const prog = ctx.program(`inplace:${op}:${items.map((x) => slot(x.other)).join(',')}`, () => {
+    const b = new ShaderBuilder(WG);
+    items.forEach((_, j) => b.storage(`d${j}`, 'f32', 'read_write'));
+    others.forEach((_, m) => b.storage(`o${m}`, 'f32'));
+    const body = items.map(({ other }, j) => {
+      const s = slot(other);
+      const value = s === 's' ? b.param(`s${j}`, 'f32') : `o${s.slice(1)}[${b.param(`oo${j}`)}]`;
+      const off = b.param(`do${j}`);
+      return `  if (wg < ${b.param(`end${j}`)}) {
+    let i = (wg - ${b.param(`first${j}`)}) * ${WG} + lid;
+    if (i >= ${b.param(`n${j}`)}) { return; }
+    let x0 = d${j}[${off} + i];
+    let x1 = ${value};
+  ${binaryExpr(op, 'f32', b)}
+    d${j}[${off} + i] = v;
+    return;
+  }`;
+    });
+    return b.build(body.join('\n'));
+  });
+  const params: Record<string, number> = {};
+  let groups = 0;
+  items.forEach(({ dst, other, n }, j) => {
+    params[`do${j}`] = dst.offset;
+    params[`n${j}`] = n;
+    params[`first${j}`] = groups;
+    if (typeof other === 'number') params[`s${j}`] = other;
+    else params[`oo${j}`] = other.offset;
+    groups += Math.ceil(n / WG);
+    params[`end${j}`] = groups;
+  });
+  const binds = [...items.map(({ dst }) => ({ buffer: dataOf(dst).buffer })), ...others.map((buffer) => ({ buffer }))];
+  ctx.dispatch(`${op}_`, prog, binds, params, grid(groups));
+}

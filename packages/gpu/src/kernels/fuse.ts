@@ -5,6 +5,7 @@ import { stridedOffsetFn, stridedParams } from '../wgsl/strided.js';
 import { WG, dataOf, layoutTag } from './common.js';
 import { encodeMap, type MapSpec } from './map.js';
 import { ADAM_BINDINGS, recordAdam, type AdamParam } from './optim.js';
+import { recordInPlace, type InPlaceScalar } from './elementwise.js';
 import type { AdamHyper } from '@dl/tensor/internal';
 
 /** Where one input of a pending kernel comes from. */
@@ -70,7 +71,9 @@ const MAX_OPS = 16;
  * bindings per shader or MAX_OPS. A group of one kernel is recorded exactly as without fusion.
  *
  * Adam steps group the same way, among themselves: consecutive steps with the same hyperparameters
- * on parameters with buffers of their own are one dispatch, as many as the bindings allow.
+ * on parameters with buffers of their own are one dispatch, as many as the bindings allow. So do
+ * in-place ops of one kind that apply one value to every element of a float32 tensor (clipping's
+ * `g.mul_(coef)` over all gradients), where no destination is another's operand.
  */
 export class MapFusion {
   private head: FusionHead | null = null;
@@ -84,6 +87,8 @@ export class MapFusion {
   private readonly headReads = new Set<GPUBuffer>();
   /** pending Adam steps (one set of hyperparameters), and every buffer they bind */
   private adam: { hyper: AdamHyper; params: AdamParam[]; buffers: Set<GPUBuffer> } | null = null;
+  /** pending in-place ops of one kind, their operand buffers, and every buffer they bind */
+  private inPlace: { items: InPlaceScalar[]; others: GPUBuffer[]; dsts: Set<GPUBuffer> } | null = null;
   /** kernels recorded inside another kernel's dispatch (WebGPUStats.fusedKernels) */
   fused = 0;
 
@@ -164,8 +169,40 @@ export class MapFusion {
     return true;
   }
 
+  /** Takes a one-value in-place op into the pending in-place group (true), or leaves it to be recorded now (false). */
+  appendInPlace(item: InPlaceScalar): boolean {
+    const dst = dataOf(item.dst).buffer;
+    const other = typeof item.other === 'number' ? null : dataOf(item.other).buffer;
+    if (other === dst) return false;
+    const g = this.inPlace;
+    const fresh = other !== null && !g?.others.includes(other) ? 1 : 0;
+    const joins =
+      g !== null &&
+      g.items[0].op === item.op &&
+      !g.dsts.has(dst) &&
+      !g.others.includes(dst) &&
+      (other === null || !g.dsts.has(other)) &&
+      g.items.length + 1 + g.others.length + fresh <= this.maxBindings;
+    if (!joins) {
+      this.drain();
+      this.inPlace = { items: [], others: [], dsts: new Set() };
+    }
+    const p = this.inPlace!;
+    p.items.push(item);
+    p.dsts.add(dst);
+    if (other !== null && !p.others.includes(other)) p.others.push(other);
+    return true;
+  }
+
   /** Records the pending group (one dispatch) and empties it. */
   drain(): void {
+    if (this.inPlace) {
+      const { items, others } = this.inPlace;
+      this.inPlace = null;
+      this.fused += items.length - 1;
+      recordInPlace(this.ctx, items, others);
+      return;
+    }
     if (this.adam) {
       const { params, hyper } = this.adam;
       this.adam = null;
