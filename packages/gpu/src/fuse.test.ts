@@ -241,13 +241,13 @@ describe.skipIf(!hasWebGPU)('elementwise fusion on webgpu', () => {
       const c = c0.to(d).mul(1);
       const scale = () => {
         for (const x of xs) x.add_(0.5);
-        for (const x of xs) x.mul_(c.expand(x.shape));
+        for (const x of xs) x.mul_(c.expand([...x.shape]));
       };
       if (count) count(scale);
       else scale();
       // c is the first group's operand: scaling it starts a new group, after the reads
       c.mul_(2);
-      for (const x of xs) x.mul_(c.expand(x.shape));
+      for (const x of xs) x.mul_(c.expand([...x.shape]));
       return [...xs, c];
     };
     const per = gpu.device.limits.maxStorageBuffersPerShaderStage - 1;

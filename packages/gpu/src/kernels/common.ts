@@ -1,7 +1,7 @@
 import { contiguousStrides, isContiguousLayout, sizeOf, type DType } from '@dl/tensor';
 import { type OutInfo, type TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
-import { storageBytes } from '../wgsl/builder.js';
+import { storageBytes, type ShaderBuilder } from '../wgsl/builder.js';
 
 /** Allocates storage for `n` elements of `dtype`. */
 export function newData(ctx: GpuContext, n: number, dtype: DType, forUpload = false): GpuData {
@@ -28,4 +28,29 @@ export const WG = 256;
 /** A contiguous tensor of `shape` over `data` from offset 0. */
 export function contiguousInfo(data: GpuData, shape: readonly number[]): TensorInfo {
   return { data, shape, strides: contiguousStrides(shape), offset: 0, dtype: data.dtype };
+}
+
+/**
+ * Several tensors in one dispatch, a range of workgroups each (grouped Adam steps and in-place
+ * ops): member j's statements run with `i`, its element, for workgroups [first<j>, end<j>).
+ */
+export function memberBlock(b: ShaderBuilder, j: number, body: string): string {
+  return `  if (wg < ${b.param(`end${j}`)}) {
+    let i = (wg - ${b.param(`first${j}`)}) * ${WG} + lid;
+    if (i >= ${b.param(`n${j}`)}) { return; }
+${body}
+    return;
+  }`;
+}
+
+/** The uniforms of memberBlock for members of `sizes` elements (n<j>, first<j>, end<j>); returns the workgroups in all. */
+export function memberRanges(sizes: readonly number[], params: Record<string, number>): number {
+  let groups = 0;
+  sizes.forEach((n, j) => {
+    params[`n${j}`] = n;
+    params[`first${j}`] = groups;
+    groups += Math.ceil(n / WG);
+    params[`end${j}`] = groups;
+  });
+  return groups;
 }

@@ -2,7 +2,7 @@ import { isContiguousLayout, isFloat, sizeOf, type DType } from '@dl/tensor';
 import { type BinaryOp, type KernelAttrs, type OutInfo, type TensorInfo, type UnaryOp } from '@dl/tensor/internal';
 import type { GpuContext, GpuData } from '../runtime/context.js';
 import { ShaderBuilder, domainOf, grid } from '../wgsl/builder.js';
-import { WG, dataOf, newData, outSize } from './common.js';
+import { WG, dataOf, memberBlock, memberRanges, newData, outSize } from './common.js';
 import { INT_UNARY, binaryExpr, unaryF32, unaryI32 } from './math.js';
 import { runMap } from './map.js';
 
@@ -206,29 +206,20 @@ export function recordInPlace(ctx: GpuContext, items: readonly InPlaceScalar[], 
       const s = slot(other);
       const value = s === 's' ? b.param(`s${j}`, 'f32') : `o${s.slice(1)}[${b.param(`oo${j}`)}]`;
       const off = b.param(`do${j}`);
-      return `  if (wg < ${b.param(`end${j}`)}) {
-    let i = (wg - ${b.param(`first${j}`)}) * ${WG} + lid;
-    if (i >= ${b.param(`n${j}`)}) { return; }
-    let x0 = d${j}[${off} + i];
-    let x1 = ${value};
-  ${binaryExpr(op, 'f32', b)}
-    d${j}[${off} + i] = v;
-    return;
-  }`;
+      return memberBlock(b, j, `    let x0 = d${j}[${off} + i];\n    let x1 = ${value};\n  ${binaryExpr(op, 'f32', b)}\n    d${j}[${off} + i] = v;`);
     });
     return b.build(body.join('\n'));
   });
   const params: Record<string, number> = {};
-  let groups = 0;
-  items.forEach(({ dst, other, n }, j) => {
+  items.forEach(({ dst, other }, j) => {
     params[`do${j}`] = dst.offset;
-    params[`n${j}`] = n;
-    params[`first${j}`] = groups;
     if (typeof other === 'number') params[`s${j}`] = other;
     else params[`oo${j}`] = other.offset;
-    groups += Math.ceil(n / WG);
-    params[`end${j}`] = groups;
   });
+  const groups = memberRanges(
+    items.map((x) => x.n),
+    params,
+  );
   const binds = [...items.map(({ dst }) => ({ buffer: dataOf(dst).buffer })), ...others.map((buffer) => ({ buffer }))];
   ctx.dispatch(`${op}_`, prog, binds, params, grid(groups));
 }

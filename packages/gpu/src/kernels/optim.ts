@@ -2,7 +2,7 @@ import { sizeOf } from '@dl/tensor';
 import { type AdamHyper, type TensorInfo } from '@dl/tensor/internal';
 import type { GpuContext } from '../runtime/context.js';
 import { ShaderBuilder, grid } from '../wgsl/builder.js';
-import { WG, dataOf } from './common.js';
+import { WG, dataOf, memberBlock, memberRanges } from './common.js';
 
 /** One parameter's operands of an Adam step: contiguous float32 views of n elements each. */
 export interface AdamParam {
@@ -56,26 +56,23 @@ export function recordAdam(ctx: GpuContext, params: readonly AdamParam[], h: Ada
     b.fn(fn);
     const body = Array.from({ length: k }, (_, j) => {
       const [po, mo, vo, go] = ['po', 'mo', 'vo', 'go'].map((x) => b.param(`${x}${j}`));
-      // parameter j's workgroups are [first_j, first_j + ceil(n_j / WG))
-      return `  if (wg < ${b.param(`end${j}`)}) {
-    let i = (wg - ${b.param(`first${j}`)}) * ${WG} + lid;
-    if (i >= ${b.param(`n${j}`)}) { return; }
-    let r = adam(p${j}[${po} + i], g${j}[${go} + i], m${j}[${mo} + i], v${j}[${vo} + i]);
+      return memberBlock(
+        b,
+        j,
+        `    let r = adam(p${j}[${po} + i], g${j}[${go} + i], m${j}[${mo} + i], v${j}[${vo} + i]);
     m${j}[${mo} + i] = r.y;
     v${j}[${vo} + i] = r.z;
-    p${j}[${po} + i] = r.x;
-    return;
-  }`;
+    p${j}[${po} + i] = r.x;`,
+      );
     });
     return b.build(body.join('\n'));
   });
   const values: Record<string, number> = { b1: h.beta1, b2: h.beta2, stepSize: h.stepSize, sqrtBc2: h.sqrtBc2, eps: h.eps, decay: h.decay };
-  let groups = 0;
-  params.forEach(({ p, g, m, v, n }, j) => {
-    Object.assign(values, { [`po${j}`]: p.offset, [`mo${j}`]: m.offset, [`vo${j}`]: v.offset, [`go${j}`]: g.offset, [`n${j}`]: n, [`first${j}`]: groups });
-    groups += Math.ceil(n / WG);
-    values[`end${j}`] = groups;
-  });
+  params.forEach(({ p, g, m, v }, j) => Object.assign(values, { [`po${j}`]: p.offset, [`mo${j}`]: m.offset, [`vo${j}`]: v.offset, [`go${j}`]: g.offset }));
+  const groups = memberRanges(
+    params.map((x) => x.n),
+    values,
+  );
   const binds = params.flatMap(({ p, m, v, g }) => [p, m, v, g].map((t) => ({ buffer: dataOf(t).buffer })));
   ctx.dispatch('adamStep', prog, binds, values, grid(groups));
 }
