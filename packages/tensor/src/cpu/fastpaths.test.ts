@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CpuKernels, cat, exp, gather, gelu, geluGrad, kernelChoice, reluGrad, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
+import { type CpuKernels, cat, matmul, exp, gather, gelu, geluGrad, kernelChoice, reluGrad, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
 import { wasmAvailable } from './wasm/index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
@@ -247,5 +247,27 @@ describe('cpu fast paths', () => {
     expect(Array.from(maxPool2dIndicesKernel([manyInfo(many)], attrs, manyOut))).toEqual(Array.from(maxPool2dIndicesKernel([manyInfo(Float64Array.from(many))], attrs, manyOut)));
     const big = randn([2, 3, 9, 8]);
     expect(plain(maxPool2d(big, 2))).toEqual(plain(maxPool2d(big.cast('float64'), 2).cast('float32')));
+  });
+
+  it('many tiny outer products (K = 1) give the GEMM bits of each product, -0 and non-finite values included', () => {
+    const before = kernelChoice();
+    try {
+      for (const kernels of wasmAvailable() ? (['js', 'wasm'] as const) : (['js'] as const)) {
+        setCpuKernels(kernels);
+        const ad = Float32Array.from(randn([60]).dataSync());
+        ad.set(specials, 0); // NaN, -0, infinities against ordinary values
+        const bd = Float32Array.from(randn([90]).dataSync());
+        bd.set(specials.slice().reverse(), 6);
+        const a = tensor(ad).reshape([3, 5, 4, 1]);
+        const b = tensor(bd).reshape([3, 5, 1, 6]);
+        const fast = plain(matmul(a, b));
+        // one item at a time: the GEMM path
+        const slow = Array.from({ length: 15 }, (_, i) => plain(matmul(a.reshape([15, 4, 1]).select(0, i), b.reshape([15, 1, 6]).select(0, i)))).flat();
+        expect(fast.length).toBe(slow.length);
+        for (let i = 0; i < slow.length; i++) expect(Object.is(fast[i], slow[i]) || (Number.isNaN(fast[i]) && Number.isNaN(slow[i])), `${kernels} [${i}] ${fast[i]} vs ${slow[i]}`).toBe(true);
+      }
+    } finally {
+      setCpuKernels(before);
+    }
   });
 });

@@ -24,6 +24,20 @@ export function matmulKernel([a, b]: TensorInfo[], out: OutInfo): TypedArray {
   const A = a.data as TypedArray;
   const B = b.data as TypedArray;
   const k = out.dtype === 'float32' ? kernelChoice() : referenceKernels;
+  if (K === 1 && M * N <= 64 && nb > 1 && out.dtype === 'float32') {
+    // many tiny outer products (adaptive average pooling's backward: [.., 4, 1] @ [.., 1, 4]):
+    // a loop here, where a GEMM call a product costs ~1 us in setup; a product of two float32
+    // values is exact in float64, so fround gives the GEMM's bits (+ 0: its sum starts at +0, so
+    // a -0 product comes out +0)
+    const R = r as Float32Array;
+    for (let i = 0, o = 0; i < nb; i++) {
+      for (let m = 0; m < M; m++) {
+        const am = A[aOffs[i] + m * aRs] as number;
+        for (let n = 0; n < N; n++, o++) R[o] = Math.fround(am * (B[bOffs[i] + n * bCs] as number)) + 0;
+      }
+    }
+    return r;
+  }
   // batch dims that collapse to one stride per operand run as one batched call
   const flat = collapse(batch, [{ strides: contiguousStrides(batch) }, { strides: a.strides.slice(0, -2) }, { strides: b.strides.slice(0, -2) }]);
   if (k.gemmBatched && flat.shape.length === 1 && nb > 1) {
