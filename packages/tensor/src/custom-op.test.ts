@@ -213,6 +213,8 @@ describe('defineOp', () => {
         const [xd, gd] = [x.cast(dt), g.cast(dt)];
         expect(leakyRelu(xd, s).toArray(), `${dt} ${s}`).toEqual(where(xd.gt(0), xd, xd.mul(s)).toArray());
         expect(leakyReluGrad([gd, xd], { negativeSlope: s }).toArray(), `grad ${dt} ${s}`).toEqual(where(xd.gt(0), gd, gd.mul(s)).toArray());
+        // contiguous operands take the float32 loop
+        expect(leakyReluGrad([gd.contiguous(), xd], { negativeSlope: s }).toArray(), `grad contiguous ${dt} ${s}`).toEqual(where(xd.gt(0), gd, gd.mul(s)).toArray());
       }
     }
     expect(leakyRelu(tensor([-2, 0, 3]), 0.5).toArray()).toEqual([-1, 0, 3]);

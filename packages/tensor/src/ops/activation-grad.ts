@@ -5,7 +5,7 @@ import { GELU_GRAD, SILU_GRAD } from '../cpu/math.js';
 import { takeArray } from '../cpu/pool.js';
 import { defineOp, wgslGrid, wgslStorageType, type CustomOp, type KernelInput, type WgslProgram } from '../custom-op.js';
 import { DTypeError, ShapeError, fmt } from '../errors.js';
-import { contiguousStrides, shapesEqual, sizeOf } from '../shape.js';
+import { contiguousStrides, isContiguousLayout, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { zerosLike } from './creation.js';
 import { exp, sigmoid, tanh } from './elementwise.js';
@@ -36,6 +36,12 @@ interface ActivationGrad<Attrs> {
   wgsl: (attrs: Attrs) => { helpers: string; prelude?: string; derivative?: string; value?: string };
   /** f''(x), composed from differentiable ops (the second-order part of the rule) */
   second: (x: Tensor, attrs: Attrs) => Tensor;
+  /**
+   * Where there is no SIMD kernel: a loop over contiguous float32 g and x (from offsets go, xo)
+   * into r, the scalar's results without a call an element (the shared strided loop calls the
+   * scalar function through a megamorphic site)
+   */
+  contiguous?: (attrs: Attrs) => (g: Float32Array, go: number, x: Float32Array, xo: number, r: Float32Array) => void;
 }
 
 /**
@@ -90,6 +96,11 @@ function activationGrad<Attrs extends Record<string, unknown>>(spec: ActivationG
       const fast = kop === null ? null : kernelElementwise(kop, inputs, out);
       if (fast) return fast;
       const r = takeArray(out.dtype, sizeOf(out.shape), false);
+      const [g, x] = inputs;
+      if (spec.contiguous && out.dtype === 'float32' && inputs.every((t) => isContiguousLayout(t.shape, t.strides))) {
+        spec.contiguous(attrs)(g.data as Float32Array, g.offset, x.data as Float32Array, x.offset, r as Float32Array);
+        return r;
+      }
       map(spec.scalar(attrs, out.dtype), out.shape, { data: r, strides: contiguousStrides(out.shape), offset: 0 }, [...inputs], true);
       return r;
     },
@@ -205,6 +216,13 @@ export const leakyReluGrad: CustomOp<{ negativeSlope: number }, 2> = activationG
   name: 'leakyReluGrad',
   scalar: ({ negativeSlope }, dtype) => perSlope(leakyGradFns, negativeSlope, dtype, (k) => (g, x) => g * k[+(x > 0)]),
   kernelOp: () => null,
+  contiguous:
+    ({ negativeSlope }) =>
+    (g, go, x, xo, r) => {
+      // the same factors as the scalar form (the slope rounded to float32), without a branch
+      const k = Float64Array.of(Math.fround(negativeSlope), 1);
+      for (let i = 0; i < r.length; i++) r[i] = g[go + i] * k[+(x[xo + i] > 0)];
+    },
   wgsl: ({ negativeSlope }) => ({ helpers: '', value: `select(g * ${wgslF32(negativeSlope)}, g, x > 0.0)` }),
   second: (x) => zerosLike(x),
 });
