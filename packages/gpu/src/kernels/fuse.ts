@@ -87,7 +87,7 @@ export class MapFusion {
   private readonly headReads = new Set<GPUBuffer>();
   /** pending Adam steps (one set of hyperparameters), and every buffer they bind */
   private adam: { hyper: AdamHyper; params: AdamParam[]; buffers: Set<GPUBuffer> } | null = null;
-  /** pending in-place ops of one kind, their operand buffers, and every buffer they bind */
+  /** pending in-place ops of one kind, the buffers of their operands, and their destinations */
   private inPlace: { items: InPlaceScalar[]; others: GPUBuffer[]; dsts: Set<GPUBuffer> } | null = null;
   /** kernels recorded inside another kernel's dispatch (WebGPUStats.fusedKernels) */
   fused = 0;
