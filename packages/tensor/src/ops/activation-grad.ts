@@ -205,6 +205,7 @@ export function perSlope<F>(cache: Map<string, F>, slope: number, dtype: string,
   return f;
 }
 const leakyGradFns = new Map<string, (g: number, x: number) => number>();
+const leakyGradLoops = new Map<string, (g: Float32Array, go: number, x: Float32Array, xo: number, r: Float32Array) => void>();
 
 /**
  * g where x > 0, else g * negativeSlope, in one kernel: the backward of `leakyRelu` (PyTorch's
@@ -216,13 +217,11 @@ export const leakyReluGrad: CustomOp<{ negativeSlope: number }, 2> = activationG
   name: 'leakyReluGrad',
   scalar: ({ negativeSlope }, dtype) => perSlope(leakyGradFns, negativeSlope, dtype, (k) => (g, x) => g * k[+(x > 0)]),
   kernelOp: () => null,
-  contiguous:
-    ({ negativeSlope }) =>
-    (g, go, x, xo, r) => {
-      // the same factors as the scalar form (the slope rounded to float32), without a branch
-      const k = Float64Array.of(Math.fround(negativeSlope), 1);
+  // the scalar form's factors (perSlope), in a loop of its own
+  contiguous: ({ negativeSlope }) =>
+    perSlope(leakyGradLoops, negativeSlope, 'float32', (k) => (g, go, x, xo, r) => {
       for (let i = 0; i < r.length; i++) r[i] = g[go + i] * k[+(x[xo + i] > 0)];
-    },
+    }),
   wgsl: ({ negativeSlope }) => ({ helpers: '', value: `select(g * ${wgslF32(negativeSlope)}, g, x > 0.0)` }),
   second: (x) => zerosLike(x),
 });
