@@ -27,7 +27,7 @@ export interface WebGPUStats {
   bindGroups: number;
   /** dispatches of reduction shaders whose first level uses subgroup operations */
   subgroupDispatches: number;
-  /** elementwise kernels recorded inside another elementwise kernel's dispatch (fusion) */
+  /** kernels recorded inside another kernel's dispatch (fusion: elementwise chains, GEMM epilogues, grouped Adam steps and in-place ops) */
   fusedKernels: number;
   /** buffers held by tensors, and their bytes (size classes) */
   liveBuffers: number;

@@ -182,7 +182,6 @@ export function arangeKernel(ctx: GpuContext, start: number, step: number, out: 
   return data;
 }
 
-
 /** dst = dst op other for a contiguous float32 dst of n elements and one value `other` (a number, or the element a broadcast view reads). */
 export interface InPlaceScalar {
   op: 'add' | 'sub' | 'mul' | 'div';

@@ -113,21 +113,24 @@ export class MapFusion {
     const n = sizeOf(out.shape);
     const { maxBinding } = this.ctx;
     if (n === 0 || out.data.buffer.size > maxBinding || inputs.some((x) => dataOf(x.info).buffer.size > maxBinding)) return false;
-    let sources = this.head || this.ops.length ? this.join(n, spec) : null;
-    if (!sources) {
+    let joined = this.head || this.ops.length ? this.join(n, spec) : null;
+    if (!joined) {
       this.drain();
-      sources = this.join(n, spec);
-      if (!sources) return false;
+      joined = this.join(n, spec);
+      if (!joined) return false;
     }
     this.n = n;
     this.outs.set(out.data.buffer, this.ops.length);
-    for (const [k, s] of sources.entries()) if ('binding' in s && !this.ins.has(dataOf(inputs[k].info).buffer)) this.ins.set(dataOf(inputs[k].info).buffer, s.binding);
-    this.ops.push({ op, spec, sources });
+    for (const [b, binding] of joined.fresh) this.ins.set(b, binding);
+    this.ops.push({ op, spec, sources: joined.sources });
     return true;
   }
 
-  /** Where each input of a kernel joining the group comes from, or null when it cannot join. */
-  private join(n: number, spec: MapSpec): Source[] | null {
+  /**
+   * Where each input of a kernel joining the group comes from, and the input buffers it adds (with
+   * their bindings), or null when it cannot join.
+   */
+  private join(n: number, spec: MapSpec): { sources: Source[]; fresh: Map<GPUBuffer, number> } | null {
     const buf = spec.out.data.buffer;
     const open = this.head !== null || this.ops.length > 0;
     if (this.ops.length >= MAX_OPS || (open && n !== this.n) || this.outs.has(buf) || this.ins.has(buf) || this.headReads.has(buf)) return null;
@@ -151,7 +154,7 @@ export class MapFusion {
     // one binding per output and per distinct input buffer, after the head's own
     const outputs = this.ops.length + 1;
     if ((this.head?.bindings ?? 0) + outputs + this.ins.size + fresh.size > this.maxBindings) return null;
-    return sources;
+    return { sources, fresh };
   }
 
   /** Takes an Adam step into the pending Adam group (true), or leaves it to be recorded now (false). */

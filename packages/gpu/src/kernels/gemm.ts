@@ -202,11 +202,12 @@ export function runGemm(
     return b.build(L.join('\n'));
   });
   const binds = [...bindings];
+  const uniforms = { ...params, M, N, K, batch, kChunk };
   // (a binding over the limit is left to fail now, in the op that made it)
   const fits = bindings.every((x) => (x.size ?? x.buffer.size - (x.offset ?? 0)) <= ctx.maxBinding);
   if (ctx.fusion && hooks.fusable && fits && !split && batch <= 65535) {
     // recorded later, with the elementwise kernels that follow in its stores
-    const p = { ...params, M, N, K, zbase: 0, batch, kChunk };
+    const p = { ...uniforms, zbase: 0 };
     ctx.fusion.startHead({
       op,
       out: hooks.fusable,
@@ -225,7 +226,7 @@ export function runGemm(
   // z (batch x splits) is limited to 65535 workgroups per dispatch
   const zs = batch * splits;
   for (let z = 0; z < zs; z += 65535) {
-    ctx.dispatch(op, prog, binds, { ...params, M, N, K, zbase: z, batch, kChunk }, grid(tiles, Math.min(65535, zs - z)));
+    ctx.dispatch(op, prog, binds, { ...uniforms, zbase: z }, grid(tiles, Math.min(65535, zs - z)));
   }
   if (part) {
     sumSplits(ctx, op, part, bindings[0], splits, batch * M * N, hooks.plainC!);
