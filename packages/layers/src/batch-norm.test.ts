@@ -1,6 +1,7 @@
 import { backward } from '@dl/autograd';
-import { DTypeError, ShapeError, manualSeed, ones, randn, type Tensor } from '@dl/tensor';
-import { describe, expect, it } from 'vitest';
+import { DTypeError, ShapeError, getNumThreads, initThreads, kernelChoice, manualSeed, ones, randn, setCpuKernels, setNumThreads, tensor, type Tensor } from '@dl/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wasmBatchNormFits } from './batch-norm-wasm.js';
 import { batchNorm } from './batch-norm.js';
 import { BatchNorm1d, BatchNorm2d } from './norm.js';
 import { assertClose } from './test-helpers.js';
@@ -88,5 +89,81 @@ describe('fused batch norm', () => {
     expect(() => batchNorm(x, ones([4]), null, 1e-5)).toThrow('layers.batchNorm: weight must be [3] for x [2,3,4], got [4]; x=[2,3,4] stats=[2,3] weight=[4] bias=[3]');
     expect(() => batchNorm(randn([3]), null, null, 1e-5)).toThrow('layers.batchNormStats: x must be (N, C, *), got [3]; x=[3]');
     expect(() => batchNorm(x, ones([3], { dtype: 'float64' }), null, 1e-5)).toThrow(DTypeError);
+  });
+});
+
+describe('fused batch norm: WebAssembly SIMD kernels (float32) against float64', () => {
+  const before = kernelChoice().name as 'js' | 'wasm';
+  const threadsBefore = getNumThreads();
+  beforeAll(() => setCpuKernels('wasm'));
+  afterAll(() => {
+    setCpuKernels(before);
+    setNumThreads(threadsBefore);
+  });
+
+  /** x, weight, bias and the output weights r of one case, float64 */
+  function inputs(shape: number[], seed: number) {
+    manualSeed(seed);
+    const f64 = { dtype: 'float64' as const };
+    const C = shape[1];
+    return { x: randn(shape, f64).mul(2).add(0.5), w: randn([C], f64), b: randn([C], f64), r: randn(shape, f64) };
+  }
+  const f32 = (ts: Tensor[]) => ts.map((t) => t.cast('float32'));
+  const fused = (xx: Tensor, ww: Tensor, bb: Tensor) => batchNorm(xx, ww, bb, 1e-5).y;
+
+  for (const threads of [1, 2]) {
+    for (const shape of [
+      [3, 5, 5, 5], // 25 values a run: six vectors and a tail
+      [4, 8, 4, 4], // whole vectors only
+      [64, 12, 9, 9], // enough for the threads: channels split into tasks
+      [5, 3, 11], // [N, C, L]
+      [4, 33, 128, 128], // more than a chunk of the kernel memory: channels in two chunks
+    ]) {
+      it(`values, statistics and gradients: x ${JSON.stringify(shape)}, ${threads} thread(s)`, async () => {
+        await initThreads(threads);
+        const { x, w, b, r } = inputs(shape, 5);
+        const [xf, wf, bf, rf] = f32([x, w, b, r]);
+        expect(wasmBatchNormFits(xf.dataSync(), { N: shape[0], C: shape[1], S: shape.slice(2).reduce((p, q) => p * q, 1) })).toBe(true);
+        // the reference: float64 from the float32 values
+        const [x64, w64, b64, r64] = [xf, wf, bf, rf].map((t) => t.cast('float64'));
+        const want = run(fused, x64, w64, b64, r64);
+        const got = run(fused, xf, wf, bf, rf);
+        const tol = { rtol: 2e-4, atol: 2e-4 };
+        assertClose(got.y, want.y, 'y', tol);
+        assertClose(got.dx, want.dx, 'dx', tol);
+        assertClose(got.dw, want.dw, 'dweight', tol);
+        assertClose(got.db, want.db, 'dbias', tol);
+        const [s32, s64] = [xf, x64].map((t) => batchNorm(t, null, null, 1e-5));
+        assertClose(s32.mean, s64.mean, 'mean', { rtol: 1e-6, atol: 1e-6 });
+        assertClose(s32.variance, s64.variance, 'variance', { rtol: 1e-5, atol: 1e-6 });
+      });
+    }
+  }
+
+  it('gives the same bits on 1 and 2 threads', async () => {
+    const [x, w, b, r] = f32(Object.values(inputs([64, 12, 9, 9], 8)));
+    await initThreads(1);
+    const one = run(fused, x, w, b, r);
+    await initThreads(2);
+    const two = run(fused, x, w, b, r);
+    for (const k of ['y', 'dx', 'dw', 'db'] as const) expect(Array.from(two[k].dataSync())).toEqual(Array.from(one[k].dataSync()));
+  });
+
+  it('keeps the two-pass variance on a channel far from 0', () => {
+    const x = randn([16, 2, 8, 8]).mul(1e-2).add(1e3);
+    const { variance } = batchNorm(x, null, null, 1e-5);
+    assertClose(variance, x.cast('float64').sub(x.cast('float64').mean([0, 2, 3], true)).square().mean([0, 2, 3]), 'variance', { rtol: 1e-3, atol: 1e-9 });
+  });
+
+  it('keeps NaN where it reaches: a NaN in a channel makes that channel NaN only', () => {
+    const data = randn([2, 3, 4, 4]).dataSync() as Float32Array;
+    data[16 + 5] = Number.NaN; // sample 0, channel 1
+    const y = batchNorm(tensor(data, { shape: [2, 3, 4, 4] }), randn([3]), randn([3]), 1e-5).y.dataSync();
+    for (let n = 0; n < 2; n++) {
+      for (let c = 0; c < 3; c++) {
+        const run = Array.from(y.subarray((n * 3 + c) * 16, (n * 3 + c + 1) * 16));
+        expect(run.every(c === 1 ? Number.isNaN : Number.isFinite)).toBe(true);
+      }
+    }
   });
 });

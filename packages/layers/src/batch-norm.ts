@@ -8,6 +8,7 @@
  * x is viewed as (N, C, S): channels on dim 1, S the product of the dims after it (1 for [N, C]).
  */
 import { defineOp, ones, wgslGrid, zeros, type CustomOp, type DType, type HostInput, type Tensor, type TypedArray, type WgslProgram } from '@dl/tensor';
+import { batchNormApplyWasm, batchNormBackwardWasm, batchNormStatsWasm, wasmBatchNormFits } from './batch-norm-wasm.js';
 import { WG, WGSL_WORKGROUP_SUM, canFuseChannelOp, channelDims, resultLike, type ChannelDims } from './channel-ops.js';
 
 export interface BatchNormAttrs {
@@ -21,8 +22,13 @@ const dimsOf = (op: string, inputs: readonly { shape: readonly number[]; dtype: 
 // ---- CPU kernels: channel c of sample n is the contiguous run x[(n C + c) S .. + S) ----
 
 /** (2, C): each channel's mean, then its biased variance (sums in float64, two passes for accuracy). */
-function statsCpu([x]: readonly HostInput[], { N, C, S }: ChannelDims): TypedArray {
+function statsCpu([x]: readonly HostInput[], dims: ChannelDims): TypedArray {
+  const { N, C, S } = dims;
   const out = resultLike(x.data, 2 * C, false);
+  if (wasmBatchNormFits(x.data, dims)) {
+    batchNormStatsWasm(x.data as Float32Array, out, dims);
+    return out;
+  }
   const xs = x.data;
   const M = N * S;
   for (let c = 0; c < C; c++) {
@@ -43,13 +49,24 @@ function statsCpu([x]: readonly HostInput[], { N, C, S }: ChannelDims): TypedArr
 }
 
 /** y = (x - mean) / sqrt(var + eps) * weight + bias, as one multiply-add per element. */
-function forwardCpu([x, stats, w, b]: readonly HostInput[], eps: number, { N, C, S }: ChannelDims): TypedArray {
+function forwardCpu([x, stats, w, b]: readonly HostInput[], eps: number, dims: ChannelDims): TypedArray {
+  const { N, C, S } = dims;
   const xs = x.data;
   const out = resultLike(xs, N * C * S, false);
+  const a = new Float64Array(C);
+  const shift = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    const a = w.data[c] / Math.sqrt(stats.data[C + c] + eps);
-    const shift = b.data[c] - stats.data[c] * a;
-    for (let n = 0; n < N; n++) for (let i = (n * C + c) * S, e = i + S; i < e; i++) out[i] = xs[i] * a + shift;
+    a[c] = w.data[c] / Math.sqrt(stats.data[C + c] + eps);
+    shift[c] = b.data[c] - stats.data[c] * a[c];
+  }
+  if (wasmBatchNormFits(xs, dims)) {
+    batchNormApplyWasm(xs as Float32Array, a, shift, out, dims);
+    return out;
+  }
+  for (let c = 0; c < C; c++) {
+    const ac = a[c];
+    const sh = shift[c];
+    for (let n = 0; n < N; n++) for (let i = (n * C + c) * S, e = i + S; i < e; i++) out[i] = xs[i] * ac + sh;
   }
   return out;
 }
@@ -59,12 +76,19 @@ function forwardCpu([x, stats, w, b]: readonly HostInput[], eps: number, { N, C,
  * x and M = N S, dbias = sum g, dweight = sum g xhat and
  * dx = weight / sqrt(var + eps) (g - dbias / M - xhat dweight / M).
  */
-function backwardCpu([x, stats, w, g]: readonly HostInput[], eps: number, { N, C, S }: ChannelDims): TypedArray {
+function backwardCpu([x, stats, w, g]: readonly HostInput[], eps: number, dims: ChannelDims): TypedArray {
+  const { N, C, S } = dims;
   const xs = x.data;
   const gs = g.data;
   const n = N * C * S;
   const M = N * S;
   const out = resultLike(xs, n + 2 * C, false);
+  if (wasmBatchNormFits(xs, dims)) {
+    const mean = Float64Array.from(stats.data.subarray(0, C));
+    const invstd = Float64Array.from(stats.data.subarray(C, 2 * C), (v) => 1 / Math.sqrt(v + eps));
+    batchNormBackwardWasm(xs as Float32Array, gs as Float32Array, mean, invstd, Float64Array.from(w.data.subarray(0, C)), out, dims);
+    return out;
+  }
   for (let c = 0; c < C; c++) {
     const mean = stats.data[c];
     const invstd = 1 / Math.sqrt(stats.data[C + c] + eps);

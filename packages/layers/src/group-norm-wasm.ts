@@ -10,8 +10,9 @@
  * one thread; the backward writes each (sample, channel)'s sums of g and g xhat to its own slot and
  * the caller adds them over the samples in order, so results do not depend on the thread count.
  */
-import { getNumThreads, kernelChoice, type TypedArray } from '@dl/tensor';
-import { compileKernel, f64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type VecLocals, type WasmKernel } from '@dl/tensor/wasm';
+import { kernelChoice, type TypedArray } from '@dl/tensor';
+import { compileKernel, f64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
+import { CHUNK, at, each, hsum, load, plan, range, store, type Fn } from './channel-wasm.js';
 import type { ChannelDims } from './channel-ops.js';
 
 /** The shape of a GroupNorm call: x is (N, C, S), C = G Cg. */
@@ -31,56 +32,6 @@ function instance(): WasmKernel<GNExports> | null {
 /** True where the SIMD kernels run: @dl/tensor's wasm kernels are selected, the data is float32 and SIMD128 validates. */
 export function wasmGroupNormFits(x: TypedArray): boolean {
   return x instanceof Float32Array && kernelChoice().name === 'wasm' && instance() !== null;
-}
-
-interface Fn {
-  f: FuncBuilder;
-  t: VecLocals;
-  i: number; // byte offset in the span being walked
-  vend: number;
-  end: number;
-}
-
-/** for (i = 0; i + 4 <= n; i += 4) vec(); for (; i < n; i++) one(); with i in bytes and n in local `n` */
-function each(fn: Fn, n: number, vec: () => void, one: () => void): void {
-  const { f, i, vend, end } = fn;
-  f.get(n).i32Const(-4).i32And().i32Const(2).i32Shl().set(vend);
-  f.get(n).i32Const(2).i32Shl().set(end);
-  f.i32Const(0).set(i);
-  f.block((done) => {
-    f.loop((top) => {
-      f.get(i).get(vend).i32GeU().brIf(done);
-      vec();
-      f.get(i).i32Const(16).i32Add().set(i);
-      f.br(top);
-    });
-  });
-  f.block((done) => {
-    f.loop((top) => {
-      f.get(i).get(end).i32GeU().brIf(done);
-      one();
-      f.get(i).i32Const(4).i32Add().set(i);
-      f.br(top);
-    });
-  });
-}
-
-/** pushes the address base + i */
-const at = (fn: Fn, base: number) => fn.f.get(base).get(fn.i).i32Add();
-/** pushes the 4 floats at base + i, or (tail) the float there in every lane */
-const load = (fn: Fn, base: number, tail: boolean) => (tail ? at(fn, base).v128Load32Splat() : at(fn, base).v128Load());
-/** stores the vector in local v at base + i: whole, or (tail) its lane 0 */
-function store(fn: Fn, base: number, v: number, tail: boolean): void {
-  at(fn, base);
-  if (tail) fn.f.get(v).f32x4ExtractLane(0).f32Store();
-  else fn.f.get(v).v128Store();
-}
-
-/** pushes the float64 sum of the lanes of the f32x4 in local v */
-function hsum(f: FuncBuilder, v: number): void {
-  f.get(v).f32x4ExtractLane(0).f64PromoteF32().get(v).f32x4ExtractLane(1).f64PromoteF32().f64Add();
-  f.get(v).f32x4ExtractLane(2).f64PromoteF32().get(v).f32x4ExtractLane(3).f64PromoteF32().f64Add();
-  f.f64Add();
 }
 
 /** sets local s to sigmoid of the vector in local y: 1 / (1 + e^-y) (e^-y is inf, so s is 0, far below 0) */
@@ -138,20 +89,6 @@ function rowStats(fn: Fn, row: number, len: number, eps: number, st: Stats, acc:
   f.get(st.rstd).f32DemoteF64().f32x4Splat().set(st.rstdv);
 }
 
-/** The row loop shared by both exports: rows [task rpt, min((task + 1) rpt, rows)). */
-function rows(f: FuncBuilder, task: number, rpt: number, nRows: number, r: number, rEnd: number, body: () => void): void {
-  f.get(task).get(rpt).i32Mul().set(r);
-  f.get(r).get(rpt).i32Add().tee(rEnd).get(nRows).get(rEnd).get(nRows).i32LtS().select().set(rEnd);
-  f.block((done) => {
-    f.loop((next) => {
-      f.get(r).get(rEnd).i32GeU().brIf(done);
-      body();
-      f.get(r).i32Const(1).i32Add().set(r);
-      f.br(next);
-    });
-  });
-}
-
 /**
  * gnForward[Silu](task, tid, x, w, b, out, prm, rows, rpt, G, Cg, S): out = (x - mean) rstd w + b
  * per row (then silu), eps the float32 at prm. Byte addresses; rows = N G.
@@ -167,7 +104,7 @@ function emitForward(m: ModuleBuilder, silu: boolean): void {
   const st: Stats = { mean: f.local(f64), rstd: f.local(f64), meanv: f.local(v128), rstdv: f.local(v128) };
   f.get(prm).f32Load().f64PromoteF32().set(eps);
   f.get(Cg).get(S).i32Mul().set(len);
-  rows(f, task, rpt, nRows, r, rEnd, () => {
+  range(f, task, rpt, nRows, r, rEnd, () => {
     f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(row).get(out).i32Add().set(orow);
     f.get(row).get(x).i32Add().set(row);
     rowStats(fn, row, len, eps, st, acc, s, d, ds);
@@ -233,7 +170,7 @@ function emitBackward(m: ModuleBuilder, silu: boolean): void {
       });
     });
   };
-  rows(f, task, rpt, nRows, r, rEnd, () => {
+  range(f, task, rpt, nRows, r, rEnd, () => {
     f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(row).get(out).i32Add().set(orow);
     f.get(row).get(g).i32Add().set(grow);
     f.get(row).get(x).i32Add().set(row);
@@ -304,22 +241,10 @@ function emitGroupNorm(m: ModuleBuilder): void {
   emitBackward(m, true);
 }
 
-/** floats per buffer in the kernel memory for one chunk of samples */
-const CHUNK = 1 << 21;
-/** below this many floats one thread beats waking the others */
-const PARALLEL_MIN = 1 << 16;
-
 /** Runs `fn` on chunks of whole samples [n0, n0 + n) small enough for the kernel memory. */
 function bySamples({ N, C, S }: GNDims, fn: (n0: number, n: number) => void): void {
   const per = Math.max(1, Math.floor(CHUNK / Math.max(1, C * S)));
   for (let n0 = 0; n0 < N; n0 += per) fn(n0, Math.min(per, N - n0));
-}
-
-/** Splits `rows` rows of `len` floats into tasks over the threads: [tasks, rows per task, threads]. */
-function plan(rows: number, len: number): [number, number, number] {
-  const threads = rows * len >= PARALLEL_MIN && rows > 1 ? getNumThreads() : 1;
-  const rpt = Math.max(1, Math.ceil(rows / (4 * threads)));
-  return [Math.ceil(rows / rpt), rpt, threads];
 }
 
 /**

@@ -47,6 +47,19 @@ describe('emitter', () => {
     expect(Array.from(new Float32Array(memory.buffer, 32, 4))).toEqual([10.5, 21, 31.5, 42]);
   });
 
+  it('loads and stores float64 at an address plus an offset', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const m = new ModuleBuilder().importMemory({ module: 'env', name: 'memory', initial: 1, maximum: 1, shared: false });
+    // mem[3] = mem[1] * 2 (float64 slots), through a base of 8 bytes and offsets 0 and 16
+    const f = m.func('twice', [i32]);
+    f.get(0).get(0).f64Load().f64Const(2).f64Mul().f64Store(16);
+    const d = new Float64Array(memory.buffer);
+    d[1] = 0.1;
+    instantiate(m, memory).twice(8);
+    expect(d[3]).toBe(0.2);
+    expect(d[2]).toBe(0);
+  });
+
   it('emits the f32x4 / i32x4 arithmetic, rounding, conversion, comparison and bitwise ops the elementwise kernels use', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
     const mem = () => new ModuleBuilder().importMemory({ module: 'env', name: 'memory', initial: 1, maximum: 1, shared: false });

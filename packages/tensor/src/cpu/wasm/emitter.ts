@@ -264,6 +264,12 @@ export class FuncBuilder {
   f32Store(offset = 0): this {
     return this.op(0x38).memarg(2, offset);
   }
+  f64Load(offset = 0): this {
+    return this.op(0x2b).memarg(3, offset);
+  }
+  f64Store(offset = 0): this {
+    return this.op(0x39).memarg(3, offset);
+  }
   f32Add(): this {
     return this.op(0x92);
   }
