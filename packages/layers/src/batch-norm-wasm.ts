@@ -12,8 +12,8 @@
  * rounded once from float64, as PyTorch's CPU kernel does.
  */
 import { kernelChoice, type TypedArray } from '@dl/tensor';
-import { compileKernel, f64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
-import { CHUNK, each, hsum, load, plan, range, store, type Fn } from './channel-wasm.js';
+import { compileKernel, f64, hsumF64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
+import { CHUNK, each, load, plan, range, store, type Fn } from './channel-wasm.js';
 import type { ChannelDims } from './channel-ops.js';
 
 type BNExports = Record<string, (...args: number[]) => void>;
@@ -92,7 +92,7 @@ function emitStats(m: ModuleBuilder): void {
           load(fn, row, true).f32x4ExtractLane(0).f64PromoteF32().f64Add().set(s);
         },
       );
-      hsum(f, acc);
+      hsumF64(f, acc);
       f.get(s).f64Add().set(s);
     });
     f.get(s).get(M).f64Div().set(mean);
@@ -113,7 +113,7 @@ function emitStats(m: ModuleBuilder): void {
           f.get(s).get(ds).get(ds).f64Mul().f64Add().set(s);
         },
       );
-      hsum(f, acc);
+      hsumF64(f, acc);
       f.get(s).f64Add().set(s);
     });
     f.get(c).i32Const(4).i32Shl().get(out).i32Add().tee(row).get(mean).f64Store();
@@ -186,9 +186,9 @@ function emitBackward(m: ModuleBuilder): void {
           load(fn, xrow, true).f32x4ExtractLane(0).f64PromoteF32().get(mean).f64Sub().f64Mul().f64Add().set(sgx);
         },
       );
-      hsum(f, accG);
+      hsumF64(f, accG);
       f.get(sg).f64Add().set(sg);
-      hsum(f, accGX);
+      hsumF64(f, accGX);
       f.get(sgx).f64Add().set(sgx);
     });
     f.get(c).i32Const(4).i32Shl().get(part).i32Add().tee(xrow).get(sg).f64Store();

@@ -1,7 +1,7 @@
 /**
  * What the per-channel normalisation kernels in WebAssembly SIMD128 (group-norm-wasm.ts,
  * batch-norm-wasm.ts) share: a float32 span walked four lanes at a time with a scalar tail, loads
- * and stores that take either, the float64 sum of a vector's lanes, the loop over a task's range,
+ * and stores that take either, the loop over a task's range,
  * and how work is split over @dl/tensor's threads.
  */
 import { getNumThreads } from '@dl/tensor';
@@ -49,13 +49,6 @@ export function store(fn: Fn, base: number, v: number, tail: boolean): void {
   at(fn, base);
   if (tail) fn.f.get(v).f32x4ExtractLane(0).f32Store();
   else fn.f.get(v).v128Store();
-}
-
-/** pushes the float64 sum of the lanes of the f32x4 in local v */
-export function hsum(f: FuncBuilder, v: number): void {
-  f.get(v).f32x4ExtractLane(0).f64PromoteF32().get(v).f32x4ExtractLane(1).f64PromoteF32().f64Add();
-  f.get(v).f32x4ExtractLane(2).f64PromoteF32().get(v).f32x4ExtractLane(3).f64PromoteF32().f64Add();
-  f.f64Add();
 }
 
 /** Runs `body` for r in [task per, min((task + 1) per, count)): a task's share of rows or channels. */

@@ -11,8 +11,8 @@
  * the caller adds them over the samples in order, so results do not depend on the thread count.
  */
 import { kernelChoice, type TypedArray } from '@dl/tensor';
-import { compileKernel, f64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
-import { CHUNK, at, each, hsum, load, plan, range, store, type Fn } from './channel-wasm.js';
+import { compileKernel, f64, hsumF64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
+import { CHUNK, at, each, load, plan, range, store, type Fn } from './channel-wasm.js';
 import type { ChannelDims } from './channel-ops.js';
 
 /** The shape of a GroupNorm call: x is (N, C, S), C = G Cg. */
@@ -63,7 +63,7 @@ function rowStats(fn: Fn, row: number, len: number, eps: number, st: Stats, acc:
     },
     () => at(fn, row).f32Load().f64PromoteF32().get(s).f64Add().set(s),
   );
-  hsum(f, acc);
+  hsumF64(f, acc);
   f.get(s).f64Add();
   lenF();
   f.f64Div().set(st.mean);
@@ -82,7 +82,7 @@ function rowStats(fn: Fn, row: number, len: number, eps: number, st: Stats, acc:
     },
   );
   f.f64Const(1);
-  hsum(f, acc);
+  hsumF64(f, acc);
   f.get(s).f64Add();
   lenF();
   f.f64Div().get(eps).f64Add().f64Sqrt().f64Div().set(st.rstd);
@@ -207,9 +207,9 @@ function emitBackward(m: ModuleBuilder, silu: boolean): void {
         }
       };
       each(fn, S, () => grad(false), () => grad(true));
-      hsum(f, acc);
+      hsumF64(f, acc);
       f.get(sum).f64Add().set(sum);
-      hsum(f, acc2);
+      hsumF64(f, acc2);
       f.get(sumx).f64Add().set(sumx);
       f.get(r).get(Cg).i32Mul().get(c).i32Add().i32Const(3).i32Shl().get(part).i32Add().set(pAt);
       f.get(pAt).get(sum).f32DemoteF64().f32Store();

@@ -170,10 +170,16 @@ describe('cpu fast paths', () => {
     expect(plain(sum(row.expand([3, 4]), [0]))).toEqual(Array.from(Float32Array.from(row.dataSync(), (r) => 0 + r + r + r)));
   });
 
-  it('softmax and logSoftmax of contiguous rows equal the strided walk, -Infinity rows included', () => {
+  it('softmax and logSoftmax of contiguous rows equal the strided walk on the JS kernels, -Infinity rows included', () => {
     const x = randn([3, 5, 7]).maskedFill(randn([3, 5, 7]).gt(1), -Infinity);
     const xt = x.permute([2, 1, 0]).contiguous().permute([2, 1, 0]);
-    for (const f of [softmax, logSoftmax]) expect(plain(f(x, -1)).map(String)).toEqual(plain(f(xt, -1)).map(String));
+    const before = kernelChoice();
+    setCpuKernels('js');
+    try {
+      for (const f of [softmax, logSoftmax]) expect(plain(f(x, -1)).map(String)).toEqual(plain(f(xt, -1)).map(String));
+    } finally {
+      setCpuKernels(before);
+    }
     // a fully masked row gives zeros (softmax) and -Infinity (logSoftmax) on both walks, not NaN
     const allMasked = tensor([[-Infinity, -Infinity], [0, 1]]);
     const allMaskedT = allMasked.transpose(0, 1).contiguous().transpose(0, 1);
@@ -182,6 +188,28 @@ describe('cpu fast paths', () => {
       expect(plain(logSoftmax(m, 1)).slice(0, 2)).toEqual([-Infinity, -Infinity]);
     }
     expect(plain(softmax(allMasked, 1)).map(String)).toEqual(plain(softmax(allMaskedT, 1)).map(String));
+  });
+
+  it.runIf(wasmAvailable())('float32 softmax and logSoftmax of contiguous rows take the SIMD kernel and agree with the strided walk', () => {
+    const x = randn([6, 5, 37]).mul(4).maskedFill(randn([6, 5, 37]).gt(1.5), -Infinity);
+    const xt = x.permute([2, 1, 0]).contiguous().permute([2, 1, 0]);
+    const before = kernelChoice();
+    setCpuKernels('wasm');
+    const wasm = kernelChoice();
+    let calls = 0;
+    setCpuKernels({ ...wasm, softmaxRows: (...args) => (calls++, wasm.softmaxRows!(...args)) });
+    try {
+      for (const f of [softmax, logSoftmax]) {
+        const want = plain(f(xt, -1));
+        plain(f(x, -1)).forEach((v, i) => {
+          if (!Number.isFinite(want[i])) expect(String(v)).toBe(String(want[i]));
+          else expect(Math.abs(v - want[i]), `${f.name} [${i}]`).toBeLessThanOrEqual(4e-6 * Math.max(1, Math.abs(want[i])));
+        });
+      }
+      expect(calls).toBe(2);
+    } finally {
+      setCpuKernels(before);
+    }
   });
 
   it('gather and scatterAdd with one index vector expanded over the other dims (indexSelect) equal the strided walk', () => {

@@ -4,6 +4,7 @@ import type { ReduceAttrs } from '../primitives.js';
 import { isContiguousLayout, sizeOf } from '../shape.js';
 import { contiguousOffsetsWithLast, offsetsWithLast } from './strided.js';
 import { takeArray } from './pool.js';
+import { kernelChoice } from './select.js';
 
 type Reducer = 'sum' | 'prod' | 'max' | 'min';
 
@@ -223,7 +224,10 @@ export function rowKernel(kind: 'cumsum' | 'softmax' | 'logSoftmax', [x]: Tensor
   const len = x.shape.length ? x.shape[dim] : 1;
   const a = x.data as TypedArray;
   if (kind !== 'cumsum' && (dims.length === 0 || dim === x.shape.length - 1) && isContiguousLayout(x.shape, x.strides)) {
-    softmaxRows(kind === 'logSoftmax', a, x.offset, total, len, r);
+    // float32 rows in SIMD where the wasm kernels are selected (exp within 2 ulp: not the JS bits)
+    const fast = total >= 64 ? kernelChoice().softmaxRows : undefined;
+    if (fast && a instanceof Float32Array && r instanceof Float32Array) fast(kind === 'logSoftmax', a, x.offset, r, total / len, len);
+    else softmaxRows(kind === 'logSoftmax', a, x.offset, total, len, r);
     return r;
   }
   const src = offsetsWithLast(x, dims);

@@ -16,6 +16,7 @@ import {
   coresNow,
   initWasmThreads,
   layerNormRowsWasm,
+  softmaxRowsWasm,
   setNumThreads as setWasmThreads,
   wasmAvailable,
 } from './wasm/index.js';
@@ -52,6 +53,8 @@ export interface CpuKernels {
    * gradient, bit for bit the JS kernels
    */
   layerNormRows?: typeof layerNormRowsWasm;
+  /** float32 softmax (or logSoftmax) of contiguous rows */
+  softmaxRows?: typeof softmaxRowsWasm;
 }
 
 const js: CpuKernels = { name: 'js', gemm };
@@ -67,6 +70,7 @@ const wasm: CpuKernels = {
   binary: binaryWasm,
   binaryOps: binarySupports,
   layerNormRows: layerNormRowsWasm,
+  softmaxRows: softmaxRowsWasm,
 };
 
 let current: CpuKernels | null = null;

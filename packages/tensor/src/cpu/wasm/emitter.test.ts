@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { f32, i32, ModuleBuilder, v128 } from './emitter.js';
+import { f32, f64, i32, ModuleBuilder, v128 } from './emitter.js';
 
 function instantiate(m: ModuleBuilder, memory?: WebAssembly.Memory): Record<string, CallableFunction> {
   const mod = new WebAssembly.Module(m.bytes() as BufferSource);
@@ -58,6 +58,13 @@ describe('emitter', () => {
     instantiate(m, memory).twice(8);
     expect(d[3]).toBe(0.2);
     expect(d[2]).toBe(0);
+  });
+
+  it('compares float64 for equality (NaN unequal to itself)', () => {
+    const m = new ModuleBuilder();
+    m.func('eq', [f64, f64], [i32]).get(0).get(1).f64Eq();
+    const { eq } = instantiate(m);
+    expect([eq(1.5, 1.5), eq(1.5, 2), eq(-Infinity, -Infinity), eq(NaN, NaN), eq(0, -0)]).toEqual([1, 0, 1, 0, 1]);
   });
 
   it('emits the f32x4 / i32x4 arithmetic, rounding, conversion, comparison and bitwise ops the elementwise kernels use', () => {

@@ -304,6 +304,9 @@ export class FuncBuilder {
   f64Sqrt(): this {
     return this.op(0x9f);
   }
+  f64Eq(): this {
+    return this.op(0x61);
+  }
   /** f32.convert_i32_s */
   f32ConvertI32S(): this {
     return this.op(0xb2);

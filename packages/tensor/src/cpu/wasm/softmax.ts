@@ -1,0 +1,233 @@
+// softmaxRowsWasm: softmax and logSoftmax of contiguous float32 rows in SIMD128. Each row is three
+// walks while it sits in cache: its max, then e = exp(x - max) with the sum of e, then the output
+// (e / sum, or for logSoftmax (x - max) - log(sum)). exp is the elementwise kernels' (at most 2 ulp,
+// see README); the sum runs in float32 lanes over blocks of 128 values, the block totals and the
+// tail in float64. Wasm has no log, so logSoftmax takes each row's log(sum) from Math.log between
+// two kernel calls. Rows are copied into kernel memory in blocks and split over the threads in
+// whole rows (each computed as on one thread, so the same bits on any thread count).
+import { f64, i32, v128, type FuncBuilder, type ModuleBuilder } from './emitter.js';
+import { vecLocals, vexp } from './elementwise-kernel.js';
+import { compileKernel, type WasmKernel } from './extern.js';
+import { hmaxF32, hsumF64 } from './lanes.js';
+import { getNumThreads } from './pool.js';
+import { heapF32, scratch } from './runtime.js';
+
+type SmExports = Record<'softmaxRows' | 'logSoftmaxStats' | 'logSoftmaxOut', (...args: number[]) => void>;
+
+let kernel: WasmKernel<SmExports> | undefined;
+
+/** floats of whole rows copied into kernel memory at once (a longer row is one block) */
+const CHUNK = 1 << 20;
+/** vectors summed in float32 lanes before their total joins the row's float64 sum */
+const BLOCK = 32;
+/** below this many floats one thread beats waking the others */
+const PARALLEL_MIN = 1 << 16;
+
+/** The walk over a row of `len` floats: `i` the byte offset, vector part up to `vend`, tail up to `end`. */
+interface Walk {
+  f: FuncBuilder;
+  i: number;
+  vend: number;
+  end: number;
+}
+
+/** for (i = 0; i < vend; i += 16) vec(); for (; i < end; i += 4) one(); */
+function walk({ f, i, vend, end }: Walk, vec: () => void, one: () => void): void {
+  f.i32Const(0).set(i);
+  for (const [stop, step, body] of [[vend, 16, vec], [end, 4, one]] as const) {
+    f.block((done) => {
+      f.loop((top) => {
+        f.get(i).get(stop).i32GeU().brIf(done);
+        body();
+        f.get(i).i32Const(step).i32Add().set(i);
+        f.br(top);
+      });
+    });
+  }
+}
+
+/**
+ * An export (task, tid, x, out, stat, rows, rpt, len) over rows [task rpt, min((task + 1) rpt, rows))
+ * of `len` floats at x and out, 16 bytes of stat a row (byte addresses): `body` gets the row's
+ * addresses in locals.
+ */
+function rowLoop(m: ModuleBuilder, name: string, body: (f: FuncBuilder, w: Walk, at: RowAt) => void): void {
+  const f = m.func(name, Array(8).fill(i32));
+  const [task, , x, out, stat, rows, rpt, len] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const r = f.local(i32), rEnd = f.local(i32);
+  const at: RowAt = { row: f.local(i32), orow: f.local(i32), st: f.local(i32) };
+  const w: Walk = { f, i: f.local(i32), vend: f.local(i32), end: f.local(i32) };
+  f.get(len).i32Const(-4).i32And().i32Const(2).i32Shl().set(w.vend);
+  f.get(len).i32Const(2).i32Shl().set(w.end);
+  f.get(task).get(rpt).i32Mul().set(r);
+  f.get(r).get(rpt).i32Add().tee(rEnd).get(rows).get(rEnd).get(rows).i32LtS().select().set(rEnd);
+  f.block((done) => {
+    f.loop((next) => {
+      f.get(r).get(rEnd).i32GeU().brIf(done);
+      f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(at.row).get(out).i32Add().set(at.orow);
+      f.get(at.row).get(x).i32Add().set(at.row);
+      f.get(r).i32Const(4).i32Shl().get(stat).i32Add().set(at.st);
+      body(f, w, at);
+      f.get(r).i32Const(1).i32Add().set(r);
+      f.br(next);
+    });
+  });
+}
+
+/** locals holding a row's byte addresses: x's row, out's row, its 16 bytes of stat */
+interface RowAt {
+  row: number;
+  orow: number;
+  st: number;
+}
+
+/** pushes the address base + i */
+const addr = (w: Walk, base: number) => w.f.get(base).get(w.i).i32Add();
+
+/** sets mv to the row's max in every lane (NaN if it holds one), m64 to it in float64 */
+function rowMax(f: FuncBuilder, w: Walk, row: number, mv: number, m64: number): void {
+  f.f32x4Const(-Infinity).set(mv);
+  walk(
+    w,
+    () => {
+      f.get(mv);
+      addr(w, row).v128Load().f32x4Max().set(mv);
+    },
+    () => {
+      f.get(mv);
+      addr(w, row).v128Load32Splat().f32x4Max().set(mv);
+    },
+  );
+  hmaxF32(f, mv);
+  f.get(mv).f32x4ExtractLane(0).f64PromoteF32().set(m64);
+}
+
+/**
+ * e = exp(x - max) for the row, summed into s (float64), and stored at orow when `keep`.
+ * Lanes past a row's end are never read: the tail loads one float splatted.
+ */
+function expSum(f: FuncBuilder, w: Walk, at: RowAt, mv: number, s: number, keep: boolean): void {
+  const t = vecLocals(f);
+  const e = f.local(v128), acc = f.local(v128), k = f.local(i32);
+  f.v128Zero().set(acc);
+  f.f64Const(0).set(s);
+  f.i32Const(0).set(k);
+  walk(
+    w,
+    () => {
+      vexp(f, t, () => addr(w, at.row).v128Load().get(mv).f32x4Sub());
+      f.tee(e).get(acc).f32x4Add().set(acc);
+      if (keep) addr(w, at.orow).get(e).v128Store();
+      // every BLOCK vectors the lanes go into the float64 sum, so long rows keep their accuracy
+      f.get(k).i32Const(1).i32Add().tee(k).i32Const(BLOCK).i32Eq().if(() => {
+        hsumF64(f, acc);
+        f.get(s).f64Add().set(s);
+        f.v128Zero().set(acc);
+        f.i32Const(0).set(k);
+      });
+    },
+    () => {
+      vexp(f, t, () => addr(w, at.row).v128Load32Splat().get(mv).f32x4Sub());
+      f.set(e);
+      f.get(s).get(e).f32x4ExtractLane(0).f64PromoteF32().f64Add().set(s);
+      if (keep) addr(w, at.orow).get(e).f32x4ExtractLane(0).f32Store();
+    },
+  );
+  hsumF64(f, acc);
+  f.get(s).f64Add().set(s);
+}
+
+function emitSoftmax(m: ModuleBuilder): void {
+  // softmaxRows: out = e / sum(e); a fully masked row (max -inf) gives zeros
+  rowLoop(m, 'softmaxRows', (f, w, at) => {
+    const mv = f.local(v128), sv = f.local(v128), m64 = f.local(f64), s = f.local(f64);
+    rowMax(f, w, at.row, mv, m64);
+    f.get(m64).f64Const(-Infinity).f64Eq().if(
+      () =>
+        walk(
+          w,
+          () => addr(w, at.orow).v128Zero().v128Store(),
+          () => addr(w, at.orow).f32Const(0).f32Store(),
+        ),
+      () => {
+        expSum(f, w, at, mv, s, true);
+        f.get(s).f32DemoteF64().f32x4Splat().set(sv);
+        walk(
+          w,
+          () => {
+            addr(w, at.orow);
+            addr(w, at.orow).v128Load().get(sv).f32x4Div().v128Store();
+          },
+          () => {
+            addr(w, at.orow);
+            addr(w, at.orow).v128Load32Splat().get(sv).f32x4Div().f32x4ExtractLane(0).f32Store();
+          },
+        );
+      },
+    );
+  });
+  // logSoftmaxStats: the row's (max, sum of e) into its stat, float64; a fully masked row (-inf, 0)
+  rowLoop(m, 'logSoftmaxStats', (f, w, at) => {
+    const mv = f.local(v128), m64 = f.local(f64), s = f.local(f64);
+    rowMax(f, w, at.row, mv, m64);
+    f.get(m64).f64Const(-Infinity).f64Eq().if(
+      () => f.f64Const(0).set(s),
+      () => expSum(f, w, at, mv, s, false),
+    );
+    f.get(at.st).get(m64).f64Store();
+    f.get(at.st).get(s).f64Store(8);
+  });
+  // logSoftmaxOut: out = (x - m) - l with (m, l) the row's stat, rounded to float32
+  rowLoop(m, 'logSoftmaxOut', (f, w, at) => {
+    const mv = f.local(v128), lv = f.local(v128);
+    f.get(at.st).f64Load().f32DemoteF64().f32x4Splat().set(mv);
+    f.get(at.st).f64Load(8).f32DemoteF64().f32x4Splat().set(lv);
+    walk(
+      w,
+      () => {
+        addr(w, at.orow);
+        addr(w, at.row).v128Load().get(mv).f32x4Sub().get(lv).f32x4Sub().v128Store();
+      },
+      () => {
+        addr(w, at.orow);
+        addr(w, at.row).v128Load32Splat().get(mv).f32x4Sub().get(lv).f32x4Sub().f32x4ExtractLane(0).f32Store();
+      },
+    );
+  });
+}
+
+/**
+ * softmax (or with `log`, logSoftmax) of `rows` contiguous rows of `len` floats of x from element
+ * `offset` into out, on `getNumThreads()` threads.
+ * @example softmaxRowsWasm(false, x, 0, out, 768, 64)
+ */
+export function softmaxRowsWasm(log: boolean, x: Float32Array, offset: number, out: Float32Array, rows: number, len: number): void {
+  if (rows === 0 || len === 0) return;
+  const k = (kernel ??= compileKernel<SmExports>(emitSoftmax));
+  const R = Math.max(1, Math.floor(CHUNK / len));
+  for (let r0 = 0; r0 < rows; r0 += R) {
+    const nr = Math.min(R, rows - r0);
+    scratch.reset();
+    const xAt = scratch.alloc(4 * nr * len + 16);
+    const oAt = scratch.alloc(4 * nr * len + 16);
+    const statAt = log ? scratch.alloc(16 * nr) : 0;
+    scratch.reserve();
+    heapF32().set(x.subarray(offset + r0 * len, offset + (r0 + nr) * len), xAt / 4);
+    const threads = nr * len >= PARALLEL_MIN && nr > 1 ? getNumThreads() : 1;
+    const rpt = Math.max(1, Math.ceil(nr / (4 * threads)));
+    const tasks = Math.ceil(nr / rpt);
+    if (!log) k.run('softmaxRows', tasks, [xAt, oAt, 0, nr, rpt, len], threads);
+    else {
+      k.run('logSoftmaxStats', tasks, [xAt, oAt, statAt, nr, rpt, len], threads);
+      // (max, sum) -> (max, log sum); a fully masked row -> (0, 0): its outputs are -inf - 0 - 0
+      const st = new Float64Array(heapF32().buffer, statAt, 2 * nr);
+      for (let j = 0; j < 2 * nr; j += 2) {
+        if (st[j] === -Infinity) st[j] = st[j + 1] = 0;
+        else st[j + 1] = Math.log(st[j + 1]);
+      }
+      k.run('logSoftmaxOut', tasks, [xAt, oAt, statAt, nr, rpt, len], threads);
+    }
+    const heap = heapF32();
+    out.set(heap.subarray(oAt / 4, oAt / 4 + nr * len), r0 * len);
+  }
+}
