@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CpuKernels, cat, matmul, exp, gather, gelu, geluGrad, kernelChoice, reluGrad, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
+import { type CpuKernels, getNumThreads, initThreads, cat, matmul, exp, gather, gelu, geluGrad, kernelChoice, reluGrad, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
 import { wasmAvailable } from './wasm/index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
@@ -188,6 +188,41 @@ describe('cpu fast paths', () => {
       expect(plain(logSoftmax(m, 1)).slice(0, 2)).toEqual([-Infinity, -Infinity]);
     }
     expect(plain(softmax(allMasked, 1)).map(String)).toEqual(plain(softmax(allMaskedT, 1)).map(String));
+  });
+
+  it.runIf(wasmAvailable())('float32 sums over leading dims take the SIMD column kernel with the JS loop\'s bits (tail columns, blocks of rows, non-finite values)', async () => {
+    const before = kernelChoice();
+    const threads = getNumThreads();
+    setCpuKernels('wasm');
+    const wasm = kernelChoice();
+    let calls = 0;
+    const spy: CpuKernels = { ...wasm, sumColumns: (...args) => (calls++, wasm.sumColumns!(...args)) };
+    try {
+      for (const [shape, dims] of [
+        [[16, 32, 131], [0, 1]], // 32 blocks of 4 columns and a tail of 3
+        [[2048, 128], [0]],
+        [[9000, 133], [0]], // more rows than a block of kernel memory
+        [[50, 3, 12], [0, 1]], // one pair of blocks and one single block
+      ] as [number[], number[]][]) {
+        const x = randn(shape).mul(1e3);
+        const data = x.dataSync() as Float32Array;
+        data[7] = Number.NaN;
+        data[shape.at(-1)! + 2] = Number.POSITIVE_INFINITY;
+        data[data.length - 1] = Number.NEGATIVE_INFINITY;
+        setCpuKernels('js');
+        const want = plain(sum(x, dims)).map(String);
+        for (const t of [1, 2]) {
+          await initThreads(t);
+          setCpuKernels(spy);
+          calls = 0;
+          expect(plain(sum(x, dims)).map(String), `${shape} on ${t} thread(s)`).toEqual(want);
+          expect(calls).toBe(1);
+        }
+      }
+    } finally {
+      setCpuKernels(before);
+      await initThreads(threads);
+    }
   });
 
   it.runIf(wasmAvailable())('float32 softmax and logSoftmax of contiguous rows take the SIMD kernel and agree with the strided walk', () => {

@@ -86,7 +86,15 @@ function accumulate(sum: boolean, x: TensorInfo, dims: readonly number[], r: Typ
     // rows of neighbouring outputs (a bias gradient's channels) as interleaved chains; same order per output
     const interleave = sum && L >= 2 && innerReduced && is === 1 && !reduced[L - 2] && sizes[L - 2] >= 4;
     if (interleave) sumRowsInterleaved(a, x.offset, sizes, strides, os, acc);
-    for (let done = 0, p = x.offset, o = 0; !interleave && done < total; done += inner) {
+    // float32 rows summed into their columns (a bias gradient over batch and time): SIMD chains, same order
+    const sumColumns = kernelChoice().sumColumns;
+    const columns = sum && L === 2 && reduced[0] && !innerReduced && is === 1 && strides[0] === inner && total >= 1024 && sumColumns !== undefined && a instanceof Float32Array;
+    if (columns) {
+      sumColumns(a, x.offset, sizes[0], inner, acc);
+      const rest = inner - (inner % 4);
+      for (let row = 0, p = x.offset; row < sizes[0]; row++, p += inner) for (let j = rest; j < inner; j++) acc[j] += a[p + j];
+    }
+    for (let done = 0, p = x.offset, o = 0; !interleave && !columns && done < total; done += inner) {
       if (innerReduced) {
         let v = acc[o];
         if (is === 1) {

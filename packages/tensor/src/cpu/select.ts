@@ -17,6 +17,7 @@ import {
   initWasmThreads,
   layerNormRowsWasm,
   softmaxRowsWasm,
+  sumColumnsWasm,
   setNumThreads as setWasmThreads,
   wasmAvailable,
 } from './wasm/index.js';
@@ -55,6 +56,8 @@ export interface CpuKernels {
   layerNormRows?: typeof layerNormRowsWasm;
   /** float32 softmax (or logSoftmax) of contiguous rows */
   softmaxRows?: typeof softmaxRowsWasm;
+  /** float64 sums over the rows of contiguous float32 rows, column by column in row order (the JS loop's bits) */
+  sumColumns?: typeof sumColumnsWasm;
 }
 
 const js: CpuKernels = { name: 'js', gemm };
@@ -71,6 +74,7 @@ const wasm: CpuKernels = {
   binaryOps: binarySupports,
   layerNormRows: layerNormRowsWasm,
   softmaxRows: softmaxRowsWasm,
+  sumColumns: sumColumnsWasm,
 };
 
 let current: CpuKernels | null = null;

@@ -6,6 +6,7 @@ export { conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm, t
 export { elementwiseWasm, ewiseSupports, type EwOp } from './elementwise.js';
 export { layerNormRowsWasm } from './norm.js';
 export { softmaxRowsWasm } from './softmax.js';
+export { sumColumnsWasm } from './colsum.js';
 export { binaryWasm, binarySupports, BIN, MODE, type BinArg, type BinOp } from './binary.js';
 export { gemmBatchedWasm, gemmWasm } from './gemm.js';
 export { coresNow, getNumThreads, initWasmThreads, setNumThreads } from './pool.js';
