@@ -31,6 +31,7 @@ describe('cpu fast paths', () => {
       ['geluTanh', (a) => gelu(a, 'tanh')],
       ['geluTanhGrad', (a, b) => geluGrad([b, a], { approximate: 'tanh' })],
       ['reluGrad', (a, b) => reluGrad([b, a])],
+      ['relu', (a) => relu(a)],
     ];
     try {
       setCpuKernels(spy);

@@ -4,7 +4,7 @@
 import { type FuncBuilder, i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 
 /** Elementwise ops of the `ewise` export, by code. Binary ops take (g, x); unary ones x alone. */
-export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6, geluTanh: 7, geluTanhGrad: 8, reluGrad: 9 } as const;
+export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6, geluTanh: 7, geluTanhGrad: 8, reluGrad: 9, relu: 10 } as const;
 export type EwOp = keyof typeof EW;
 /** ops whose first input is an incoming gradient g */
 export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad', 'geluGrad', 'geluTanhGrad', 'reluGrad']);
@@ -207,6 +207,10 @@ const BODIES: Record<EwOp, (f: FuncBuilder, t: VecLocals, x: number, g: number, 
   // g where x > 0, else 0 (a NaN or infinite g included, as PyTorch's threshold_backward): a mask, no multiply
   reluGrad: (f, _t, x, g) => {
     f.get(g).get(x).f32x4Const(0).f32x4Gt().v128And();
+  },
+  // x where x > 0 or x is NaN, else +0 (so -0 gives +0), as PyTorch's relu: x & ~(x == x & !(x > 0))
+  relu: (f, _t, x) => {
+    f.get(x).get(x).get(x).f32x4Eq().get(x).f32x4Const(0).f32x4Gt().v128AndNot().v128AndNot();
   },
   // g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
   geluGrad: (f, t, x, g) => {

@@ -57,6 +57,15 @@ describe('elementwiseWasm', () => {
     got.forEach((v, i) => expect(Object.is(v, x[i] > 0 ? g[i] : 0), `x ${x[i]} g ${g[i]}: ${v}`).toBe(true));
   });
 
+  it('relu passes x where x > 0 or NaN and gives +0 elsewhere (-0 and -Infinity included), bit for bit', () => {
+    const x = Float32Array.from([...EDGES, ...EDGES.map((v) => -v), 1.4e-45, -1.4e-45, 3.4e38, -3.4e38]);
+    const got = run('relu', [x]);
+    got.forEach((v, i) => expect(Object.is(v, x[i] > 0 || Number.isNaN(x[i]) ? x[i] : 0), `relu(${x[i]}) = ${v}`).toBe(true));
+    // a NaN keeps its payload and sign
+    const nan = new Float32Array(new Uint32Array([0xffc00001, 0x7fa00000]).buffer);
+    expect(Array.from(new Uint32Array(run('relu', [nan]).buffer))).toEqual([0xffc00001, 0x7fa00000]);
+  });
+
   it('exp is within 2 ulp near 0 and across the subnormal range, where the result scale changes', () => {
     for (const [lo, hi] of [[-1, 1], [-0.35, 0.35], [-103.98, -87], [87, 88.73]]) {
       const x = sweep(lo, hi, 100_001);
