@@ -43,6 +43,7 @@ export { takeArray as cpuResultArray } from './cpu/pool.js';
 // defined with defineOp at load, so kept out of ops/index.ts (which tensor.ts imports)
 export { geluGrad, leakyReluGrad, reluGrad, siluGrad } from './ops/activation-grad.js';
 export { leakyRelu } from './ops/leaky-relu.js';
+export { softmaxGrad, type SoftmaxGradAttrs } from './ops/softmax-grad.js';
 export { foreachNorm } from './ops/foreach-norm.js';
 export * from './errors.js';
 export * from './dtype.js';

@@ -1,4 +1,4 @@
-import { arange, eq, exp, flip, layerNorm, logicalAnd, permute, prod, reshape, sum, where, type Tensor } from '@dl/tensor';
+import { arange, eq, exp, flip, layerNorm, logicalAnd, permute, prod, reshape, softmaxGrad, sum, where, type Tensor } from '@dl/tensor';
 import { gradMode, runKernel, type KernelPrimitive } from '@dl/tensor/internal';
 import { nonDifferentiable, type GradRule } from './types.js';
 
@@ -45,17 +45,22 @@ export const reduceRules: { [P in Reduction]: GradRule<P> } = {
   cumsum: {
     backward: (g, { attrs: { dim } }) => [g.ndim === 0 ? g : flip(flip(g, dim).cumsum(dim), dim)],
   },
-  // y (g - Σ g y)
+  // y (g - Σ g y): one kernel (softmaxGrad), composed where the gradient is recorded (createGraph)
   softmax: {
     save: (_inputs, out) => [out],
-    backward: (g, { attrs: { dim }, saved: [y] }) => [y.mul(g.sub(g.mul(y).sum(dim, true)))],
+    backward: (g, { attrs: { dim }, saved: [y] }) => [fusedSoftmaxGrad(g, y) ? softmaxGrad([g, y], { dim, log: false }) : y.mul(g.sub(g.mul(y).sum(dim, true)))],
   },
-  // g - softmax Σ g
+  // g - softmax Σ g, likewise
   logSoftmax: {
     save: (_inputs, out) => [out],
-    backward: (g, { attrs: { dim }, saved: [y] }) => [g.sub(exp(y).mul(g.sum(dim, true)))],
+    backward: (g, { attrs: { dim }, saved: [y] }) => [fusedSoftmaxGrad(g, y) ? softmaxGrad([g, y], { dim, log: true }) : g.sub(exp(y).mul(g.sum(dim, true)))],
   },
 };
+
+/** softmaxGrad runs: not recording (createGraph differentiates the composed form), on a dtype it takes (float32; float64 on the CPU) */
+function fusedSoftmaxGrad(g: Tensor, y: Tensor): boolean {
+  return !gradMode.enabled && g.dtype === y.dtype && (y.dtype === 'float32' || (y.dtype === 'float64' && y.device === 'cpu'));
+}
 
 function shareAmongTies(g: Tensor, x: Tensor, y: Tensor, dims: number[]): Tensor {
   const keep = keptShape(x.shape, dims);

@@ -16,6 +16,7 @@ import {
   coresNow,
   initWasmThreads,
   layerNormRowsWasm,
+  softmaxGradRowsWasm,
   softmaxRowsWasm,
   sumColumnsWasm,
   setNumThreads as setWasmThreads,
@@ -56,6 +57,8 @@ export interface CpuKernels {
   layerNormRows?: typeof layerNormRowsWasm;
   /** float32 softmax (or logSoftmax) of contiguous rows */
   softmaxRows?: typeof softmaxRowsWasm;
+  /** float32 softmax (or logSoftmax) gradient of contiguous rows from the output and its gradient */
+  softmaxGradRows?: typeof softmaxGradRowsWasm;
   /** float64 sums over the rows of contiguous float32 rows, column by column in row order (the JS loop's bits) */
   sumColumns?: typeof sumColumnsWasm;
 }
@@ -74,6 +77,7 @@ const wasm: CpuKernels = {
   binaryOps: binarySupports,
   layerNormRows: layerNormRowsWasm,
   softmaxRows: softmaxRowsWasm,
+  softmaxGradRows: softmaxGradRowsWasm,
   sumColumns: sumColumnsWasm,
 };
 

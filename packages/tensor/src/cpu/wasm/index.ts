@@ -5,7 +5,7 @@ import { runtime, simdSupported } from './runtime.js';
 export { conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm, type Conv2dParams } from './conv.js';
 export { elementwiseWasm, ewiseSupports, type EwOp } from './elementwise.js';
 export { layerNormRowsWasm } from './norm.js';
-export { softmaxRowsWasm } from './softmax.js';
+export { softmaxGradRowsWasm, softmaxRowsWasm } from './softmax.js';
 export { sumColumnsWasm } from './colsum.js';
 export { binaryWasm, binarySupports, BIN, MODE, type BinArg, type BinOp } from './binary.js';
 export { gemmBatchedWasm, gemmWasm } from './gemm.js';

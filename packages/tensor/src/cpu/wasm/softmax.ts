@@ -12,7 +12,7 @@ import { hmaxF32, hsumF64 } from './lanes.js';
 import { getNumThreads } from './pool.js';
 import { heapF32, scratch } from './runtime.js';
 
-type SmExports = Record<'softmaxRows' | 'logSoftmaxStats' | 'logSoftmaxOut', (...args: number[]) => void>;
+type SmExports = Record<'softmaxRows' | 'logSoftmaxStats' | 'logSoftmaxOut' | 'softmaxGradRows' | 'logSoftmaxGradRows', (...args: number[]) => void>;
 
 let kernel: WasmKernel<SmExports> | undefined;
 
@@ -47,15 +47,15 @@ function walk({ f, i, vend, end }: Walk, vec: () => void, one: () => void): void
 }
 
 /**
- * An export (task, tid, x, out, stat, rows, rpt, len) over rows [task rpt, min((task + 1) rpt, rows))
- * of `len` floats at x and out, 16 bytes of stat a row (byte addresses): `body` gets the row's
- * addresses in locals.
+ * An export (task, tid, x, out, stat, rows, rpt, len[, x2]) over rows [task rpt, min((task + 1) rpt,
+ * rows)) of `len` floats at x, out (and x2), 16 bytes of stat a row (byte addresses): `body` gets
+ * the row's addresses in locals.
  */
-function rowLoop(m: ModuleBuilder, name: string, body: (f: FuncBuilder, w: Walk, at: RowAt) => void): void {
-  const f = m.func(name, Array(8).fill(i32));
-  const [task, , x, out, stat, rows, rpt, len] = [0, 1, 2, 3, 4, 5, 6, 7];
+function rowLoop(m: ModuleBuilder, name: string, body: (f: FuncBuilder, w: Walk, at: RowAt) => void, two = false): void {
+  const f = m.func(name, Array(two ? 9 : 8).fill(i32));
+  const [task, , x, out, stat, rows, rpt, len, x2] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const r = f.local(i32), rEnd = f.local(i32);
-  const at: RowAt = { row: f.local(i32), orow: f.local(i32), st: f.local(i32) };
+  const at: RowAt = { row: f.local(i32), orow: f.local(i32), st: f.local(i32), row2: f.local(i32) };
   const w: Walk = { f, i: f.local(i32), vend: f.local(i32), end: f.local(i32) };
   f.get(len).i32Const(-4).i32And().i32Const(2).i32Shl().set(w.vend);
   f.get(len).i32Const(2).i32Shl().set(w.end);
@@ -65,6 +65,7 @@ function rowLoop(m: ModuleBuilder, name: string, body: (f: FuncBuilder, w: Walk,
     f.loop((next) => {
       f.get(r).get(rEnd).i32GeU().brIf(done);
       f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(at.row).get(out).i32Add().set(at.orow);
+      if (two) f.get(at.row).get(x2).i32Add().set(at.row2);
       f.get(at.row).get(x).i32Add().set(at.row);
       f.get(r).i32Const(4).i32Shl().get(stat).i32Add().set(at.st);
       body(f, w, at);
@@ -74,11 +75,12 @@ function rowLoop(m: ModuleBuilder, name: string, body: (f: FuncBuilder, w: Walk,
   });
 }
 
-/** locals holding a row's byte addresses: x's row, out's row, its 16 bytes of stat */
+/** locals holding a row's byte addresses: x's row, out's row, its 16 bytes of stat, x2's row */
 interface RowAt {
   row: number;
   orow: number;
   st: number;
+  row2: number;
 }
 
 /** pushes the address base + i */
@@ -103,11 +105,11 @@ function rowMax(f: FuncBuilder, w: Walk, row: number, mv: number, m64: number): 
 }
 
 /**
- * e = exp(x - max) for the row, summed into s (float64), and stored at orow when `keep`.
- * Lanes past a row's end are never read: the tail loads one float splatted.
+ * Sets s (float64) to the row's sum of the vectors `value(tail)` pushes (in the tail only lane 0
+ * counts: it loads one float splatted, so lanes past a row's end are never read), in float32 lanes
+ * for BLOCK vectors at a time; `use(e, tail)` then runs with each value in local e.
  */
-function expSum(f: FuncBuilder, w: Walk, at: RowAt, mv: number, s: number, keep: boolean): void {
-  const t = vecLocals(f);
+function rowSum(f: FuncBuilder, w: Walk, s: number, value: (tail: boolean) => void, use?: (e: number, tail: boolean) => void): void {
   const e = f.local(v128), acc = f.local(v128), k = f.local(i32);
   f.v128Zero().set(acc);
   f.f64Const(0).set(s);
@@ -115,9 +117,9 @@ function expSum(f: FuncBuilder, w: Walk, at: RowAt, mv: number, s: number, keep:
   walk(
     w,
     () => {
-      vexp(f, t, () => addr(w, at.row).v128Load().get(mv).f32x4Sub());
+      value(false);
       f.tee(e).get(acc).f32x4Add().set(acc);
-      if (keep) addr(w, at.orow).get(e).v128Store();
+      use?.(e, false);
       // every BLOCK vectors the lanes go into the float64 sum, so long rows keep their accuracy
       f.get(k).i32Const(1).i32Add().tee(k).i32Const(BLOCK).i32Eq().if(() => {
         hsumF64(f, acc);
@@ -127,14 +129,34 @@ function expSum(f: FuncBuilder, w: Walk, at: RowAt, mv: number, s: number, keep:
       });
     },
     () => {
-      vexp(f, t, () => addr(w, at.row).v128Load32Splat().get(mv).f32x4Sub());
+      value(true);
       f.set(e);
       f.get(s).get(e).f32x4ExtractLane(0).f64PromoteF32().f64Add().set(s);
-      if (keep) addr(w, at.orow).get(e).f32x4ExtractLane(0).f32Store();
+      use?.(e, true);
     },
   );
   hsumF64(f, acc);
   f.get(s).f64Add().set(s);
+}
+
+/** pushes the row's 4 floats at base + i, or (tail) the float there in every lane */
+const load = (w: Walk, base: number, tail: boolean) => (tail ? addr(w, base).v128Load32Splat() : addr(w, base).v128Load());
+
+/** stores the vector in local v at base + i: whole, or (tail) its lane 0 */
+function store(w: Walk, base: number, v: number, tail: boolean): void {
+  addr(w, base).get(v);
+  if (tail) w.f.f32x4ExtractLane(0).f32Store();
+  else w.f.v128Store();
+}
+
+/** e = exp(x - max) for the row, summed into s (float64), and stored at orow when `keep` */
+function expSum(f: FuncBuilder, w: Walk, at: RowAt, mv: number, s: number, keep: boolean): void {
+  const t = vecLocals(f);
+  rowSum(
+    f, w, s,
+    (tail) => vexp(f, t, () => load(w, at.row, tail).get(mv).f32x4Sub()),
+    keep ? (e, tail) => store(w, at.orow, e, tail) : undefined,
+  );
 }
 
 function emitSoftmax(m: ModuleBuilder): void {
@@ -177,6 +199,39 @@ function emitSoftmax(m: ModuleBuilder): void {
     f.get(at.st).get(m64).f64Store();
     f.get(at.st).get(s).f64Store(8);
   });
+  // softmaxGradRows (x = g, x2 = y): out = y (g - s), s = sum(g y) over the row
+  // logSoftmaxGradRows (x = g, x2 = y): out = g - exp(y) s, s = sum(g) over the row
+  for (const log of [false, true]) {
+    rowLoop(
+      m,
+      log ? 'logSoftmaxGradRows' : 'softmaxGradRows',
+      (f, w, at) => {
+        const s = f.local(f64), sv = f.local(v128), y = f.local(v128), r = f.local(v128);
+        const t = vecLocals(f);
+        rowSum(f, w, s, (tail) => {
+          load(w, at.row, tail);
+          if (!log) load(w, at.row2, tail).f32x4Mul();
+        });
+        f.get(s).f32DemoteF64().f32x4Splat().set(sv);
+        walk(
+          w,
+          ...([false, true] as const).map((tail) => () => {
+            load(w, at.row2, tail).set(y);
+            if (log) {
+              load(w, at.row, tail);
+              vexp(f, t, () => f.get(y));
+              f.get(sv).f32x4Mul().f32x4Sub().set(r);
+            } else {
+              f.get(y);
+              load(w, at.row, tail).get(sv).f32x4Sub().f32x4Mul().set(r);
+            }
+            store(w, at.orow, r, tail);
+          }) as [() => void, () => void],
+        );
+      },
+      true,
+    );
+  }
   // logSoftmaxOut: out = (x - m) - l with (m, l) the row's stat, rounded to float32
   rowLoop(m, 'logSoftmaxOut', (f, w, at) => {
     const mv = f.local(v128), lv = f.local(v128);
@@ -229,5 +284,30 @@ export function softmaxRowsWasm(log: boolean, x: Float32Array, offset: number, o
     }
     const heap = heapF32();
     out.set(heap.subarray(oAt / 4, oAt / 4 + nr * len), r0 * len);
+  }
+}
+
+/**
+ * The gradient of softmax (y (g - sum(g y))) or with `log` of logSoftmax (g - exp(y) sum(g)) along
+ * `rows` contiguous rows of `len` floats, from the output y and its gradient g, into out, on
+ * `getNumThreads()` threads. Sums as in softmaxRowsWasm; exp within 2 ulp.
+ * @example softmaxGradRowsWasm(false, g, y, out, 768, 64)
+ */
+export function softmaxGradRowsWasm(log: boolean, g: Float32Array, y: Float32Array, out: Float32Array, rows: number, len: number): void {
+  if (rows === 0 || len === 0) return;
+  const k = (kernel ??= compileKernel<SmExports>(emitSoftmax));
+  const R = Math.max(1, Math.floor(CHUNK / len));
+  for (let r0 = 0; r0 < rows; r0 += R) {
+    const nr = Math.min(R, rows - r0);
+    scratch.reset();
+    const [gAt, yAt, oAt] = [0, 1, 2].map(() => scratch.alloc(4 * nr * len + 16));
+    scratch.reserve();
+    const heap = heapF32();
+    heap.set(g.subarray(r0 * len, (r0 + nr) * len), gAt / 4);
+    heap.set(y.subarray(r0 * len, (r0 + nr) * len), yAt / 4);
+    const threads = nr * len >= PARALLEL_MIN && nr > 1 ? getNumThreads() : 1;
+    const rpt = Math.max(1, Math.ceil(nr / (4 * threads)));
+    k.run(log ? 'logSoftmaxGradRows' : 'softmaxGradRows', Math.ceil(nr / rpt), [gAt, oAt, 0, nr, rpt, len, yAt], threads);
+    out.set(heapF32().subarray(oAt / 4, oAt / 4 + nr * len), r0 * len);
   }
 }
