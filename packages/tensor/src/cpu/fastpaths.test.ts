@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CpuKernels, getNumThreads, initThreads, cat, matmul, exp, gather, gelu, geluGrad, kernelChoice, reluGrad, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, sum, tanh, tensor, where, zeros } from '../index.js';
+import { type CpuKernels, getNumThreads, initThreads, cat, matmul, exp, gather, gelu, geluGrad, kernelChoice, reluGrad, logSoftmax, maxPool2d, randint, randn, relu, scatterAdd, setCpuKernels, sigmoid, silu, siluGrad, softmax, softplus, sum, tanh, tensor, where, zeros } from '../index.js';
 import { wasmAvailable } from './wasm/index.js';
 import { maxPool2dIndicesKernel } from './linalg.js';
 
@@ -32,6 +32,7 @@ describe('cpu fast paths', () => {
       ['geluTanhGrad', (a, b) => geluGrad([b, a], { approximate: 'tanh' })],
       ['reluGrad', (a, b) => reluGrad([b, a])],
       ['relu', (a) => relu(a)],
+      ['softplus', (a) => softplus(a)],
     ];
     try {
       setCpuKernels(spy);

@@ -4,7 +4,7 @@
 import { type FuncBuilder, i32 as I32, type ModuleBuilder, v128 as V128 } from './emitter.js';
 
 /** Elementwise ops of the `ewise` export, by code. Binary ops take (g, x); unary ones x alone. */
-export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6, geluTanh: 7, geluTanhGrad: 8, reluGrad: 9, relu: 10 } as const;
+export const EW = { exp: 0, sigmoid: 1, silu: 2, siluGrad: 3, tanh: 4, gelu: 5, geluGrad: 6, geluTanh: 7, geluTanhGrad: 8, reluGrad: 9, relu: 10, softplus: 11 } as const;
 export type EwOp = keyof typeof EW;
 /** ops whose first input is an incoming gradient g */
 export const EW_BINARY: ReadonlySet<EwOp> = new Set<EwOp>(['siluGrad', 'geluGrad', 'geluTanhGrad', 'reluGrad']);
@@ -211,6 +211,18 @@ const BODIES: Record<EwOp, (f: FuncBuilder, t: VecLocals, x: number, g: number, 
   // x where x > 0 or x is NaN, else +0 (so -0 gives +0), as PyTorch's relu: x & ~(x == x & !(x > 0))
   relu: (f, _t, x) => {
     f.get(x).get(x).get(x).f32x4Eq().get(x).f32x4Const(0).f32x4Gt().v128AndNot().v128AndNot();
+  },
+  // x above 20 (PyTorch's threshold), else max(x, 0) + log1p(e), e = exp(-|x|): log1p(e) = 2 atanh(s)
+  // = t (1 + s^2/3 + s^4/5 + ...), t = 2e / (2 + e) = 2s, s <= 1/3, so 7 terms reach float32 (1.4e-8)
+  softplus: (f, t, x, _g, s) => {
+    vexp(f, t, () => f.get(x).f32x4Abs().f32x4Neg());
+    f.set(t.a);
+    f.get(t.a).get(t.a).f32x4Add().get(t.a).f32x4Const(2).f32x4Add().f32x4Div().set(t.p);
+    f.get(t.p).get(t.p).f32x4Mul().f32x4Const(0.25).f32x4Mul().set(t.h);
+    horner(f, t.h, [1, 1 / 3, 1 / 5, 1 / 7, 1 / 9, 1 / 11, 1 / 13]);
+    // pmax(x, 0) keeps a NaN x (and so the NaN result); -inf gives 0 + log1p(0)
+    f.get(t.p).f32x4Mul().get(x).f32x4Const(0).f32x4Pmax().f32x4Add().set(s);
+    f.get(x).get(s).get(x).f32x4Const(20).f32x4Gt().v128Bitselect();
   },
   // g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)
   geluGrad: (f, t, x, g) => {

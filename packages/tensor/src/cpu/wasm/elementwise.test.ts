@@ -57,6 +57,16 @@ describe('elementwiseWasm', () => {
     got.forEach((v, i) => expect(Object.is(v, x[i] > 0 ? g[i] : 0), `x ${x[i]} g ${g[i]}: ${v}`).toBe(true));
   });
 
+  it('softplus is within 3 ulp of float64 log1p(exp(x)) rounded to float32 (x itself above 20), subnormal results and edges included', () => {
+    const x = sweep(-104, 30, 400_003, [...EDGES, 20, Math.fround(20.000002), 19.999998, -20, 1e-8, -1e-8]);
+    const want = (v: number) => (v > 20 ? v : Math.log1p(Math.exp(v)));
+    const got = run('softplus', [x]);
+    const { worst, at } = maxUlps(got, (i) => want(x[i]));
+    expect(worst, `x = ${x[at]}: ${got[at]} vs ${f32(want(x[at]))}`).toBeLessThanOrEqual(3);
+    const e = run('softplus', [Float32Array.from([-Infinity, Infinity, NaN, 0, -0, 21, -200])]);
+    expect(Array.from(e)).toEqual([0, Infinity, NaN, f32(Math.LN2), f32(Math.LN2), 21, 0]);
+  });
+
   it('relu passes x where x > 0 or NaN and gives +0 elsewhere (-0 and -Infinity included), bit for bit', () => {
     const x = Float32Array.from([...EDGES, ...EDGES.map((v) => -v), 1.4e-45, -1.4e-45, 3.4e38, -3.4e38]);
     const got = run('relu', [x]);
