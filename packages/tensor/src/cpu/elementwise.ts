@@ -160,7 +160,31 @@ export function binaryScalarKernel([x]: TensorInfo[], { op, value, reversed }: K
 /** value where cond equals fillWhen, else x: where's loops (and its int32-bits select) with a constant operand. */
 export function whereScalarKernel([c, x]: TensorInfo[], { value, fillWhen }: KernelAttrs['whereScalar'], out: OutInfo): TypedArray {
   const s = scalarInput(value, out.dtype, out.shape);
-  return whereKernel(fillWhen ? [c, s, x] : [c, x, s], out);
+  return whereScalarBlocks(c, x, (s.data as TypedArray)[0], fillWhen, out) ?? whereKernel(fillWhen ? [c, s, x] : [c, x, s], out);
+}
+
+/**
+ * whereScalar's common case as a plain loop: float32 x contiguous and the condition one contiguous
+ * block of the trailing dims, repeated over the leading ones (a causal mask over batch and heads).
+ * Selects int32 bits, as whereKernel does, so a NaN keeps its payload. Null for other layouts.
+ */
+function whereScalarBlocks(c: TensorInfo, x: TensorInfo, value: number, fillWhen: boolean, out: OutInfo): TypedArray | null {
+  const shape = out.shape;
+  if (out.dtype !== 'float32' || x.dtype !== 'float32' || c.dtype !== 'bool' || !isContiguousLayout(x.shape, x.strides)) return null;
+  let lead = 0;
+  while (lead < shape.length && (c.strides[lead] === 0 || shape[lead] === 1)) lead++;
+  if (!isContiguousLayout(shape.slice(lead), c.strides.slice(lead))) return null;
+  const n = sizeOf(shape);
+  const inner = sizeOf(shape.slice(lead));
+  const r = takeArray('float32', n, false);
+  const rb = bits(r), xb = bits(x.data as TypedArray);
+  const cd = c.data as Uint8Array;
+  const vb = bits(Float32Array.of(value))[0];
+  const fill = fillWhen ? 1 : 0;
+  for (let b = 0; b < n && inner > 0; b += inner) {
+    for (let i = 0, xo = x.offset + b, co = c.offset; i < inner; i++) rb[b + i] = +(cd[co + i] !== 0) === fill ? vb : xb[xo + i];
+  }
+  return r;
 }
 
 const select = (c: number, a: number, b: number): number => (c !== 0 ? a : b);

@@ -249,6 +249,20 @@ describe('cpu fast paths', () => {
     }
   });
 
+  it('maskedFill (whereScalar) with a mask broadcast over the leading dims runs as blocks with the general loop\'s bits, NaN payloads kept', () => {
+    const x = randn([3, 4, 6, 5]);
+    const xb = x.dataSync() as Float32Array;
+    new Uint32Array(xb.buffer, xb.byteOffset, xb.length)[2] = 0x7fa00001; // a NaN with a payload
+    const xt = x.permute([3, 2, 1, 0]).contiguous().permute([3, 2, 1, 0]); // same values, strided: the general loop
+    for (const mask of [randn([6, 5]).gt(0), randn([4, 1, 5]).gt(0), randn([3, 4, 6, 5]).gt(0), randn([5]).gt(0)]) {
+      for (const value of [-Infinity, 0.1, Number.NaN]) {
+        const bitsOf = (t: typeof x) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+        expect(bitsOf(x.maskedFill(mask, value)), `mask ${mask.shape} value ${value}`).toEqual(bitsOf(xt.maskedFill(mask, value)));
+        expect(bitsOf(where(mask, x, value)), `where, mask ${mask.shape}`).toEqual(bitsOf(where(mask, xt, value)));
+      }
+    }
+  });
+
   it('gather and scatterAdd with one index vector expanded over the other dims (indexSelect) equal the strided walk', () => {
     const x = randn([3, 4, 5, 6]);
     const xt = x.permute([3, 2, 1, 0]).contiguous().permute([3, 2, 1, 0]);
