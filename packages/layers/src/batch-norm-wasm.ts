@@ -75,47 +75,42 @@ function emitStats(m: ModuleBuilder): void {
   const s = f.local(f64), mean = f.local(f64), ds = f.local(f64), M = f.local(f64);
   f.get(cc).get(S).i32Mul().i32Const(2).i32Shl().set(rs.step);
   f.get(N).get(S).i32Mul().f64ConvertI32U().set(M);
-  range(f, task, cpt, cc, c, cEnd, () => {
-    // pass 1: the mean
+  // s = the sum over channel c's runs of what vec (4 lanes, added to acc) and one (the tail, float64) give
+  const sumRuns = (vec: () => void, one: () => void) => {
     f.f64Const(0).set(s);
     runs(f, rs, N, S, c, () => {
       addr(f, rs, x, row);
       f.v128Zero().set(acc);
-      each(
-        fn, S,
-        () => {
-          f.get(acc);
-          load(fn, row, false).f32x4Add().set(acc);
-        },
-        () => {
-          f.get(s);
-          load(fn, row, true).f32x4ExtractLane(0).f64PromoteF32().f64Add().set(s);
-        },
-      );
+      each(fn, S, vec, one);
       hsumF64(f, acc);
       f.get(s).f64Add().set(s);
     });
+  };
+  range(f, task, cpt, cc, c, cEnd, () => {
+    // pass 1: the mean
+    sumRuns(
+      () => {
+        f.get(acc);
+        load(fn, row, false).f32x4Add().set(acc);
+      },
+      () => {
+        f.get(s);
+        load(fn, row, true).f32x4ExtractLane(0).f64PromoteF32().f64Add().set(s);
+      },
+    );
     f.get(s).get(M).f64Div().set(mean);
     f.get(mean).f32DemoteF64().f32x4Splat().set(meanv);
     // pass 2: the squared deviations
-    f.f64Const(0).set(s);
-    runs(f, rs, N, S, c, () => {
-      addr(f, rs, x, row);
-      f.v128Zero().set(acc);
-      each(
-        fn, S,
-        () => {
-          load(fn, row, false).get(meanv).f32x4Sub().set(d);
-          f.get(acc).get(d).get(d).f32x4Mul().f32x4Add().set(acc);
-        },
-        () => {
-          load(fn, row, true).f32x4ExtractLane(0).f64PromoteF32().get(mean).f64Sub().set(ds);
-          f.get(s).get(ds).get(ds).f64Mul().f64Add().set(s);
-        },
-      );
-      hsumF64(f, acc);
-      f.get(s).f64Add().set(s);
-    });
+    sumRuns(
+      () => {
+        load(fn, row, false).get(meanv).f32x4Sub().set(d);
+        f.get(acc).get(d).get(d).f32x4Mul().f32x4Add().set(acc);
+      },
+      () => {
+        load(fn, row, true).f32x4ExtractLane(0).f64PromoteF32().get(mean).f64Sub().set(ds);
+        f.get(s).get(ds).get(ds).f64Mul().f64Add().set(s);
+      },
+    );
     f.get(c).i32Const(4).i32Shl().get(out).i32Add().tee(row).get(mean).f64Store();
     f.get(row).get(s).get(M).f64Div().f64Store(8);
   });

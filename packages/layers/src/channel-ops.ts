@@ -3,7 +3,7 @@
  * (N, C, S) with the other inputs' shapes and the dtype checked, their result arrays, where the
  * fused kernels run, and the WGSL workgroup sum.
  */
-import { DTypeError, ShapeError, cpuResultArray, fmt, getBackend, type DType, type Tensor, type TypedArray } from '@dl/tensor';
+import { DTypeError, ShapeError, cpuResultArray, fmt, getBackend, wgslWorkgroupSum, type DType, type Tensor, type TypedArray } from '@dl/tensor';
 
 /** x (N, C, *) as (N, C, S): S the product of the dims after the channels (1 for [N, C]). */
 export interface ChannelDims {
@@ -52,16 +52,4 @@ export function canFuseChannelOp(x: Tensor, op: string): boolean {
 export const WG = 256;
 
 /** WGSL: `reduce(v, lid)` sums v over the workgroup's threads (every thread must call it). */
-export const WGSL_WORKGROUP_SUM = `
-var<workgroup> red: array<f32, ${WG}>;
-fn reduce(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}`;
+export const WGSL_WORKGROUP_SUM = wgslWorkgroupSum(WG);

@@ -309,3 +309,26 @@ export function wgslGrid(groups: number): [number, number] {
   const y = Math.ceil(n / 65535);
   return [Math.ceil(n / y), y];
 }
+
+/**
+ * WGSL for a custom op's workgroup reductions: `reduce(v, lid)` returns the sum of v over the
+ * workgroup's `wg` threads (a power of two; every thread must call it, in uniform control flow),
+ * through the workgroup array `red`.
+ *
+ *   const code = `${wgslWorkgroupSum(256)} ... let total = reduce(s, lid);`
+ */
+export function wgslWorkgroupSum(wg: number): string {
+  return `
+var<workgroup> red: array<f32, ${wg}>;
+fn reduce(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+}

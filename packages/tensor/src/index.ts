@@ -24,6 +24,7 @@ export {
   defineOp,
   wgslStorageType,
   wgslGrid,
+  wgslWorkgroupSum,
   type CustomOp,
   type CustomOpDef,
   type CustomOpInfo,

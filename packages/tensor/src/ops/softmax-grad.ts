@@ -1,7 +1,7 @@
 import type { OutInfo } from '../backend.js';
 import { takeArray } from '../cpu/pool.js';
 import { kernelChoice } from '../cpu/select.js';
-import { defineOp, wgslGrid, type CustomOp, type HostInput, type KernelInput, type WgslProgram } from '../custom-op.js';
+import { defineOp, wgslGrid, wgslWorkgroupSum, type CustomOp, type HostInput, type KernelInput, type WgslProgram } from '../custom-op.js';
 import { DTypeError, ShapeError, fmt } from '../errors.js';
 import { normDim, shapesEqual, sizeOf } from '../shape.js';
 
@@ -51,7 +51,7 @@ function gradWgsl(out: OutInfo, { dim, log }: SoftmaxGradAttrs): WgslProgram {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 struct Params { rows: u32, len: u32, inner: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
-var<workgroup> red: array<f32, ${WG}>;
+${wgslWorkgroupSum(WG)}
 
 // one workgroup a row: (o, i) = (row / inner, row % inner), element k at (o len + k) inner + i
 @compute @workgroup_size(${WG})
@@ -61,13 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
   let base = (row / p.inner) * p.len * p.inner + row % p.inner;
   var s = 0.0;
   if (live) { for (var k = lid; k < p.len; k += ${WG}u) { let q = base + k * p.inner; s += ${log ? 'g[q]' : 'g[q] * y[q]'}; } }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
-    if (lid < h) { red[lid] += red[lid + h]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
+  let total = reduce(s, lid);
   if (!live) { return; }
   for (var k = lid; k < p.len; k += ${WG}u) {
     let q = base + k * p.inner;

@@ -252,6 +252,20 @@ function emitSoftmax(m: ModuleBuilder): void {
 }
 
 /**
+ * Runs `fn(r0, nr, tasks, rpt, threads)` on blocks of nr whole rows of `len` floats (up to CHUNK
+ * floats, a longer row alone) from row r0, split into tasks of rpt rows over the threads.
+ */
+function byRowBlocks(rows: number, len: number, fn: (r0: number, nr: number, tasks: number, rpt: number, threads: number) => void): void {
+  const R = Math.max(1, Math.floor(CHUNK / len));
+  for (let r0 = 0; r0 < rows; r0 += R) {
+    const nr = Math.min(R, rows - r0);
+    const threads = nr * len >= PARALLEL_MIN && nr > 1 ? getNumThreads() : 1;
+    const rpt = Math.max(1, Math.ceil(nr / (4 * threads)));
+    fn(r0, nr, Math.ceil(nr / rpt), rpt, threads);
+  }
+}
+
+/**
  * softmax (or with `log`, logSoftmax) of `rows` contiguous rows of `len` floats of x from element
  * `offset` into out, on `getNumThreads()` threads.
  * @example softmaxRowsWasm(false, x, 0, out, 768, 64)
@@ -259,18 +273,13 @@ function emitSoftmax(m: ModuleBuilder): void {
 export function softmaxRowsWasm(log: boolean, x: Float32Array, offset: number, out: Float32Array, rows: number, len: number): void {
   if (rows === 0 || len === 0) return;
   const k = (kernel ??= compileKernel<SmExports>(emitSoftmax));
-  const R = Math.max(1, Math.floor(CHUNK / len));
-  for (let r0 = 0; r0 < rows; r0 += R) {
-    const nr = Math.min(R, rows - r0);
+  byRowBlocks(rows, len, (r0, nr, tasks, rpt, threads) => {
     scratch.reset();
     const xAt = scratch.alloc(4 * nr * len + 16);
     const oAt = scratch.alloc(4 * nr * len + 16);
     const statAt = log ? scratch.alloc(16 * nr) : 0;
     scratch.reserve();
     heapF32().set(x.subarray(offset + r0 * len, offset + (r0 + nr) * len), xAt / 4);
-    const threads = nr * len >= PARALLEL_MIN && nr > 1 ? getNumThreads() : 1;
-    const rpt = Math.max(1, Math.ceil(nr / (4 * threads)));
-    const tasks = Math.ceil(nr / rpt);
     if (!log) k.run('softmaxRows', tasks, [xAt, oAt, 0, nr, rpt, len], threads);
     else {
       k.run('logSoftmaxStats', tasks, [xAt, oAt, statAt, nr, rpt, len], threads);
@@ -282,9 +291,8 @@ export function softmaxRowsWasm(log: boolean, x: Float32Array, offset: number, o
       }
       k.run('logSoftmaxOut', tasks, [xAt, oAt, statAt, nr, rpt, len], threads);
     }
-    const heap = heapF32();
-    out.set(heap.subarray(oAt / 4, oAt / 4 + nr * len), r0 * len);
-  }
+    out.set(heapF32().subarray(oAt / 4, oAt / 4 + nr * len), r0 * len);
+  });
 }
 
 /**
@@ -296,18 +304,14 @@ export function softmaxRowsWasm(log: boolean, x: Float32Array, offset: number, o
 export function softmaxGradRowsWasm(log: boolean, g: Float32Array, y: Float32Array, out: Float32Array, rows: number, len: number): void {
   if (rows === 0 || len === 0) return;
   const k = (kernel ??= compileKernel<SmExports>(emitSoftmax));
-  const R = Math.max(1, Math.floor(CHUNK / len));
-  for (let r0 = 0; r0 < rows; r0 += R) {
-    const nr = Math.min(R, rows - r0);
+  byRowBlocks(rows, len, (r0, nr, tasks, rpt, threads) => {
     scratch.reset();
     const [gAt, yAt, oAt] = [0, 1, 2].map(() => scratch.alloc(4 * nr * len + 16));
     scratch.reserve();
     const heap = heapF32();
     heap.set(g.subarray(r0 * len, (r0 + nr) * len), gAt / 4);
     heap.set(y.subarray(r0 * len, (r0 + nr) * len), yAt / 4);
-    const threads = nr * len >= PARALLEL_MIN && nr > 1 ? getNumThreads() : 1;
-    const rpt = Math.max(1, Math.ceil(nr / (4 * threads)));
-    k.run(log ? 'logSoftmaxGradRows' : 'softmaxGradRows', Math.ceil(nr / rpt), [gAt, oAt, 0, nr, rpt, len, yAt], threads);
+    k.run(log ? 'logSoftmaxGradRows' : 'softmaxGradRows', tasks, [gAt, oAt, 0, nr, rpt, len, yAt], threads);
     out.set(heapF32().subarray(oAt / 4, oAt / 4 + nr * len), r0 * len);
-  }
+  });
 }
