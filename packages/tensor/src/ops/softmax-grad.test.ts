@@ -14,7 +14,8 @@ function inputs(shape: number[], dim: number, log: boolean, seed: number): { g: 
 }
 
 function expectClose(got: number[], want: number[], rtol: number, atol: number, what: string): void {
-  got.forEach((v, i) => expect(Math.abs(v - want[i]), `${what} [${i}]: ${v} vs ${want[i]}`).toBeLessThanOrEqual(atol + rtol * Math.abs(want[i])));
+  const bad = got.findIndex((v, i) => !(Math.abs(v - want[i]) <= atol + rtol * Math.abs(want[i])));
+  expect(bad, bad < 0 ? what : `${what} [${bad}]: ${got[bad]} vs ${want[bad]}`).toBe(-1);
 }
 
 describe('softmaxGrad', () => {
