@@ -12,8 +12,8 @@
  * rounded once from float64, as PyTorch's CPU kernel does.
  */
 import { kernelChoice, type TypedArray } from '@dl/tensor';
-import { compileKernel, f64, hsumF64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
-import { CHUNK, each, load, plan, range, store, type Fn } from './channel-wasm.js';
+import { compileKernel, f64, hsumF64, i32, kernelHeapF32, kernelScratch, simdSupported, taskRange, v128, vecLocals, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
+import { CHUNK, each, load, plan, store, type Fn } from './channel-wasm.js';
 import type { ChannelDims } from './channel-ops.js';
 
 type BNExports = Record<string, (...args: number[]) => void>;
@@ -86,7 +86,7 @@ function emitStats(m: ModuleBuilder): void {
       f.get(s).f64Add().set(s);
     });
   };
-  range(f, task, cpt, cc, c, cEnd, () => {
+  taskRange(f, task, cpt, cc, c, cEnd, () => {
     // pass 1: the mean
     sumRuns(
       () => {
@@ -123,7 +123,7 @@ function emitApply(m: ModuleBuilder): void {
   const fn: Fn = { f, t: vecLocals(f), i: f.local(i32), vend: f.local(i32), end: f.local(i32) };
   const [r, rEnd, row, orow, pair] = Array.from({ length: 5 }, () => f.local(i32));
   const av = f.local(v128), shv = f.local(v128), y = f.local(v128);
-  range(f, task, rpt, nRuns, r, rEnd, () => {
+  taskRange(f, task, rpt, nRuns, r, rEnd, () => {
     f.get(r).get(S).i32Mul().i32Const(2).i32Shl().tee(row).get(out).i32Add().set(orow);
     f.get(row).get(x).i32Add().set(row);
     f.get(r).get(cc).i32RemU().i32Const(3).i32Shl().get(ab).i32Add().set(pair);
@@ -154,7 +154,7 @@ function emitBackward(m: ModuleBuilder): void {
   const sg = f.local(f64), sgx = f.local(f64), mean = f.local(f64), invstd = f.local(f64), a = f.local(f64), b = f.local(f64), gs = f.local(f64), M = f.local(f64);
   f.get(cc).get(S).i32Mul().i32Const(2).i32Shl().set(rs.step);
   f.get(N).get(S).i32Mul().f64ConvertI32U().set(M);
-  range(f, task, cpt, cc, c, cEnd, () => {
+  taskRange(f, task, cpt, cc, c, cEnd, () => {
     f.get(c).i32Const(5).i32Shl().get(prm).i32Add().tee(p).f64Load().set(mean);
     f.get(p).f64Load(8).set(invstd);
     f.get(mean).f32DemoteF64().f32x4Splat().set(meanv);

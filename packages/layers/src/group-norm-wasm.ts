@@ -11,8 +11,8 @@
  * the caller adds them over the samples in order, so results do not depend on the thread count.
  */
 import { kernelChoice, type TypedArray } from '@dl/tensor';
-import { compileKernel, f64, hsumF64, i32, kernelHeapF32, kernelScratch, simdSupported, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
-import { CHUNK, at, each, load, plan, range, store, type Fn } from './channel-wasm.js';
+import { compileKernel, f64, hsumF64, i32, kernelHeapF32, kernelScratch, simdSupported, taskRange, v128, vecLocals, vexp, type FuncBuilder, type ModuleBuilder, type WasmKernel } from '@dl/tensor/wasm';
+import { CHUNK, at, each, load, plan, store, type Fn } from './channel-wasm.js';
 import type { ChannelDims } from './channel-ops.js';
 
 /** The shape of a GroupNorm call: x is (N, C, S), C = G Cg. */
@@ -104,7 +104,7 @@ function emitForward(m: ModuleBuilder, silu: boolean): void {
   const st: Stats = { mean: f.local(f64), rstd: f.local(f64), meanv: f.local(v128), rstdv: f.local(v128) };
   f.get(prm).f32Load().f64PromoteF32().set(eps);
   f.get(Cg).get(S).i32Mul().set(len);
-  range(f, task, rpt, nRows, r, rEnd, () => {
+  taskRange(f, task, rpt, nRows, r, rEnd, () => {
     f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(row).get(out).i32Add().set(orow);
     f.get(row).get(x).i32Add().set(row);
     rowStats(fn, row, len, eps, st, acc, s, d, ds);
@@ -170,7 +170,7 @@ function emitBackward(m: ModuleBuilder, silu: boolean): void {
       });
     });
   };
-  range(f, task, rpt, nRows, r, rEnd, () => {
+  taskRange(f, task, rpt, nRows, r, rEnd, () => {
     f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(row).get(out).i32Add().set(orow);
     f.get(row).get(g).i32Add().set(grow);
     f.get(row).get(x).i32Add().set(row);

@@ -12,5 +12,6 @@
 export { ModuleBuilder, FuncBuilder, i32, f32, f64, v128, type ValType, type Label, type MemoryImport } from './cpu/wasm/emitter.js';
 export { vexp, vecLocals, type VecLocals } from './cpu/wasm/elementwise-kernel.js';
 export { hmaxF32, hsumF64 } from './cpu/wasm/lanes.js';
+export { spanEnds, taskBounds, taskRange, walkSpan, type Span } from './cpu/wasm/loops.js';
 export { simdSupported, relaxedSimdSupported, scratch as kernelScratch, heapF32 as kernelHeapF32, type Scratch } from './cpu/wasm/runtime.js';
 export { compileKernel, type WasmKernel } from './cpu/wasm/extern.js';

@@ -6,6 +6,7 @@
 // block continues the chains from the sums the previous one left.
 import { i32, v128, type FuncBuilder, type ModuleBuilder } from './emitter.js';
 import { compileKernel, type WasmKernel } from './extern.js';
+import { taskBounds } from './loops.js';
 import { getNumThreads } from './pool.js';
 import { heapF32, scratch } from './runtime.js';
 
@@ -48,8 +49,7 @@ function emitColSum(m: ModuleBuilder): void {
   const [task, , x, acc, rows, nBlocks, stride, bpt] = [0, 1, 2, 3, 4, 5, 6, 7];
   const b = f.local(i32), bEnd = f.local(i32), col = f.local(i32), at = f.local(i32);
   const l = { r: f.local(i32), p: f.local(i32), v: f.local(v128), s: [0, 1, 2, 3].map(() => f.local(v128)) };
-  f.get(task).get(bpt).i32Mul().set(b);
-  f.get(b).get(bpt).i32Add().tee(bEnd).get(nBlocks).get(bEnd).get(nBlocks).i32LtS().select().set(bEnd);
+  taskBounds(f, task, bpt, nBlocks, b, bEnd);
   const point = () => {
     f.get(b).i32Const(4).i32Shl().get(x).i32Add().set(col); // 4 floats a block
     f.get(b).i32Const(5).i32Shl().get(acc).i32Add().set(at); // 4 doubles a block

@@ -9,6 +9,7 @@ import { f64, i32, v128, type FuncBuilder, type ModuleBuilder } from './emitter.
 import { vecLocals, vexp } from './elementwise-kernel.js';
 import { compileKernel, type WasmKernel } from './extern.js';
 import { hmaxF32, hsumF64 } from './lanes.js';
+import { spanEnds, taskRange, walkSpan, type Span } from './loops.js';
 import { getNumThreads } from './pool.js';
 import { heapF32, scratch } from './runtime.js';
 
@@ -23,55 +24,24 @@ const BLOCK = 32;
 /** below this many floats one thread beats waking the others */
 const PARALLEL_MIN = 1 << 16;
 
-/** The walk over a row of `len` floats: `i` the byte offset, vector part up to `vend`, tail up to `end`. */
-interface Walk {
-  f: FuncBuilder;
-  i: number;
-  vend: number;
-  end: number;
-}
-
-/** for (i = 0; i < vend; i += 16) vec(); for (; i < end; i += 4) one(); */
-function walk({ f, i, vend, end }: Walk, vec: () => void, one: () => void): void {
-  f.i32Const(0).set(i);
-  for (const [stop, step, body] of [[vend, 16, vec], [end, 4, one]] as const) {
-    f.block((done) => {
-      f.loop((top) => {
-        f.get(i).get(stop).i32GeU().brIf(done);
-        body();
-        f.get(i).i32Const(step).i32Add().set(i);
-        f.br(top);
-      });
-    });
-  }
-}
-
 /**
  * An export (task, tid, x, out, stat, rows, rpt, len[, x2]) over rows [task rpt, min((task + 1) rpt,
  * rows)) of `len` floats at x, out (and x2), 16 bytes of stat a row (byte addresses): `body` gets
  * the row's addresses in locals.
  */
-function rowLoop(m: ModuleBuilder, name: string, body: (f: FuncBuilder, w: Walk, at: RowAt) => void, two = false): void {
+function rowLoop(m: ModuleBuilder, name: string, body: (f: FuncBuilder, w: Span, at: RowAt) => void, two = false): void {
   const f = m.func(name, Array(two ? 9 : 8).fill(i32));
   const [task, , x, out, stat, rows, rpt, len, x2] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const r = f.local(i32), rEnd = f.local(i32);
   const at: RowAt = { row: f.local(i32), orow: f.local(i32), st: f.local(i32), row2: f.local(i32) };
-  const w: Walk = { f, i: f.local(i32), vend: f.local(i32), end: f.local(i32) };
-  f.get(len).i32Const(-4).i32And().i32Const(2).i32Shl().set(w.vend);
-  f.get(len).i32Const(2).i32Shl().set(w.end);
-  f.get(task).get(rpt).i32Mul().set(r);
-  f.get(r).get(rpt).i32Add().tee(rEnd).get(rows).get(rEnd).get(rows).i32LtS().select().set(rEnd);
-  f.block((done) => {
-    f.loop((next) => {
-      f.get(r).get(rEnd).i32GeU().brIf(done);
-      f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(at.row).get(out).i32Add().set(at.orow);
-      if (two) f.get(at.row).get(x2).i32Add().set(at.row2);
-      f.get(at.row).get(x).i32Add().set(at.row);
-      f.get(r).i32Const(4).i32Shl().get(stat).i32Add().set(at.st);
-      body(f, w, at);
-      f.get(r).i32Const(1).i32Add().set(r);
-      f.br(next);
-    });
+  const w: Span = { f, i: f.local(i32), vend: f.local(i32), end: f.local(i32) };
+  spanEnds(w, len);
+  taskRange(f, task, rpt, rows, r, rEnd, () => {
+    f.get(r).get(len).i32Mul().i32Const(2).i32Shl().tee(at.row).get(out).i32Add().set(at.orow);
+    if (two) f.get(at.row).get(x2).i32Add().set(at.row2);
+    f.get(at.row).get(x).i32Add().set(at.row);
+    f.get(r).i32Const(4).i32Shl().get(stat).i32Add().set(at.st);
+    body(f, w, at);
   });
 }
 
@@ -84,12 +54,12 @@ interface RowAt {
 }
 
 /** pushes the address base + i */
-const addr = (w: Walk, base: number) => w.f.get(base).get(w.i).i32Add();
+const addr = (w: Span, base: number) => w.f.get(base).get(w.i).i32Add();
 
 /** sets mv to the row's max in every lane (NaN if it holds one), m64 to it in float64 */
-function rowMax(f: FuncBuilder, w: Walk, row: number, mv: number, m64: number): void {
+function rowMax(f: FuncBuilder, w: Span, row: number, mv: number, m64: number): void {
   f.f32x4Const(-Infinity).set(mv);
-  walk(
+  walkSpan(
     w,
     () => {
       f.get(mv);
@@ -109,12 +79,12 @@ function rowMax(f: FuncBuilder, w: Walk, row: number, mv: number, m64: number): 
  * counts: it loads one float splatted, so lanes past a row's end are never read), in float32 lanes
  * for BLOCK vectors at a time; `use(e, tail)` then runs with each value in local e.
  */
-function rowSum(f: FuncBuilder, w: Walk, s: number, value: (tail: boolean) => void, use?: (e: number, tail: boolean) => void): void {
+function rowSum(f: FuncBuilder, w: Span, s: number, value: (tail: boolean) => void, use?: (e: number, tail: boolean) => void): void {
   const e = f.local(v128), acc = f.local(v128), k = f.local(i32);
   f.v128Zero().set(acc);
   f.f64Const(0).set(s);
   f.i32Const(0).set(k);
-  walk(
+  walkSpan(
     w,
     () => {
       value(false);
@@ -140,17 +110,17 @@ function rowSum(f: FuncBuilder, w: Walk, s: number, value: (tail: boolean) => vo
 }
 
 /** pushes the row's 4 floats at base + i, or (tail) the float there in every lane */
-const load = (w: Walk, base: number, tail: boolean) => (tail ? addr(w, base).v128Load32Splat() : addr(w, base).v128Load());
+const load = (w: Span, base: number, tail: boolean) => (tail ? addr(w, base).v128Load32Splat() : addr(w, base).v128Load());
 
 /** stores the vector in local v at base + i: whole, or (tail) its lane 0 */
-function store(w: Walk, base: number, v: number, tail: boolean): void {
+function store(w: Span, base: number, v: number, tail: boolean): void {
   addr(w, base).get(v);
   if (tail) w.f.f32x4ExtractLane(0).f32Store();
   else w.f.v128Store();
 }
 
 /** e = exp(x - max) for the row, summed into s (float64), and stored at orow when `keep` */
-function expSum(f: FuncBuilder, w: Walk, at: RowAt, mv: number, s: number, keep: boolean): void {
+function expSum(f: FuncBuilder, w: Span, at: RowAt, mv: number, s: number, keep: boolean): void {
   const t = vecLocals(f);
   rowSum(
     f, w, s,
@@ -166,7 +136,7 @@ function emitSoftmax(m: ModuleBuilder): void {
     rowMax(f, w, at.row, mv, m64);
     f.get(m64).f64Const(-Infinity).f64Eq().if(
       () =>
-        walk(
+        walkSpan(
           w,
           () => addr(w, at.orow).v128Zero().v128Store(),
           () => addr(w, at.orow).f32Const(0).f32Store(),
@@ -174,7 +144,7 @@ function emitSoftmax(m: ModuleBuilder): void {
       () => {
         expSum(f, w, at, mv, s, true);
         f.get(s).f32DemoteF64().f32x4Splat().set(sv);
-        walk(
+        walkSpan(
           w,
           () => {
             addr(w, at.orow);
@@ -213,7 +183,7 @@ function emitSoftmax(m: ModuleBuilder): void {
           if (!log) load(w, at.row2, tail).f32x4Mul();
         });
         f.get(s).f32DemoteF64().f32x4Splat().set(sv);
-        walk(
+        walkSpan(
           w,
           ...([false, true] as const).map((tail) => () => {
             load(w, at.row2, tail).set(y);
@@ -237,7 +207,7 @@ function emitSoftmax(m: ModuleBuilder): void {
     const mv = f.local(v128), lv = f.local(v128);
     f.get(at.st).f64Load().f32DemoteF64().f32x4Splat().set(mv);
     f.get(at.st).f64Load(8).f32DemoteF64().f32x4Splat().set(lv);
-    walk(
+    walkSpan(
       w,
       () => {
         addr(w, at.orow);
